@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* Audit records (report.md "Audit"): to the systemd journal and to a
+ * JSON-lines file written with O_APPEND and fsync'd.  Never prints: what
+ * went wrong is returned in err / the status. */
+#ifndef GATE_AUDIT_H
+#define GATE_AUDIT_H
+
+#include "error.h"
+#include "eval.h"
+
+/* MESSAGE_IDs, one per record kind (documented in README). */
+#define GATE_MESSAGE_ID_DECISION "5e1c2a7b9d3f4e60a8b1c4d2e7f90a13"
+#define GATE_MESSAGE_ID_RESULT "8f4d3b2a1c6e4f0b9a7d5c3e1f2b4a68"
+
+enum audit_kind { AUDIT_DECISION = 0, AUDIT_RESULT = 1 };
+
+struct audit_status {
+	int journal_ok;     /* the journal socket accepted the record */
+	int file_ok;        /* written and fsync'd (1 when no file configured) */
+	int have_file;
+};
+
+/* Write one record to the journal (if reachable) and to `file` (NULL: no
+ * file).  Returns 0 when every configured sink worked; -1 otherwise with
+ * err describing the first failure.  st says which sinks worked. */
+int audit_record(const struct eval *ev, enum audit_kind kind,
+                 const char *file, struct audit_status *st,
+                 struct gate_error *err);
+
+/* Is a journald listening on /run/systemd/journal/socket?  (sd_journal_send
+ * returns 0 when no journal exists, so the socket is probed directly.) */
+int audit_journal_available(void);
+
+#endif

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* Secrets never reach a report, a log or the journal.  Every string the
+ * core prints or records from a check (summary, details, parameters, error
+ * messages) goes through these. */
+#ifndef GATE_REDACT_H
+#define GATE_REDACT_H
+
+#include <jansson.h>
+
+/* A new string with secrets replaced by "***":
+ *  - libpq conninfo `password=...` (quoted or not, any case, spaces around =)
+ *  - URI userinfo passwords: scheme://user:SECRET@host -> scheme://user:***@host
+ *  - URI query parameters password=... (libpq URIs)
+ *  - every value registered with redact_register_secret() (values that came
+ *    from ${env:...} in a secret parameter or header, for instance). */
+char *redact_string(const char *s);
+
+/* Redact every string inside a JSON value, in place. */
+void redact_json(json_t *v);
+
+/* Remember a literal that must never be printed (copied; max 64 values;
+ * values shorter than 4 bytes are ignored to keep reports readable). */
+void redact_register_secret(const char *value);
+void redact_reset(void);
+
+#endif

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* The check types gate knows: the built-in modules (checks/) and external
+ * shared objects loaded from module directories.  Never prints. */
+#ifndef GATE_REGISTRY_H
+#define GATE_REGISTRY_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "module.h"
+
+struct gate_registry_entry {
+	const struct gate_check_type *ct;
+	const struct gate_module *mod;
+	char *origin; /* "built-in" or the .so path */
+};
+
+struct gate_registry_failure {
+	char *path;  /* the .so that could not be loaded */
+	char *why;
+};
+
+struct gate_registry {
+	struct gate_registry_entry *types;
+	size_t ntypes;
+	struct gate_registry_failure *failures;
+	size_t nfailures;
+	void **handles; /* dlopen handles */
+	size_t nhandles;
+};
+
+void registry_init(struct gate_registry *reg);
+/* The modules built into gate (checks/builtin.c). */
+void registry_add_builtins(struct gate_registry *reg);
+/* Add one module; -1 (err set) on an ABI mismatch or a duplicate type. */
+int registry_add_module(struct gate_registry *reg,
+                        const struct gate_module *mod, const char *origin,
+                        struct gate_error *err);
+/* Load every *.so in dir.  A module that cannot be loaded is recorded in
+ * reg->failures (a check of a type it may have provided is then an error,
+ * never silently passed); a missing directory is not an error. */
+void registry_load_dir(struct gate_registry *reg, const char *dir);
+/* Load one .so; -1 with err on failure (also recorded in failures). */
+int registry_load_file(struct gate_registry *reg, const char *path,
+                       struct gate_error *err);
+const struct gate_registry_entry *registry_find(const struct gate_registry *reg,
+                                                const char *name);
+void registry_release(struct gate_registry *reg);
+
+/* Built-in modules, defined in checks/. */
+extern const struct gate_module gate_builtin_exec;
+extern const struct gate_module gate_builtin_postgres;
+extern const struct gate_module gate_builtin_backup;
+extern const struct gate_module gate_builtin_http;
+extern const struct gate_module gate_builtin_systemd;
+
+#endif

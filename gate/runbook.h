@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The runbook: a YAML file (runbook.md of the spec) loaded with libyaml
+ * into plain data.  The loader resolves includes, variables, durations,
+ * sizes, windows and freezes, and validates every check's `with:` against
+ * its type's parameter table from the registry.  It never prints, never
+ * exits, and links no check library (no libpq, libcurl, sd-bus).
+ */
+#ifndef GATE_RUNBOOK_H
+#define GATE_RUNBOOK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "error.h"
+
+struct gate_registry;
+struct gate_check_type;
+
+/* Loading limits (runbook.md, "Loading limits"). */
+#define RUNBOOK_MAX_FILE_SIZE (1024 * 1024)
+#define RUNBOOK_MAX_DEPTH 64
+#define RUNBOOK_MAX_ALIASES 64
+#define RUNBOOK_MAX_CHECKS 10000
+#define RUNBOOK_MAX_INCLUDE_DEPTH 16
+
+#define RUNBOOK_DEFAULT_TIMEOUT_MS (120 * 1000)
+#define CHECK_DEFAULT_TIMEOUT_MS (30 * 1000)
+#define CHECK_DEFAULT_RETRY_DELAY_MS (5 * 1000)
+
+struct rb_pos {
+	const char *file; /* points into runbook.files[] */
+	int line, col;    /* 1-based */
+};
+
+enum rb_severity { RB_SEVERITY_BLOCK = 0, RB_SEVERITY_WARN = 1 };
+
+struct rb_check {
+	char *id;
+	char *type;
+	char *description; /* may be NULL */
+	enum rb_severity severity;
+	int64_t timeout_ms;     /* per attempt */
+	int retries;            /* extra attempts */
+	int64_t retry_delay_ms;
+	int overridable;
+	char *hint;             /* may be NULL */
+	json_t *params;         /* normalised `with:`, defaults filled (module.h) */
+	const struct gate_check_type *ct; /* NULL when the type's module failed to load */
+	char *unavailable;      /* when ct is NULL: why (module load error) */
+	struct rb_pos pos;      /* of the check's mapping */
+};
+
+struct rb_window {
+	unsigned days;      /* bit 0 = monday ... bit 6 = sunday */
+	int start_min;      /* minutes after midnight */
+	int end_min;        /* end < start: crosses midnight; end == start: 24h */
+	char *timezone;     /* IANA name, or NULL: local time */
+	int overridable;
+	struct rb_pos pos;
+};
+
+struct rb_freeze {
+	int64_t from_ms, to_ms; /* epoch ms, [from, to) */
+	char *reason;           /* may be NULL */
+	int overridable;
+	struct rb_pos pos;
+};
+
+struct runbook {
+	char *path;        /* as given */
+	char *name;
+	char *description; /* may be NULL */
+	char **command;    /* NULL-terminated argv, or NULL */
+	char **allow_commands; /* NULL-terminated globs, or NULL when absent */
+	int64_t timeout_ms;
+	struct rb_window *windows;
+	size_t nwindows;   /* window pseudo-check exists iff nwindows > 0 */
+	struct rb_freeze *freezes;
+	size_t nfreezes;
+	struct rb_check *checks;
+	size_t nchecks;
+	char *audit_file;  /* may be NULL */
+	int audit_required;
+	char **files;      /* NULL-terminated: the runbook, then each included file */
+	size_t nfiles;
+	char **warnings;   /* NULL-terminated non-fatal notes (e.g. loose permissions for check/lint) */
+	size_t nwarnings;
+};
+
+/* --var NAME=VALUE from the command line: they replace runbook vars. */
+struct rb_var {
+	const char *name;
+	const char *value;
+};
+
+struct runbook_load_opts {
+	const struct rb_var *vars;
+	size_t nvars;
+	/* 1 when the caller will execute a command (`gate run` without
+	 * --dry-run): files writable by group/other are then an error. */
+	int strict_permissions;
+};
+
+/* Load and validate.  0 on success; -1 with err set (file:line:col).  On
+ * failure rb holds nothing that needs freeing beyond runbook_release(). */
+int runbook_load(struct runbook *rb, const char *path,
+                 const struct runbook_load_opts *opts,
+                 const struct gate_registry *reg, struct gate_error *err);
+void runbook_release(struct runbook *rb);
+
+/* Values (exported for the unit tests and for hooks.yaml). */
+int parse_duration_ms(const char *s, int64_t *out);  /* "1h30m" */
+int parse_size_bytes(const char *s, uint64_t *out);  /* "16MiB", "512" */
+int parse_rfc3339_ms(const char *s, int64_t *out);   /* "2026-12-20T00:00:00Z" */
+int parse_hhmm(const char *s, int *minutes);         /* "01:00" */
+/* Format ms as "1h30m", "500ms", "2.5s" for reports. */
+void format_duration_ms(int64_t ms, char *buf, size_t len);
+
+/* Does the argv (joined by single spaces) match one of the globs? */
+int runbook_command_allowed(const struct runbook *rb, char *const *argv);
+
+/* Window helpers (pure: the time is given). */
+int window_contains(const struct rb_window *w, int64_t now_ms);
+/* Epoch ms of the next start of any window at or after now_ms (searching
+ * up to 8 days), or -1. */
+int64_t windows_next_open(const struct rb_window *w, size_t n, int64_t now_ms);
+
+#endif

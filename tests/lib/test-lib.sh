@@ -1,0 +1,150 @@
+# shellcheck shell=bash
+# gate's scenario test library, in the style of git's t/test-lib.sh.
+#
+#   . "$(dirname "$0")/lib/test-lib.sh"
+#   test_expect_success 'allow runs the command' '
+#       gate run rb.yaml -- touch marker && test -f marker
+#   '
+#   test_done
+#
+# Each script gets its own scratch directory $TEST_TMP (world-readable so
+# the postgres user can use it), removed at exit along with every process
+# registered with test_cleanup.  The last line is "N passed, N failed".
+
+set -u
+TEST_NAME=$(basename "$0" .sh)
+: "${GATE_SOURCE_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${GATE_BUILD_DIR:=$GATE_SOURCE_DIR/build}"
+: "${GATE_BIN:=$GATE_BUILD_DIR/gate}"
+: "${GATE_TOOLS_DIR:=$GATE_BUILD_DIR/tests}"
+export GATE_SOURCE_DIR GATE_BUILD_DIR GATE_BIN GATE_TOOLS_DIR
+export NO_COLOR=1 LC_ALL=C.UTF-8 TZ=UTC
+unset GATE_MODULE_PATH
+
+TEST_TMP=$(mktemp -d "/tmp/gate-$TEST_NAME.XXXXXX")
+chmod 755 "$TEST_TMP"
+export TEST_TMP
+test_count=0 test_pass=0 test_fail=0 test_skip=0
+_cleanups=()
+
+gate() { "$GATE_BIN" "$@"; }
+
+# test_cleanup CMD: run CMD (eval'd) at exit, last registered first.
+test_cleanup() { _cleanups+=("$1"); }
+
+_test_exit() {
+	local rc=$? i
+	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
+		eval "${_cleanups[$i]}" >/dev/null 2>&1 || true
+	done
+	if [ -n "${TEST_KEEP:-}" ]; then
+		echo "# kept $TEST_TMP" >&2
+	else
+		rm -rf "$TEST_TMP"
+	fi
+	exit $rc
+}
+trap _test_exit EXIT
+trap 'exit 130' INT TERM
+
+say() { printf '# %s\n' "$*"; }
+
+test_expect_success() {
+	local desc=$1 body=$2
+	test_count=$((test_count + 1))
+	local out="$TEST_TMP/.test-$test_count.out"
+	if (set -e; eval "$body") >"$out" 2>&1; then
+		test_pass=$((test_pass + 1))
+		echo "ok $test_count - $desc"
+	else
+		test_fail=$((test_fail + 1))
+		echo "not ok $test_count - $desc"
+		sed 's/^/#   /' "$out" | tail -n 40
+	fi
+}
+
+
+# test_skip DESC REASON: count a test that cannot run here, and say why.
+test_skip() {
+	test_count=$((test_count + 1))
+	test_skip=$((test_skip + 1))
+	echo "ok $test_count - $1 # SKIP $2"
+}
+
+test_done() {
+	echo "$test_pass passed, $test_fail failed, $test_skip skipped"
+	[ "$test_fail" -eq 0 ]
+	exit $?
+}
+
+# --- assertions (print what was wrong before failing) ---
+test_cmp() { diff -u "$1" "$2"; }
+test_grep() {
+	# test_grep [-v] [grep options] PATTERN FILE
+	local neg=
+	if [ "$1" = "-v" ]; then neg=1; shift; fi
+	if [ -n "$neg" ]; then
+		if grep "$@"; then echo "unexpected match: $*"; return 1; fi
+	else
+		if ! grep "$@" >/dev/null; then
+			echo "no match for: $*"; echo "--- in ${*: -1}:"; cat "${*: -1}" 2>/dev/null | head -n 60; return 1
+		fi
+	fi
+}
+# expect_status N CMD...: run CMD, require exit status N.
+expect_status() {
+	local want=$1; shift
+	local got=0
+	"$@" || got=$?
+	if [ "$got" != "$want" ]; then echo "expected status $want, got $got: $*"; return 1; fi
+}
+# json_get FILE JQ-LIKE-PATH: read a value from a JSON file with python3
+# (the one-liner keeps tests free of a jq dependency).  Path: .a.b[0].c
+json_get() {
+	/usr/bin/python3 - "$1" "$2" <<'PY'
+import json, re, sys
+v = json.load(open(sys.argv[1]))
+for part in re.findall(r'\.([A-Za-z0-9_-]+)|\[(\d+)\]|\[\?id=([^\]]+)\]', sys.argv[2]):
+    key, idx, sel = part
+    if key:
+        v = v[key]
+    elif idx:
+        v = v[int(idx)]
+    else:
+        v = next(c for c in v if c.get("id") == sel)
+print(json.dumps(v) if isinstance(v, (dict, list)) or v is None or isinstance(v, bool) else v)
+PY
+}
+
+# free_port: print a TCP port on 127.0.0.1 that nothing listens on, below
+# the ephemeral range (fixtures.md: "Ports").
+free_port() {
+	local p i
+	for i in $(seq 1 200); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+		if ! ss -Htan "( sport = :$p or dport = :$p )" 2>/dev/null | grep -q .; then
+			# not listening and no connection uses it
+			echo "$p"; return 0
+		fi
+	done
+	return 1
+}
+
+# wait_until TIMEOUT_S CMD...: poll CMD every 0.1 s.
+wait_until() {
+	local end=$(( $(date +%s) + $1 )); shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+}
+
+# require_cmd CMD...: the test script cannot run without them.
+require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || { echo "# $TEST_NAME: missing $c (run scripts/install-deps.sh)"; echo "0 passed, 1 failed"; exit 1; }
+	done
+}
+
+[ -x "$GATE_BIN" ] || { echo "# gate binary not found at $GATE_BIN (build first)"; echo "0 passed, 1 failed"; exit 1; }
