@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* The command line layer (gate/main.c, gate/cli_*.c): the only code that
+ * prints to the user or exits. */
+#ifndef GATE_CLI_H
+#define GATE_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eval.h"
+#include "report.h"
+#include "runbook.h"
+
+/* Exit statuses (cli.md). */
+#define EXIT_ALLOWED 0
+#define EXIT_BLOCKED 75  /* EX_TEMPFAIL */
+#define EXIT_CONFIG 78   /* EX_CONFIG */
+#define EXIT_USAGE 64    /* EX_USAGE */
+#define EXIT_CANNOT_EXEC 126
+#define EXIT_NOT_FOUND 127
+
+/* Options shared by run, check, lint (cli.md "Options"). */
+struct cli_opts {
+	enum report_format format;
+	const char *output;        /* -o FILE: also the JSON report there */
+	struct rb_var *vars;       /* --var NAME=VALUE */
+	size_t nvars;
+	const char **overrides;    /* --override ID */
+	size_t noverrides;
+	const char *reason;        /* --reason TEXT */
+	int64_t timeout_ms;        /* --timeout; -1 when not given */
+	int jobs;                  /* -j; 0 = all at once */
+	const char **module_paths; /* --module-path (then GATE_MODULE_PATH, then GATE_MODULE_DIR) */
+	size_t nmodule_paths;
+	const char *audit_log;     /* --audit-log FILE */
+	int blocked_exit;          /* --blocked-exit, default 75 */
+	int quiet, verbose;
+	int no_color;
+	int dry_run;               /* run --dry-run */
+	int64_t wait_ms;           /* run --wait DUR; 0 = no waiting */
+	int64_t interval_ms;       /* --interval DUR, default 30s */
+};
+
+void cli_opts_init(struct cli_opts *o);
+void cli_opts_release(struct cli_opts *o);
+
+/* Evaluate RUNBOOK (check mode when command is NULL and mode is
+ * EVAL_MODE_CHECK), print the report as o->format to stdout, write -o and
+ * the audit records.  Returns the exit status gate would return: 0 allow,
+ * o->blocked_exit on block, 78 for an invalid runbook.  Used by `gate
+ * check` and by `gate hook run`. */
+int cli_evaluate(const char *runbook, enum eval_mode mode, char *const *command,
+                 const struct cli_opts *o);
+
+/* Subcommands that live in their own files. */
+int cli_wrap_main(int argc, char **argv);  /* gate wrap install|list|remove */
+int cli_hook_main(int argc, char **argv);  /* gate hook run|install */
+
+#endif
