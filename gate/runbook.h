@@ -89,6 +89,11 @@ struct runbook {
 	size_t nfiles;
 	char **warnings;   /* NULL-terminated non-fatal notes (e.g. loose permissions for check/lint) */
 	size_t nwarnings;
+	/* Appended: NULL-terminated values substituted from ${env:...} into a
+	 * GATE_PF_SECRET or GATE_P_STRING_MAP parameter (tokens in HTTP
+	 * headers), for the CLI to register with redact; NULL when none. */
+	char **secrets;
+	size_t nsecrets;
 };
 
 /* --var NAME=VALUE from the command line: they replace runbook vars. */
