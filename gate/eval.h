@@ -76,6 +76,10 @@ struct eval {
 	int have_exit_status;
 	int exit_status;
 	double command_duration_ms;
+
+	/* Appended (reports): why the required audit failed, shown in the
+	 * reasons when audit_failed is set ("" when unknown). */
+	char audit_error[1024];
 };
 
 void eval_init(struct eval *ev, const struct runbook *rb, enum eval_mode mode);

@@ -1,7 +1,367 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The policy: results + runbook + time + overrides in, decision out.
+ *
+ * Fail closed by construction: ev->allow is cleared on entry and set in
+ * exactly one place, at the end, when every condition for an allow has
+ * been seen to hold.  Anything unexpected (a blocking runbook check with
+ * no result, a status outside the enum, no blocking check at all) simply
+ * never reaches that line.
+ *
+ * No I/O of its own and no clock: the time is ev->now_ms.  The only
+ * outside state touched is the C library's time zone data, through the
+ * window helpers and for naming the next window's opening in its zone.
+ *
+ * policy_decide() may be called again on the same evaluation (the CLI does
+ * so after a required audit record failed and set ev->audit_failed): the
+ * pseudo-checks are appended once, applied overrides stay applied, and the
+ * reasons are rebuilt.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "policy.h"
+#include "util.h"
+
+static const char *const day_names[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+
+/* "2d 3h", "3h 5m", "12m", "40s": how long until something, for people. */
+static void format_in(int64_t ms, char *buf, size_t len)
+{
+	int64_t s = ms > 0 ? (ms + 999) / 1000 : 0;
+	int64_t d = s / 86400, h = s % 86400 / 3600, m = s % 3600 / 60;
+	if (d > 0)
+		snprintf(buf, len, "%lldd %lldh", (long long)d, (long long)h);
+	else if (h > 0)
+		snprintf(buf, len, "%lldh %lldm", (long long)h, (long long)m);
+	else if (m > 0)
+		snprintf(buf, len, "%lldm", (long long)m);
+	else
+		snprintf(buf, len, "%llds", (long long)s);
+}
+
+/* "2027-01-04T00:00:00Z" (seconds are enough for windows and freezes). */
+static void format_utc(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "@%lld", (long long)(ms / 1000));
+}
+
+/* Weekday (monday = 0) and zone abbreviation of `ms` in `zone` (NULL: the
+ * machine's).  TZ is borrowed for the call and restored, as window.c does:
+ * gate decides from one thread. */
+static int local_day(int64_t ms, const char *zone, char *abbr, size_t len)
+{
+	char *old = NULL;
+	if (zone) {
+		const char *cur = getenv("TZ");
+		old = cur ? xstrdup(cur) : NULL;
+		setenv("TZ", zone, 1);
+		tzset();
+	}
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	int ok = localtime_r(&t, &tm) != NULL;
+	if (ok && abbr)
+		snprintf(abbr, len, "%s", tm.tm_zone ? tm.tm_zone : "local time");
+	if (zone) {
+		if (old)
+			setenv("TZ", old, 1);
+		else
+			unsetenv("TZ");
+		tzset();
+		free(old);
+	}
+	return ok ? (tm.tm_wday + 6) % 7 : -1;
+}
+
+/* "sat,sun 01:00-05:00 Europe/Berlin" */
+static char *window_text(const struct rb_window *w)
+{
+	struct strbuf sb = STRBUF_INIT;
+	if ((w->days & 0x7f) == 0x7f) {
+		strbuf_adds(&sb, "daily");
+	} else {
+		const char *sep = "";
+		for (int d = 0; d < 7; d++) {
+			if (w->days & (1u << d)) {
+				strbuf_addf(&sb, "%s%s", sep, day_names[d]);
+				sep = ",";
+			}
+		}
+	}
+	strbuf_addf(&sb, " %02d:%02d-%02d:%02d %s", w->start_min / 60, w->start_min % 60,
+	            w->end_min / 60, w->end_min % 60, w->timezone ? w->timezone : "local time");
+	return strbuf_detach(&sb);
+}
+
+static struct check_result *append_pseudo(struct eval *ev, const char *id)
+{
+	ev->results = xrealloc(ev->results, (ev->nresults + 1) * sizeof(*ev->results));
+	struct check_result *r = &ev->results[ev->nresults++];
+	memset(r, 0, sizeof(*r));
+	r->id = id;
+	r->type = id;
+	r->severity = RB_SEVERITY_BLOCK;
+	r->attempts = 1;
+	r->details = json_object();
+	return r;
+}
+
+static void set_status(struct check_result *r, enum check_status st)
+{
+	r->status = r->raw_status = st;
+}
+
+/* The `window` pseudo-check: pass inside any window; otherwise fail and
+ * name the next opening, in the zone of the window that opens first. */
+static void add_window_result(struct eval *ev)
+{
+	const struct runbook *rb = ev->rb;
+	struct check_result *r = append_pseudo(ev, "window");
+	r->description = "maintenance windows";
+	json_t *list = json_array();
+	for (size_t i = 0; i < rb->nwindows; i++) {
+		char *t = window_text(&rb->windows[i]);
+		json_array_append_new(list, json_string(t));
+		free(t);
+	}
+	json_object_set_new(r->details, "windows", list);
+
+	for (size_t i = 0; i < rb->nwindows; i++) {
+		if (window_contains(&rb->windows[i], ev->now_ms)) {
+			char *t = window_text(&rb->windows[i]);
+			set_status(r, CHECK_PASS);
+			r->summary = xasprintf("inside maintenance window %s", t);
+			free(t);
+			return;
+		}
+	}
+
+	set_status(r, CHECK_FAIL);
+	const struct rb_window *first = NULL;
+	int64_t next = -1;
+	for (size_t i = 0; i < rb->nwindows; i++) {
+		int64_t s = windows_next_open(&rb->windows[i], 1, ev->now_ms);
+		if (s >= 0 && (next < 0 || s < next)) {
+			next = s;
+			first = &rb->windows[i];
+		}
+	}
+	if (!first) {
+		r->summary = xstrdup("outside every maintenance window; none opens in the next 8 days");
+		return;
+	}
+	char abbr[64] = "", in[64], utc[32];
+	int wd = local_day(next, first->timezone, abbr, sizeof(abbr));
+	format_in(next - ev->now_ms, in, sizeof(in));
+	format_utc(next, utc, sizeof(utc));
+	char *when = xasprintf("%s %02d:%02d %s", wd >= 0 ? day_names[wd] : "?",
+	                       first->start_min / 60, first->start_min % 60,
+	                       first->timezone ? first->timezone : abbr);
+	r->summary = xasprintf("outside every maintenance window; next opens %s (in %s)", when, in);
+	json_object_set_new(r->details, "next_open", json_string(utc));
+	json_object_set_new(r->details, "next_open_local", json_string(when));
+	json_object_set_new(r->details, "opens_in", json_string(in));
+	free(when);
+}
+
+/* The `freeze` pseudo-check: fail inside any freeze, naming the one that
+ * ends last (that is when changes may resume). */
+static void add_freeze_result(struct eval *ev)
+{
+	const struct runbook *rb = ev->rb;
+	struct check_result *r = append_pseudo(ev, "freeze");
+	r->description = "change freezes";
+	const struct rb_freeze *last = NULL;
+	size_t nactive = 0;
+	for (size_t i = 0; i < rb->nfreezes; i++) {
+		const struct rb_freeze *f = &rb->freezes[i];
+		if (ev->now_ms >= f->from_ms && ev->now_ms < f->to_ms) {
+			nactive++;
+			if (!last || f->to_ms > last->to_ms)
+				last = f;
+		}
+	}
+	if (!last) {
+		set_status(r, CHECK_PASS);
+		r->summary = xstrdup("no change freeze in effect");
+		return;
+	}
+	char end[32], in[64], more[64] = "";
+	format_utc(last->to_ms, end, sizeof(end));
+	format_in(last->to_ms - ev->now_ms, in, sizeof(in));
+	if (nactive > 1)
+		snprintf(more, sizeof(more), " (and %zu more)", nactive - 1);
+	set_status(r, CHECK_FAIL);
+	r->summary = xasprintf("inside change freeze%s%s%s until %s (ends in %s)%s",
+	                       last->reason ? " \"" : "", last->reason ? last->reason : "",
+	                       last->reason ? "\"" : "", end, in, more);
+	char from[32];
+	format_utc(last->from_ms, from, sizeof(from));
+	json_object_set_new(r->details, "from", json_string(from));
+	json_object_set_new(r->details, "to", json_string(end));
+	json_object_set_new(r->details, "reason", last->reason ? json_string(last->reason) : json_null());
+	json_object_set_new(r->details, "active_freezes", json_integer((json_int_t)nactive));
+}
+
+static const struct rb_check *rb_check_by_id(const struct runbook *rb, const char *id)
+{
+	for (size_t i = 0; rb && i < rb->nchecks; i++)
+		if (strcmp(rb->checks[i].id, id) == 0)
+			return &rb->checks[i];
+	return NULL;
+}
+
+/* May --override waive this result?  Runbook checks: their `overridable`.
+ * window: every window is overridable; freeze: every active one is. */
+static int result_overridable(const struct eval *ev, size_t idx)
+{
+	const struct runbook *rb = ev->rb;
+	const struct check_result *r = &ev->results[idx];
+	if (idx < rb->nchecks) {
+		const struct rb_check *c = rb_check_by_id(rb, r->id);
+		return c && c->overridable;
+	}
+	if (strcmp(r->id, "window") == 0) {
+		for (size_t i = 0; i < rb->nwindows; i++)
+			if (!rb->windows[i].overridable)
+				return 0;
+		return rb->nwindows > 0;
+	}
+	if (strcmp(r->id, "freeze") == 0) {
+		size_t nactive = 0;
+		for (size_t i = 0; i < rb->nfreezes; i++) {
+			const struct rb_freeze *f = &rb->freezes[i];
+			if (ev->now_ms >= f->from_ms && ev->now_ms < f->to_ms) {
+				nactive++;
+				if (!f->overridable)
+					return 0;
+			}
+		}
+		return nactive > 0;
+	}
+	return 0;
+}
+
+static void apply_override(struct eval *ev, struct eval_override *o)
+{
+	if (o->applied)
+		return; /* a second policy_decide(): already done */
+	for (size_t i = 0; i < ev->nresults; i++) {
+		struct check_result *r = &ev->results[i];
+		if (strcmp(r->id, o->id) != 0)
+			continue;
+		if (r->status != CHECK_FAIL && r->status != CHECK_ERROR) {
+			o->note = r->status == CHECK_PASS ? "the check passed; nothing to override"
+			                                  : "only a failing or erroring check can be overridden";
+			return;
+		}
+		if (!result_overridable(ev, i)) {
+			r->override_refused = 1;
+			o->note = "not overridable: the runbook does not mark it overridable: true";
+			return;
+		}
+		r->raw_status = r->status;
+		r->status = CHECK_OVERRIDDEN;
+		r->overridden = 1;
+		o->applied = 1;
+		o->note = NULL;
+		return;
+	}
+	o->note = "no check with this id";
+}
+
+static char *reason_line(const struct check_result *r)
+{
+	const char *summary = r->summary && *r->summary ? r->summary : check_status_name(r->status);
+	if (r->status == CHECK_SKIP)
+		return xasprintf("%s: skipped: %s", r->id, summary);
+	if (r->override_refused)
+		return xasprintf("%s: %s (override refused: not overridable)", r->id, summary);
+	return xasprintf("%s: %s", r->id, summary);
+}
+
+static void add_reason(struct eval *ev, char *line)
+{
+	ev->reasons = xrealloc(ev->reasons, (ev->nreasons + 2) * sizeof(*ev->reasons));
+	ev->reasons[ev->nreasons++] = line;
+	ev->reasons[ev->nreasons] = NULL;
+}
+
+static const struct check_result *result_by_id(const struct eval *ev, const char *id)
+{
+	for (size_t i = 0; i < ev->nresults; i++)
+		if (strcmp(ev->results[i].id, id) == 0)
+			return &ev->results[i];
+	return NULL;
+}
 
 void policy_decide(struct eval *ev)
 {
 	ev->allow = 0;
+	strv_free(ev->reasons);
+	ev->reasons = NULL;
+	ev->nreasons = 0;
+
+	const struct runbook *rb = ev->rb;
+	if (!rb) {
+		add_reason(ev, xstrdup("gate: no runbook was evaluated"));
+		return;
+	}
+
+	/* Pseudo-checks, once, after the runbook's checks. */
+	if (ev->nresults <= rb->nchecks) {
+		if (rb->nwindows > 0)
+			add_window_result(ev);
+		if (rb->nfreezes > 0)
+			add_freeze_result(ev);
+	}
+
+	for (size_t i = 0; i < ev->noverrides; i++)
+		apply_override(ev, &ev->overrides[i]);
+
+	int ok = 1;
+	size_t nblocking = 0;
+
+	/* A blocking runbook check that has no result at all blocks: the
+	 * policy does not trust the runner to have run everything. */
+	for (size_t i = 0; i < rb->nchecks; i++) {
+		const struct rb_check *c = &rb->checks[i];
+		if (c->severity != RB_SEVERITY_BLOCK)
+			continue;
+		nblocking++;
+		if (!result_by_id(ev, c->id)) {
+			ok = 0;
+			add_reason(ev, xasprintf("%s: no result (the check did not run)", c->id));
+		}
+	}
+
+	for (size_t i = 0; i < ev->nresults; i++) {
+		const struct check_result *r = &ev->results[i];
+		if (r->severity == RB_SEVERITY_WARN)
+			continue; /* reported, never decisive */
+		if (r->status == CHECK_PASS || r->status == CHECK_OVERRIDDEN)
+			continue;
+		ok = 0;
+		add_reason(ev, reason_line(r));
+	}
+
+	if (nblocking == 0) {
+		ok = 0;
+		add_reason(ev, xstrdup("gate: the runbook has no blocking check, so nothing vouches for the change"));
+	}
+	if (ev->audit_failed) {
+		ok = 0;
+		add_reason(ev, ev->audit_error[0]
+		                   ? xasprintf("audit: %s", ev->audit_error)
+		                   : xstrdup("audit: the required audit record could not be written"));
+	}
+
+	if (ok && nblocking > 0 && !ev->audit_failed)
+		ev->allow = 1;
 }

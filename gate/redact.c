@@ -1,22 +1,258 @@
 /* SPDX-License-Identifier: MIT */
+/* Secrets never reach a report, a log or the journal.
+ *
+ * Three passes over a copy of the string, each of which can only replace
+ * text by "***", never leave a part of a secret behind:
+ *   1. registered literals (values of ${env:...} in secret parameters);
+ *   2. `KEY = VALUE` where KEY is a word ending in "password" or "passwd"
+ *      (libpq conninfo password= and sslpassword=, PGPASSWORD=, URI query
+ *      ?password=), with libpq's quoting rules for the value;
+ *   3. the password of URI userinfo, scheme://user:SECRET@host.
+ * When in doubt about where a secret ends, the pass hides more rather than
+ * less: a report with "***" in the wrong place is harmless, a password in
+ * the journal is not.
+ *
+ * redact_json() redacts string values (not keys: keys are names chosen by
+ * gate and the check modules, never data), and replaces the whole value of
+ * a member whose key names a secret ("password", "passwd", "secret",
+ * "token", "authorization", ...) whatever it looks like.
+ */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
 #include "redact.h"
 #include "util.h"
 
-char *redact_string(const char *s)
-{
-	return xstrdup(s ? s : "");
-}
+#define MASK "***"
+#define MAX_SECRETS 64
+#define MIN_SECRET_LEN 4
 
-void redact_json(json_t *v)
-{
-	(void)v;
-}
+static char *secrets[MAX_SECRETS];
+static size_t nsecrets;
 
 void redact_register_secret(const char *value)
 {
-	(void)value;
+	if (!value || strlen(value) < MIN_SECRET_LEN || nsecrets >= MAX_SECRETS)
+		return;
+	for (size_t i = 0; i < nsecrets; i++)
+		if (strcmp(secrets[i], value) == 0)
+			return;
+	secrets[nsecrets++] = xstrdup(value);
 }
 
 void redact_reset(void)
 {
+	for (size_t i = 0; i < nsecrets; i++)
+		free(secrets[i]);
+	nsecrets = 0;
+}
+
+/* Pass 1: every occurrence of every registered literal.  Longer literals
+ * first would matter only when one secret contains another; both are
+ * masked either way because the mask contains no secret. */
+static char *redact_literals(const char *s)
+{
+	char *cur = xstrdup(s);
+	for (size_t i = 0; i < nsecrets; i++) {
+		const char *lit = secrets[i];
+		size_t n = strlen(lit);
+		if (!strstr(cur, lit))
+			continue;
+		struct strbuf sb = STRBUF_INIT;
+		const char *p = cur, *hit;
+		while ((hit = strstr(p, lit))) {
+			strbuf_add(&sb, p, (size_t)(hit - p));
+			strbuf_adds(&sb, MASK);
+			p = hit + n;
+		}
+		strbuf_adds(&sb, p);
+		free(cur);
+		cur = strbuf_detach(&sb);
+	}
+	return cur;
+}
+
+static int is_word(int c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '-';
+}
+
+/* Does the word s[0..n) name a password (case-insensitive suffix)? */
+static int word_is_password_key(const char *s, size_t n)
+{
+	static const char *const suffixes[] = {"password", "passwd"};
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		size_t k = strlen(suffixes[i]);
+		if (n >= k && strncasecmp(s + n - k, suffixes[i], k) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* End of a value starting at p.  Quoted ('...' or "..."): up to the
+ * closing quote, honouring backslash escapes as libpq does; an unclosed
+ * quote runs to the end.  Unquoted: up to whitespace, and in a URI query
+ * (in_query) also up to '&' or '#'. */
+static const char *value_end(const char *p, int in_query)
+{
+	if (*p == '\'' || *p == '"') {
+		char q = *p++;
+		while (*p && *p != q) {
+			if (*p == '\\' && p[1])
+				p++;
+			p++;
+		}
+		return *p ? p + 1 : p;
+	}
+	while (*p && !isspace((unsigned char)*p)) {
+		if (in_query && (*p == '&' || *p == '#'))
+			break;
+		p++;
+	}
+	return p;
+}
+
+/* Pass 2: KEY = VALUE (or KEY: VALUE, "KEY": "VALUE") pairs whose key
+ * names a password. */
+static char *redact_keyvalues(const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p = s, *copied = s;
+
+	while (*p) {
+		if (!is_word(*p) || (p > s && is_word(p[-1]))) {
+			p++;
+			continue;
+		}
+		const char *w = p;
+		while (is_word(*p))
+			p++;
+		size_t wn = (size_t)(p - w);
+		const char *q = p;
+		/* a quoted key ("password": ...) closes its quote first */
+		if ((*q == '"' || *q == '\'') && w > s && w[-1] == *q)
+			q++;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if ((*q != '=' && *q != ':') || !word_is_password_key(w, wn))
+			continue;
+		q++;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		int in_query = w > s && (w[-1] == '?' || w[-1] == '&');
+		const char *end = value_end(q, in_query);
+		if (end == q)
+			continue; /* empty value: nothing to hide */
+		strbuf_add(&sb, copied, (size_t)(q - copied));
+		strbuf_adds(&sb, MASK);
+		copied = p = end;
+	}
+	strbuf_adds(&sb, copied);
+	return strbuf_detach(&sb);
+}
+
+/* Is s[0..n) a URI scheme ([A-Za-z][A-Za-z0-9+.-]*)? */
+static int is_scheme(const char *s, size_t n)
+{
+	if (n == 0 || !isalpha((unsigned char)s[0]))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '+' && s[i] != '.' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* Pass 3: scheme://user:SECRET@host.  The userinfo ends at the first '@'
+ * before any '/' or whitespace (libpq's own rule); the password is
+ * everything after its first ':'. */
+static char *redact_userinfo(const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *copied = s, *p = s, *sep;
+
+	while ((sep = strstr(p, "://"))) {
+		const char *sch = sep;
+		while (sch > p && (isalnum((unsigned char)sch[-1]) || sch[-1] == '+' ||
+		                   sch[-1] == '.' || sch[-1] == '-'))
+			sch--;
+		const char *auth = sep + 3;
+		p = auth;
+		if (!is_scheme(sch, (size_t)(sep - sch)))
+			continue;
+		const char *at = auth;
+		while (*at && *at != '@' && *at != '/' && !isspace((unsigned char)*at))
+			at++;
+		if (*at != '@')
+			continue;
+		const char *colon = memchr(auth, ':', (size_t)(at - auth));
+		if (!colon || colon + 1 == at)
+			continue;
+		strbuf_add(&sb, copied, (size_t)(colon + 1 - copied));
+		strbuf_adds(&sb, MASK);
+		copied = p = at;
+	}
+	strbuf_adds(&sb, copied);
+	return strbuf_detach(&sb);
+}
+
+char *redact_string(const char *s)
+{
+	if (!s)
+		return xstrdup("");
+	char *a = redact_literals(s);
+	char *b = redact_keyvalues(a);
+	free(a);
+	char *c = redact_userinfo(b);
+	free(b);
+	return c;
+}
+
+/* A member key whose value is a secret whatever it looks like. */
+static int key_is_secret(const char *key)
+{
+	static const char *const words[] = {"password", "passwd", "secret", "token",
+	                                    "authorization", "api_key", "apikey"};
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcasestr(key, words[i]))
+			return 1;
+	return 0;
+}
+
+static void redact_string_value(json_t *v)
+{
+	const char *old = json_string_value(v);
+	char *red = redact_string(old);
+	if (strcmp(red, old) != 0)
+		json_string_set(v, red);
+	free(red);
+}
+
+void redact_json(json_t *v)
+{
+	const char *key;
+	json_t *m;
+	size_t i;
+
+	if (!v)
+		return;
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		redact_string_value(v);
+		break;
+	case JSON_OBJECT:
+		json_object_foreach(v, key, m) {
+			if (key_is_secret(key) && (json_is_string(m) || json_is_number(m)))
+				json_object_set_new(v, key, json_string(MASK));
+			else
+				redact_json(m);
+		}
+		break;
+	case JSON_ARRAY:
+		json_array_foreach(v, i, m)
+			redact_json(m);
+		break;
+	default:
+		break;
+	}
 }
