@@ -1,0 +1,560 @@
+/* SPDX-License-Identifier: MIT */
+/* The runner.  Every check attempt runs in its own child process (its own
+ * process group, so a tool it started dies with it) and sends back one
+ * JSON document {status, summary, details} over a pipe.  The parent runs a
+ * single poll() loop on one monotonic clock: it starts attempts (at most
+ * `jobs` at once), reads their pipes, reaps them through pidfds, kills a
+ * process group at its deadline, schedules retries, and gives up on what
+ * has not started when the overall deadline passes.  Whatever a module
+ * does (hang, crash, write garbage), the result is a plain `error` and the
+ * runner returns by the overall deadline plus a short grace. */
+#include "runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "redact.h"
+#include "runbook.h"
+#include "util.h"
+
+/* A child that writes more than this is broken (or hostile). */
+#define RUNNER_MAX_OUTPUT (1024 * 1024)
+#define RUNNER_PROGRESS_MS 250
+
+enum job_state { JOB_PENDING, JOB_RUNNING, JOB_DONE };
+
+struct job {
+	size_t idx;              /* index into rb->checks and ev->results */
+	enum job_state state;
+	int64_t not_before;      /* PENDING: a retry may start then (mono ms) */
+	int attempts;
+	int64_t first_start;     /* mono ms of the first attempt */
+	/* RUNNING */
+	pid_t pid;
+	int fd;                  /* read end of the result pipe, -1 at EOF */
+	int pidfd;               /* readable when the child exited; -1 when reaped */
+	int wstatus;
+	int reaped;
+	struct strbuf out;
+	int overflow;
+	int64_t start, deadline;
+	int deadline_is_overall; /* the attempt was cut by the overall deadline */
+	int64_t last_end;
+};
+
+struct runner {
+	struct eval *ev;
+	const struct runbook *rb;
+	const struct runner_opts *opts;
+	struct job *jobs;
+	size_t njobs;
+	size_t running, done;
+	int64_t t0, overall_deadline;
+	int64_t timeout_ms; /* the overall budget */
+	int64_t next_progress;
+};
+
+static int64_t min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+static void set_result(struct runner *r, struct job *j, enum check_status st,
+                       const char *summary, json_t *details)
+{
+	struct check_result *res = &r->ev->results[j->idx];
+	free(res->summary);
+	json_decref(res->details);
+	/* Nothing a module says reaches a report unredacted. */
+	res->summary = redact_string(summary ? summary : "");
+	res->details = details ? details : json_object();
+	redact_json(res->details);
+	res->status = res->raw_status = st;
+	res->attempts = j->attempts;
+	res->timed_out = 0;
+}
+
+static void fmt_dur(int64_t ms, char *buf, size_t len)
+{
+	format_duration_ms(ms, buf, len);
+}
+
+/* ---- the child ---- */
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void child_run(struct runner *r, struct job *j, int wfd)
+{
+	const struct rb_check *c = &r->rb->checks[j->idx];
+	/* Its own process group: the parent kills the whole group (and any
+	 * tool the module started) at the deadline.  If gate itself dies,
+	 * the check goes with it. */
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* No stdin; anything a module prints goes to stderr, never into
+	 * the report on stdout. */
+	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (devnull >= 0) {
+		dup2(devnull, 0);
+		close(devnull);
+	}
+	dup2(2, 1);
+	for (size_t k = 0; k < r->njobs; k++) {
+		struct job *o = &r->jobs[k];
+		if (o != j && o->state == JOB_RUNNING) {
+			if (o->fd >= 0)
+				close(o->fd);
+			if (o->pidfd >= 0)
+				close(o->pidfd);
+		}
+	}
+
+	struct gate_run_env env = {
+		.abi_version = GATE_ABI_VERSION,
+		.check_id = c->id,
+		.timeout_ms = j->deadline - gate_mono_ms(),
+		.deadline_ms = j->deadline,
+		.verbose = r->opts->verbose,
+	};
+	if (env.timeout_ms < 1)
+		env.timeout_ms = 1;
+	struct gate_result res;
+	memset(&res, 0, sizeof(res));
+	res.status = GATE_ERROR;
+	snprintf(res.summary, sizeof(res.summary), "module returned no result");
+	res.details = json_object();
+	c->ct->run(c->params, &env, &res);
+
+	res.summary[sizeof(res.summary) - 1] = '\0';
+	json_t *doc = json_pack("{s:i,s:s,s:O?}", "status", (int)res.status,
+	                        "summary", res.summary, "details",
+	                        json_is_object(res.details) ? res.details : NULL);
+	char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	int rc = s && write_all(wfd, s, strlen(s)) == 0 ? 0 : 1;
+	_exit(rc);
+}
+
+/* ---- the parent ---- */
+
+static void start_attempt(struct runner *r, struct job *j, int64_t now)
+{
+	const struct rb_check *c = &r->rb->checks[j->idx];
+	j->attempts++;
+	if (j->attempts == 1)
+		j->first_start = now;
+	j->start = now;
+	int64_t own = now + (c->timeout_ms > 0 ? c->timeout_ms : CHECK_DEFAULT_TIMEOUT_MS);
+	j->deadline = min64(own, r->overall_deadline);
+	j->deadline_is_overall = own > r->overall_deadline;
+	j->overflow = 0;
+	j->reaped = 0;
+	j->wstatus = 0;
+	strbuf_release(&j->out);
+
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		set_result(r, j, CHECK_ERROR, "cannot start check: pipe failed", NULL);
+		j->state = JOB_DONE;
+		r->done++;
+		return;
+	}
+	fflush(NULL); /* nothing buffered is written twice by the child */
+	pid_t pid = fork();
+	if (pid == 0)
+		child_run(r, j, pfd[1]);
+	close(pfd[1]);
+	if (pid < 0) {
+		close(pfd[0]);
+		set_result(r, j, CHECK_ERROR, "cannot start check: fork failed", NULL);
+		j->state = JOB_DONE;
+		r->done++;
+		return;
+	}
+	setpgid(pid, pid); /* also here: no race with the kill at the deadline */
+	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+	j->pid = pid;
+	j->fd = pfd[0];
+	j->pidfd = pidfd_open(pid, 0);
+	j->state = JOB_RUNNING;
+	r->running++;
+}
+
+static void read_output(struct job *j)
+{
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(j->fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			close(j->fd);
+			j->fd = -1;
+			return;
+		}
+		if (j->out.len + (size_t)n > RUNNER_MAX_OUTPUT) {
+			j->overflow = 1;
+			close(j->fd);
+			j->fd = -1;
+			return;
+		}
+		strbuf_add(&j->out, buf, (size_t)n);
+	}
+}
+
+static void reap(struct job *j, int options)
+{
+	if (j->reaped)
+		return;
+	int st;
+	pid_t p;
+	do
+		p = waitpid(j->pid, &st, options);
+	while (p < 0 && errno == EINTR);
+	if (p == j->pid || p < 0) {
+		j->reaped = 1;
+		j->wstatus = p == j->pid ? st : 0;
+		if (j->pidfd >= 0)
+			close(j->pidfd);
+		j->pidfd = -1;
+	}
+}
+
+static void kill_job(struct job *j)
+{
+	kill(-j->pid, SIGKILL);
+	kill(j->pid, SIGKILL);
+	if (j->fd >= 0)
+		close(j->fd);
+	j->fd = -1;
+	/* SIGKILL cannot be caught: the wait is short. */
+	reap(j, 0);
+}
+
+static enum check_status map_status(json_int_t s, int *ok)
+{
+	*ok = 1;
+	switch (s) {
+	case GATE_PASS:
+		return CHECK_PASS;
+	case GATE_FAIL:
+		return CHECK_FAIL;
+	case GATE_ERROR:
+		return CHECK_ERROR;
+	case GATE_SKIP:
+		return CHECK_SKIP;
+	default:
+		*ok = 0;
+		return CHECK_ERROR;
+	}
+}
+
+/* The attempt ended on its own (EOF and exit): judge what it sent. */
+static void judge_output(struct runner *r, struct job *j)
+{
+	int st = j->wstatus;
+	if (j->overflow) {
+		set_result(r, j, CHECK_ERROR, "module wrote more than 1 MiB of result", NULL);
+		return;
+	}
+	if (WIFSIGNALED(st)) {
+		int sig = WTERMSIG(st);
+		const char *abbrev = sigabbrev_np(sig);
+		char msg[128];
+		snprintf(msg, sizeof(msg), "module crashed: killed by signal %d (SIG%s)",
+		         sig, abbrev ? abbrev : "?");
+		set_result(r, j, CHECK_ERROR, msg, NULL);
+		return;
+	}
+	if (j->out.len == 0) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "module exited with status %d without a result",
+		         WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		set_result(r, j, CHECK_ERROR, msg, NULL);
+		return;
+	}
+	json_error_t je;
+	json_t *doc = json_loadb(j->out.buf, j->out.len, 0, &je);
+	json_t *jst = json_object_get(doc, "status");
+	json_t *jsum = json_object_get(doc, "summary");
+	json_t *jdet = json_object_get(doc, "details");
+	if (!json_is_object(doc) || !json_is_integer(jst) || !json_is_string(jsum) ||
+	    (jdet && !json_is_object(jdet))) {
+		json_decref(doc);
+		set_result(r, j, CHECK_ERROR, "module sent an unparsable result", NULL);
+		return;
+	}
+	int ok;
+	enum check_status cs = map_status(json_integer_value(jst), &ok);
+	if (!ok) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "module returned unknown status %lld",
+		         (long long)json_integer_value(jst));
+		json_decref(doc);
+		set_result(r, j, CHECK_ERROR, msg, NULL);
+		return;
+	}
+	json_t *details = jdet ? json_incref(jdet) : json_object();
+	set_result(r, j, cs, json_string_value(jsum), details);
+	json_decref(doc);
+}
+
+static void judge_timeout(struct runner *r, struct job *j, int64_t now)
+{
+	char took[32], overall[32], msg[160];
+	fmt_dur(now - j->start, took, sizeof(took));
+	if (j->deadline_is_overall) {
+		fmt_dur(r->timeout_ms, overall, sizeof(overall));
+		snprintf(msg, sizeof(msg), "timed out after %s: overall deadline of %s passed",
+		         took, overall);
+	} else {
+		fmt_dur(r->rb->checks[j->idx].timeout_ms, took, sizeof(took));
+		snprintf(msg, sizeof(msg), "timed out after %s", took);
+	}
+	set_result(r, j, CHECK_ERROR, msg, NULL);
+	r->ev->results[j->idx].timed_out = 1;
+}
+
+/* An attempt is over: keep its result, and retry while time allows. */
+static void attempt_over(struct runner *r, struct job *j, int64_t now)
+{
+	const struct rb_check *c = &r->rb->checks[j->idx];
+	struct check_result *res = &r->ev->results[j->idx];
+	strbuf_release(&j->out);
+	r->running--;
+	j->last_end = now;
+	res->duration_ms = (double)(now - j->first_start);
+	int64_t delay = c->retry_delay_ms >= 0 ? c->retry_delay_ms : CHECK_DEFAULT_RETRY_DELAY_MS;
+	int again = (res->status == CHECK_FAIL || res->status == CHECK_ERROR) &&
+	            j->attempts <= c->retries && now + delay < r->overall_deadline;
+	if (again) {
+		j->state = JOB_PENDING;
+		j->not_before = now + delay;
+	} else {
+		j->state = JOB_DONE;
+		r->done++;
+	}
+}
+
+/* EOF and exit both seen: the attempt ended on its own. */
+static void finish_if_over(struct runner *r, struct job *j, int64_t now)
+{
+	if (j->state != JOB_RUNNING || j->fd >= 0)
+		return;
+	if (!j->reaped && j->pidfd < 0)
+		reap(j, 0); /* no pidfd: EOF means it is exiting */
+	if (!j->reaped)
+		return;
+	judge_output(r, j);
+	attempt_over(r, j, now);
+}
+
+static void give_up_unstarted(struct runner *r, struct job *j)
+{
+	if (j->attempts == 0) {
+		char overall[32], msg[128];
+		fmt_dur(r->timeout_ms, overall, sizeof(overall));
+		snprintf(msg, sizeof(msg), "not run: overall deadline of %s passed", overall);
+		set_result(r, j, CHECK_ERROR, msg, NULL);
+	}
+	/* A retry that can no longer start keeps the last attempt's result. */
+	j->state = JOB_DONE;
+	r->done++;
+}
+
+static void report_progress(struct runner *r, int64_t now)
+{
+	if (!r->opts->progress)
+		return;
+	const char **ids = xcalloc(r->running + 1, sizeof(*ids));
+	int64_t *ms = xcalloc(r->running + 1, sizeof(*ms));
+	size_t n = 0;
+	for (size_t k = 0; k < r->njobs && n < r->running; k++) {
+		struct job *j = &r->jobs[k];
+		if (j->state == JOB_RUNNING) {
+			ids[n] = r->rb->checks[j->idx].id;
+			ms[n] = now - j->first_start;
+			n++;
+		}
+	}
+	struct runner_progress p = {r->done, r->njobs, ids, ms, n};
+	r->opts->progress(&p, r->opts->progress_ud);
+	free(ids);
+	free(ms);
+}
+
+/* Deadlines first: an attempt past its deadline is killed, whatever it
+ * is doing; past the overall deadline nothing new starts. */
+static void enforce_deadlines(struct runner *r, int64_t now)
+{
+	for (size_t k = 0; k < r->njobs; k++) {
+		struct job *j = &r->jobs[k];
+		if (j->state == JOB_RUNNING && now >= j->deadline) {
+			kill_job(j);
+			judge_timeout(r, j, now);
+			attempt_over(r, j, now);
+		}
+	}
+	if (now < r->overall_deadline)
+		return;
+	for (size_t k = 0; k < r->njobs; k++)
+		if (r->jobs[k].state == JOB_PENDING)
+			give_up_unstarted(r, &r->jobs[k]);
+}
+
+static void start_ready(struct runner *r, int64_t now)
+{
+	size_t limit = r->opts->jobs > 0 ? (size_t)r->opts->jobs : r->njobs;
+	for (size_t k = 0; k < r->njobs && r->running < limit; k++) {
+		struct job *j = &r->jobs[k];
+		if (j->state == JOB_PENDING && j->not_before <= now)
+			start_attempt(r, j, now);
+	}
+}
+
+/* How long poll() may sleep: until the next deadline, retry, or
+ * progress tick, whichever comes first. */
+static int poll_timeout(const struct runner *r, int64_t now)
+{
+	size_t limit = r->opts->jobs > 0 ? (size_t)r->opts->jobs : r->njobs;
+	int64_t next = r->overall_deadline;
+	if (r->opts->progress)
+		next = min64(next, r->next_progress);
+	for (size_t k = 0; k < r->njobs; k++) {
+		const struct job *j = &r->jobs[k];
+		if (j->state == JOB_RUNNING)
+			next = min64(next, j->deadline);
+		else if (j->state == JOB_PENDING && r->running < limit)
+			next = min64(next, j->not_before);
+	}
+	int64_t wait = next - now;
+	if (wait < 0)
+		wait = 0;
+	return wait > 60000 ? 60000 : (int)wait;
+}
+
+static void wait_events(struct runner *r, int64_t now)
+{
+	struct pollfd *pfds = xcalloc(2 * r->njobs + 1, sizeof(*pfds));
+	struct job **owner = xcalloc(2 * r->njobs + 1, sizeof(*owner));
+	nfds_t n = 0;
+	for (size_t k = 0; k < r->njobs; k++) {
+		struct job *j = &r->jobs[k];
+		if (j->state != JOB_RUNNING)
+			continue;
+		if (j->fd >= 0) {
+			pfds[n] = (struct pollfd){.fd = j->fd, .events = POLLIN};
+			owner[n++] = j;
+		}
+		if (j->pidfd >= 0 && !j->reaped) {
+			pfds[n] = (struct pollfd){.fd = j->pidfd, .events = POLLIN};
+			owner[n++] = j;
+		}
+	}
+	int rc = poll(pfds, n, poll_timeout(r, now));
+	for (nfds_t i = 0; rc > 0 && i < n; i++) {
+		struct job *j = owner[i];
+		if (!pfds[i].revents || j->state != JOB_RUNNING)
+			continue;
+		if (pfds[i].fd == j->fd) {
+			read_output(j);
+			if (j->overflow) {
+				kill_job(j);
+				judge_output(r, j);
+				attempt_over(r, j, gate_mono_ms());
+			}
+		} else if (pfds[i].fd == j->pidfd) {
+			reap(j, WNOHANG);
+		}
+	}
+	int64_t t = gate_mono_ms();
+	for (size_t k = 0; k < r->njobs; k++)
+		finish_if_over(r, &r->jobs[k], t);
+	free(pfds);
+	free(owner);
+}
+
+int runner_run(struct eval *ev, const struct runner_opts *opts)
+{
+	struct runner r;
+	memset(&r, 0, sizeof(r));
+	r.ev = ev;
+	r.rb = ev->rb;
+	r.opts = opts;
+	r.njobs = ev->rb->nchecks;
+	r.jobs = xcalloc(r.njobs + 1, sizeof(*r.jobs));
+	r.t0 = gate_mono_ms();
+	int64_t timeout = opts->timeout_ms > 0       ? opts->timeout_ms
+	                  : ev->rb->timeout_ms > 0 ? ev->rb->timeout_ms
+	                                           : RUNBOOK_DEFAULT_TIMEOUT_MS;
+	r.timeout_ms = timeout;
+	r.overall_deadline = r.t0 + timeout;
+	r.next_progress = r.t0 + RUNNER_PROGRESS_MS;
+
+	for (size_t k = 0; k < r.njobs; k++) {
+		struct job *j = &r.jobs[k];
+		const struct rb_check *c = &ev->rb->checks[k];
+		j->idx = k;
+		j->fd = j->pidfd = -1;
+		j->not_before = r.t0;
+		j->state = JOB_PENDING;
+		if (!c->ct) {
+			/* The module providing the type could not be loaded:
+			 * never run, never a pass. */
+			char *msg = c->unavailable
+			                ? xstrdup(c->unavailable)
+			                : xasprintf("check type '%s' is not available", c->type);
+			set_result(&r, j, CHECK_ERROR, msg, NULL);
+			free(msg);
+			j->state = JOB_DONE;
+			r.done++;
+		}
+	}
+
+	while (r.done < r.njobs) {
+		int64_t now = gate_mono_ms();
+		enforce_deadlines(&r, now);
+		start_ready(&r, now);
+		if (r.done == r.njobs)
+			break;
+		if (opts->progress && now >= r.next_progress) {
+			report_progress(&r, now);
+			r.next_progress = now + RUNNER_PROGRESS_MS;
+		}
+		wait_events(&r, now);
+	}
+	report_progress(&r, gate_mono_ms());
+
+	for (size_t k = 0; k < r.njobs; k++)
+		strbuf_release(&r.jobs[k].out);
+	free(r.jobs);
+	return 0;
+}
