@@ -1,0 +1,758 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libyaml events into a tree with positions (yamltree.h).  Every event
+ * from yaml_parser_parse() is deleted on every path, including errors.
+ */
+#include "yamltree.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "runbook.h"
+#include "util.h"
+
+static const struct yt_limits default_limits = {
+	YT_MAX_FILE_SIZE, YT_MAX_DEPTH, YT_MAX_ALIASES, YT_MAX_ALIAS_NODES,
+};
+
+/* ---- nodes ---- */
+
+static void node_free(struct yt_node *n)
+{
+	if (!n)
+		return;
+	free(n->value);
+	free(n->tag);
+	for (size_t i = 0; i < n->nitems; i++)
+		node_free(n->items[i]);
+	free(n->items);
+	for (size_t i = 0; i < n->npairs; i++) {
+		node_free(n->pairs[i].key);
+		node_free(n->pairs[i].value);
+	}
+	free(n->pairs);
+	free(n);
+}
+
+static struct yt_node *node_new(struct yt_doc *doc, enum yt_kind kind,
+                                yaml_mark_t mark)
+{
+	struct yt_node *n = xcalloc(1, sizeof(*n));
+	n->kind = kind;
+	n->file = doc->file;
+	n->line = (int)mark.line + 1;
+	n->col = (int)mark.column + 1;
+	n->height = kind == YT_SCALAR ? 0 : 1;
+	doc->nnodes++;
+	return n;
+}
+
+/* A deep copy for an alias; *budget counts the nodes it may still create. */
+static struct yt_node *node_copy(const struct yt_node *src, size_t *budget)
+{
+	if (*budget == 0)
+		return NULL;
+	(*budget)--;
+	struct yt_node *n = xcalloc(1, sizeof(*n));
+	*n = *src;
+	n->value = src->value ? xstrndup(src->value, src->len) : NULL;
+	n->tag = src->tag ? xstrdup(src->tag) : NULL;
+	n->items = NULL;
+	n->pairs = NULL;
+	n->nitems = n->npairs = n->alloc = 0;
+	if (src->nitems) {
+		n->items = xcalloc(src->nitems, sizeof(*n->items));
+		n->alloc = src->nitems;
+		for (size_t i = 0; i < src->nitems; i++) {
+			n->items[i] = node_copy(src->items[i], budget);
+			if (!n->items[i])
+				goto fail;
+			n->nitems++;
+		}
+	}
+	if (src->npairs) {
+		n->pairs = xcalloc(src->npairs, sizeof(*n->pairs));
+		n->alloc = src->npairs;
+		for (size_t i = 0; i < src->npairs; i++) {
+			struct yt_node *k = node_copy(src->pairs[i].key, budget);
+			struct yt_node *v = k ? node_copy(src->pairs[i].value, budget) : NULL;
+			if (!v) {
+				node_free(k);
+				goto fail;
+			}
+			n->pairs[i].key = k;
+			n->pairs[i].value = v;
+			n->npairs++;
+		}
+	}
+	return n;
+fail:
+	node_free(n);
+	return NULL;
+}
+
+/* ---- the builder ---- */
+
+struct frame {
+	struct yt_node *node;
+	char *anchor;          /* registered when the collection ends */
+	struct yt_node *key;   /* mapping: a key waiting for its value */
+};
+
+struct anchor {
+	char *name;
+	const struct yt_node *node;
+};
+
+struct builder {
+	struct yt_doc *doc;
+	const struct yt_limits *lim;
+	struct gate_error *err;
+	struct frame *stack;
+	int depth, alloc;
+	struct anchor *anchors;
+	size_t nanchors;
+	int aliases;
+	size_t alias_budget;
+};
+
+static int berr(struct builder *b, yaml_mark_t m, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int berr(struct builder *b, yaml_mark_t m, const char *fmt, ...)
+{
+	char msg[sizeof(b->err->msg)];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	gate_error_set(b->err, b->doc->file, (int)m.line + 1, (int)m.column + 1,
+	               "%s", msg);
+	return -1;
+}
+
+static void add_anchor(struct builder *b, char *name, const struct yt_node *n)
+{
+	/* A later anchor of the same name replaces the earlier one (YAML). */
+	for (size_t i = 0; i < b->nanchors; i++)
+		if (!strcmp(b->anchors[i].name, name)) {
+			free(name);
+			b->anchors[i].node = n;
+			return;
+		}
+	b->anchors = xrealloc(b->anchors, (b->nanchors + 1) * sizeof(*b->anchors));
+	b->anchors[b->nanchors].name = name;
+	b->anchors[b->nanchors].node = n;
+	b->nanchors++;
+}
+
+static void grow(void **arr, size_t *alloc, size_t n, size_t size)
+{
+	if (n < *alloc)
+		return;
+	*alloc = *alloc ? *alloc * 2 : 4;
+	*arr = xrealloc(*arr, *alloc * size);
+}
+
+/* Attach a finished (or, for collections, just started) node to its
+ * parent.  On error the node is freed here. */
+static int attach(struct builder *b, struct yt_node *n, yaml_mark_t m)
+{
+	if (b->depth == 0) {
+		b->doc->root = n;
+		return 0;
+	}
+	struct frame *f = &b->stack[b->depth - 1];
+	struct yt_node *p = f->node;
+	if (p->kind == YT_SEQUENCE) {
+		grow((void **)&p->items, &p->alloc, p->nitems, sizeof(*p->items));
+		p->items[p->nitems++] = n;
+	} else if (!f->key) {
+		if (n->kind != YT_SCALAR) {
+			node_free(n);
+			return berr(b, m, "mapping keys must be scalars");
+		}
+		f->key = n;
+	} else {
+		grow((void **)&p->pairs, &p->alloc, p->npairs, sizeof(*p->pairs));
+		p->pairs[p->npairs].key = f->key;
+		p->pairs[p->npairs].value = n;
+		p->npairs++;
+		f->key = NULL;
+	}
+	return 0;
+}
+
+static int cmp_pair_key(const void *a, const void *b)
+{
+	const struct yt_pair *x = *(const struct yt_pair *const *)a;
+	const struct yt_pair *y = *(const struct yt_pair *const *)b;
+	int c = strcmp(x->key->value, y->key->value);
+	if (c)
+		return c;
+	/* Equal keys: document order, so the later one is reported. */
+	if (x->key->line != y->key->line)
+		return x->key->line < y->key->line ? -1 : 1;
+	return x->key->col < y->key->col ? -1 : x->key->col > y->key->col;
+}
+
+static int dup_error(struct builder *b, const struct yt_node *first,
+                     const struct yt_node *again)
+{
+	gate_error_set(b->err, b->doc->file, again->line, again->col,
+	               "duplicate key '%s' (first at line %d, column %d)",
+	               again->value, first->line, first->col);
+	return -1;
+}
+
+/* Duplicate keys are refused: which of two values would win is exactly
+ * the kind of doubt a gate must not have.  Sorting keeps a large mapping
+ * (a vars table) linear-logarithmic. */
+static int check_duplicates(struct builder *b, const struct yt_node *map)
+{
+	size_t n = map->npairs;
+	if (n < 2)
+		return 0;
+	if (n <= 8) {
+		for (size_t i = 1; i < n; i++)
+			for (size_t j = 0; j < i; j++)
+				if (!strcmp(map->pairs[i].key->value,
+				            map->pairs[j].key->value))
+					return dup_error(b, map->pairs[j].key,
+					                 map->pairs[i].key);
+		return 0;
+	}
+	const struct yt_pair **v = xcalloc(n, sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = &map->pairs[i];
+	qsort(v, n, sizeof(*v), cmp_pair_key);
+	int rc = 0;
+	for (size_t i = 1; i < n && !rc; i++)
+		if (!strcmp(v[i]->key->value, v[i - 1]->key->value))
+			rc = dup_error(b, v[i - 1]->key, v[i]->key);
+	free(v);
+	return rc;
+}
+
+static int push(struct builder *b, struct yt_node *n, const yaml_char_t *anchor,
+                yaml_mark_t m)
+{
+	if (b->depth >= b->lim->max_depth) {
+		node_free(n);
+		return berr(b, m, "nesting deeper than %d levels", b->lim->max_depth);
+	}
+	/* Attach first: the parent owns n from here, even on a later error. */
+	if (attach(b, n, m) < 0)
+		return -1;
+	if (b->depth == b->alloc) {
+		b->alloc = b->alloc ? b->alloc * 2 : 16;
+		b->stack = xrealloc(b->stack, (size_t)b->alloc * sizeof(*b->stack));
+	}
+	struct frame *f = &b->stack[b->depth++];
+	f->node = n;
+	f->anchor = anchor ? xstrdup((const char *)anchor) : NULL;
+	f->key = NULL;
+	return 0;
+}
+
+static int pop(struct builder *b, yaml_mark_t m)
+{
+	struct frame *f = &b->stack[--b->depth];
+	struct yt_node *n = f->node;
+	int rc = 0;
+	if (f->key) {
+		/* libyaml always pairs keys with values; be safe anyway. */
+		node_free(f->key);
+		f->key = NULL;
+	}
+	if (n->kind == YT_MAPPING)
+		rc = check_duplicates(b, n);
+	/* Heights of the children are final now. */
+	int h = 0;
+	for (size_t i = 0; i < n->nitems; i++)
+		if (n->items[i]->height > h)
+			h = n->items[i]->height;
+	for (size_t i = 0; i < n->npairs; i++)
+		if (n->pairs[i].value->height > h)
+			h = n->pairs[i].value->height;
+	n->height = h + 1;
+	if (f->anchor) {
+		add_anchor(b, f->anchor, n);
+		f->anchor = NULL;
+	}
+	(void)m;
+	return rc;
+}
+
+static int on_scalar(struct builder *b, const yaml_event_t *ev)
+{
+	const yaml_char_t *v = ev->data.scalar.value;
+	size_t len = ev->data.scalar.length;
+	if (memchr(v, '\0', len))
+		return berr(b, ev->start_mark, "a scalar contains a NUL character");
+	struct yt_node *n = node_new(b->doc, YT_SCALAR, ev->start_mark);
+	n->value = xstrndup((const char *)v, len);
+	n->len = len;
+	switch (ev->data.scalar.style) {
+	case YAML_SINGLE_QUOTED_SCALAR_STYLE: n->style = YT_SINGLE; break;
+	case YAML_DOUBLE_QUOTED_SCALAR_STYLE: n->style = YT_DOUBLE; break;
+	case YAML_LITERAL_SCALAR_STYLE: n->style = YT_LITERAL; break;
+	case YAML_FOLDED_SCALAR_STYLE: n->style = YT_FOLDED; break;
+	default: n->style = YT_PLAIN; break;
+	}
+	if (ev->data.scalar.tag)
+		n->tag = xstrdup((const char *)ev->data.scalar.tag);
+	if (ev->data.scalar.anchor)
+		add_anchor(b, xstrdup((const char *)ev->data.scalar.anchor), n);
+	return attach(b, n, ev->start_mark);
+}
+
+static int on_alias(struct builder *b, const yaml_event_t *ev)
+{
+	const char *name = (const char *)ev->data.alias.anchor;
+	if (++b->aliases > b->lim->max_aliases)
+		return berr(b, ev->start_mark, "too many aliases (more than %d)",
+		            b->lim->max_aliases);
+	const struct yt_node *target = NULL;
+	for (size_t i = 0; i < b->nanchors; i++)
+		if (!strcmp(b->anchors[i].name, name))
+			target = b->anchors[i].node;
+	if (!target)
+		return berr(b, ev->start_mark, "unknown alias '*%s'", name);
+	if (b->depth + target->height > b->lim->max_depth)
+		return berr(b, ev->start_mark, "nesting deeper than %d levels",
+		            b->lim->max_depth);
+	struct yt_node *n = node_copy(target, &b->alias_budget);
+	if (!n)
+		return berr(b, ev->start_mark,
+		            "aliases expand to too many nodes (more than %zu)",
+		            b->lim->max_alias_nodes);
+	/* The copy sits where the alias is. */
+	n->line = (int)ev->start_mark.line + 1;
+	n->col = (int)ev->start_mark.column + 1;
+	return attach(b, n, ev->start_mark);
+}
+
+static int parser_error(struct builder *b, const yaml_parser_t *p)
+{
+	yaml_mark_t m = p->problem_mark;
+	const char *what = p->problem ? p->problem : "unknown error";
+	if (p->error == YAML_MEMORY_ERROR)
+		return berr(b, m, "out of memory while parsing yaml");
+	if (p->context)
+		return berr(b, m, "invalid yaml: %s %s", p->context, what);
+	return berr(b, m, "invalid yaml: %s", what);
+}
+
+/* One event; 1 at the end of the stream, 0 to go on, -1 on error. */
+static int on_event(struct builder *b, const yaml_event_t *ev, int *docs)
+{
+	switch (ev->type) {
+	case YAML_STREAM_START_EVENT:
+		return 0;
+	case YAML_STREAM_END_EVENT:
+		return 1;
+	case YAML_DOCUMENT_START_EVENT:
+		if (++*docs > 1)
+			return berr(b, ev->start_mark,
+			            "multiple documents in one file are not allowed");
+		return 0;
+	case YAML_DOCUMENT_END_EVENT:
+		return 0;
+	case YAML_SCALAR_EVENT:
+		return on_scalar(b, ev);
+	case YAML_ALIAS_EVENT:
+		return on_alias(b, ev);
+	case YAML_SEQUENCE_START_EVENT: {
+		struct yt_node *n = node_new(b->doc, YT_SEQUENCE, ev->start_mark);
+		if (ev->data.sequence_start.tag)
+			n->tag = xstrdup((const char *)ev->data.sequence_start.tag);
+		return push(b, n, ev->data.sequence_start.anchor, ev->start_mark);
+	}
+	case YAML_MAPPING_START_EVENT: {
+		struct yt_node *n = node_new(b->doc, YT_MAPPING, ev->start_mark);
+		if (ev->data.mapping_start.tag)
+			n->tag = xstrdup((const char *)ev->data.mapping_start.tag);
+		return push(b, n, ev->data.mapping_start.anchor, ev->start_mark);
+	}
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		return pop(b, ev->start_mark);
+	default:
+		return 0;
+	}
+}
+
+static int build(struct yt_doc *doc, const char *text, size_t len,
+                 const struct yt_limits *lim, struct gate_error *err)
+{
+	struct builder b = {0};
+	b.doc = doc;
+	b.lim = lim;
+	b.err = err;
+	b.alias_budget = lim->max_alias_nodes;
+	yaml_parser_t parser;
+	if (!yaml_parser_initialize(&parser)) {
+		gate_error_set(err, doc->file, 0, 0, "cannot initialise the yaml parser");
+		return -1;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	int docs = 0, rc = 0;
+	for (;;) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&parser, &ev)) {
+			rc = parser_error(&b, &parser);
+			break;
+		}
+		rc = on_event(&b, &ev, &docs);
+		yaml_event_delete(&ev);
+		if (rc) {
+			rc = rc > 0 ? 0 : -1;
+			break;
+		}
+	}
+	yaml_parser_delete(&parser);
+	/* On error, nodes still on the stack are owned by the tree already
+	 * (attached at start); only pending keys and anchors are ours. */
+	for (int i = 0; i < b.depth; i++) {
+		node_free(b.stack[i].key);
+		free(b.stack[i].anchor);
+	}
+	free(b.stack);
+	for (size_t i = 0; i < b.nanchors; i++)
+		free(b.anchors[i].name);
+	free(b.anchors);
+	return rc;
+}
+
+int yt_load_string(struct yt_doc *doc, const char *name, const char *text,
+                   size_t len, const struct yt_limits *limits,
+                   struct gate_error *err)
+{
+	const struct yt_limits *lim = limits ? limits : &default_limits;
+	memset(doc, 0, sizeof(*doc));
+	doc->file = xstrdup(name ? name : "");
+	if (len > lim->max_file_size) {
+		gate_error_set(err, doc->file, 0, 0,
+		               "file is larger than %zu bytes (%zu bytes)",
+		               lim->max_file_size, len);
+		return -1;
+	}
+	return build(doc, text, len, lim, err);
+}
+
+/* Read a whole regular file of at most max bytes. */
+static int read_file(const char *path, size_t max, char **out, size_t *outlen,
+                     struct stat *st, struct gate_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		gate_error_set(err, path, 0, 0, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		gate_error_set(err, path, 0, 0, "not a regular file");
+		close(fd);
+		return -1;
+	}
+	if ((uint64_t)st->st_size > max) {
+		gate_error_set(err, path, 0, 0,
+		               "file is too large (%lld bytes, the limit is %zu)",
+		               (long long)st->st_size, max);
+		close(fd);
+		return -1;
+	}
+	/* Read one byte more than allowed, in case the file grew. */
+	char *buf = xmalloc(max + 2);
+	size_t n = 0;
+	while (n <= max) {
+		ssize_t r = read(fd, buf + n, max + 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			gate_error_set(err, path, 0, 0, "cannot read: %s", strerror(errno));
+			free(buf);
+			close(fd);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (n > max) {
+		gate_error_set(err, path, 0, 0,
+		               "file is too large (more than %zu bytes)", max);
+		free(buf);
+		return -1;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*outlen = n;
+	return 0;
+}
+
+int yt_load_file(struct yt_doc *doc, const char *path,
+                 const struct yt_limits *limits, struct gate_error *err)
+{
+	const struct yt_limits *lim = limits ? limits : &default_limits;
+	memset(doc, 0, sizeof(*doc));
+	doc->file = xstrdup(path);
+	char *text;
+	size_t len;
+	struct stat st;
+	if (read_file(path, lim->max_file_size, &text, &len, &st, err) < 0)
+		return -1;
+	doc->mode = st.st_mode;
+	doc->dev = st.st_dev;
+	doc->ino = st.st_ino;
+	int rc = build(doc, text, len, lim, err);
+	free(text);
+	return rc;
+}
+
+void yt_doc_release(struct yt_doc *doc)
+{
+	if (!doc)
+		return;
+	node_free(doc->root);
+	free(doc->file);
+	memset(doc, 0, sizeof(*doc));
+}
+
+/* ---- schema helpers ---- */
+
+int yt_is_plain(const struct yt_node *n)
+{
+	return n && n->kind == YT_SCALAR && n->style == YT_PLAIN && !n->tag;
+}
+
+int yt_is_null(const struct yt_node *n)
+{
+	if (!yt_is_plain(n))
+		return 0;
+	const char *v = n->value;
+	return !*v || !strcmp(v, "~") || !strcmp(v, "null") ||
+	       !strcmp(v, "Null") || !strcmp(v, "NULL");
+}
+
+const char *yt_describe(const struct yt_node *n)
+{
+	if (!n)
+		return "nothing";
+	switch (n->kind) {
+	case YT_SEQUENCE: return "a sequence";
+	case YT_MAPPING: return "a mapping";
+	default: return yt_is_null(n) ? "null" : "a scalar";
+	}
+}
+
+int yt_error(struct gate_error *err, const struct yt_node *n,
+             const char *fmt, ...)
+{
+	char msg[sizeof(err->msg)];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n)
+		gate_error_set(err, n->file, n->line, n->col, "%s", msg);
+	else
+		gate_error_set(err, "", 0, 0, "%s", msg);
+	return -1;
+}
+
+int yt_expect(const struct yt_node *n, enum yt_kind k, struct gate_error *err)
+{
+	static const char *const names[] = {"", "a scalar", "a sequence", "a mapping"};
+	if (n && n->kind == k && !(k == YT_SCALAR && yt_is_null(n)))
+		return 0;
+	return yt_error(err, n, "expected %s, got %s", names[k], yt_describe(n));
+}
+
+const struct yt_pair *yt_map_find(const struct yt_node *map, const char *key)
+{
+	if (!map || map->kind != YT_MAPPING)
+		return NULL;
+	for (size_t i = 0; i < map->npairs; i++)
+		if (!strcmp(map->pairs[i].key->value, key))
+			return &map->pairs[i];
+	return NULL;
+}
+
+const struct yt_node *yt_map_get(const struct yt_node *map, const char *key)
+{
+	const struct yt_pair *p = yt_map_find(map, key);
+	return p ? p->value : NULL;
+}
+
+int yt_check_keys(const struct yt_node *map, const char *const *allowed,
+                  const char *what, struct gate_error *err)
+{
+	size_t n = 0;
+	while (allowed[n])
+		n++;
+	for (size_t i = 0; i < map->npairs; i++) {
+		const struct yt_node *k = map->pairs[i].key;
+		size_t j;
+		for (j = 0; j < n; j++)
+			if (!strcmp(k->value, allowed[j]))
+				break;
+		if (j < n)
+			continue;
+		const char *near = yt_closest(k->value, allowed, n);
+		if (near)
+			return yt_error(err, k, "unknown key '%s' in %s; did you mean '%s'?",
+			                k->value, what, near);
+		return yt_error(err, k, "unknown key '%s' in %s", k->value, what);
+	}
+	return 0;
+}
+
+const struct yt_node *yt_map_require(const struct yt_node *map,
+                                     const char *key, const char *what,
+                                     struct gate_error *err)
+{
+	const struct yt_node *v = yt_map_get(map, key);
+	if (!v)
+		yt_error(err, map, "missing '%s' in %s", key, what);
+	return v;
+}
+
+int yt_get_string(const struct yt_node *n, const char **out,
+                  struct gate_error *err)
+{
+	if (!n || n->kind != YT_SCALAR || yt_is_null(n))
+		return yt_error(err, n, "expected a string, got %s", yt_describe(n));
+	*out = n->value;
+	return 0;
+}
+
+int yt_get_bool(const struct yt_node *n, int *out, struct gate_error *err)
+{
+	/* Only the plain words: "yes", "on" or a quoted "true" are refused
+	 * rather than guessed (YAML 1.1 vs 1.2 disagree about them). */
+	if (n && n->kind == YT_SCALAR && n->style == YT_PLAIN &&
+	    (!n->tag || !strcmp(n->tag, "tag:yaml.org,2002:bool"))) {
+		if (!strcmp(n->value, "true")) {
+			*out = 1;
+			return 0;
+		}
+		if (!strcmp(n->value, "false")) {
+			*out = 0;
+			return 0;
+		}
+	}
+	if (n && n->kind == YT_SCALAR && !yt_is_null(n))
+		return yt_error(err, n, "expected true or false, got '%s'", n->value);
+	return yt_error(err, n, "expected true or false, got %s", yt_describe(n));
+}
+
+int yt_parse_int(const char *s, int64_t *out)
+{
+	const char *p = s;
+	int neg = 0;
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	if (!*p)
+		return -1;
+	uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		unsigned d = (unsigned)(*p - '0');
+		if (v > (lim - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return 0;
+}
+
+int yt_get_int(const struct yt_node *n, int64_t min, int64_t max,
+               int64_t *out, struct gate_error *err)
+{
+	if (!n || n->kind != YT_SCALAR || yt_is_null(n))
+		return yt_error(err, n, "expected an integer, got %s", yt_describe(n));
+	int64_t v;
+	if (yt_parse_int(n->value, &v) < 0)
+		return yt_error(err, n, "expected an integer, got '%s'", n->value);
+	if (v < min || v > max)
+		return yt_error(err, n, "%lld is out of range (%lld to %lld)",
+		                (long long)v, (long long)min, (long long)max);
+	*out = v;
+	return 0;
+}
+
+int yt_get_duration(const struct yt_node *n, int64_t *ms,
+                    struct gate_error *err)
+{
+	const char *s;
+	if (!n || n->kind != YT_SCALAR || yt_is_null(n))
+		return yt_error(err, n, "expected a duration such as 30s or 1h30m, got %s",
+		                yt_describe(n));
+	s = n->value;
+	if (parse_duration_ms(s, ms) < 0) {
+		int64_t dummy;
+		if (yt_parse_int(s, &dummy) == 0)
+			return yt_error(err, n, "duration '%s' needs a unit (ms, s, m, h, d)", s);
+		return yt_error(err, n, "invalid duration '%s' (expected e.g. 500ms, 90s, 15m, 1h30m, 1d)", s);
+	}
+	return 0;
+}
+
+int yt_get_size(const struct yt_node *n, uint64_t *bytes,
+                struct gate_error *err)
+{
+	if (!n || n->kind != YT_SCALAR || yt_is_null(n))
+		return yt_error(err, n, "expected a size such as 64MiB, got %s",
+		                yt_describe(n));
+	if (parse_size_bytes(n->value, bytes) < 0)
+		return yt_error(err, n, "invalid size '%s' (expected e.g. 512kB, 64MB, 64MiB, 1GiB or bytes)",
+		                n->value);
+	return 0;
+}
+
+/* Levenshtein distance with two rows; words here are short. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 64 || lb > 64)
+		return SIZE_MAX;
+	size_t prev[65], cur[65];
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+		memcpy(prev, cur, (lb + 1) * sizeof(*prev));
+	}
+	return prev[lb];
+}
+
+const char *yt_closest(const char *word, const char *const *cands, size_t n)
+{
+	const char *best = NULL;
+	size_t bestd = SIZE_MAX, wl = strlen(word);
+	for (size_t i = 0; i < n; i++) {
+		size_t d = edit_distance(word, cands[i]);
+		if (d < bestd) {
+			bestd = d;
+			best = cands[i];
+		}
+	}
+	if (best && bestd <= 2 && bestd * 2 < wl)
+		return best;
+	return NULL;
+}
