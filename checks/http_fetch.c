@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: MIT */
+/* One bounded HTTP exchange for the http family, over libcurl.
+ *
+ * Every wait is bounded: a total timeout (CURLOPT_TIMEOUT_MS) ending a
+ * little before the core's deadline, and a shorter connect timeout.  When
+ * the total timeout fires, curl's timers say which phase was stuck, so the
+ * summary can tell "never accepted" from "accepted and never answered" from
+ * "answered too slowly" (notes/fixtures.md, section 7). */
+#include "http_fetch.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+/* What our own timeouts leave to the core's kill, so that our message wins. */
+#define HTTP_DEADLINE_MARGIN_MS 100
+/* A connection to a live server takes milliseconds; SYNs that go unanswered
+ * for this long mean nobody will accept. */
+#define HTTP_CONNECT_TIMEOUT_MAX_MS 5000
+
+int64_t http_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t http_attempt_deadline(const struct gate_run_env *env)
+{
+	int64_t now = http_mono_ms();
+	int64_t end = env->timeout_ms > 0 ? now + env->timeout_ms : INT64_MAX;
+	if (env->deadline_ms > 0 && env->deadline_ms < end)
+		end = env->deadline_ms;
+	int64_t budget = end - now;
+	/* Short budgets keep most of their time: a quarter goes to the margin. */
+	int64_t margin = budget / 4 < HTTP_DEADLINE_MARGIN_MS ? budget / 4
+	                                                      : HTTP_DEADLINE_MARGIN_MS;
+	return end - (margin > 0 ? margin : 0);
+}
+
+int http_buf_append(char *buf, size_t len, const char *s)
+{
+	size_t used = strlen(buf), n = strlen(s);
+	if (used + n < len) {
+		memcpy(buf + used, s, n + 1);
+		return 0;
+	}
+	if (len < 4)
+		return -1;
+	/* Keep what fits and mark the cut, without splitting a UTF-8 sequence. */
+	size_t room = len - 1 - used;
+	if (room >= 3) {
+		size_t keep = room - 3;
+		while (keep > 0 && ((unsigned char)s[keep] & 0xC0) == 0x80)
+			keep--;
+		memcpy(buf + used, s, keep);
+		memcpy(buf + used + keep, "...", 4);
+	} else {
+		memcpy(buf + len - 4, "...", 4);
+	}
+	return -1;
+}
+
+int http_url_scheme_ok(const char *url)
+{
+	return url && (!strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8));
+}
+
+char *http_redact_url(const char *url)
+{
+	if (!url)
+		return strdup("");
+	char *out = strdup(url);
+	if (!out)
+		abort();
+	const char *sep = strstr(url, "://");
+	if (!sep)
+		return out;
+	const char *auth = sep + 3;
+	size_t alen = strcspn(auth, "/?#");
+	const char *at = NULL;
+	for (size_t i = 0; i < alen; i++)
+		if (auth[i] == '@')
+			at = auth + i; /* the last '@' ends the userinfo */
+	if (!at)
+		return out;
+	const char *colon = memchr(auth, ':', (size_t)(at - auth));
+	if (!colon)
+		return out;
+	size_t head = (size_t)(colon + 1 - url);
+	size_t total = head + 3 + strlen(at) + 1;
+	char *r = malloc(total);
+	if (!r)
+		abort();
+	memcpy(r, url, head);
+	snprintf(r + head, total - head, "***%s", at);
+	free(out);
+	return r;
+}
+
+char *http_join_url(const char *base, const char *suffix)
+{
+	size_t bl = strlen(base);
+	while (bl > 0 && base[bl - 1] == '/')
+		bl--;
+	size_t n = bl + strlen(suffix) + 1;
+	char *r = malloc(n);
+	if (!r)
+		abort();
+	memcpy(r, base, bl);
+	snprintf(r + bl, n - bl, "%s", suffix);
+	return r;
+}
+
+/* RFC 6901 reference token: "~1" is '/', "~0" is '~'; any other '~' is bad. */
+static int unescape_token(const char *s, size_t n, char *out)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '~') {
+			out[j++] = s[i];
+			continue;
+		}
+		if (i + 1 >= n || (s[i + 1] != '0' && s[i + 1] != '1'))
+			return -1;
+		out[j++] = s[i + 1] == '0' ? '~' : '/';
+		i++;
+	}
+	out[j] = '\0';
+	return 0;
+}
+
+/* An array index: "0" or digits without a leading zero. */
+static int parse_index(const char *tok, size_t *idx)
+{
+	if (!*tok || (tok[0] == '0' && tok[1]) || strlen(tok) > 9)
+		return -1;
+	for (const char *p = tok; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return -1;
+	*idx = (size_t)strtoul(tok, NULL, 10);
+	return 0;
+}
+
+json_t *http_json_pointer(json_t *doc, const char *pointer, int *bad)
+{
+	*bad = 0;
+	if (!pointer || !*pointer)
+		return doc;
+	if (pointer[0] != '/') {
+		*bad = 1;
+		return NULL;
+	}
+	char *tok = malloc(strlen(pointer) + 1);
+	if (!tok)
+		abort();
+	json_t *cur = doc;
+	const char *p = pointer;
+	while (cur && *p == '/') {
+		p++;
+		size_t n = strcspn(p, "/");
+		if (unescape_token(p, n, tok) < 0) {
+			*bad = 1;
+			cur = NULL;
+			break;
+		}
+		p += n;
+		if (json_is_object(cur)) {
+			cur = json_object_get(cur, tok);
+		} else if (json_is_array(cur)) {
+			size_t idx;
+			cur = parse_index(tok, &idx) == 0 ? json_array_get(cur, idx) : NULL;
+		} else {
+			cur = NULL;
+		}
+	}
+	free(tok);
+	return cur;
+}
+
+/* ---- the exchange ---- */
+
+struct sink {
+	char *buf;
+	size_t len, alloc;
+	size_t max;     /* 0: unlimited */
+	int too_big;
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+	struct sink *s = ud;
+	size_t n = size * nmemb;
+	if (s->max && s->len + n > s->max) {
+		/* Stop receiving now: max_body bounds memory and time, not only
+		 * the verdict. */
+		s->too_big = 1;
+		return 0;
+	}
+	if (s->len + n + 1 > s->alloc) {
+		size_t want = s->alloc ? s->alloc : 16384;
+		while (want < s->len + n + 1)
+			want *= 2;
+		char *nb = realloc(s->buf, want);
+		if (!nb)
+			return 0;
+		s->buf = nb;
+		s->alloc = want;
+	}
+	memcpy(s->buf + s->len, data, n);
+	s->len += n;
+	s->buf[s->len] = '\0';
+	return n;
+}
+
+/* "host:port" of the URL, for messages (never the userinfo). */
+static void url_hostport(const char *url, char *out, size_t len)
+{
+	snprintf(out, len, "the server");
+	CURLU *u = curl_url();
+	if (!u)
+		return;
+	char *host = NULL, *port = NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+		snprintf(out, len, "%s:%s", host, port);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+}
+
+static double info_ms(CURL *c, CURLINFO what)
+{
+	curl_off_t us = 0;
+	if (curl_easy_getinfo(c, what, &us) != CURLE_OK)
+		return 0;
+	return (double)us / 1000.0;
+}
+
+/* Set the failure and its message (a long message is cut, not an error). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void failf(struct http_response *rs, enum http_failure f, const char *fmt, ...)
+{
+	va_list ap;
+	rs->failure = f;
+	va_start(ap, fmt);
+	vsnprintf(rs->err, sizeof(rs->err), fmt, ap);
+	va_end(ap);
+}
+
+/* Turn a curl failure into one of our failures and a message that says
+ * which phase failed. */
+static void describe_failure(CURL *c, CURLcode rc, const char *curl_err,
+                             const struct http_request *rq,
+                             const struct sink *sink, int64_t timeout_ms,
+                             struct http_response *rs)
+{
+	char hp[300];
+	url_hostport(rq->url, hp, sizeof(hp));
+	const char *why = *curl_err ? curl_err : curl_easy_strerror(rc);
+	double connect = info_ms(c, CURLINFO_CONNECT_TIME_T);
+	double appconnect = info_ms(c, CURLINFO_APPCONNECT_TIME_T);
+	double first = info_ms(c, CURLINFO_STARTTRANSFER_TIME_T);
+	int https = !strncasecmp(rq->url, "https://", 8);
+
+	if (sink->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+		failf(rs, HTTP_F_TOO_BIG, "response body from %s is larger than max_body (%zu bytes)",
+		         hp, rq->max_body);
+		return;
+	}
+	switch (rc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		if (connect <= 0) {
+			failf(rs, HTTP_F_CONNECT_TIMEOUT, "connect to %s timed out: not accepted within %.0f ms",
+			         hp, rs->total_ms);
+		} else if (https && appconnect <= 0) {
+			failf(rs, HTTP_F_TLS, "TLS handshake with %s timed out after %.0f ms", hp,
+			         rs->total_ms);
+		} else if (first <= 0) {
+			failf(rs, HTTP_F_NO_ANSWER, "connected to %s, but no response within %lld ms", hp,
+			         (long long)timeout_ms);
+		} else {
+			failf(rs, HTTP_F_SLOW, "response from %s too slow: started after %.0f ms, "
+			         "incomplete after %lld ms (%zu body bytes received)",
+			         hp, first, (long long)timeout_ms, sink->len);
+		}
+		return;
+	case CURLE_COULDNT_CONNECT:
+		failf(rs, HTTP_F_REFUSED, "cannot connect to %s: %s", hp, why);
+		return;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		failf(rs, HTTP_F_TLS, "TLS with %s failed: %s", hp, why);
+		return;
+	case CURLE_COULDNT_RESOLVE_HOST:
+		failf(rs, HTTP_F_OTHER, "cannot resolve %s: %s", hp, why);
+		return;
+	default:
+		failf(rs, HTTP_F_OTHER, "request to %s failed: %s", hp, why);
+		return;
+	}
+}
+
+/* "Name: value" lines; a header value never leaves this function except
+ * towards the server.  -1 with rs->err on a value that would split the
+ * request (a line break). */
+static int build_headers(const json_t *headers, struct curl_slist **out,
+                         struct http_response *rs)
+{
+	const char *name;
+	json_t *v;
+	*out = curl_slist_append(NULL, "User-Agent: gate/" "0.1");
+	json_object_foreach((json_t *)headers, name, v)
+	{
+		const char *val = json_string_value(v);
+		if (!val) {
+			snprintf(rs->err, sizeof(rs->err), "header %s: value is not a string", name);
+			return -1;
+		}
+		if (strpbrk(name, ":\r\n ") || strpbrk(val, "\r\n")) {
+			snprintf(rs->err, sizeof(rs->err),
+			         "header %s: name or value contains a line break or ':'", name);
+			return -1;
+		}
+		size_t n = strlen(name) + strlen(val) + 3;
+		char *line = malloc(n);
+		if (!line)
+			abort();
+		/* "Name;" is curl's way to send a header with an empty value. */
+		if (*val)
+			snprintf(line, n, "%s: %s", name, val);
+		else
+			snprintf(line, n, "%s;", name);
+		struct curl_slist *nl = curl_slist_append(*out, line);
+		/* Wipe our copy: the secret lives on only in curl's list. */
+		explicit_bzero(line, n);
+		free(line);
+		if (!nl)
+			abort();
+		*out = nl;
+	}
+	return 0;
+}
+
+static void wipe_slist(struct curl_slist *l)
+{
+	for (struct curl_slist *p = l; p; p = p->next)
+		explicit_bzero(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
+int http_fetch(const struct http_request *rq, struct http_response *rs)
+{
+	memset(rs, 0, sizeof(*rs));
+	struct sink sink = {.max = rq->max_body};
+	int ret = -1;
+	int64_t timeout_ms = rq->deadline_ms - http_mono_ms();
+	if (timeout_ms < 1) {
+		failf(rs, HTTP_F_OTHER, "no time left for the request");
+		goto out_nocurl;
+	}
+	if (!http_url_scheme_ok(rq->url)) {
+		failf(rs, HTTP_F_OTHER, "url must start with http:// or https://");
+		goto out_nocurl;
+	}
+	static int curl_ready;
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			failf(rs, HTTP_F_OTHER, "libcurl could not initialise");
+			goto out_nocurl;
+		}
+		curl_ready = 1;
+	}
+	CURL *c = curl_easy_init();
+	if (!c) {
+		failf(rs, HTTP_F_OTHER, "libcurl could not initialise");
+		goto out_nocurl;
+	}
+	struct curl_slist *hdrs = NULL;
+	if (build_headers(rq->headers, &hdrs, rs) < 0) {
+		rs->failure = HTTP_F_OTHER;
+		goto out;
+	}
+	char errbuf[CURL_ERROR_SIZE] = "";
+	long connect_ms = timeout_ms < HTTP_CONNECT_TIMEOUT_MAX_MS ? (long)timeout_ms
+	                                                           : HTTP_CONNECT_TIMEOUT_MAX_MS;
+	const char *method = rq->method ? rq->method : "GET";
+
+	curl_easy_setopt(c, CURLOPT_URL, rq->url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, rq->tls_verify ? 1L : 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, rq->tls_verify ? 2L : 0L);
+	if (rq->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, rq->ca_file);
+	if (rq->max_body)
+		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)rq->max_body);
+	if (rq->follow_redirects) {
+		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+		curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	}
+	if (!strcmp(method, "HEAD")) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (!strcmp(method, "POST")) {
+		const char *b = rq->body ? rq->body : "";
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(b));
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, b);
+	}
+
+	CURLcode rc = curl_easy_perform(c);
+	rs->total_ms = info_ms(c, CURLINFO_TOTAL_TIME_T);
+	rs->connect_ms = info_ms(c, CURLINFO_CONNECT_TIME_T);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
+	if (rc != CURLE_OK) {
+		describe_failure(c, rc, errbuf, rq, &sink, timeout_ms, rs);
+		goto out;
+	}
+	char *loc = NULL;
+	if (curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc)
+		rs->location = strdup(loc);
+	ret = 0;
+out:
+	wipe_slist(hdrs);
+	curl_easy_cleanup(c);
+out_nocurl:
+	rs->body = sink.buf ? sink.buf : calloc(1, 1);
+	if (!rs->body)
+		abort();
+	rs->body_len = sink.len;
+	return ret;
+}
+
+void http_response_release(struct http_response *rs)
+{
+	if (!rs)
+		return;
+	free(rs->body);
+	free(rs->location);
+	rs->body = rs->location = NULL;
+}
+
+int http_get_json(const char *url, int64_t deadline_ms, size_t max_body,
+                  json_t **doc, char *err, size_t errlen)
+{
+	struct http_request rq = {
+		.url = url, .method = "GET", .tls_verify = 1,
+		.max_body = max_body, .deadline_ms = deadline_ms,
+	};
+	struct http_response rs;
+	*doc = NULL;
+	char *shown = http_redact_url(url);
+	int ret = -1;
+	if (http_fetch(&rq, &rs) < 0) {
+		snprintf(err, errlen, "%s", rs.err);
+		goto out;
+	}
+	if (rs.status != 200) {
+		snprintf(err, errlen, "%s answered status %ld, expected 200", shown, rs.status);
+		goto out;
+	}
+	json_error_t je;
+	*doc = json_loadb(rs.body, rs.body_len, 0, &je);
+	if (!*doc) {
+		snprintf(err, errlen, "%s answered something that is not JSON: %s at line %d",
+		         shown, je.text, je.line);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(shown);
+	http_response_release(&rs);
+	return ret;
+}
