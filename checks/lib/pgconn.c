@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: MIT */
+/* Deadline-bounded libpq connections for the postgres checks (pgconn.h). */
+#include "lib/pgconn.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+int64_t pgconn_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- redaction ---- */
+
+/* Append at most n bytes of s to out (capacity len), keeping it terminated. */
+static void put(char *out, size_t len, size_t *o, const char *s, size_t n)
+{
+	while (n-- && *o + 1 < len)
+		out[(*o)++] = *s++;
+	out[*o] = '\0';
+}
+
+/* Length of a conninfo value starting at s: quoted ('...' with \' escapes)
+ * or up to whitespace, '&' (URI query) or a closing quote. */
+static size_t value_len(const char *s)
+{
+	size_t i = 0;
+	if (s[0] == '\'') {
+		for (i = 1; s[i] && s[i] != '\''; i++)
+			if (s[i] == '\\' && s[i + 1])
+				i++;
+		return s[i] ? i + 1 : i;
+	}
+	while (s[i] && !isspace((unsigned char)s[i]) && s[i] != '&' && s[i] != '"')
+		i++;
+	return i;
+}
+
+void pgconn_redact(const struct pgconn *c, char *buf, size_t len)
+{
+	char *tmp = malloc(len);
+	if (!tmp) {
+		/* Cannot redact safely: say nothing rather than leak. */
+		snprintf(buf, len, "(message withheld)");
+		return;
+	}
+	size_t o = 0;
+	tmp[0] = '\0';
+	const char *p = buf;
+	const char *secret = c ? c->secret : NULL;
+	size_t slen = secret ? strlen(secret) : 0;
+	while (*p) {
+		/* the literal password in use (short ones would mangle text) */
+		if (slen >= 3 && !strncmp(p, secret, slen)) {
+			put(tmp, len, &o, "***", 3);
+			p += slen;
+			continue;
+		}
+		/* password = value */
+		if (!strncasecmp(p, "password", 8)) {
+			const char *q = p + 8;
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (*q == '=') {
+				q++;
+				while (*q == ' ' || *q == '\t')
+					q++;
+				put(tmp, len, &o, p, (size_t)(q - p));
+				put(tmp, len, &o, "***", 3);
+				p = q + value_len(q);
+				continue;
+			}
+		}
+		/* scheme://user:SECRET@host */
+		if (!strncmp(p, "://", 3)) {
+			const char *u = p + 3;
+			size_t ulen = strcspn(u, "/?# \t\n\"'");
+			const char *at = memchr(u, '@', ulen);
+			const char *colon = at ? memchr(u, ':', (size_t)(at - u)) : NULL;
+			if (colon) {
+				put(tmp, len, &o, p, (size_t)(colon + 1 - p));
+				put(tmp, len, &o, "***", 3);
+				p = at;
+				continue;
+			}
+		}
+		put(tmp, len, &o, p, 1);
+		p++;
+	}
+	memcpy(buf, tmp, o + 1);
+	free(tmp);
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void set_err(struct pgconn *c, const char *fmt, ...)
+{
+	if (c->err[0])
+		return; /* the first cause wins */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof(c->err), fmt, ap);
+	va_end(ap);
+	pgconn_redact(c, c->err, sizeof(c->err));
+}
+
+/* libpq's message, first line only, without "connection to server at
+ * ... failed: " and "FATAL:  " (the summary says where already). */
+static void tidy_libpq_message(const char *msg, char *out, size_t len)
+{
+	const char *s = msg ? msg : "";
+	const char *f;
+	if (!strncmp(s, "connection to server", 20) && (f = strstr(s, "failed: ")))
+		s = f + 8;
+	while (isspace((unsigned char)*s))
+		s++;
+	static const char *const levels[] = {"FATAL:", "ERROR:", "PANIC:"};
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (!strncmp(s, levels[i], strlen(levels[i]))) {
+			s += strlen(levels[i]);
+			while (*s == ' ')
+				s++;
+		}
+	size_t n = strcspn(s, "\n");
+	if (n == 0) {
+		s = "unknown libpq error";
+		n = strlen(s);
+	}
+	snprintf(out, len, "%.*s", (int)n, s);
+	/* "Connection refused" -> "connection refused", but keep "SSL" */
+	if (out[0] && isupper((unsigned char)out[0]) && islower((unsigned char)out[1]))
+		out[0] = (char)tolower((unsigned char)out[0]);
+}
+
+static void update_where(struct pgconn *c)
+{
+	const char *h = c->conn ? PQhost(c->conn) : NULL;
+	const char *p = c->conn ? PQport(c->conn) : NULL;
+	if (h && *h)
+		snprintf(c->where, sizeof(c->where), "%s:%s", h, p && *p ? p : "5432");
+}
+
+static void fmt_elapsed(char *buf, size_t len, int64_t ms)
+{
+	snprintf(buf, len, "%.1fs", (double)ms / 1000.0);
+}
+
+/* ---- conninfo ---- */
+
+int pgconn_check_conninfo(const char *conninfo, char *msg, size_t len)
+{
+	char *errmsg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", &errmsg);
+	if (opts) {
+		PQconninfoFree(opts);
+		return 0;
+	}
+	char tidy[256];
+	tidy_libpq_message(errmsg ? errmsg : "out of memory", tidy, sizeof(tidy));
+	PQfreemem(errmsg);
+	/* libpq quotes pieces of the string ('missing "=" after "..."'); a
+	 * password with a space in it would show up there: drop every quote. */
+	char out[256];
+	size_t o = 0;
+	int inq = 0;
+	for (const char *p = tidy; *p && o + 4 < sizeof(out); p++) {
+		if (*p == '"') {
+			inq = !inq;
+			if (inq) {
+				memcpy(out + o, "\"…\"", strlen("\"…\""));
+				o += strlen("\"…\"");
+			}
+			continue;
+		}
+		if (!inq)
+			out[o++] = *p;
+	}
+	out[o] = '\0';
+	snprintf(msg, len, "not a valid libpq conninfo: %s", out);
+	return -1;
+}
+
+/* connect_timeout from the conninfo (or PGCONNECT_TIMEOUT), in ms; 0: none.
+ * libpq treats 1 as 2 seconds; so do we. */
+static int64_t conninfo_connect_timeout(const char *conninfo, char **password)
+{
+	const char *v = NULL;
+	char *errmsg = NULL;
+	int64_t ms = 0;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &errmsg);
+	PQfreemem(errmsg);
+	for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+		if (!strcmp(o->keyword, "connect_timeout") && o->val)
+			v = o->val;
+		if (!strcmp(o->keyword, "password") && o->val && *o->val)
+			*password = strdup(o->val);
+	}
+	if (!v)
+		v = getenv("PGCONNECT_TIMEOUT");
+	if (v) {
+		long s = strtol(v, NULL, 10);
+		if (s > 0)
+			ms = (s < 2 ? 2 : s) * 1000;
+	}
+	PQconninfoFree(opts);
+	return ms;
+}
+
+/* ---- waiting ---- */
+
+/* Wait for `events` on fd until the deadline: 1 ready, 0 timed out, -1 error. */
+static int wait_fd(int fd, short events, int64_t deadline_ms)
+{
+	for (;;) {
+		int64_t left = deadline_ms - pgconn_mono_ms();
+		if (left <= 0)
+			return 0;
+		struct pollfd pfd = {fd, events, 0};
+		int r = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+		if (r > 0)
+			return 1;
+		if (r < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+int pgconn_open(struct pgconn *c, const char *conninfo, int64_t deadline_ms)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->where, sizeof(c->where), "postgres");
+	c->deadline_ms = deadline_ms;
+	c->started_ms = pgconn_mono_ms();
+
+	char msg[256];
+	if (pgconn_check_conninfo(conninfo, msg, sizeof(msg)) < 0) {
+		set_err(c, "%s", msg);
+		return -1;
+	}
+	int64_t ct = conninfo_connect_timeout(conninfo, &c->secret);
+	int64_t connect_deadline = deadline_ms;
+	if (ct > 0 && c->started_ms + ct < connect_deadline)
+		connect_deadline = c->started_ms + ct;
+
+	/* The conninfo is expanded from dbname; gate only names itself when
+	 * the conninfo does not set application_name. */
+	const char *const kw[] = {"dbname", "fallback_application_name", NULL};
+	const char *const vals[] = {conninfo, "gate", NULL};
+	c->conn = PQconnectStartParams(kw, vals, 1);
+	if (!c->conn) {
+		set_err(c, "out of memory");
+		return -1;
+	}
+	update_where(c);
+	if (PQstatus(c->conn) == CONNECTION_BAD) {
+		tidy_libpq_message(PQerrorMessage(c->conn), msg, sizeof(msg));
+		set_err(c, "%s: %s", c->where, msg);
+		return -1;
+	}
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	while (st != PGRES_POLLING_OK) {
+		if (st == PGRES_POLLING_FAILED) {
+			update_where(c);
+			tidy_libpq_message(PQerrorMessage(c->conn), msg, sizeof(msg));
+			set_err(c, "%s: %s", c->where, msg);
+			return -1;
+		}
+		int r = wait_fd(PQsocket(c->conn),
+		                st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+		                connect_deadline);
+		if (r <= 0) {
+			char el[32];
+			update_where(c);
+			fmt_elapsed(el, sizeof(el), pgconn_mono_ms() - c->started_ms);
+			if (r < 0)
+				set_err(c, "%s: poll failed: %s", c->where, strerror(errno));
+			else if (PQstatus(c->conn) == CONNECTION_STARTED)
+				set_err(c, "%s: could not connect within %s", c->where, el);
+			else
+				set_err(c, "%s: no answer within %s", c->where, el);
+			return -1;
+		}
+		st = PQconnectPoll(c->conn);
+	}
+	update_where(c);
+	const char *pw = PQpass(c->conn);
+	if (pw && *pw && !c->secret)
+		c->secret = strdup(pw);
+	if (PQsetnonblocking(c->conn, 1) != 0) {
+		tidy_libpq_message(PQerrorMessage(c->conn), msg, sizeof(msg));
+		set_err(c, "%s: %s", c->where, msg);
+		return -1;
+	}
+	/* Reads only: make the session read-only, and let the server give up
+	 * on a statement at our deadline too. */
+	int64_t left = deadline_ms - pgconn_mono_ms();
+	char sql[160];
+	snprintf(sql, sizeof(sql),
+	         "SELECT set_config('default_transaction_read_only', 'on', false), "
+	         "set_config('statement_timeout', '%lld', false)",
+	         (long long)(left > 1 ? left : 1));
+	PGresult *res = pgconn_query(c, sql);
+	if (!res)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+PGresult *pgconn_query(struct pgconn *c, const char *sql)
+{
+	char msg[256];
+	c->sqlstate[0] = '\0';
+	c->started_ms = pgconn_mono_ms();
+	if (!PQsendQuery(c->conn, sql)) {
+		tidy_libpq_message(PQerrorMessage(c->conn), msg, sizeof(msg));
+		set_err(c, "%s: %s", c->where, msg);
+		return NULL;
+	}
+	int r;
+	while ((r = PQflush(c->conn)) == 1) {
+		if (wait_fd(PQsocket(c->conn), POLLOUT | POLLIN, c->deadline_ms) <= 0)
+			goto timeout;
+		if (!PQconsumeInput(c->conn))
+			break;
+	}
+	PGresult *keep = NULL, *failed = NULL;
+	for (;;) {
+		while (PQisBusy(c->conn)) {
+			int w = wait_fd(PQsocket(c->conn), POLLIN, c->deadline_ms);
+			if (w <= 0) {
+				PQclear(keep);
+				PQclear(failed);
+				goto timeout;
+			}
+			if (!PQconsumeInput(c->conn))
+				break;
+		}
+		PGresult *res = PQgetResult(c->conn);
+		if (!res)
+			break;
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+			PQclear(keep);
+			keep = res;
+		} else if (!failed) {
+			failed = res;
+		} else {
+			PQclear(res);
+		}
+		if (PQstatus(c->conn) == CONNECTION_BAD)
+			break;
+	}
+	if (failed || !keep) {
+		const char *state = failed ? PQresultErrorField(failed, PG_DIAG_SQLSTATE) : NULL;
+		const char *prim = failed ? PQresultErrorField(failed, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+		snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", state ? state : "");
+		if (prim)
+			snprintf(msg, sizeof(msg), "%s", prim);
+		else
+			tidy_libpq_message(PQerrorMessage(c->conn), msg, sizeof(msg));
+		set_err(c, "%s: %s", c->where, msg);
+		PQclear(failed);
+		PQclear(keep);
+		return NULL;
+	}
+	return keep;
+
+timeout:;
+	char el[32];
+	fmt_elapsed(el, sizeof(el), pgconn_mono_ms() - c->started_ms);
+	set_err(c, "%s: no answer to a query within %s", c->where, el);
+	return NULL;
+}
+
+void pgconn_close(struct pgconn *c)
+{
+	if (c->conn)
+		PQfinish(c->conn);
+	c->conn = NULL;
+	if (c->secret) {
+		/* do not leave the password lying in the heap */
+		memset(c->secret, 0, strlen(c->secret));
+		free(c->secret);
+	}
+	c->secret = NULL;
+}
+
+int pgconn_sleep_until(int64_t until_ms, int64_t deadline_ms)
+{
+	if (until_ms > deadline_ms)
+		return -1;
+	struct timespec ts = {(time_t)(until_ms / 1000), (long)(until_ms % 1000) * 1000000L};
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+	return 0;
+}
+
+const char *pgconn_val(const PGresult *r, int row, int col)
+{
+	if (!r || row >= PQntuples(r) || col >= PQnfields(r) || PQgetisnull(r, row, col))
+		return NULL;
+	return PQgetvalue(r, row, col);
+}

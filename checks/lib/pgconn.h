@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* A libpq connection that never outlives its deadline.
+ *
+ * The postgres checks run in a child of the core, which kills the child at
+ * env->deadline_ms.  Being killed gives only "timeout"; these helpers bound
+ * every wait themselves (non-blocking connect with PQconnectStart/Poll and
+ * poll(), queries with PQsendQuery and poll()) so that a server that
+ * accepts the TCP connection and never answers becomes an error that says
+ * what timed out, before the core's deadline.
+ *
+ * Every message kept in `err` has the conninfo's password (and any
+ * `password=` / URI userinfo password) replaced by "***".  The session is
+ * made read-only (default_transaction_read_only) right after connecting. */
+#ifndef GATE_CHECKS_PGCONN_H
+#define GATE_CHECKS_PGCONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#define PGCONN_ERR_MAX 400
+
+struct pgconn {
+	PGconn *conn;
+	int64_t deadline_ms; /* CLOCK_MONOTONIC ms: no wait goes past it */
+	int64_t started_ms;  /* when the current wait began, for messages */
+	char where[128];     /* "127.0.0.1:5432" (or the socket dir), for messages */
+	char *secret;        /* the password in use, stripped from messages */
+	char sqlstate[6];    /* of the last failed query, "" if none */
+	char err[PGCONN_ERR_MAX]; /* the first error, redacted, no trailing newline */
+};
+
+/* CLOCK_MONOTONIC in milliseconds (the core's clock for deadlines). */
+int64_t pgconn_mono_ms(void);
+
+/* Is `conninfo` something libpq can parse (key=value, URI, service=)?
+ * Never contacts a server.  0 if so; else -1 with a message that quotes
+ * no part of the string (a malformed conninfo may split a password). */
+int pgconn_check_conninfo(const char *conninfo, char *msg, size_t len);
+
+/* Connect, bounded by `deadline_ms` (and by a connect_timeout given in the
+ * conninfo, if shorter).  0 on success; -1 with c->err set.  Call
+ * pgconn_close() in both cases. */
+int pgconn_open(struct pgconn *c, const char *conninfo, int64_t deadline_ms);
+
+/* Run one read-only statement, bounded by the deadline.  Returns a result
+ * with status PGRES_TUPLES_OK or PGRES_COMMAND_OK (the caller PQclear()s
+ * it), or NULL with c->err and c->sqlstate set. */
+PGresult *pgconn_query(struct pgconn *c, const char *sql);
+
+void pgconn_close(struct pgconn *c);
+
+/* Replace secrets in buf (NUL-terminated, at most len bytes) in place:
+ * the connection's password and `password=...` / `://user:pw@` forms. */
+void pgconn_redact(const struct pgconn *c, char *buf, size_t len);
+
+/* Sleep until the monotonic time `until_ms`; 0, or -1 if that is past
+ * `deadline_ms` (nothing slept then). */
+int pgconn_sleep_until(int64_t until_ms, int64_t deadline_ms);
+
+/* A value of a result, or NULL when SQL NULL. */
+const char *pgconn_val(const PGresult *r, int row, int col);
+
+#endif
