@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/* proc_run (checks/lib/proc.c): running external tools from checks with
+ * captured output, exit codes, signals, ENOENT, deadlines that kill the
+ * whole process group, and bounded capture. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/proc.h"
+
+#define ARGV(...) ((char *const[]){__VA_ARGS__, NULL})
+
+static void test_captures_stdout_and_stderr(void **state)
+{
+	struct proc_result r;
+	assert_int_equal(proc_run(ARGV("sh", "-c", "printf 'hello\\nworld'; printf oops >&2"),
+	                          NULL, &r), 0);
+	assert_true(r.started);
+	assert_true(r.exited);
+	assert_int_equal(r.exit_code, 0);
+	assert_false(r.signaled);
+	assert_false(r.timed_out);
+	assert_string_equal(r.out, "hello\nworld");
+	assert_int_equal(r.out_len, 11);
+	assert_string_equal(r.err, "oops");
+	assert_int_equal(r.err_len, 4);
+	assert_false(r.out_truncated);
+	proc_result_release(&r);
+}
+
+static void test_exit_codes(void **state)
+{
+	static const int codes[] = {0, 1, 2, 3, 7, 126, 255};
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		char script[32];
+		snprintf(script, sizeof(script), "exit %d", codes[i]);
+		struct proc_result r;
+		assert_int_equal(proc_run(ARGV("sh", "-c", script), NULL, &r), 0);
+		assert_true(r.exited);
+		assert_int_equal(r.exit_code, codes[i]);
+		assert_string_equal(r.out, "");
+		proc_result_release(&r);
+	}
+}
+
+static void test_killed_by_signal(void **state)
+{
+	static const int sigs[] = {SIGSEGV, SIGTERM, SIGKILL, SIGABRT};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		char script[48];
+		snprintf(script, sizeof(script), "kill -%d $$", sigs[i]);
+		struct proc_result r;
+		assert_int_equal(proc_run(ARGV("sh", "-c", script), NULL, &r), 0);
+		assert_true(r.started);
+		assert_false(r.exited);
+		assert_true(r.signaled);
+		assert_int_equal(r.term_signal, sigs[i]);
+		assert_false(r.timed_out);
+		char want[64];
+		snprintf(want, sizeof(want), "sh: killed by signal %d", sigs[i]);
+		assert_string_equal(proc_describe(&r, "sh"), want);
+		proc_result_release(&r);
+	}
+}
+
+static void test_not_installed(void **state)
+{
+	struct proc_result r;
+	assert_int_equal(proc_run(ARGV("/usr/lib/nagios/plugins/check_nonexistent_xyz"), NULL, &r),
+	                 -1);
+	assert_false(r.started);
+	assert_int_equal(r.exec_errno, ENOENT);
+	assert_non_null(r.out);
+	assert_non_null(r.err);
+	assert_string_equal(proc_describe(&r, "/usr/lib/nagios/plugins/check_nonexistent_xyz"),
+	                    "/usr/lib/nagios/plugins/check_nonexistent_xyz: not installed "
+	                    "(not found on PATH)");
+	proc_result_release(&r);
+
+	/* searched in PATH too */
+	assert_int_equal(proc_run(ARGV("gate-no-such-tool-xyz", "--version"), NULL, &r), -1);
+	assert_int_equal(r.exec_errno, ENOENT);
+	proc_result_release(&r);
+}
+
+static void test_not_executable(void **state)
+{
+	char path[] = "/tmp/gate-test-proc-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "#!/bin/sh\necho hi\n", 18), 18);
+	close(fd);
+	chmod(path, 0644);
+	struct proc_result r;
+	assert_int_equal(proc_run(ARGV(path), NULL, &r), -1);
+	assert_false(r.started);
+	assert_int_equal(r.exec_errno, EACCES);
+	assert_non_null(strstr(proc_describe(&r, "x"), "cannot be executed"));
+	proc_result_release(&r);
+	unlink(path);
+}
+
+/* Whether pid has gone (or is a zombie nobody reaped yet). */
+static int pid_gone(pid_t pid)
+{
+	char p[64], buf[512];
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(p, "r");
+	if (!f)
+		return 1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *rp = strrchr(buf, ')');
+	return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_deadline_kills_the_process_group(void **state)
+{
+	/* The shell starts a background sleep (a grandchild of ours), prints
+	 * its PID and waits: both must die at the deadline. */
+	struct proc_opts o = {.timeout_ms = 300};
+	struct proc_result r;
+	int64_t t0 = now_ms();
+	assert_int_equal(proc_run(ARGV("sh", "-c", "sleep 30 & echo $!; wait"), &o, &r), 0);
+	int64_t took = now_ms() - t0;
+	assert_true(r.timed_out);
+	assert_true(r.signaled);
+	assert_int_equal(r.term_signal, SIGKILL);
+	assert_true(took >= 280 && took < 2000);
+	assert_true(r.duration_ms >= 280 && r.duration_ms < 2000);
+	assert_non_null(strstr(proc_describe(&r, "sh"), "sh: timed out after"));
+	pid_t child = (pid_t)atoi(r.out);
+	assert_true(child > 1);
+	int gone = 0;
+	for (int i = 0; i < 100 && !gone; i++) {
+		gone = pid_gone(child);
+		if (!gone)
+			usleep(10000);
+	}
+	assert_true(gone);
+	proc_result_release(&r);
+}
+
+static void test_detached_grandchild_is_bounded(void **state)
+{
+	/* The child exits at once but leaves a grandchild holding stdout:
+	 * proc_run must still return at the deadline, not after 30 s. */
+	struct proc_opts o = {.timeout_ms = 400};
+	struct proc_result r;
+	int64_t t0 = now_ms();
+	assert_int_equal(proc_run(ARGV("sh", "-c", "sleep 30 & echo $!"), &o, &r), 0);
+	assert_true(now_ms() - t0 < 2000);
+	assert_true(r.timed_out);
+	pid_t child = (pid_t)atoi(r.out);
+	assert_true(child > 1);
+	int gone = 0;
+	for (int i = 0; i < 100 && !gone; i++) {
+		gone = pid_gone(child);
+		if (!gone)
+			usleep(10000);
+	}
+	assert_true(gone);
+	proc_result_release(&r);
+}
+
+static void test_no_timeout_when_fast(void **state)
+{
+	struct proc_opts o = {.timeout_ms = 5000};
+	struct proc_result r;
+	assert_int_equal(proc_run(ARGV("sh", "-c", "sleep 0.1; echo done"), &o, &r), 0);
+	assert_false(r.timed_out);
+	assert_true(r.exited);
+	assert_string_equal(r.out, "done\n");
+	assert_true(r.duration_ms >= 90 && r.duration_ms < 4000);
+	proc_result_release(&r);
+}
+
+static void test_truncation(void **state)
+{
+	/* 200000 bytes on stdout, 5000 on stderr; keep 1000 and 100.  The
+	 * child must not block on a full pipe: it runs to completion. */
+	struct proc_opts o = {.timeout_ms = 10000, .max_out = 1000, .max_err = 100};
+	struct proc_result r;
+	assert_int_equal(proc_run(ARGV("sh", "-c",
+	                               "head -c 200000 /dev/zero | tr '\\0' a; "
+	                               "head -c 5000 /dev/zero | tr '\\0' e >&2; exit 4"),
+	                          &o, &r),
+	                 0);
+	assert_true(r.exited);
+	assert_int_equal(r.exit_code, 4);
+	assert_false(r.timed_out);
+	assert_int_equal(r.out_len, 1000);
+	assert_int_equal(strlen(r.out), 1000);
+	assert_true(r.out_truncated);
+	assert_int_equal(r.out[999], 'a');
+	assert_int_equal(r.err_len, 100);
+	assert_true(r.err_truncated);
+	proc_result_release(&r);
+
+	/* exactly at the limit is not truncated */
+	struct proc_opts o2 = {.max_out = 5};
+	assert_int_equal(proc_run(ARGV("printf", "12345"), &o2, &r), 0);
+	assert_string_equal(r.out, "12345");
+	assert_false(r.out_truncated);
+	proc_result_release(&r);
+}
+
+static void test_env_add_and_replace(void **state)
+{
+	setenv("GATE_TEST_REPLACED", "old", 1);
+	char *const add[] = {"GATE_TEST_NEW=new value", "GATE_TEST_REPLACED=new", NULL};
+	struct proc_opts o = {.env_add = add};
+	struct proc_result r;
+	assert_int_equal(proc_run(ARGV("sh", "-c",
+	                               "echo \"$GATE_TEST_NEW|$GATE_TEST_REPLACED\"; "
+	                               "env | grep -c '^GATE_TEST_REPLACED='"),
+	                          &o, &r),
+	                 0);
+	assert_string_equal(r.out, "new value|new\n1\n");
+	proc_result_release(&r);
+	/* our own environment is untouched */
+	assert_string_equal(getenv("GATE_TEST_REPLACED"), "old");
+	assert_null(getenv("GATE_TEST_NEW"));
+}
+
+static void test_stdin_is_dev_null(void **state)
+{
+	struct proc_opts o = {.timeout_ms = 3000};
+	struct proc_result r;
+	assert_int_equal(proc_run(ARGV("cat"), &o, &r), 0);
+	assert_false(r.timed_out);
+	assert_true(r.exited);
+	assert_int_equal(r.exit_code, 0);
+	assert_string_equal(r.out, "");
+	proc_result_release(&r);
+}
+
+struct stream_ud {
+	size_t bytes;
+	int calls;
+};
+
+static int on_out(const char *buf, size_t n, void *ud)
+{
+	struct stream_ud *s = ud;
+	s->bytes += n;
+	s->calls++;
+	return s->bytes >= 10000; /* enough: stop and kill */
+}
+
+static void test_streaming_callback_can_stop(void **state)
+{
+	struct stream_ud s = {0};
+	struct proc_opts o = {.timeout_ms = 10000, .on_stdout = on_out, .ud = &s};
+	struct proc_result r;
+	int64_t t0 = now_ms();
+	assert_int_equal(proc_run(ARGV("yes"), &o, &r), 0);
+	assert_true(now_ms() - t0 < 5000);
+	assert_true(s.bytes >= 10000);
+	assert_true(r.signaled);
+	assert_false(r.timed_out);
+	assert_string_equal(r.out, ""); /* streamed, not kept */
+	proc_result_release(&r);
+}
+
+static void test_tail(void **state)
+{
+	char *t = proc_tail("  first\nsecond line\n\n", 1000);
+	assert_string_equal(t, "first\nsecond line");
+	free(t);
+	t = proc_tail("abcdefghij\n", 4);
+	assert_string_equal(t, "hij");
+	free(t);
+	t = proc_tail(NULL, 10);
+	assert_string_equal(t, "");
+	free(t);
+}
+
+static void test_release_accepts_null(void **state)
+{
+	proc_result_release(NULL);
+	struct proc_result r = {0};
+	proc_result_release(&r);
+	proc_result_release(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_captures_stdout_and_stderr),
+		cmocka_unit_test(test_exit_codes),
+		cmocka_unit_test(test_killed_by_signal),
+		cmocka_unit_test(test_not_installed),
+		cmocka_unit_test(test_not_executable),
+		cmocka_unit_test(test_deadline_kills_the_process_group),
+		cmocka_unit_test(test_detached_grandchild_is_bounded),
+		cmocka_unit_test(test_no_timeout_when_fast),
+		cmocka_unit_test(test_truncation),
+		cmocka_unit_test(test_env_add_and_replace),
+		cmocka_unit_test(test_stdin_is_dev_null),
+		cmocka_unit_test(test_streaming_callback_can_stop),
+		cmocka_unit_test(test_tail),
+		cmocka_unit_test(test_release_accepts_null),
+	};
+	return cmocka_run_group_tests_name("proc", tests, NULL, NULL);
+}
