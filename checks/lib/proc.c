@@ -128,6 +128,9 @@ int proc_run(char *const *argv, const struct proc_opts *opts,
 			dup2(devnull, 0);
 		dup2(outp[1], 1);
 		dup2(errp[1], 2);
+		/* A check may hold sockets opened without O_CLOEXEC (a
+		 * library's): the tool must not inherit them. */
+		close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
 		execvpe(argv[0], argv, env);
 		int e = errno;
 		(void)!write(failp[1], &e, sizeof(e));

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,6 +255,22 @@ static void test_stdin_is_dev_null(void **state)
 	proc_result_release(&r);
 }
 
+static void test_no_fd_leaks_into_the_tool(void **state)
+{
+	/* A library's socket opened without O_CLOEXEC stays ours. */
+	int fd = open("/dev/null", O_RDONLY);
+	assert_true(fd > 2);
+	char script[96];
+	snprintf(script, sizeof(script), "[ -e /dev/fd/%d ] && echo leaked || echo closed", fd);
+	struct proc_result r;
+	assert_int_equal(proc_run(ARGV("sh", "-c", script), NULL, &r), 0);
+	assert_string_equal(r.out, "closed\n");
+	proc_result_release(&r);
+	/* still open here */
+	assert_int_equal(fcntl(fd, F_GETFD), 0);
+	close(fd);
+}
+
 struct stream_ud {
 	size_t bytes;
 	int calls;
@@ -317,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_env_add_and_replace),
 		cmocka_unit_test(test_stdin_is_dev_null),
+		cmocka_unit_test(test_no_fd_leaks_into_the_tool),
 		cmocka_unit_test(test_streaming_callback_can_stop),
 		cmocka_unit_test(test_tail),
 		cmocka_unit_test(test_release_accepts_null),
