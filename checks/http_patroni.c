@@ -140,7 +140,7 @@ static int replica_counts(const json_t *m, struct verdict *vd, char *why, size_t
 	/* "running" (Patroni < 3.0.4): only the leader can tell it streams. */
 	if (!vd->leader_status) {
 		vd->unconfirmed++;
-		snprintf(why, len, "streaming unconfirmed: leader API unreachable");
+		snprintf(why, len, "streaming unconfirmed: no answer from the leader's API");
 		return 0;
 	}
 	if (!name || !leader_lists_streaming(vd->leader_status, name)) {
@@ -306,6 +306,12 @@ void patroni_cluster_run(const json_t *params, const struct gate_run_env *env,
 		st = GATE_FAIL;
 	res->status = st;
 	res->summary[0] = '\0';
+	const char *api_err = json_string_value(json_object_get(res->details, "leader_api_error"));
+	if (st == GATE_ERROR && api_err) {
+		http_buf_append(res->summary, sizeof(res->summary), "cannot ask the leader: ");
+		http_buf_append(res->summary, sizeof(res->summary), api_err);
+		http_buf_append(res->summary, sizeof(res->summary), "; ");
+	}
 	if (paused)
 		http_buf_append(res->summary, sizeof(res->summary),
 		                require_unpaused ? "cluster is paused (maintenance mode); "
