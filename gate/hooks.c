@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -429,8 +430,11 @@ static int load_doc(const struct yt_doc *doc, struct hooks_config *hc,
 		return -1;
 	const struct yt_node *v = yt_map_require(root, "version", "the hooks configuration", err);
 	int64_t version;
-	if (!v || yt_get_int(v, 1, 1, &version, err) < 0)
+	if (!v || yt_get_int(v, INT64_MIN, INT64_MAX, &version, err) < 0)
 		return -1;
+	if (version != 1)
+		return yt_error(err, v, "unsupported version %lld (this gate reads version 1)",
+		                (long long)version);
 	const struct yt_node *hooks = yt_map_require(root, "hooks", "the hooks configuration", err);
 	if (!hooks)
 		return -1;
