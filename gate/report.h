@@ -35,4 +35,9 @@ int report_write(FILE *out, const struct eval *ev, const struct report_opts *o);
  * warnings), 2 CRITICAL (block), 3 UNKNOWN. */
 int report_nagios_status(const struct eval *ev);
 
+/* Appended: report_json() serialised (pretty: indented, else one line),
+ * with durations printed as 412.7 rather than 412.69999999999999.  Use it
+ * for -o FILE too.  Never NULL; free() it. */
+char *report_json_string(const struct eval *ev, int pretty);
+
 #endif

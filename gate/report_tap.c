@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TAP version 13 (what prove/TAP::Harness 3.44 reads): one test point per
+ * check, runbook order, pseudo-checks last, then a last point "decision"
+ * that is "not ok" when gate blocks, so the harness's verdict is gate's
+ * decision.  Warn-severity failures are "not ok ... # TODO" (reported,
+ * not counted).  Diagnostics are YAML blocks; every scalar in them is
+ * written as a JSON string, which is valid YAML.
+ */
+#include <string.h>
+
+#include "redact.h"
+#include "report_impl.h"
+
+/* A description on one line, with '#' escaped (TAP reads it as a
+ * directive) and redacted. */
+static void add_desc(struct strbuf *sb, const char *s)
+{
+	char *red = redact_string(s);
+	for (const char *p = red; *p; p++) {
+		if (*p == '#')
+			strbuf_adds(sb, "\\#");
+		else if (*p == '\\')
+			strbuf_adds(sb, "\\\\");
+		else if (*p == '\n' || *p == '\r')
+			strbuf_adds(sb, " ");
+		else
+			strbuf_add(sb, p, 1);
+	}
+	free(red);
+}
+
+static void yaml_str(struct strbuf *sb, const char *key, const char *value)
+{
+	char *red = redact_string(value ? value : "");
+	json_t *s = json_string(red);
+	char *enc = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+	strbuf_addf(sb, "  %s: %s\n", key, enc ? enc : "\"?\"");
+	free(enc);
+	json_decref(s);
+	free(red);
+}
+
+static void test_point(struct strbuf *sb, size_t n, const struct check_result *r)
+{
+	int ok = r->status == CHECK_PASS || r->status == CHECK_OVERRIDDEN;
+	int warn = report_is_warning(r);
+	char *summary = report_summary(r);
+	strbuf_addf(sb, "%s %zu - ", ok ? "ok" : "not ok", n);
+	add_desc(sb, r->id);
+	strbuf_adds(sb, ": ");
+	add_desc(sb, *summary ? summary : check_status_name(r->status));
+	if (r->status == CHECK_OVERRIDDEN)
+		strbuf_addf(sb, " (overridden, was %s)", check_status_name(r->raw_status));
+	if (warn)
+		strbuf_adds(sb, " # TODO severity warn: reported, does not block");
+	strbuf_adds(sb, "\n");
+	free(summary);
+	if (ok)
+		return;
+
+	char dur[32];
+	snprintf(dur, sizeof(dur), "%.1f", r->duration_ms);
+	strbuf_adds(sb, "  ---\n");
+	yaml_str(sb, "status", check_status_name(r->status));
+	yaml_str(sb, "severity", r->severity == RB_SEVERITY_WARN ? "warn" : "block");
+	yaml_str(sb, "type", r->type);
+	strbuf_addf(sb, "  duration_ms: %s\n  attempts: %d\n", dur, r->attempts);
+	if (r->timed_out)
+		strbuf_adds(sb, "  timed_out: true\n");
+	if (r->hint)
+		yaml_str(sb, "hint", r->hint);
+	if (json_is_object(r->details) && json_object_size(r->details)) {
+		json_t *copy = json_deep_copy(r->details);
+		redact_json(copy);
+		char *d = json_dumps(copy, JSON_COMPACT | JSON_REAL_PRECISION(10));
+		strbuf_addf(sb, "  details: %s\n", d ? d : "{}");
+		free(d);
+		json_decref(copy);
+	}
+	strbuf_adds(sb, "  ...\n");
+}
+
+int report_write_tap(FILE *out, const struct eval *ev)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "TAP version 13\n1..%zu\n", ev->nresults + 1);
+	strbuf_adds(&sb, "# gate ");
+	add_desc(&sb, eval_mode_name(ev->mode));
+	strbuf_adds(&sb, " ");
+	add_desc(&sb, ev->rb && ev->rb->name ? ev->rb->name : "?");
+	strbuf_adds(&sb, "\n");
+	for (size_t i = 0; i < ev->nresults; i++)
+		test_point(&sb, i + 1, &ev->results[i]);
+
+	strbuf_addf(&sb, "%s %zu - decision: %s\n", ev->allow ? "ok" : "not ok", ev->nresults + 1,
+	            ev->allow ? "allow" : "block");
+	char *cmd = report_command_line(ev);
+	char *state = report_command_state(ev);
+	if (!ev->allow || cmd) {
+		strbuf_adds(&sb, "  ---\n");
+		if (!ev->allow) {
+			strbuf_adds(&sb, "  reasons:\n");
+			for (size_t i = 0; i < ev->nreasons; i++) {
+				char *red = redact_string(ev->reasons[i]);
+				json_t *s = json_string(red);
+				char *enc = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+				strbuf_addf(&sb, "    - %s\n", enc ? enc : "\"?\"");
+				free(enc);
+				json_decref(s);
+				free(red);
+			}
+		}
+		if (cmd) {
+			yaml_str(&sb, "command", cmd);
+			yaml_str(&sb, "command_state", state);
+		}
+		strbuf_adds(&sb, "  ...\n");
+	}
+	free(state);
+	free(cmd);
+
+	int rc = fputs(sb.buf, out) < 0 ? -1 : 0;
+	strbuf_release(&sb);
+	return rc;
+}

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The text report, for a tired person at 3 a.m.: what was checked, one
+ * line each, the failures expanded with what to do, then one banner that
+ * cannot be misread (ALLOWED / BLOCKED, readable without colour) with the
+ * reasons, the command and when the next window opens.
+ */
+#include <string.h>
+
+#include "redact.h"
+#include "report_impl.h"
+
+#define C_RESET "\033[0m"
+#define C_BOLD "\033[1m"
+#define C_RED "\033[31m"
+#define C_GREEN "\033[32m"
+#define C_YELLOW "\033[33m"
+#define C_MAGENTA "\033[35m"
+#define C_CYAN "\033[36m"
+#define C_DIM "\033[2m"
+
+#define ID_COL_MAX 28
+
+struct text_ctx {
+	struct strbuf sb;
+	const struct report_opts *o;
+	int idw; /* width of the id column */
+};
+
+static void colored(struct text_ctx *t, const char *color, const char *s)
+{
+	if (t->o->color)
+		strbuf_addf(&t->sb, "%s%s%s", color, s, C_RESET);
+	else
+		strbuf_adds(&t->sb, s);
+}
+
+static const char *mark(const struct check_result *r, const char **color)
+{
+	if (r->status == CHECK_OVERRIDDEN) {
+		*color = C_MAGENTA;
+		return "OVRD";
+	}
+	if (r->status == CHECK_PASS) {
+		*color = C_GREEN;
+		return "PASS";
+	}
+	if (r->severity == RB_SEVERITY_WARN) {
+		*color = C_YELLOW;
+		return "WARN";
+	}
+	switch (r->status) {
+	case CHECK_FAIL:
+		*color = C_BOLD C_RED;
+		return "FAIL";
+	case CHECK_SKIP:
+		*color = C_CYAN;
+		return "SKIP";
+	default:
+		*color = C_BOLD C_RED;
+		return "ERR ";
+	}
+}
+
+/* A summary on one line: newlines and tabs become spaces. */
+static void add_flat(struct strbuf *sb, const char *s)
+{
+	for (const char *p = s; *p; p++)
+		strbuf_add(sb, (*p == '\n' || *p == '\r' || *p == '\t') ? " " : p, 1);
+}
+
+static void header(struct text_ctx *t, const struct eval *ev)
+{
+	const struct runbook *rb = ev->rb;
+	char started[64], took[32];
+	gate_format_time(ev->started_at_ms, started, sizeof(started));
+	report_format_ms(ev->duration_ms, took, sizeof(took));
+	strbuf_adds(&t->sb, "runbook  ");
+	colored(t, C_BOLD, rb && rb->name ? rb->name : "?");
+	if (rb && rb->path)
+		strbuf_addf(&t->sb, " (%s)", rb->path);
+	strbuf_adds(&t->sb, "\n");
+	if (rb && rb->description) {
+		strbuf_adds(&t->sb, "         ");
+		add_flat(&t->sb, rb->description);
+		strbuf_adds(&t->sb, "\n");
+	}
+	strbuf_addf(&t->sb, "mode     %s, started %s, checks took %s\n", eval_mode_name(ev->mode),
+	            started, took);
+	for (size_t i = 0; rb && rb->warnings && rb->warnings[i]; i++)
+		strbuf_addf(&t->sb, "note     %s\n", rb->warnings[i]);
+	strbuf_adds(&t->sb, "\n");
+}
+
+static void check_line(struct text_ctx *t, const struct check_result *r)
+{
+	const char *color;
+	const char *m = mark(r, &color);
+	char dur[32];
+	report_format_ms(r->duration_ms, dur, sizeof(dur));
+	colored(t, color, m);
+	strbuf_addf(&t->sb, "  %-*s %6s  ", t->idw, r->id, dur);
+	char *summary = report_summary(r);
+	add_flat(&t->sb, *summary ? summary : check_status_name(r->status));
+	free(summary);
+	if (r->status == CHECK_OVERRIDDEN)
+		strbuf_addf(&t->sb, " (overridden, was %s)", check_status_name(r->raw_status));
+	else if (r->override_refused)
+		strbuf_adds(&t->sb, " (override refused: not overridable)");
+	else if (r->status == CHECK_SKIP && r->severity == RB_SEVERITY_WARN)
+		strbuf_adds(&t->sb, " (skipped)");
+	if (r->attempts > 1)
+		strbuf_addf(&t->sb, " [%d attempts]", r->attempts);
+	if (r->timed_out)
+		strbuf_adds(&t->sb, " [timed out]");
+	strbuf_adds(&t->sb, "\n");
+
+	int expand = r->status != CHECK_PASS || t->o->verbose;
+	if (!expand)
+		return;
+	const char *indent = "        ";
+	if (t->o->verbose && r->description)
+		strbuf_addf(&t->sb, "%sabout: %s\n", indent, r->description);
+	report_details_lines(&t->sb, r->details, indent);
+	if (r->hint && r->status != CHECK_PASS) {
+		strbuf_adds(&t->sb, indent);
+		colored(t, C_BOLD, "hint:");
+		strbuf_adds(&t->sb, " ");
+		add_flat(&t->sb, r->hint);
+		strbuf_adds(&t->sb, "\n");
+	}
+}
+
+static void banner(struct text_ctx *t, const struct eval *ev)
+{
+	size_t nblock = 0, npass = 0, novr = 0, nwarn = 0;
+	for (size_t i = 0; i < ev->nresults; i++) {
+		const struct check_result *r = &ev->results[i];
+		if (report_is_warning(r))
+			nwarn++;
+		if (r->severity != RB_SEVERITY_BLOCK)
+			continue;
+		nblock++;
+		npass += r->status == CHECK_PASS;
+		novr += r->status == CHECK_OVERRIDDEN;
+	}
+	const char *name = ev->rb && ev->rb->name ? ev->rb->name : "?";
+
+	if (ev->allow) {
+		colored(t, C_BOLD C_GREEN, "ALLOWED");
+		strbuf_addf(&t->sb, "  %s: %zu of %zu blocking checks passed", name, npass, nblock);
+		if (novr)
+			strbuf_addf(&t->sb, ", %zu overridden", novr);
+		if (nwarn)
+			strbuf_addf(&t->sb, "; %zu warning%s", nwarn, nwarn == 1 ? "" : "s");
+		strbuf_adds(&t->sb, "\n");
+	} else {
+		colored(t, C_BOLD C_RED, "BLOCKED");
+		strbuf_addf(&t->sb, "  %s: %zu reason%s\n", name, ev->nreasons,
+		            ev->nreasons == 1 ? "" : "s");
+		for (size_t i = 0; i < ev->nreasons; i++) {
+			strbuf_adds(&t->sb, "  - ");
+			add_flat(&t->sb, ev->reasons[i]);
+			strbuf_adds(&t->sb, "\n");
+		}
+	}
+
+	for (size_t i = 0; i < ev->noverrides; i++) {
+		const struct eval_override *o = &ev->overrides[i];
+		if (o->applied)
+			strbuf_addf(&t->sb, "override %s: applied (reason: %s)\n", o->id,
+			            ev->override_reason ? ev->override_reason : "none given");
+		else
+			strbuf_addf(&t->sb, "override %s: not applied: %s\n", o->id,
+			            o->note ? o->note : "refused");
+	}
+
+	char *cmd = report_command_line(ev);
+	if (cmd) {
+		char *state = report_command_state(ev);
+		strbuf_addf(&t->sb, "command  %s (%s)\n", cmd, state);
+		free(state);
+		free(cmd);
+	}
+	char *next = report_next_window(ev);
+	if (next) {
+		strbuf_addf(&t->sb, "next window opens %s\n", next);
+		free(next);
+	}
+}
+
+int report_write_text(FILE *out, const struct eval *ev, const struct report_opts *o)
+{
+	struct text_ctx t = {STRBUF_INIT, o, 2};
+	for (size_t i = 0; i < ev->nresults; i++) {
+		size_t n = strlen(ev->results[i].id);
+		if ((int)n > t.idw)
+			t.idw = n > ID_COL_MAX ? ID_COL_MAX : (int)n;
+	}
+
+	if (!o->quiet)
+		header(&t, ev);
+	size_t shown = 0;
+	/* Runbook order, pseudo-checks last: that is the order of results. */
+	for (size_t i = 0; i < ev->nresults; i++) {
+		const struct check_result *r = &ev->results[i];
+		if (o->quiet && r->status == CHECK_PASS)
+			continue;
+		check_line(&t, r);
+		shown++;
+	}
+	if (shown)
+		strbuf_adds(&t.sb, "\n");
+	banner(&t, ev);
+
+	char *raw = strbuf_detach(&t.sb);
+	/* Summaries and details were redacted on the way in, but the runbook's
+	 * own text, hints and the reasons were not: one more pass over the
+	 * whole report (redact is idempotent). */
+	char *s = redact_string(raw);
+	free(raw);
+	int rc = fputs(s, out) < 0 ? -1 : 0;
+	free(s);
+	return rc;
+}
