@@ -15,6 +15,7 @@
  *  - pg_stat_archiver.failed_count never resets: compare the times.
  * Every query is a read, in a read-only session (lib/pgconn.c). */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,18 @@ static const char *fmt_secs(char *buf, size_t len, double s)
 	return buf;
 }
 
+/* snprintf into buf, truncating on purpose (summaries are bounded). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void setf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
 /* ---- problems: collected, joined into the summary ---- */
 
 struct problems {
@@ -100,7 +113,7 @@ static void problem(struct problems *p, const char *fmt, ...)
 	if (p->n == 0)
 		snprintf(p->text, sizeof(p->text), "%s", one);
 	else if (used + strlen(one) + 2 < sizeof(p->text) - 24)
-		snprintf(p->text + used, sizeof(p->text) - used, "; %s", one);
+		setf(p->text + used, sizeof(p->text) - used, "; %s", one);
 	else if (!strstr(p->text, "; and more"))
 		snprintf(p->text + used, sizeof(p->text) - used, "; and more");
 	p->n++;
@@ -401,8 +414,17 @@ static enum gate_status replication_sample(struct pgconn *c, const struct repl_l
 				problem(&all, "%s", json_string_value(v));
 		if (nrows == 0 && all.n == 0)
 			problem(&all, "no replica connected (pg_stat_replication is empty)");
+		/* Without `standbys` gate cannot name who is missing; the
+		 * inactive physical slots usually do. */
+		PGresult *sl = pgconn_query(c, "SELECT string_agg(slot_name, ', ' ORDER BY slot_name)"
+		                               " FROM pg_replication_slots"
+		                               " WHERE slot_type = 'physical' AND NOT active");
+		const char *inactive = sl ? pgconn_val(sl, 0, 0) : NULL;
+		if (inactive)
+			problem(&all, "inactive slots: %s", inactive);
+		PQclear(sl);
 		char lead[GATE_SUMMARY_MAX];
-		snprintf(lead, sizeof(lead), "%lld of %lld required replicas pass%s%s",
+		setf(lead, sizeof(lead), "%lld of %lld required replicas pass%s%s",
 		         (long long)npass, (long long)L->min_streaming, all.n ? ": " : "", all.text);
 		json_decref(why.list);
 		json_decref(all.list);
@@ -435,7 +457,7 @@ static enum gate_status replication_sample(struct pgconn *c, const struct repl_l
 		return GATE_FAIL;
 	}
 	json_decref(why.list);
-	snprintf(summary, slen, "%lld of %lld replicas pass (min %lld), replay at most %s behind%s%s",
+	setf(summary, slen, "%lld of %lld replicas pass (min %lld), replay at most %s behind%s%s",
 	         (long long)npass, (long long)nrows, (long long)L->min_streaming,
 	         fmt_bytes(b1, sizeof(b1), worst_lag), bad.n ? "; not passing: " : "",
 	         bad.n ? bad.text : "");
@@ -692,22 +714,23 @@ static void archiver_run(const json_t *params, const struct gate_run_env *env,
 	json_object_set_new(res->details, "last_failed_time", json_str_or_null(pgconn_val(r, 0, 12)));
 
 	if (!mode || !strcmp(mode, "off"))
-		problem(&why, "%s: archiving is off (archive_mode = off)", c.where);
+		problem(&why, "archiving is off (archive_mode = off)");
 	else if (recovery && strcmp(mode, "always"))
-		problem(&why, "%s: a standby does not archive with archive_mode = %s", c.where, mode);
+		problem(&why, "a standby does not archive with archive_mode = %s", mode);
 	else if (has_cmd && has_lib && !is_true(has_cmd) && !is_true(has_lib))
-		problem(&why, "%s: archive_command and archive_library are both empty: nothing is archived", c.where);
+		problem(&why, "archive_command and archive_library are both empty: nothing is archived");
 	if (!last_wal)
-		problem(&why, "%s: nothing has ever been archived", c.where);
-	if (is_true(failing))
-		problem(&why, "%s: archiving fails: %s failed %s ago, after the last success%s%s",
-		        c.where, failed_wal ? failed_wal : "a segment",
-		        fmt_secs(b1, sizeof(b1), failed_age ? strtod(failed_age, NULL) : 0),
-		        last_wal ? " (" : "", last_wal ? last_wal : "");
-	if (is_true(failing) && last_wal)
-		snprintf(why.text + strlen(why.text), sizeof(why.text) - strlen(why.text), ")");
+		problem(&why, "nothing has ever been archived");
+	if (is_true(failing)) {
+		char last[128] = "";
+		if (last_wal)
+			setf(last, sizeof(last), " (%s)", last_wal);
+		problem(&why, "archiving fails: %s failed %s ago, after the last success%s",
+		        failed_wal ? failed_wal : "a segment",
+		        fmt_secs(b1, sizeof(b1), failed_age ? strtod(failed_age, NULL) : 0), last);
+	}
 	if (have_max_age && last_age && strtod(last_age, NULL) * 1000 > (double)max_age)
-		problem(&why, "%s: last WAL archived %s ago (max %s)", c.where,
+		problem(&why, "last WAL archived %s ago (max %s)",
 		        fmt_secs(b1, sizeof(b1), strtod(last_age, NULL)),
 		        fmt_secs(b2, sizeof(b2), (double)max_age / 1000));
 	PQclear(r);
@@ -719,14 +742,14 @@ static void archiver_run(const json_t *params, const struct gate_run_env *env,
 	json_object_set_new(res->details, "ready", json_int_or_null(nready));
 	json_object_set_new(res->details, "oldest_ready_age_s", json_num_or_null(ready_age));
 	if (nready && strtoll(nready, NULL, 10) > max_ready)
-		problem(&why, "%s: %s WAL segments waiting to be archived (max %lld)", c.where,
-		        nready, (long long)max_ready);
+		problem(&why, "%s WAL segment%s waiting to be archived (max %lld)",
+		        nready, strcmp(nready, "1") ? "s" : "", (long long)max_ready);
 	if (ready_age && strtod(ready_age, NULL) * 1000 > (double)max_ready_age)
-		problem(&why, "%s: oldest WAL segment waiting to be archived is %s old (max %s)", c.where,
+		problem(&why, "oldest WAL segment waiting to be archived is %s old (max %s)",
 		        fmt_secs(b1, sizeof(b1), strtod(ready_age, NULL)),
 		        fmt_secs(b2, sizeof(b2), (double)max_ready_age / 1000));
 	if (why.n)
-		gate_result_set(res, GATE_FAIL, "%s", why.text);
+		gate_result_set(res, GATE_FAIL, "%s: %s", c.where, why.text);
 	else
 		gate_result_set(res, GATE_PASS, "%s: archiving works: last %s %s ago, %s waiting",
 		                c.where, last_wal, fmt_secs(b1, sizeof(b1), last_age ? strtod(last_age, NULL) : 0),

@@ -174,6 +174,13 @@ int pgconn_check_conninfo(const char *conninfo, char *msg, size_t len)
 	size_t o = 0;
 	int inq = 0;
 	for (const char *p = tidy; *p && o + 4 < sizeof(out); p++) {
+		if (*p == '"' && !inq && !strncmp(p, "\"=\"", 3)) {
+			/* the only fragment worth keeping: 'missing "=" after' */
+			memcpy(out + o, p, 3);
+			o += 3;
+			p += 2;
+			continue;
+		}
 		if (*p == '"') {
 			inq = !inq;
 			if (inq) {
@@ -319,6 +326,7 @@ PGresult *pgconn_query(struct pgconn *c, const char *sql)
 {
 	char msg[256];
 	c->sqlstate[0] = '\0';
+	c->err[0] = '\0'; /* each query is its own operation */
 	c->started_ms = pgconn_mono_ms();
 	if (!PQsendQuery(c->conn, sql)) {
 		tidy_libpq_message(PQerrorMessage(c->conn), msg, sizeof(msg));
