@@ -56,4 +56,34 @@ int cli_evaluate(const char *runbook, enum eval_mode mode, char *const *command,
 int cli_wrap_main(int argc, char **argv);  /* gate wrap install|list|remove */
 int cli_hook_main(int argc, char **argv);  /* gate hook run|install */
 
+/* ---- Appended (runtime): shared inside the CLI layer only ---- */
+
+struct gate_registry;
+
+/* Parse the options of `gate CMD` (argv[0] is CMD: "run", "check", "lint"
+ * or "checks").  The positional arguments are returned in *pos and *npos (a
+ * malloc'd array of pointers into argv), the command after `--` in *cmd
+ * (pointer into argv, NULL when there is none).  Returns -1 to go on, or
+ * the exit status to end with: 0 after --help, 64 after a usage error
+ * (already printed, with "see 'gate CMD --help'"). */
+int cli_parse_opts(int argc, char **argv, struct cli_opts *o, char ***pos,
+                   size_t *npos, char ***cmd);
+/* "gate: error: MSG" and "see 'gate CMD --help'"; returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+/* Print the help of CMD ("gate" for the overview) on stdout; 0, or 64
+ * for an unknown command. */
+int cli_help(const char *cmd);
+/* The check types: built-ins, then --module-path dirs, GATE_MODULE_PATH
+ * and GATE_MODULE_DIR.  Load failures are warned about on stderr unless
+ * quiet (a check of such a type is then an error, never a pass). */
+void cli_registry_load(struct gate_registry *reg, const struct cli_opts *o);
+
+int cli_lint_main(int argc, char **argv);
+int cli_checks_main(int argc, char **argv);
+int cli_version_main(int argc, char **argv);
+
 #endif

@@ -1,14 +1,460 @@
 /* SPDX-License-Identifier: MIT */
-/* gate's command line.  (Being built: see issue 2.) */
+/*
+ * gate's command line.  `gate run` reads top to bottom like doas's main:
+ *
+ *   options -> check types -> runbook -> command allowed? -> checks ->
+ *   policy -> audit (may turn allow into block) -> report -> exec ->
+ *   audit of the result -> exit with the command's status.
+ *
+ * exec_command() is called in exactly one place, cmd_run(), and only when
+ * ev.allow is set after the audit record.  Everything here prints; the library
+ * code below it never does.
+ */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "cli.h"
+#include "exec.h"
+#include "msg.h"
+#include "policy.h"
+#include "redact.h"
+#include "registry.h"
+#include "report.h"
+#include "runbook.h"
+#include "runner.h"
+#include "util.h"
+
+/* What one invocation has loaded and decided. */
+struct session {
+	const struct cli_opts *o;
+	struct gate_registry reg;
+	struct runbook rb;
+	struct eval ev;
+	int have_reg, have_rb, have_ev;
+};
+
+static void session_release(struct session *s)
+{
+	if (s->have_ev)
+		eval_release(&s->ev);
+	if (s->have_rb)
+		runbook_release(&s->rb);
+	if (s->have_reg)
+		registry_release(&s->reg);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- check types ---- */
+
+void cli_registry_load(struct gate_registry *reg, const struct cli_opts *o)
+{
+	registry_init(reg);
+	registry_add_builtins(reg);
+	for (size_t i = 0; i < o->nmodule_paths; i++)
+		registry_load_dir(reg, o->module_paths[i]);
+	const char *env = getenv("GATE_MODULE_PATH");
+	if (env && *env) {
+		char *copy = xstrdup(env), *save = NULL;
+		for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save))
+			registry_load_dir(reg, d);
+		free(copy);
+	}
+	registry_load_dir(reg, GATE_MODULE_DIR);
+	/* A module that failed to load is no reason to stop (other runbooks
+	 * do not need it), but it is never silent: its checks will error. */
+	for (size_t i = 0; i < reg->nfailures && !o->quiet; i++)
+		msg_warn("%s", reg->failures[i].why);
+}
+
+/* ---- the runbook ---- */
+
+static int load_runbook(struct session *s, const char *path, int strict)
+{
+	struct runbook_load_opts lo = {s->o->vars, s->o->nvars, strict};
+	struct gate_error err = {0};
+	cli_registry_load(&s->reg, s->o);
+	s->have_reg = 1;
+	s->have_rb = 1;
+	if (runbook_load(&s->rb, path, &lo, &s->reg, &err) < 0) {
+		msg_gate_error(&err);
+		return EXIT_CONFIG;
+	}
+	for (size_t i = 0; s->rb.secrets && s->rb.secrets[i]; i++)
+		redact_register_secret(s->rb.secrets[i]);
+	for (size_t i = 0; s->rb.warnings && s->rb.warnings[i]; i++)
+		msg_warn("%s", s->rb.warnings[i]);
+	return 0;
+}
+
+/* The command that runs (or would): after `--`, else the runbook's. */
+static int pick_command(struct session *s, const char *cmdname, char **given,
+                        char ***out)
+{
+	*out = given && given[0] ? given : s->rb.command;
+	if (!*out || !(*out)[0])
+		return cli_usage_error(cmdname, "no command: give one after '--' or set 'command:' in %s",
+		                       s->rb.path ? s->rb.path : "the runbook");
+	if (s->rb.allow_commands && !runbook_command_allowed(&s->rb, *out)) {
+		char *joined = strv_join(*out, " ");
+		char *shown = redact_string(joined);
+		msg_error("%s: command '%s' matches none of allow_commands; nothing was run",
+		          s->rb.path, shown);
+		free(shown);
+		free(joined);
+		return EXIT_CONFIG;
+	}
+	return 0;
+}
+
+/* ---- the progress line (stderr, terminals only) ---- */
+
+struct progress {
+	int enabled;
+	int drawn;
+};
+
+static void progress_draw(const struct runner_progress *p, void *ud)
+{
+	struct progress *pr = ud;
+	if (p->done >= p->total) {
+		if (pr->drawn)
+			fputs("\r\033[K", stderr);
+		pr->drawn = 0;
+		return;
+	}
+	struct winsize ws;
+	size_t cols = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 10 ? ws.ws_col : 80;
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%zu/%zu done", p->done, p->total);
+	size_t width = sb.len; /* columns used so far; the text is ASCII but "·" */
+	for (size_t i = 0; i < p->nrunning; i++) {
+		char item[256];
+		int n = snprintf(item, sizeof(item), "%s %llds", p->running_ids[i],
+		                 (long long)(p->running_ms[i] / 1000));
+		size_t w = (n > 0 ? (size_t)n : 0) + 3;
+		if (width + w >= cols - 1)
+			break;
+		strbuf_adds(&sb, " \xc2\xb7 ");
+		strbuf_adds(&sb, item);
+		width += w;
+	}
+	fprintf(stderr, "\r\033[K%s", sb.buf);
+	fflush(stderr);
+	pr->drawn = 1;
+	strbuf_release(&sb);
+}
+
+/* ---- evaluation ---- */
+
+/* Sleep until the monotonic time `until` (between --wait attempts). */
+static void sleep_until(int64_t until_ms)
+{
+	struct timespec ts = {(time_t)(until_ms / 1000), (long)(until_ms % 1000) * 1000000L};
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+static void evaluate_once(struct session *s, enum eval_mode mode, char **command)
+{
+	const struct cli_opts *o = s->o;
+	struct progress pr = {isatty(STDERR_FILENO) && !o->quiet, 0};
+	eval_init(&s->ev, &s->rb, mode);
+	s->have_ev = 1;
+	s->ev.command = strv_dup(command);
+	s->ev.started_at_ms = s->ev.now_ms = gate_now_ms();
+	if (o->noverrides) {
+		s->ev.overrides = xcalloc(o->noverrides, sizeof(*s->ev.overrides));
+		for (size_t i = 0; i < o->noverrides; i++)
+			s->ev.overrides[i].id = o->overrides[i];
+		s->ev.noverrides = o->noverrides;
+	}
+	s->ev.override_reason = o->reason;
+
+	struct runner_opts ro = {
+		.jobs = o->jobs,
+		.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : s->rb.timeout_ms,
+		.verbose = o->verbose,
+		.progress = pr.enabled ? progress_draw : NULL,
+		.progress_ud = &pr,
+	};
+	int64_t t0 = gate_mono_ms();
+	runner_run(&s->ev, &ro);
+	policy_decide(&s->ev);
+	s->ev.duration_ms = (double)(gate_mono_ms() - t0);
+}
+
+/* Evaluate; with --wait, again every --interval while blocked, until the
+ * wait is over.  The last evaluation stays in s->ev. */
+static void evaluate(struct session *s, enum eval_mode mode, char **command)
+{
+	const struct cli_opts *o = s->o;
+	int64_t wait_end = gate_mono_ms() + o->wait_ms;
+	for (int attempt = 1;; attempt++) {
+		evaluate_once(s, mode, command);
+		if (s->ev.allow || o->wait_ms <= 0)
+			return;
+		int64_t next = gate_mono_ms() + o->interval_ms;
+		char dur[32];
+		const char *why = s->ev.reasons && s->ev.reasons[0] ? s->ev.reasons[0] : "blocked";
+		if (next > wait_end) {
+			format_duration_ms(o->wait_ms, dur, sizeof(dur));
+			if (!o->quiet)
+				msg_note("attempt %d: blocked (%s); gave up after waiting %s",
+				         attempt, why, dur);
+			return;
+		}
+		format_duration_ms(o->interval_ms, dur, sizeof(dur));
+		if (!o->quiet)
+			msg_note("attempt %d: blocked (%s); next attempt in %s", attempt, why, dur);
+		eval_release(&s->ev);
+		s->have_ev = 0;
+		sleep_until(next);
+	}
+}
+
+/* ---- audit ---- */
+
+/* Write one audit record.  When the runbook requires the audit and a
+ * sink failed, an allow becomes a block (policy_decide is run again with
+ * ev.audit_failed set, so the reasons say why) and a second decision
+ * record tells the journal/file what really happened. */
+static void audit(struct session *s, enum audit_kind kind)
+{
+	static int journal_warned;
+	const char *file = s->o->audit_log ? s->o->audit_log : s->rb.audit_file;
+	struct audit_status st = {0};
+	struct gate_error err = {0};
+	char buf[2048];
+	int rc = audit_record(&s->ev, kind, file, &st, &err);
+	int required = s->rb.audit_required;
+
+	if (!st.journal_ok && !journal_warned) {
+		journal_warned = 1;
+		if (required)
+			msg_error("no systemd journal is reachable, and %s requires the audit", s->rb.path);
+		else
+			msg_warn("no systemd journal is reachable: audit records are %s",
+			         file ? "written to the audit file only" : "not kept");
+	}
+	if (file && !st.file_ok)
+		(required ? msg_error : msg_warn)("audit file %s: %s", file,
+		                                  err.set ? gate_error_format(&err, buf, sizeof(buf)) : "not written");
+	int failed = rc < 0 || !st.journal_ok || (file && !st.file_ok);
+	if (!required || !failed || kind != AUDIT_DECISION || !s->ev.allow)
+		return;
+
+	s->ev.audit_failed = 1;
+	snprintf(s->ev.audit_error, sizeof(s->ev.audit_error), "%s",
+	         file && !st.file_ok
+	                 ? (err.set ? gate_error_format(&err, buf, sizeof(buf)) : "the audit file could not be written")
+	                 : "no systemd journal is reachable");
+	policy_decide(&s->ev);
+	struct audit_status st2 = {0};
+	struct gate_error err2 = {0};
+	audit_record(&s->ev, AUDIT_DECISION, file, &st2, &err2);
+}
+
+/* ---- reports ---- */
+
+static int color_wanted(const struct cli_opts *o)
+{
+	return !o->no_color && !getenv("NO_COLOR") && isatty(STDOUT_FILENO);
+}
+
+/* -o FILE: written whole, then renamed, so a reader never sees half. */
+static int write_json_file(const struct eval *ev, const char *path)
+{
+	json_t *j = report_json(ev);
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	int rc = j ? json_dump_file(j, tmp, JSON_INDENT(2)) : -1;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -1;
+	if (rc < 0) {
+		msg_error("cannot write the report to %s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
+	json_decref(j);
+	return rc;
+}
+
+static void report(struct session *s)
+{
+	const struct cli_opts *o = s->o;
+	struct report_opts ro = {o->format, color_wanted(o), o->verbose, o->quiet};
+	if (report_write(stdout, &s->ev, &ro) < 0 || fflush(stdout) == EOF)
+		msg_error("cannot write the report to stdout");
+	if (o->output)
+		write_json_file(&s->ev, o->output);
+}
+
+/* The status of an evaluation that ran no command. */
+static int decision_status(const struct session *s)
+{
+	if (s->o->format == REPORT_NAGIOS)
+		return report_nagios_status(&s->ev);
+	return s->ev.allow ? EXIT_ALLOWED : s->o->blocked_exit;
+}
+
+/* -o must be writable before anything is evaluated: a pipeline reading
+ * it must never find a stale report from an earlier run. */
+static int check_output_writable(const char *cmdname, const char *path)
+{
+	if (!path)
+		return 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return cli_usage_error(cmdname, "cannot write the report to %s: %s", path, strerror(errno));
+	close(fd);
+	return 0;
+}
+
+/* ---- commands ---- */
+
+int cli_evaluate(const char *runbook, enum eval_mode mode, char *const *command,
+                 const struct cli_opts *o)
+{
+	struct session s = {.o = o};
+	const char *cmdname = mode == EVAL_MODE_DRY_RUN ? "run" : "check";
+	char **cmd = NULL;
+	int rc = check_output_writable(cmdname, o->output);
+	if (rc == 0)
+		rc = load_runbook(&s, runbook, 0);
+	if (rc == 0 && mode == EVAL_MODE_DRY_RUN)
+		rc = pick_command(&s, cmdname, (char **)command, &cmd);
+	if (rc == 0) {
+		evaluate(&s, mode, cmd);
+		audit(&s, AUDIT_DECISION);
+		report(&s);
+		rc = decision_status(&s);
+	}
+	session_release(&s);
+	return rc;
+}
+
+static int parse_one_runbook(int argc, char **argv, struct cli_opts *o,
+                             const char **runbook, char ***cmd)
+{
+	char **pos;
+	size_t npos;
+	int rc = cli_parse_opts(argc, argv, o, &pos, &npos, cmd);
+	if (rc < 0 && npos != 1)
+		rc = npos ? cli_usage_error(argv[0], "one runbook only, got %zu arguments (a command goes after '--')", npos)
+		          : cli_usage_error(argv[0], "no runbook given");
+	if (rc < 0 && *cmd && !strcmp(argv[0], "check"))
+		rc = cli_usage_error("check", "'gate check' runs no command; use 'gate run --dry-run RUNBOOK -- COMMAND'");
+	*runbook = npos ? pos[0] : NULL;
+	free(pos);
+	return rc;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct cli_opts o;
+	const char *runbook;
+	char **cmd;
+	cli_opts_init(&o);
+	int rc = parse_one_runbook(argc, argv, &o, &runbook, &cmd);
+	if (rc < 0)
+		rc = cli_evaluate(runbook, EVAL_MODE_CHECK, NULL, &o);
+	cli_opts_release(&o);
+	return rc;
+}
+
+static int run_command(struct session *s, char **command)
+{
+	int exec_errno = 0;
+	double ms = 0;
+	int status = exec_command(command, &exec_errno, &ms);
+	if (exec_errno)
+		msg_error("%s: %s", command[0],
+		          exec_errno == ENOENT ? "command not found" : strerror(exec_errno));
+	s->ev.have_exit_status = 1;
+	s->ev.exit_status = status;
+	s->ev.command_duration_ms = ms;
+	return status;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct cli_opts o;
+	const char *runbook;
+	char **given, **command = NULL;
+	struct session s = {.o = &o};
+	cli_opts_init(&o);
+
+	int rc = parse_one_runbook(argc, argv, &o, &runbook, &given);
+	if (rc < 0 && o.dry_run)
+		rc = cli_evaluate(runbook, EVAL_MODE_DRY_RUN, given, &o);
+	if (rc < 0)
+		rc = check_output_writable("run", o.output);
+	if (rc == 0)
+		rc = load_runbook(&s, runbook, 1);
+	if (rc == 0)
+		rc = pick_command(&s, "run", given, &command);
+	if (rc != 0)
+		goto out;
+
+	evaluate(&s, EVAL_MODE_RUN, command);
+	audit(&s, AUDIT_DECISION);
+	report(&s);
+	if (!s.ev.allow) {
+		rc = decision_status(&s);
+		goto out;
+	}
+
+	rc = run_command(&s, command);
+	audit(&s, AUDIT_RESULT);
+	if (o.output)
+		write_json_file(&s.ev, o.output); /* now with exit_status */
+out:
+	session_release(&s);
+	cli_opts_release(&o);
+	return rc;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	if (argc > 2)
+		return cli_usage_error("help", "one command at a time");
+	return cli_help(argc == 2 ? argv[1] : "gate");
+}
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], "version")) {
-		printf("gate %s\n", GATE_VERSION);
-		return 0;
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} commands[] = {
+		{"run", cmd_run},
+		{"check", cmd_check},
+		{"lint", cli_lint_main},
+		{"checks", cli_checks_main},
+		{"version", cli_version_main},
+		{"wrap", cli_wrap_main},
+		{"hook", cli_hook_main},
+		{"help", cmd_help},
+	};
+	if (argc < 2) {
+		cli_help("gate");
+		return EXIT_USAGE;
 	}
-	fprintf(stderr, "usage: gate COMMAND ...\n");
-	return 64;
+	const char *name = argv[1];
+	if (!strcmp(name, "--help") || !strcmp(name, "-h"))
+		return cli_help("gate");
+	if (!strcmp(name, "--version"))
+		name = "version";
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(name, commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	msg_error("'%s' is not a gate command", name);
+	fprintf(stderr, "see 'gate help'\n");
+	return EXIT_USAGE;
 }
