@@ -124,3 +124,49 @@ pg_stop_all() {
 	done
 	return 0
 }
+
+# ---- appended by the postgres check family (t1xxx, bench/postgres) ----
+
+# pg_replicas_start PRIMARY N [PREFIX]: N streaming replicas PREFIX1..PREFIXN
+# (default "replica"), the fixtures.md way for many at once: every slot
+# first, one after another, then the base backups a few at a time (a fast
+# checkpoint must not invalidate a slot another backup is creating).
+pg_replicas_start() {
+	local primary=$1 n=$2 prefix=${3:-replica} i pport
+	pport=$(pg_port "$primary")
+	for i in $(seq 1 "$n"); do
+		pg_psql "$primary" "select pg_create_physical_replication_slot('$prefix$i', true)" >/dev/null || return 1
+	done
+	for i in $(seq 1 "$n"); do
+		_pg_as "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$pport" -U postgres \
+			-D "$PG_ROOT/$prefix$i" -R -X stream -S "$prefix$i" -c fast >/dev/null &
+		if [ $((i % 4)) = 0 ] || [ "$i" = "$n" ]; then wait || return 1; fi
+	done
+	wait
+	for i in $(seq 1 "$n"); do
+		local port; port=$(_pg_free_port)
+		echo "$port" > "$PG_ROOT/$prefix$i.port"
+		printf "port = %s\ncluster_name = '%s'\n" "$port" "$prefix$i" >> "$PG_ROOT/$prefix$i/postgresql.auto.conf"
+		_pg_start "$prefix$i" || return 1
+	done
+}
+
+# pg_set NAME "param" "value": ALTER SYSTEM SET and reload (value quoted as a literal).
+pg_set() {
+	pg_psql "$1" "ALTER SYSTEM SET $2 = '$3'" && pg_psql "$1" "SELECT pg_reload_conf()" >/dev/null
+}
+
+# pg_reset NAME "param": ALTER SYSTEM RESET and reload.
+pg_reset() {
+	pg_psql "$1" "ALTER SYSTEM RESET $2" && pg_psql "$1" "SELECT pg_reload_conf()" >/dev/null
+}
+
+# pg_wal_write PRIMARY ROWS: write about ROWS*40 bytes of WAL (a table gate_t).
+pg_wal_write() {
+	pg_psql "$1" "CREATE TABLE IF NOT EXISTS gate_t(v text); INSERT INTO gate_t SELECT 'wal' FROM generate_series(1, $2)" >/dev/null
+}
+
+# pg_caught_up PRIMARY: every walsender has replayed what the primary wrote.
+pg_caught_up() {
+	[ "$(pg_psql "$1" "select count(*) from pg_stat_replication where replay_lsn is distinct from pg_current_wal_lsn()")" = 0 ]
+}
