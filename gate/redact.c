@@ -140,6 +140,13 @@ static char *redact_keyvalues(const char *s)
 		q++;
 		while (*q == ' ' || *q == '\t')
 			q++;
+		if (strncmp(q, MASK, strlen(MASK)) == 0 &&
+		    (q[3] == '\0' || isspace((unsigned char)q[3]) || strchr(",;&#)}]\"'", q[3]))) {
+			/* already masked (a second pass): keep the punctuation
+			 * that follows the mask */
+			p = q + strlen(MASK);
+			continue;
+		}
 		int in_query = w > s && (w[-1] == '?' || w[-1] == '&');
 		const char *end = value_end(q, in_query);
 		if (end == q)
