@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* Private interface of the backup check family (checks/backup*.c):
+ * pgbackrest.backup, backup.basebackup and backup.file, and the small
+ * helpers they share (time and size formatting, running a tool within
+ * the check's deadline, collecting problems into one result). */
+#ifndef GATE_CHECKS_BACKUP_H
+#define GATE_CHECKS_BACKUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "gate/module.h"
+#include "lib/proc.h"
+
+/* The last bytes of a tool's stderr that go into details. */
+#define BK_STDERR_TAIL 2048
+
+void bk_pgbackrest_run(const json_t *params, const struct gate_run_env *env,
+                       struct gate_result *res);
+void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
+                       struct gate_result *res);
+void bk_file_run(const json_t *params, const struct gate_run_env *env,
+                 struct gate_result *res);
+
+/* ---- clocks and formatting ---- */
+
+int64_t bk_mono_ms(void);
+/* Milliseconds left for a tool: up to the core's deadline, less a margin
+ * so that the check kills the tool and says so before the core kills the
+ * check.  Never below 1. */
+int64_t bk_budget_ms(const struct gate_run_env *env);
+/* "2026-11-25T02:45:04Z" */
+void bk_fmt_time(time_t t, char *buf, size_t len);
+/* "45s", "12m30s", "3h12m", "2d4h" */
+void bk_fmt_age(int64_t seconds, char *buf, size_t len);
+/* "812 B", "5.3 MiB", "1.02 GiB" */
+void bk_fmt_size(uint64_t bytes, char *buf, size_t len);
+
+/* ---- problems ----
+ * A check collects every problem it finds (so the on-call sees them all
+ * at once); the first one decides the status and the summary, the rest
+ * are counted in the summary and listed in details.problems. */
+struct bk_verdict {
+	int n;
+	enum gate_status status;
+	char first[GATE_SUMMARY_MAX];
+	json_t *list; /* array of strings, owned by details once attached */
+};
+
+void bk_verdict_init(struct bk_verdict *v, json_t *details);
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+void bk_problem(struct bk_verdict *v, enum gate_status st, const char *fmt, ...);
+/* Fill res: the first problem (and "(+N more problems)"), or pass with
+ * pass_summary when there was none. */
+void bk_verdict_finish(struct bk_verdict *v, struct gate_result *res,
+                       const char *pass_summary);
+
+/* ---- running tools ---- */
+
+/* proc_run within the check's budget; stdout kept up to max_out bytes. */
+int bk_run_tool(char *const *argv, const struct gate_run_env *env,
+                size_t max_out, struct proc_result *pr);
+/* When the tool did not run to a normal exit (not installed, timed out,
+ * killed), a phrase saying so ("pgbackrest: not installed (not found on
+ * PATH)"); NULL when it exited normally. */
+const char *bk_tool_abnormal(const struct proc_result *pr, const char *tool);
+/* Put the trimmed tail of the tool's stderr into obj[key] (if any). */
+void bk_add_stderr(json_t *obj, const char *key, const struct proc_result *pr);
+/* Copy src into dst (size len), truncated, always NUL-terminated. */
+void bk_copy(char *dst, size_t len, const char *src);
+/* Append sep (when dst is not empty) and src to dst, truncated. */
+void bk_append(char *dst, size_t len, const char *sep, const char *src);
+/* The first line of s that contains needle, copied (without the line end)
+ * into buf; 0 when there is none. */
+int bk_find_line(const char *s, const char *needle, char *buf, size_t len);
+
+#endif
