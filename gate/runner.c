@@ -187,8 +187,10 @@ static void start_attempt(struct runner *r, struct job *j, int64_t now)
 	}
 	fflush(NULL); /* nothing buffered is written twice by the child */
 	pid_t pid = fork();
-	if (pid == 0)
+	if (pid == 0) {
+		close(pfd[0]);
 		child_run(r, j, pfd[1]);
+	}
 	close(pfd[1]);
 	if (pid < 0) {
 		close(pfd[0]);
