@@ -1,18 +1,273 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * Audit records (report.md "Audit"): one to the systemd journal and one
+ * line to the JSON-lines file, per decision and per command result.
+ *
+ * - The journal: sd_journal_sendv(), after probing the socket ourselves,
+ *   because libsystemd returns 0 (success) when /run/systemd/journal/socket
+ *   does not exist at all (fixtures.md section 1).
+ * - The file: opened O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC, mode 0600, the
+ *   whole line in one write(2) (so concurrent gates never interleave
+ *   within a line), fsync(2) before returning: the record is on disk
+ *   before the command runs.
+ *
+ * Every value is redacted.  Never prints: the caller learns what failed
+ * from the return value, st and err.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <systemd/sd-journal.h>
+
 #include "audit.h"
+#include "redact.h"
+#include "report.h"
+#include "util.h"
+
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+
+int audit_journal_available(void)
+{
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	memcpy(sa.sun_path, JOURNAL_SOCKET, sizeof(JOURNAL_SOCKET));
+	int ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+static char *user_name(void)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	uid_t uid = getuid();
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res && res->pw_name)
+		return xstrdup(res->pw_name);
+	return xasprintf("%lu", (unsigned long)uid);
+}
+
+static char *host_name(void)
+{
+	char buf[256];
+	if (gethostname(buf, sizeof(buf)) < 0)
+		return xstrdup("unknown");
+	buf[sizeof(buf) - 1] = '\0';
+	return xstrdup(buf);
+}
+
+/* "a,b" of the checks that did not pass (fail, error, skip), any severity. */
+static char *failed_checks(const struct eval *ev)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < ev->nresults; i++) {
+		enum check_status st = ev->results[i].status;
+		if (st == CHECK_PASS || st == CHECK_OVERRIDDEN)
+			continue;
+		strbuf_addf(&sb, "%s%s", sb.len ? "," : "", ev->results[i].id);
+	}
+	return strbuf_detach(&sb);
+}
+
+/* "disk,window" applied; refused or unknown ones as "id(refused)". */
+static char *overrides_text(const struct eval *ev)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < ev->noverrides; i++)
+		strbuf_addf(&sb, "%s%s%s", sb.len ? "," : "", ev->overrides[i].id,
+		            ev->overrides[i].applied ? "" : "(refused)");
+	return strbuf_detach(&sb);
+}
+
+static char *command_text(const struct eval *ev)
+{
+	return ev->command ? strv_join(ev->command, " ") : xstrdup("");
+}
+
+static char *message(const struct eval *ev, enum audit_kind kind, const char *cmd)
+{
+	const char *name = ev->rb && ev->rb->name ? ev->rb->name : "?";
+	struct strbuf sb = STRBUF_INIT;
+	if (kind == AUDIT_RESULT) {
+		strbuf_addf(&sb, "gate: %s: command exited %d after %.1fs", name, ev->exit_status,
+		            ev->command_duration_ms / 1000);
+		if (*cmd)
+			strbuf_addf(&sb, " (%s)", cmd);
+		return strbuf_detach(&sb);
+	}
+	strbuf_addf(&sb, "gate: %s %s (%s%s%s)", ev->allow ? "allow" : "block", name,
+	            eval_mode_name(ev->mode), *cmd ? ": " : "", cmd);
+	for (size_t i = 0; !ev->allow && i < ev->nreasons; i++)
+		strbuf_addf(&sb, "%s%s", i ? "; " : ": ", ev->reasons[i]);
+	/* MESSAGE is one line */
+	for (char *p = sb.buf; p && *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	return strbuf_detach(&sb);
+}
+
+struct fields {
+	struct iovec iov[24];
+	char *owned[24];
+	size_t n;
+};
+
+/* FIELD=value, redacted, for sd_journal_sendv (values may hold newlines:
+ * libsystemd switches to its binary framing for those). */
+static void field(struct fields *f, const char *name, const char *value)
+{
+	if (f->n >= sizeof(f->iov) / sizeof(f->iov[0]))
+		return;
+	char *red = redact_string(value ? value : "");
+	char *s = xasprintf("%s=%s", name, red);
+	free(red);
+	f->owned[f->n] = s;
+	f->iov[f->n].iov_base = s;
+	f->iov[f->n].iov_len = strlen(s);
+	f->n++;
+}
+
+static int send_journal(const struct eval *ev, enum audit_kind kind, const char *user)
+{
+	struct fields f = {0};
+	char *cmd = command_text(ev);
+	char *msg = message(ev, kind, cmd);
+	char *failed = failed_checks(ev);
+	char *ovr = overrides_text(ev);
+	char num[64];
+	int prio = kind == AUDIT_RESULT ? (ev->exit_status == 0 ? LOG_NOTICE : LOG_WARNING)
+	                                : (ev->allow ? LOG_NOTICE : LOG_WARNING);
+
+	field(&f, "MESSAGE", msg);
+	field(&f, "MESSAGE_ID", kind == AUDIT_RESULT ? GATE_MESSAGE_ID_RESULT : GATE_MESSAGE_ID_DECISION);
+	snprintf(num, sizeof(num), "%d", prio);
+	field(&f, "PRIORITY", num);
+	field(&f, "SYSLOG_IDENTIFIER", "gate");
+	field(&f, "GATE_RECORD", kind == AUDIT_RESULT ? "result" : "decision");
+	field(&f, "GATE_RUNBOOK", ev->rb && ev->rb->name ? ev->rb->name : "");
+	field(&f, "GATE_RUNBOOK_PATH", ev->rb && ev->rb->path ? ev->rb->path : "");
+	field(&f, "GATE_DECISION", ev->allow ? "allow" : "block");
+	field(&f, "GATE_MODE", eval_mode_name(ev->mode));
+	field(&f, "GATE_COMMAND", cmd);
+	field(&f, "GATE_USER", user);
+	field(&f, "GATE_FAILED_CHECKS", failed);
+	field(&f, "GATE_OVERRIDES", ovr);
+	if (ev->noverrides)
+		field(&f, "GATE_REASON", ev->override_reason ? ev->override_reason : "");
+	if (!ev->allow) {
+		char *reasons = strv_join(ev->reasons, "; ");
+		field(&f, "GATE_BLOCKED_BY", reasons ? reasons : "");
+		free(reasons);
+	}
+	if (kind == AUDIT_RESULT && ev->have_exit_status) {
+		snprintf(num, sizeof(num), "%d", ev->exit_status);
+		field(&f, "GATE_EXIT_STATUS", num);
+	}
+	snprintf(num, sizeof(num), "%.0f",
+	         kind == AUDIT_RESULT ? ev->command_duration_ms : ev->duration_ms);
+	field(&f, "GATE_DURATION_MS", num);
+
+	int rc = sd_journal_sendv(f.iov, (int)f.n);
+	for (size_t i = 0; i < f.n; i++)
+		free(f.owned[i]);
+	free(cmd);
+	free(msg);
+	free(failed);
+	free(ovr);
+	return rc;
+}
+
+/* The JSON line: the report's fields plus record, user, host. */
+static char *file_line(const struct eval *ev, enum audit_kind kind, const char *user)
+{
+	json_t *o = report_json(ev);
+	char *host = host_name();
+	json_object_set_new(o, "record", json_string(kind == AUDIT_RESULT ? "result" : "decision"));
+	json_object_set_new(o, "user", json_string(user));
+	json_object_set_new(o, "host", json_string(host));
+	free(host);
+	redact_json(o);
+	char *line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	json_decref(o);
+	char *with_nl = xasprintf("%s\n", line ? line : "{}");
+	free(line);
+	return with_nl;
+}
+
+static int write_file(const char *path, const char *line, struct gate_error *err)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		gate_error_set(err, NULL, 0, 0, "cannot write audit log %s: %s", path, strerror(errno));
+		return -1;
+	}
+	size_t len = strlen(line);
+	ssize_t w;
+	do
+		w = write(fd, line, len);
+	while (w < 0 && errno == EINTR);
+	int e = errno;
+	if (w < 0 || (size_t)w != len) {
+		/* A short write leaves a partial line: say so, the next
+		 * reader must not trust it to be complete. */
+		gate_error_set(err, NULL, 0, 0, "cannot write audit log %s: %s", path,
+		               w < 0 ? strerror(e) : "short write");
+		close(fd);
+		return -1;
+	}
+	if (fsync(fd) < 0) {
+		e = errno;
+		gate_error_set(err, NULL, 0, 0, "cannot sync audit log %s: %s", path, strerror(e));
+		close(fd);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		e = errno;
+		gate_error_set(err, NULL, 0, 0, "cannot close audit log %s: %s", path, strerror(e));
+		return -1;
+	}
+	return 0;
+}
 
 int audit_record(const struct eval *ev, enum audit_kind kind,
                  const char *file, struct audit_status *st,
                  struct gate_error *err)
 {
-	(void)ev; (void)kind; (void)file; (void)err;
-	st->journal_ok = 0;
-	st->file_ok = 1;
-	st->have_file = file != NULL;
-	return 0;
-}
+	struct audit_status local = {0};
+	if (!st)
+		st = &local;
+	memset(st, 0, sizeof(*st));
+	char *user = user_name();
+	int rc = 0;
 
-int audit_journal_available(void)
-{
-	return 0;
+	/* The file first: it is the sink a required audit is about, so its
+	 * error is the one err reports. */
+	st->have_file = file != NULL;
+	st->file_ok = 1;
+	if (file) {
+		char *line = file_line(ev, kind, user);
+		if (write_file(file, line, err) < 0) {
+			st->file_ok = 0;
+			rc = -1;
+		}
+		free(line);
+	}
+
+	if (audit_journal_available() && send_journal(ev, kind, user) >= 0) {
+		st->journal_ok = 1;
+	} else {
+		gate_error_set(err, NULL, 0, 0, "no systemd journal at %s", JOURNAL_SOCKET);
+		rc = -1;
+	}
+	free(user);
+	return rc;
 }
