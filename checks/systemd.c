@@ -63,8 +63,11 @@ static uint64_t sdconn_left_usec(const struct sdconn *c)
 
 static void sdconn_release(struct sdconn *c)
 {
+	/* Close without flushing: sd_bus_flush() would wait (up to sd-bus's
+	 * 90 s) for a handshake that never completes, and every call we
+	 * make is synchronous, so nothing is left to send. */
 	if (c->bus)
-		sd_bus_flush_close_unref(c->bus);
+		sd_bus_close_unref(c->bus);
 	c->bus = NULL;
 }
 
@@ -106,6 +109,18 @@ static int sdconn_wait_ready(struct sdconn *c)
 	}
 }
 
+/* Why connecting failed: strerror, or "timed out after 2s". */
+static void connect_errstr(const struct sdconn *c, int r, char *buf, size_t len)
+{
+	if (r == -ETIMEDOUT) {
+		char t[32];
+		fmt_ms(c->timeout_ms, t, sizeof(t));
+		snprintf(buf, len, "timed out after %s", t);
+	} else {
+		snprintf(buf, len, "%s", strerror(-r));
+	}
+}
+
 /* The user manager: its D-Bus session bus ($XDG_RUNTIME_DIR/bus, or
  * DBUS_SESSION_BUS_ADDRESS) when there is one, else systemd's private
  * socket ($XDG_RUNTIME_DIR/systemd/private), which answers the same
@@ -140,11 +155,10 @@ static int open_user(struct sdconn *c, json_t *details, char *why, size_t wl)
 	if (r >= 0)
 		r = sdconn_wait_ready(c);
 	if (r < 0) {
-		char t[32];
-		fmt_ms(c->timeout_ms, t, sizeof(t));
+		char t[48];
+		connect_errstr(c, r, t, sizeof(t));
 		snprintf(why, wl, "cannot connect to the user bus: %s (is a systemd user "
-		         "manager running? XDG_RUNTIME_DIR=%s)",
-		         r == -ETIMEDOUT ? "timed out" : strerror(-r), xdg);
+		         "manager running? XDG_RUNTIME_DIR=%s)", t, xdg);
 		return -1;
 	}
 	return 0;
@@ -172,9 +186,10 @@ static int open_system(struct sdconn *c, json_t *details, char *why, size_t wl)
 	if (r >= 0)
 		r = sdconn_wait_ready(c);
 	if (r < 0) {
+		char t[48];
+		connect_errstr(c, r, t, sizeof(t));
 		snprintf(why, wl, "cannot connect to the system bus: %s (is systemd the "
-		         "init system here?)",
-		         r == -ETIMEDOUT ? "timed out" : strerror(-r));
+		         "init system here?)", t);
 		return -1;
 	}
 	return 0;
