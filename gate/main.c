@@ -391,10 +391,13 @@ static int cmd_run(int argc, char **argv)
 	cli_opts_init(&o);
 
 	int rc = parse_one_runbook(argc, argv, &o, &runbook, &given);
-	if (rc < 0 && o.dry_run)
+	if (rc >= 0)
+		goto out; /* --help, or a usage error */
+	if (o.dry_run) {
 		rc = cli_evaluate(runbook, EVAL_MODE_DRY_RUN, given, &o);
-	if (rc < 0)
-		rc = check_output_writable("run", o.output);
+		goto out;
+	}
+	rc = check_output_writable("run", o.output);
 	if (rc == 0)
 		rc = load_runbook(&s, runbook, 1);
 	if (rc == 0)
