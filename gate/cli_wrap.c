@@ -38,7 +38,7 @@ static int parse_wrap_args(int argc, char **argv, int want_runbook,
 	optind = 1;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "+r:d:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:d:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			if (!want_runbook)
