@@ -272,6 +272,12 @@ static int hook_run_cmd(int argc, char **argv)
 	char *config = NULL;
 	struct gate_error err = {0};
 
+	/* Everything a hook says goes to stderr, where git puts its own
+	 * messages: git's stdout may be parsed (git push --porcelain), and
+	 * receive-pack relays stderr to the pusher as "remote:" lines. */
+	fflush(stdout);
+	dup2(STDERR_FILENO, STDOUT_FILENO);
+
 	if (parse_run_args(argc - 1, argv + 1, &a) < 0) {
 		fputs(hook_usage, stderr);
 		rc = EXIT_USAGE;

@@ -63,14 +63,18 @@ test_expect_success 'pre-push refuses main while the runbook blocks (git shows w
 	! (cd "$WT" && git push origin main) >out 2>err &&
 	test -z "$(remote_sha refs/heads/main)" &&
 	test_grep "production-ok" err &&
+	test_grep "BLOCKED" err &&
 	test_grep "refusing the push of refs/heads/main" err &&
-	test_grep "failed to push some refs" err
+	test_grep "failed to push some refs" err &&
+	test_grep -v "production-ok" out
 '
 
 test_expect_success 'pre-push lets main through once the runbook allows' '
 	touch "$TEST_TMP/allow" &&
-	(cd "$WT" && git push -q origin main) 2>err &&
-	test "$(remote_sha refs/heads/main)" = "$(local_sha main)"
+	(cd "$WT" && git push --porcelain origin main) >out 2>err &&
+	test "$(remote_sha refs/heads/main)" = "$(local_sha main)" &&
+	test_grep "ALLOWED" err &&
+	test_grep -v "production-ok" out
 '
 
 test_expect_success 'a tag matched by the glob refs/tags/v* is refused while blocked' '
