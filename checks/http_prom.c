@@ -248,6 +248,7 @@ void prom_alerts_run(const json_t *params, const struct gate_run_env *env,
 		res->summary[0] = '\0';
 		http_buf_append(res->summary, sizeof(res->summary), head);
 		http_buf_append(res->summary, sizeof(res->summary), names);
+		http_buf_append(res->summary, sizeof(res->summary), ign);
 		res->status = GATE_FAIL;
 	} else if (counted) {
 		gate_result_set(res, GATE_PASS, "%zu %s, within max %lld: %s%s", counted, what,
