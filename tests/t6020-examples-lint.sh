@@ -8,10 +8,26 @@ cd "$S" || exit 1
 files=$(ls policies/*.yaml examples/*.yaml examples/*/*.yaml \
 	examples/git-hooks/deploy/runbooks/*.yaml 2>/dev/null | sort -u)
 
+# A policy with only a window or a freeze is a fragment, not a runbook
+# (runbook.md: checks are required): it is linted the way it is used,
+# included from a runbook, and its pseudo-check must show in the report.
+including() { # including POLICY > runbook
+	printf 'version: 1\nname: uses-policy\ninclude:\n  - %s\nchecks:\n  - id: local\n    type: exec\n    with: {command: ["true"], protocol: exit}\n' "$1"
+}
 for f in $files; do
-	test_expect_success "lint $f" '
-		gate lint "$S/$f"
-	'
+	if grep -q "^checks:" "$f"; then
+		test_expect_success "lint $f" '
+			gate lint "$S/$f"
+		'
+	else
+		pseudo=$(sed -n "s/^\(window\|freeze\):.*/\1/p" "$f")
+		test_expect_success "lint $f (included from a runbook; adds the $pseudo pseudo-check)" '
+			including "$S/$f" >uses.yaml &&
+			gate lint uses.yaml &&
+			{ gate check -f json uses.yaml >report.json 2>/dev/null || true; } &&
+			test "$(json_get report.json ".checks[?id=$pseudo].type")" = "$pseudo"
+		'
+	fi
 done
 
 test_expect_success 'lint examples/git-hooks/.gate/hooks.yaml (a hooks configuration)' '
