@@ -54,6 +54,10 @@ static int64_t exec_budget_ms(const struct gate_run_env *env)
 /* "3s", "1.5s", "250ms": the configured timeout as the runbook says it. */
 static void exec_fmt_duration(int64_t ms, char *buf, size_t len)
 {
+	/* The core hands us what is left of the budget (1998 ms for a
+	 * "timeout: 2s"): say it as the runbook did, to 100 ms. */
+	if (ms >= 1000)
+		ms = (ms + 50) / 100 * 100;
 	if (ms < 1000)
 		snprintf(buf, len, "%lldms", (long long)ms);
 	else if (ms % 1000 == 0)

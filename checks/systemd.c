@@ -73,6 +73,10 @@ static void sdconn_release(struct sdconn *c)
 
 static void fmt_ms(int64_t ms, char *buf, size_t len)
 {
+	/* The core hands us what is left of the budget (1998 ms for a
+	 * "timeout: 2s"): say it as the runbook did, to 100 ms. */
+	if (ms >= 1000)
+		ms = (ms + 50) / 100 * 100;
 	if (ms < 1000)
 		snprintf(buf, len, "%lldms", (long long)ms);
 	else if (ms % 1000 == 0)

@@ -66,6 +66,7 @@ sd_ctl() {
 # SIGKILL after 15 s, then remove its stale sockets.
 sd_stop() {
 	if [ -n "$SD_PID" ] && kill -0 "$SD_PID" 2>/dev/null; then
+		kill -CONT "$SD_PID" 2>/dev/null   # in case a test froze it
 		kill -TERM "$SD_PID"
 		local i
 		for i in $(seq 1 150); do
