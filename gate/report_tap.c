@@ -4,8 +4,10 @@
  * check, runbook order, pseudo-checks last, then a last point "decision"
  * that is "not ok" when gate blocks, so the harness's verdict is gate's
  * decision.  Warn-severity failures are "not ok ... # TODO" (reported,
- * not counted).  Diagnostics are YAML blocks; every scalar in them is
- * written as a JSON string, which is valid YAML.
+ * not counted).  Diagnostics are YAML blocks in the subset prove's YAMLish
+ * reader accepts: block mappings and sequences only, every scalar a
+ * one-line JSON value (a JSON string is a valid YAML double-quoted one),
+ * empty containers and null as ~.
  */
 #include <string.h>
 
@@ -41,6 +43,104 @@ static void yaml_str(struct strbuf *sb, const char *key, const char *value)
 	free(red);
 }
 
+static int plain_key(const char *k)
+{
+	if (!*k)
+		return 0;
+	for (const char *p = k; *p; p++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", *p))
+			return 0;
+	return 1;
+}
+
+static void yaml_scalar(struct strbuf *sb, const json_t *v)
+{
+	if (json_is_null(v)) {
+		strbuf_adds(sb, "~");
+		return;
+	}
+	char *enc = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+	strbuf_adds(sb, enc ? enc : "~");
+	free(enc);
+}
+
+/* A scalar as a sequence item: YAMLish would read "- \"a: b\"" as a
+ * mapping, so ':' inside a string item is written as the escape \x3a. */
+static void yaml_item_scalar(struct strbuf *sb, const json_t *v)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	yaml_scalar(&tmp, v);
+	for (const char *p = tmp.buf; p && *p; p++) {
+		if (*p == ':' && json_is_string(v))
+			strbuf_adds(sb, "\\x3a");
+		else
+			strbuf_add(sb, p, 1);
+	}
+	strbuf_release(&tmp);
+}
+
+/* A JSON value as block YAML, the subset TAP::Parser::YAMLish reads
+ * (no flow collections; strings double-quoted on one line). */
+static void yaml_value(struct strbuf *sb, const json_t *v, int indent);
+
+static void yaml_key(struct strbuf *sb, const char *k, int indent)
+{
+	strbuf_addf(sb, "%*s", indent, "");
+	if (plain_key(k)) {
+		strbuf_adds(sb, k);
+	} else {
+		json_t *s = json_string(k);
+		char *enc = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+		strbuf_adds(sb, enc ? enc : "\"?\"");
+		free(enc);
+		json_decref(s);
+	}
+	strbuf_adds(sb, ":");
+}
+
+static int is_container(const json_t *v)
+{
+	return (json_is_object(v) && json_object_size(v)) || (json_is_array(v) && json_array_size(v));
+}
+
+static void yaml_value(struct strbuf *sb, const json_t *v, int indent)
+{
+	const char *k;
+	json_t *m;
+	size_t i;
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, k, m) {
+			yaml_key(sb, k, indent);
+			if (is_container(m)) {
+				strbuf_adds(sb, "\n");
+				yaml_value(sb, m, indent + 2);
+			} else {
+				strbuf_adds(sb, " ");
+				if (json_is_object(m) || json_is_array(m))
+					strbuf_adds(sb, "~");
+				else
+					yaml_scalar(sb, m);
+				strbuf_adds(sb, "\n");
+			}
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, m) {
+			strbuf_addf(sb, "%*s-", indent, "");
+			if (is_container(m)) {
+				strbuf_adds(sb, "\n");
+				yaml_value(sb, m, indent + 2);
+			} else {
+				strbuf_adds(sb, " ");
+				if (json_is_object(m) || json_is_array(m))
+					strbuf_adds(sb, "~");
+				else
+					yaml_item_scalar(sb, m);
+				strbuf_adds(sb, "\n");
+			}
+		}
+	}
+}
+
 static void test_point(struct strbuf *sb, size_t n, const struct check_result *r)
 {
 	int ok = r->status == CHECK_PASS || r->status == CHECK_OVERRIDDEN;
@@ -73,9 +173,8 @@ static void test_point(struct strbuf *sb, size_t n, const struct check_result *r
 	if (json_is_object(r->details) && json_object_size(r->details)) {
 		json_t *copy = json_deep_copy(r->details);
 		redact_json(copy);
-		char *d = json_dumps(copy, JSON_COMPACT | JSON_REAL_PRECISION(10));
-		strbuf_addf(sb, "  details: %s\n", d ? d : "{}");
-		free(d);
+		strbuf_adds(sb, "  details:\n");
+		yaml_value(sb, copy, 4);
 		json_decref(copy);
 	}
 	strbuf_adds(sb, "  ...\n");
@@ -101,15 +200,14 @@ int report_write_tap(FILE *out, const struct eval *ev)
 		strbuf_adds(&sb, "  ---\n");
 		if (!ev->allow) {
 			strbuf_adds(&sb, "  reasons:\n");
+			json_t *reasons = json_array();
 			for (size_t i = 0; i < ev->nreasons; i++) {
 				char *red = redact_string(ev->reasons[i]);
-				json_t *s = json_string(red);
-				char *enc = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
-				strbuf_addf(&sb, "    - %s\n", enc ? enc : "\"?\"");
-				free(enc);
-				json_decref(s);
+				json_array_append_new(reasons, json_string(red));
 				free(red);
 			}
+			yaml_value(&sb, reasons, 4);
+			json_decref(reasons);
 		}
 		if (cmd) {
 			yaml_str(&sb, "command", cmd);

@@ -121,7 +121,16 @@ static void check_line(struct text_ctx *t, const struct check_result *r)
 	const char *indent = "        ";
 	if (t->o->verbose && r->description)
 		strbuf_addf(&t->sb, "%sabout: %s\n", indent, r->description);
-	report_details_lines(&t->sb, r->details, indent);
+	if (r->type && strcmp(r->type, "window") == 0 && json_is_object(r->details)) {
+		/* the summary and the banner already say when and in how long */
+		json_t *d = json_deep_copy(r->details);
+		json_object_del(d, "next_open_local");
+		json_object_del(d, "opens_in");
+		report_details_lines(&t->sb, d, indent);
+		json_decref(d);
+	} else {
+		report_details_lines(&t->sb, r->details, indent);
+	}
 	if (r->hint && r->status != CHECK_PASS) {
 		strbuf_adds(&t->sb, indent);
 		colored(t, C_BOLD, "hint:");
