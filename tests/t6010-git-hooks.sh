@@ -226,6 +226,41 @@ test_expect_success 'pre-commit framework mode reads PRE_COMMIT_REMOTE_BRANCH' '
 		gate hook run pre-push --pre-commit </dev/null) 2>err
 '
 
+# The real pre-commit framework (Debian's pre-commit package) with this
+# tree's .pre-commit-hooks.yaml, from a local hooks repository.
+if command -v pre-commit >/dev/null 2>&1; then
+	PC=$TEST_TMP/pc
+	mkdir -p "$PC/bin" && ln -s "$(readlink -f "$GATE_BIN")" "$PC/bin/gate"
+	git init -q "$PC/hooks" && cp "$GATE_SOURCE_DIR/.pre-commit-hooks.yaml" "$PC/hooks/" &&
+		(cd "$PC/hooks" && git add . && git commit -qm hooks)
+	git clone -q "$SRV" "$PC/wt"
+	cat >"$PC/wt/.pre-commit-config.yaml" <<EOF
+repos:
+  - repo: $PC/hooks
+    rev: $(git -C "$PC/hooks" rev-parse HEAD)
+    hooks:
+      - id: gate
+EOF
+	export PRE_COMMIT_HOME=$PC/cache
+	test_expect_success 'pre-commit framework: install at the pre-push stage' '
+		(cd "$PC/wt" && git add .pre-commit-config.yaml && git commit -qm pc && pre-commit install --hook-type pre-push) >out 2>&1 &&
+		test_grep "pre-push" out
+	'
+	test_expect_success 'pre-commit framework: a blocked push to main is refused' '
+		rm -f "$TEST_TMP/allow" &&
+		! (cd "$PC/wt" && PATH="$PC/bin:$PATH" git push origin main) >out 2>&1 &&
+		test_grep "refusing the push of refs/heads/main" out &&
+		test "$(remote_sha refs/heads/main)" != "$(git -C "$PC/wt" rev-parse main)"
+	'
+	test_expect_success 'pre-commit framework: allowed, the push goes through' '
+		touch "$TEST_TMP/allow" &&
+		(cd "$PC/wt" && PATH="$PC/bin:$PATH" git push -q origin main) >out 2>&1 &&
+		test "$(remote_sha refs/heads/main)" = "$(git -C "$PC/wt" rev-parse main)"
+	'
+else
+	test_skip 'pre-commit framework' 'pre-commit is not installed (apt-get install pre-commit)'
+fi
+
 test_expect_success 'usage errors exit 64' '
 	(cd "$WT" && expect_status 64 gate hook run pre-commit </dev/null) 2>err &&
 	(cd "$WT" && expect_status 64 gate hook frob) 2>err &&
