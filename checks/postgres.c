@@ -328,7 +328,9 @@ static enum gate_status replication_sample(struct pgconn *c, const struct repl_l
 		double replay_lag_s = 0;
 		if (state && strcmp(state, "streaming"))
 			problem(&mine, "%s: state %s, not streaming", name, state);
-		if (!lag)
+		if (!reply)
+			; /* just connected: said below, once */
+		else if (!lag)
 			problem(&mine, "%s: no replay position (a WAL streamer? list it in ignore)", name);
 		else if (strtod(lag, NULL) > (double)L->max_lag_bytes)
 			problem(&mine, "%s: replay %s behind (max %s)", name,
@@ -338,7 +340,7 @@ static enum gate_status replication_sample(struct pgconn *c, const struct repl_l
 			worst_lag = strtod(lag, NULL);
 		if (rlag)
 			replay_lag_s = strtod(rlag, NULL);
-		else if (!is_true(caught) && lag)
+		else if (!is_true(caught) && lag && reply)
 			problem(&mine, "%s: replay_lag unknown and replay behind what was sent", name);
 		if (replay_lag_s * 1000 > (double)L->max_replay_lag_ms)
 			problem(&mine, "%s: replay lag %s (max %s)", name,

@@ -1,0 +1,197 @@
+#!/bin/bash
+# postgres.replication against a real primary with two streaming replicas
+# (slots, loopback, tests/lib/pg.sh).  Each fault is real (a stopped
+# replica, recovery_min_apply_delay with writes, a WAL streamer, a missing
+# synchronous standby), is healed before the next, and the healthy cluster
+# must pass in between.
+. "$(dirname "$0")/lib/test-lib.sh"
+. "$(dirname "$0")/lib/pg.sh"
+require_cmd ss psql runuser
+T=$TEST_TMP
+
+test_cleanup pg_stop_all
+pg_primary_start primary && pg_replicas_start primary 2 && pg_wait_streaming primary 2 &&
+	wait_until 20 pg_caught_up primary ||
+	{ echo "# could not start the cluster"; echo "0 passed, 1 failed"; exit 1; }
+PRIMARY=$(pg_conninfo primary)
+R1=$(pg_conninfo replica1)
+
+# runbook NAME: the runbook's checks (YAML, two-space indented) come on stdin.
+runbook() { { printf 'version: 1\nname: %s\nchecks:\n' "$1"; cat; } >"$T/$1.yaml"; }
+# check NAME: gate check --format json; report in $T/NAME.json, status in $T/NAME.rc
+check() {
+	local rc=0
+	gate check --format json "$T/$1.yaml" >"$T/$1.json" 2>"$T/$1.err" || rc=$?
+	echo "$rc" >"$T/$1.rc"
+	cat "$T/$1.err" >&2
+}
+st() { json_get "$T/$1.json" ".checks[?id=$2].status"; }
+summary() { json_get "$T/$1.json" ".checks[?id=$2].summary"; }
+detail() { json_get "$T/$1.json" ".checks[?id=$2].details$3"; }
+# q_is NODE SQL VALUE: the query answers VALUE (for wait_until)
+q_is() { test "$(pg_psql "$1" "$2")" = "$3"; }
+rc_is() { test "$(cat "$T/$1.rc")" = "$2" || { echo "exit $(cat "$T/$1.rc"), expected $2"; cat "$T/$1.json"; false; }; }
+# repl NAME [YAML with: lines...]: one postgres.replication check "repl"
+repl() {
+	local name=$1; shift
+	{
+		printf '  - id: repl\n    type: postgres.replication\n    timeout: 10s\n    with:\n'
+		printf '      conninfo: "%s"\n' "$PRIMARY"
+		local l; for l in "$@"; do printf '      %s\n' "$l"; done
+	} | runbook "$name"
+}
+
+test_expect_success 'healthy cluster: both replicas pass, allow (0), numbers per replica' '
+	repl ok "min_streaming: 2" "standbys: [replica1, replica2]" "max_lag_bytes: 1MB" &&
+	check ok && rc_is ok 0 &&
+	test "$(st ok repl)" = pass &&
+	summary ok repl | grep "2 of 2 replicas pass (min 2)" &&
+	test "$(detail ok repl .passing)" = 2 &&
+	test "$(detail ok repl .replicas[0].application_name)" = replica1 &&
+	test "$(detail ok repl .replicas[0].state)" = streaming &&
+	test "$(detail ok repl .replicas[1].lag_bytes)" -lt 1000000
+'
+
+test_expect_success 'an idle caught-up cluster (replay_lag NULL) counts as 0 lag, not unknown' '
+	wait_until 20 pg_caught_up primary &&
+	sleep 11 &&
+	test -z "$(pg_psql primary "select replay_lag from pg_stat_replication where replay_lag is not null")" &&
+	repl idle "min_streaming: 2" "max_replay_lag: 1s" &&
+	check idle && rc_is idle 0 && test "$(st idle repl)" = pass &&
+	test "$(detail idle repl .replicas[0].replay_lag_s)" = 0.0
+'
+
+test_expect_success 'a stopped replica: min_streaming 2 fails and names its idle slot' '
+	pg_stop replica2 &&
+	repl stop2 "min_streaming: 2" &&
+	check stop2 && rc_is stop2 75 &&
+	test "$(st stop2 repl)" = fail &&
+	summary stop2 repl | grep -F "1 of 2 required replicas pass" &&
+	summary stop2 repl | grep -F "inactive slots: replica2"
+'
+
+test_expect_success 'a stopped replica named in standbys: "not streaming (no row in pg_stat_replication)"' '
+	repl named "standbys: [replica1, replica2]" &&
+	check named && rc_is named 75 &&
+	test "$(st named repl)" = fail &&
+	test "$(summary named repl)" = "replica2: not streaming (no row in pg_stat_replication)" &&
+	test "$(detail named repl .missing[0])" = replica2
+'
+
+test_expect_success 'heal: replica2 back, the check passes again' '
+	_pg_start replica2 && pg_wait_streaming primary 2 && wait_until 20 pg_caught_up primary &&
+	repl healed "min_streaming: 2" "standbys: [replica1, replica2]" &&
+	check healed && rc_is healed 0 && test "$(st healed repl)" = pass
+'
+
+test_expect_success 'lag in bytes: recovery_min_apply_delay and writes fail max_lag_bytes' '
+	pg_set replica1 recovery_min_apply_delay 60s &&
+	sleep 0.5 &&
+	pg_wal_write primary 1 &&
+	pg_wal_write primary 30000 &&
+	sleep 1 &&
+	repl lag "min_streaming: 2" "max_lag_bytes: 1MB" &&
+	check lag && rc_is lag 75 &&
+	test "$(st lag repl)" = fail &&
+	summary lag repl | grep -E "^1 of 2 required replicas pass: replica1: replay [0-9.]+ MB behind \(max 1 MB\)" &&
+	test "$(detail lag repl .replicas[0].lag_bytes)" -gt 1000000 &&
+	test "$(detail lag repl .replicas[0].state)" = streaming
+'
+
+test_expect_success 'the same lag passes under a looser limit (the limit is what is judged)' '
+	repl lagok "min_streaming: 2" "max_lag_bytes: 64MiB" "max_replay_lag: 10m" &&
+	check lagok && rc_is lagok 0 && test "$(st lagok repl)" = pass
+'
+
+test_expect_success 'heal the lag' '
+	pg_reset replica1 recovery_min_apply_delay &&
+	wait_until 30 pg_caught_up primary &&
+	repl lagheal "min_streaming: 2" "max_lag_bytes: 1MB" &&
+	check lagheal && rc_is lagheal 0
+'
+
+test_expect_success 'min_streaming above the number of replicas fails' '
+	repl three "min_streaming: 3" &&
+	check three && rc_is three 75 &&
+	test "$(st three repl)" = fail &&
+	summary three repl | grep -F "2 of 3 required replicas pass"
+'
+
+test_expect_success 'a synchronous replica required but none configured fails' '
+	repl sync "min_sync: 1" &&
+	check sync && rc_is sync 75 &&
+	test "$(st sync repl)" = fail &&
+	summary sync repl | grep -F "0 of 1 required synchronous replicas (sync_state sync or quorum) pass"
+'
+
+test_expect_success 'with synchronous_standby_names set, min_sync 1 passes' '
+	pg_set primary synchronous_standby_names "FIRST 1 (replica1)" &&
+	wait_until 10 q_is primary "select sync_state from pg_stat_replication where application_name = '"'"'replica1'"'"'" sync &&
+	repl sync2 "min_sync: 1" "min_streaming: 2" &&
+	check sync2 && rc_is sync2 0 &&
+	test "$(detail sync2 repl .sync)" = 1 &&
+	pg_reset primary synchronous_standby_names
+'
+
+test_expect_success 'a WAL streamer (pg_receivewal) is ignored by default, and is no replica when not ignored' '
+	mkdir -p "$T/pg/recv" && chown postgres "$T/pg/recv" &&
+	(cd "$T/pg" && exec runuser -u postgres -- "$PGBIN/pg_receivewal" -h 127.0.0.1 -p "$(pg_port primary)" \
+		-U postgres -D "$T/pg/recv" -n >/dev/null 2>&1) &
+	echo $! >"$T/recv.pid" && test_cleanup "kill \$(cat $T/recv.pid)" &&
+	wait_until 10 q_is primary "select count(*) from pg_stat_replication where application_name = '"'"'pg_receivewal'"'"'" 1 &&
+	repl streamer "min_streaming: 2" &&
+	check streamer && rc_is streamer 0 &&
+	test "$(detail streamer repl .ignored[0])" = pg_receivewal &&
+	repl noignore "min_streaming: 3" "ignore: []" &&
+	check noignore && rc_is noignore 75 &&
+	summary noignore repl | grep -F "pg_receivewal: no replay position" &&
+	kill "$(cat "$T/recv.pid")"
+'
+
+test_expect_success 'pointed at a standby, it fails: not a primary' '
+	{
+		printf "  - id: repl\n    type: postgres.replication\n    with:\n      conninfo: \"%s\"\n" "$R1"
+	} | runbook standby &&
+	check standby && rc_is standby 75 &&
+	test "$(st standby repl)" = fail &&
+	summary standby repl | grep -F "in recovery (a standby), not a primary"
+'
+
+test_expect_success 'samples: 3 samples 500ms apart all pass, and take that long' '
+	repl samples "min_streaming: 2" "samples: 3" "sample_interval: 500ms" &&
+	start=$(date +%s%N) && check samples && end=$(date +%s%N) &&
+	rc_is samples 0 && test "$(detail samples repl .samples_taken)" = 3 &&
+	test $(( (end - start) / 1000000 )) -ge 1000
+'
+
+test_expect_success 'samples: a fault during sampling fails that sample' '
+	repl samplefail "standbys: [replica1, replica2]" "samples: 4" "sample_interval: 1s" &&
+	(sleep 1.3; pg_stop replica2) &
+	check samplefail; wait;
+	rc_is samplefail 75 &&
+	summary samplefail repl | grep -E "^sample [234] of 4: replica2: not streaming" &&
+	_pg_start replica2 && pg_wait_streaming primary 2
+'
+
+test_expect_success 'lint: parameter types, units, unknown names and cross-checks are rejected (78)' '
+	repl badsize "max_lag_bytes: lots" && expect_status 78 gate lint "$T/badsize.yaml" &&
+	repl baddur "max_replay_lag: 60" && expect_status 78 gate lint "$T/baddur.yaml" &&
+	repl unknown "max_lag: 1MB" && expect_status 78 gate lint "$T/unknown.yaml" &&
+	repl nosample "samples: 0" && expect_status 78 gate lint "$T/nosample.yaml" 2>"$T/nosample.err" &&
+	grep -F "samples must be at least 1" "$T/nosample.err" &&
+	repl fine "min_streaming: 2" "standbys: [a, b]" "ignore: [x]" "max_lag_bytes: 16MiB" \
+		"max_replay_lag: 1m" "max_reply_age: 30s" "min_sync: 0" "samples: 2" "sample_interval: 1s" &&
+	expect_status 0 gate lint "$T/fine.yaml"
+'
+
+test_expect_success 'reads only: every statement gate sent was a read, in a read-only session' '
+	pg_set primary log_statement all && pg_set primary log_line_prefix "%a: " &&
+	repl ro "min_streaming: 2" "samples: 2" "sample_interval: 200ms" && check ro && rc_is ro 0 &&
+	pg_reset primary log_statement && pg_reset primary log_line_prefix &&
+	grep "^gate: LOG:  statement:" "$T/pg/log/primary.log" >"$T/ro.log" &&
+	test "$(wc -l <"$T/ro.log")" -ge 4 &&
+	grep -F "default_transaction_read_only" "$T/ro.log" &&
+	test_grep -v -iE "insert|update|delete|create|alter|drop|pg_switch_wal|checkpoint" "$T/ro.log"
+'
+
+test_done
