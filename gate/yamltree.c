@@ -340,12 +340,26 @@ static int on_alias(struct builder *b, const yaml_event_t *ev)
 	return attach(b, n, ev->start_mark);
 }
 
-static int parser_error(struct builder *b, const yaml_parser_t *p)
+static int parser_error(struct builder *b, const yaml_parser_t *p,
+                        const char *text, size_t len)
 {
 	yaml_mark_t m = p->problem_mark;
 	const char *what = p->problem ? p->problem : "unknown error";
 	if (p->error == YAML_MEMORY_ERROR)
 		return berr(b, m, "out of memory while parsing yaml");
+	if (p->error == YAML_READER_ERROR) {
+		/* The reader (encoding) reports a byte offset, not a mark. */
+		memset(&m, 0, sizeof(m));
+		for (size_t i = 0; i < p->problem_offset && i < len; i++) {
+			if (text[i] == '\n') {
+				m.line++;
+				m.column = 0;
+			} else {
+				m.column++;
+			}
+		}
+		return berr(b, m, "invalid yaml: %s", what);
+	}
 	if (p->context)
 		return berr(b, m, "invalid yaml: %s %s", p->context, what);
 	return berr(b, m, "invalid yaml: %s", what);
@@ -408,7 +422,7 @@ static int build(struct yt_doc *doc, const char *text, size_t len,
 	for (;;) {
 		yaml_event_t ev;
 		if (!yaml_parser_parse(&parser, &ev)) {
-			rc = parser_error(&b, &parser);
+			rc = parser_error(&b, &parser, text, len);
 			break;
 		}
 		rc = on_event(&b, &ev, &docs);
