@@ -8,12 +8,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 extern char **environ;
+
+/* After the child exited, how long a grandchild may keep its pipes open
+ * before we stop reading and kill what is left of the group. */
+#define PROC_EXIT_GRACE_MS 200
 
 static int64_t mono_ms(void)
 {
@@ -167,26 +172,40 @@ int proc_run(char *const *argv, const struct proc_opts *opts,
 	}
 	res->started = 1;
 
+	/* Wait for three things: EOF on both pipes and the child's exit
+	 * (through a pidfd), all bounded by the deadline.  A grandchild may
+	 * keep the pipes open after the child exited (a tool that starts
+	 * something in the background): we then give the pipes a short grace
+	 * and stop.  A child may also close its pipes and keep running: the
+	 * pidfd bounds that wait too. */
+	int pidfd = (int)pidfd_open(pid, 0);
 	int64_t deadline = opts->timeout_ms > 0 ? t0 + opts->timeout_ms : -1;
-	int open_out = 1, open_err = 1, stop = 0;
+	int64_t grace_end = -1;
+	int open_out = 1, open_err = 1, stop = 0, exited = pidfd < 0;
 	char buf[65536];
-	while ((open_out || open_err) && !stop) {
-		struct pollfd pf[2];
+	while ((open_out || open_err || !exited) && !stop) {
+		struct pollfd pf[3];
 		int np = 0;
 		if (open_out)
 			pf[np++] = (struct pollfd){.fd = outp[0], .events = POLLIN};
 		if (open_err)
 			pf[np++] = (struct pollfd){.fd = errp[0], .events = POLLIN};
-		int wait = -1;
-		if (deadline >= 0) {
-			int64_t left = deadline - mono_ms();
-			if (left <= 0) {
-				res->timed_out = 1;
-				break;
-			}
-			wait = left > 1000000 ? 1000000 : (int)left;
+		if (!exited)
+			pf[np++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
+		int64_t now = mono_ms();
+		if (deadline >= 0 && now >= deadline) {
+			res->timed_out = 1;
+			break;
 		}
-		int r = poll(pf, np, wait);
+		if (grace_end >= 0 && now >= grace_end)
+			break;
+		int64_t until = deadline;
+		if (grace_end >= 0 && (until < 0 || grace_end < until))
+			until = grace_end;
+		int wait = -1;
+		if (until >= 0)
+			wait = until - now > 1000000 ? 1000000 : (int)(until - now);
+		int r = poll(pf, (nfds_t)np, wait);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -195,8 +214,13 @@ int proc_run(char *const *argv, const struct proc_opts *opts,
 		for (int i = 0; i < np; i++) {
 			if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
+			if (pf[i].fd == pidfd) {
+				exited = 1;
+				grace_end = mono_ms() + PROC_EXIT_GRACE_MS;
+				continue;
+			}
 			ssize_t n = read(pf[i].fd, buf, sizeof(buf));
-			if (n < 0 && errno == EINTR)
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
 			int is_out = pf[i].fd == outp[0];
 			if (n <= 0) {
@@ -214,8 +238,12 @@ int proc_run(char *const *argv, const struct proc_opts *opts,
 			}
 		}
 	}
-	if (res->timed_out || stop || open_out || open_err)
-		kill(-pid, SIGKILL);
+	/* Kill the whole group: at the deadline, when told to stop, and
+	 * whatever the child left running behind it.  The child is not
+	 * reaped yet, so its process group id cannot have been reused. */
+	kill(-pid, SIGKILL);
+	if (pidfd >= 0)
+		close(pidfd);
 	int st = 0;
 	for (;;) {
 		pid_t w = waitpid(pid, &st, 0);
@@ -229,8 +257,6 @@ int proc_run(char *const *argv, const struct proc_opts *opts,
 		res->signaled = 1;
 		res->term_signal = WTERMSIG(st);
 	}
-	/* Grandchildren may still hold the pipes; the group was killed above
-	 * when we stopped early, and otherwise both pipes reached EOF. */
 	close(outp[0]);
 	close(errp[0]);
 	res->out = sink_take(&so, &res->out_len);

@@ -134,6 +134,17 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Wait (up to 1 s) for pid to be gone. */
+static int wait_gone(pid_t pid)
+{
+	for (int i = 0; i < 100; i++) {
+		if (pid_gone(pid))
+			return 1;
+		usleep(10000);
+	}
+	return 0;
+}
+
 static void test_deadline_kills_the_process_group(void **state)
 {
 	/* The shell starts a background sleep (a grandchild of ours), prints
@@ -151,35 +162,60 @@ static void test_deadline_kills_the_process_group(void **state)
 	assert_non_null(strstr(proc_describe(&r, "sh"), "sh: timed out after"));
 	pid_t child = (pid_t)atoi(r.out);
 	assert_true(child > 1);
-	int gone = 0;
-	for (int i = 0; i < 100 && !gone; i++) {
-		gone = pid_gone(child);
-		if (!gone)
-			usleep(10000);
-	}
-	assert_true(gone);
+	assert_true(wait_gone(child));
 	proc_result_release(&r);
 }
 
-static void test_detached_grandchild_is_bounded(void **state)
+static void test_grandchild_holding_the_pipes(void **state)
 {
 	/* The child exits at once but leaves a grandchild holding stdout:
-	 * proc_run must still return at the deadline, not after 30 s. */
+	 * proc_run returns soon after the child's exit (not at the 10 s
+	 * deadline, not after 30 s), with the child's real status, and the
+	 * grandchild is killed. */
+	struct proc_opts o = {.timeout_ms = 10000};
+	struct proc_result r;
+	int64_t t0 = now_ms();
+	assert_int_equal(proc_run(ARGV("sh", "-c", "sleep 30 & echo $!; exit 5"), &o, &r), 0);
+	int64_t took = now_ms() - t0;
+	assert_true(took < 1500);
+	assert_false(r.timed_out);
+	assert_true(r.exited);
+	assert_int_equal(r.exit_code, 5);
+	pid_t child = (pid_t)atoi(r.out);
+	assert_true(child > 1);
+	assert_true(wait_gone(child));
+	proc_result_release(&r);
+}
+
+static void test_background_process_left_behind_is_killed(void **state)
+{
+	/* A grandchild that let go of the pipes is still in the group: a
+	 * check leaves nothing running. */
+	struct proc_opts o = {.timeout_ms = 10000};
+	struct proc_result r;
+	assert_int_equal(proc_run(ARGV("sh", "-c", "sleep 30 >/dev/null 2>&1 & echo $!"), &o, &r),
+	                 0);
+	assert_false(r.timed_out);
+	assert_true(r.exited);
+	assert_int_equal(r.exit_code, 0);
+	pid_t child = (pid_t)atoi(r.out);
+	assert_true(child > 1);
+	assert_true(wait_gone(child));
+	proc_result_release(&r);
+}
+
+static void test_child_closing_its_pipes_is_bounded(void **state)
+{
+	/* EOF on both pipes while the child runs on: the deadline still
+	 * holds (no unbounded waitpid). */
 	struct proc_opts o = {.timeout_ms = 400};
 	struct proc_result r;
 	int64_t t0 = now_ms();
-	assert_int_equal(proc_run(ARGV("sh", "-c", "sleep 30 & echo $!"), &o, &r), 0);
+	assert_int_equal(proc_run(ARGV("sh", "-c", "exec >&- 2>&-; sleep 30"), &o, &r), 0);
 	assert_true(now_ms() - t0 < 2000);
 	assert_true(r.timed_out);
-	pid_t child = (pid_t)atoi(r.out);
-	assert_true(child > 1);
-	int gone = 0;
-	for (int i = 0; i < 100 && !gone; i++) {
-		gone = pid_gone(child);
-		if (!gone)
-			usleep(10000);
-	}
-	assert_true(gone);
+	assert_true(r.signaled);
+	assert_int_equal(r.term_signal, SIGKILL);
 	proc_result_release(&r);
 }
 
@@ -329,7 +365,9 @@ int main(void)
 		cmocka_unit_test(test_not_installed),
 		cmocka_unit_test(test_not_executable),
 		cmocka_unit_test(test_deadline_kills_the_process_group),
-		cmocka_unit_test(test_detached_grandchild_is_bounded),
+		cmocka_unit_test(test_grandchild_holding_the_pipes),
+		cmocka_unit_test(test_background_process_left_behind_is_killed),
+		cmocka_unit_test(test_child_closing_its_pipes_is_bounded),
 		cmocka_unit_test(test_no_timeout_when_fast),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_env_add_and_replace),
