@@ -23,29 +23,63 @@ static const struct yt_limits default_limits = {
 	YT_MAX_FILE_SIZE, YT_MAX_DEPTH, YT_MAX_ALIASES, YT_MAX_ALIAS_NODES,
 };
 
-/* ---- nodes ---- */
+/* ---- memory: one arena per document ---- */
 
-static void node_free(struct yt_node *n)
+struct chunk {
+	struct chunk *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+#define CHUNK_SIZE (64 * 1024)
+
+static void *arena_alloc(struct yt_doc *doc, size_t n)
 {
-	if (!n)
-		return;
-	free(n->value);
-	free(n->tag);
-	for (size_t i = 0; i < n->nitems; i++)
-		node_free(n->items[i]);
-	free(n->items);
-	for (size_t i = 0; i < n->npairs; i++) {
-		node_free(n->pairs[i].key);
-		node_free(n->pairs[i].value);
+	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	struct chunk *c = doc->arena;
+	if (!c || c->cap - c->used < n) {
+		size_t cap = n > CHUNK_SIZE ? n : CHUNK_SIZE;
+		struct chunk *nc = xmalloc(sizeof(*nc) + cap);
+		nc->next = c;
+		nc->used = 0;
+		nc->cap = cap;
+		doc->arena = c = nc;
 	}
-	free(n->pairs);
-	free(n);
+	void *p = (char *)c->data + c->used;
+	c->used += n;
+	return p;
 }
+
+static void *arena_zalloc(struct yt_doc *doc, size_t n)
+{
+	return memset(arena_alloc(doc, n), 0, n);
+}
+
+static char *arena_strndup(struct yt_doc *doc, const char *s, size_t n)
+{
+	char *d = arena_alloc(doc, n + 1);
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+static void arena_free(struct yt_doc *doc)
+{
+	struct chunk *c = doc->arena;
+	while (c) {
+		struct chunk *next = c->next;
+		free(c);
+		c = next;
+	}
+	doc->arena = NULL;
+}
+
+/* ---- nodes ---- */
 
 static struct yt_node *node_new(struct yt_doc *doc, enum yt_kind kind,
                                 yaml_mark_t mark)
 {
-	struct yt_node *n = xcalloc(1, sizeof(*n));
+	struct yt_node *n = arena_zalloc(doc, sizeof(*n));
 	n->kind = kind;
 	n->file = doc->file;
 	n->line = (int)mark.line + 1;
@@ -55,48 +89,43 @@ static struct yt_node *node_new(struct yt_doc *doc, enum yt_kind kind,
 	return n;
 }
 
-/* A deep copy for an alias; *budget counts the nodes it may still create. */
-static struct yt_node *node_copy(const struct yt_node *src, size_t *budget)
+/* A deep copy for an alias; *budget counts the nodes it may still create.
+ * Strings are immutable and live as long as the document: shared. */
+static struct yt_node *node_copy(struct yt_doc *doc, const struct yt_node *src,
+                                 size_t *budget)
 {
 	if (*budget == 0)
 		return NULL;
 	(*budget)--;
-	struct yt_node *n = xcalloc(1, sizeof(*n));
+	struct yt_node *n = arena_alloc(doc, sizeof(*n));
 	*n = *src;
-	n->value = src->value ? xstrndup(src->value, src->len) : NULL;
-	n->tag = src->tag ? xstrdup(src->tag) : NULL;
 	n->items = NULL;
 	n->pairs = NULL;
 	n->nitems = n->npairs = n->alloc = 0;
 	if (src->nitems) {
-		n->items = xcalloc(src->nitems, sizeof(*n->items));
+		n->items = arena_alloc(doc, src->nitems * sizeof(*n->items));
 		n->alloc = src->nitems;
 		for (size_t i = 0; i < src->nitems; i++) {
-			n->items[i] = node_copy(src->items[i], budget);
-			if (!n->items[i])
-				goto fail;
+			if (!(n->items[i] = node_copy(doc, src->items[i], budget)))
+				return NULL;
 			n->nitems++;
 		}
 	}
 	if (src->npairs) {
-		n->pairs = xcalloc(src->npairs, sizeof(*n->pairs));
+		n->pairs = arena_alloc(doc, src->npairs * sizeof(*n->pairs));
 		n->alloc = src->npairs;
 		for (size_t i = 0; i < src->npairs; i++) {
-			struct yt_node *k = node_copy(src->pairs[i].key, budget);
-			struct yt_node *v = k ? node_copy(src->pairs[i].value, budget) : NULL;
-			if (!v) {
-				node_free(k);
-				goto fail;
-			}
+			struct yt_node *k = node_copy(doc, src->pairs[i].key, budget);
+			struct yt_node *v = k ? node_copy(doc, src->pairs[i].value, budget) : NULL;
+			if (!v)
+				return NULL;
 			n->pairs[i].key = k;
 			n->pairs[i].value = v;
 			n->npairs++;
 		}
 	}
+	doc->nnodes++;
 	return n;
-fail:
-	node_free(n);
-	return NULL;
 }
 
 /* ---- the builder ---- */
@@ -153,12 +182,19 @@ static void add_anchor(struct builder *b, char *name, const struct yt_node *n)
 	b->nanchors++;
 }
 
-static void grow(void **arr, size_t *alloc, size_t n, size_t size)
+/* Arrays grow by doubling inside the arena; the old copy is left behind
+ * (at most as much again as the final array). */
+static void grow(struct yt_doc *doc, void **arr, size_t *alloc, size_t n,
+                 size_t size)
 {
 	if (n < *alloc)
 		return;
-	*alloc = *alloc ? *alloc * 2 : 4;
-	*arr = xrealloc(*arr, *alloc * size);
+	size_t na = *alloc ? *alloc * 2 : 4;
+	void *p = arena_alloc(doc, na * size);
+	if (n)
+		memcpy(p, *arr, n * size);
+	*arr = p;
+	*alloc = na;
 }
 
 /* Attach a finished (or, for collections, just started) node to its
@@ -172,16 +208,14 @@ static int attach(struct builder *b, struct yt_node *n, yaml_mark_t m)
 	struct frame *f = &b->stack[b->depth - 1];
 	struct yt_node *p = f->node;
 	if (p->kind == YT_SEQUENCE) {
-		grow((void **)&p->items, &p->alloc, p->nitems, sizeof(*p->items));
+		grow(b->doc, (void **)&p->items, &p->alloc, p->nitems, sizeof(*p->items));
 		p->items[p->nitems++] = n;
 	} else if (!f->key) {
-		if (n->kind != YT_SCALAR) {
-			node_free(n);
+		if (n->kind != YT_SCALAR)
 			return berr(b, m, "mapping keys must be scalars");
-		}
 		f->key = n;
 	} else {
-		grow((void **)&p->pairs, &p->alloc, p->npairs, sizeof(*p->pairs));
+		grow(b->doc, (void **)&p->pairs, &p->alloc, p->npairs, sizeof(*p->pairs));
 		p->pairs[p->npairs].key = f->key;
 		p->pairs[p->npairs].value = n;
 		p->npairs++;
@@ -244,11 +278,8 @@ static int check_duplicates(struct builder *b, const struct yt_node *map)
 static int push(struct builder *b, struct yt_node *n, const yaml_char_t *anchor,
                 yaml_mark_t m)
 {
-	if (b->depth >= b->lim->max_depth) {
-		node_free(n);
+	if (b->depth >= b->lim->max_depth)
 		return berr(b, m, "nesting deeper than %d levels", b->lim->max_depth);
-	}
-	/* Attach first: the parent owns n from here, even on a later error. */
 	if (attach(b, n, m) < 0)
 		return -1;
 	if (b->depth == b->alloc) {
@@ -267,11 +298,7 @@ static int pop(struct builder *b, yaml_mark_t m)
 	struct frame *f = &b->stack[--b->depth];
 	struct yt_node *n = f->node;
 	int rc = 0;
-	if (f->key) {
-		/* libyaml always pairs keys with values; be safe anyway. */
-		node_free(f->key);
-		f->key = NULL;
-	}
+	f->key = NULL; /* libyaml always pairs keys with values */
 	if (n->kind == YT_MAPPING)
 		rc = check_duplicates(b, n);
 	/* Heights of the children are final now. */
@@ -298,7 +325,7 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev)
 	if (memchr(v, '\0', len))
 		return berr(b, ev->start_mark, "a scalar contains a NUL character");
 	struct yt_node *n = node_new(b->doc, YT_SCALAR, ev->start_mark);
-	n->value = xstrndup((const char *)v, len);
+	n->value = arena_strndup(b->doc, (const char *)v, len);
 	n->len = len;
 	switch (ev->data.scalar.style) {
 	case YAML_SINGLE_QUOTED_SCALAR_STYLE: n->style = YT_SINGLE; break;
@@ -308,7 +335,8 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev)
 	default: n->style = YT_PLAIN; break;
 	}
 	if (ev->data.scalar.tag)
-		n->tag = xstrdup((const char *)ev->data.scalar.tag);
+		n->tag = arena_strndup(b->doc, (const char *)ev->data.scalar.tag,
+		                       strlen((const char *)ev->data.scalar.tag));
 	if (ev->data.scalar.anchor)
 		add_anchor(b, xstrdup((const char *)ev->data.scalar.anchor), n);
 	return attach(b, n, ev->start_mark);
@@ -329,7 +357,7 @@ static int on_alias(struct builder *b, const yaml_event_t *ev)
 	if (b->depth + target->height > b->lim->max_depth)
 		return berr(b, ev->start_mark, "nesting deeper than %d levels",
 		            b->lim->max_depth);
-	struct yt_node *n = node_copy(target, &b->alias_budget);
+	struct yt_node *n = node_copy(b->doc, target, &b->alias_budget);
 	if (!n)
 		return berr(b, ev->start_mark,
 		            "aliases expand to too many nodes (more than %zu)",
@@ -387,13 +415,15 @@ static int on_event(struct builder *b, const yaml_event_t *ev, int *docs)
 	case YAML_SEQUENCE_START_EVENT: {
 		struct yt_node *n = node_new(b->doc, YT_SEQUENCE, ev->start_mark);
 		if (ev->data.sequence_start.tag)
-			n->tag = xstrdup((const char *)ev->data.sequence_start.tag);
+			n->tag = arena_strndup(b->doc, (const char *)ev->data.sequence_start.tag,
+			                       strlen((const char *)ev->data.sequence_start.tag));
 		return push(b, n, ev->data.sequence_start.anchor, ev->start_mark);
 	}
 	case YAML_MAPPING_START_EVENT: {
 		struct yt_node *n = node_new(b->doc, YT_MAPPING, ev->start_mark);
 		if (ev->data.mapping_start.tag)
-			n->tag = xstrdup((const char *)ev->data.mapping_start.tag);
+			n->tag = arena_strndup(b->doc, (const char *)ev->data.mapping_start.tag,
+			                       strlen((const char *)ev->data.mapping_start.tag));
 		return push(b, n, ev->data.mapping_start.anchor, ev->start_mark);
 	}
 	case YAML_SEQUENCE_END_EVENT:
@@ -433,12 +463,10 @@ static int build(struct yt_doc *doc, const char *text, size_t len,
 		}
 	}
 	yaml_parser_delete(&parser);
-	/* On error, nodes still on the stack are owned by the tree already
-	 * (attached at start); only pending keys and anchors are ours. */
-	for (int i = 0; i < b.depth; i++) {
-		node_free(b.stack[i].key);
+	/* Nodes are the arena's; only anchor names of open collections and
+	 * the stacks are ours. */
+	for (int i = 0; i < b.depth; i++)
 		free(b.stack[i].anchor);
-	}
 	free(b.stack);
 	for (size_t i = 0; i < b.nanchors; i++)
 		free(b.anchors[i].name);
@@ -536,7 +564,7 @@ void yt_doc_release(struct yt_doc *doc)
 {
 	if (!doc)
 		return;
-	node_free(doc->root);
+	arena_free(doc);
 	free(doc->file);
 	memset(doc, 0, sizeof(*doc));
 }

@@ -12,7 +12,8 @@
  *
  * Every function reports through struct gate_error ("file:line:col: msg",
  * first error wins) and never prints.  Ownership: a struct yt_doc owns all
- * its nodes and strings; yt_doc_release() frees them.
+ * its nodes, strings and arrays (in one arena: a tree of 100,000 nodes is
+ * freed in a few calls); yt_doc_release() frees them.
  */
 #ifndef GATE_YAMLTREE_H
 #define GATE_YAMLTREE_H
@@ -81,6 +82,7 @@ struct yt_doc {
 	dev_t dev;
 	ino_t ino;
 	size_t nnodes;         /* internal */
+	void *arena;           /* internal: nodes, strings and arrays live here */
 };
 
 /* Parse a file.  limits NULL: the YT_MAX_* defaults.  0, or -1 with err.
