@@ -209,7 +209,7 @@ checks:
     timeout: 2s
     with:
       protocol: exit
-      command: ["sh", "-c", "sleep 30 & sleep 31; wait"]
+      command: ["sh", "-c", "sleep 35.010 & sleep 36.010; wait"]
 EOF
 
 test_expect_success 'a hanging command: error "timed out after 2s", killed with its children' '
@@ -220,7 +220,7 @@ test_expect_success 'a hanging command: error "timed out after 2s", killed with 
 	test "$ms" -lt 4000 &&
 	test "$(json_get hang.json ".checks[?id=hang].status")" = error &&
 	json_get hang.json ".checks[?id=hang].summary" | grep -q "timed out after 2s" &&
-	! pgrep -f "^sleep 3[01]$" -s 0 >/dev/null
+	! pgrep -f "^sleep 3[56]\.010$" >/dev/null
 '
 
 cat >exitp.yaml <<'EOF'

@@ -39,8 +39,13 @@ sd_available() {
 # sd_start: start the manager and wait for its private socket and its user
 # bus (dbus-user-session's dbus.socket).  Fails after 20 s.
 sd_start() {
+	# The tmpfs goes over /run/systemd; on a host without that directory,
+	# over /run itself (inside the namespace only), so that nothing is
+	# created on the host either way.
+	local over=/run/systemd
+	[ -d /run/systemd ] && [ -z "${SD_TMPFS_OVER_RUN:-}" ] || over=/run
 	unshare --mount --propagation private -- /bin/sh -c "
-	  mount -t tmpfs -o mode=0755 tmpfs /run/systemd && mkdir /run/systemd/system &&
+	  mount -t tmpfs -o mode=0755 tmpfs $over && mkdir -p /run/systemd/system &&
 	  exec env -u DBUS_SESSION_BUS_ADDRESS HOME=$SD_DIR/home XDG_RUNTIME_DIR=$SD_XDG \
 	       XDG_CONFIG_HOME=$SD_DIR/xdg-config XDG_DATA_HOME=$SD_DIR/xdg-data \
 	       XDG_STATE_HOME=$SD_DIR/xdg-state XDG_CACHE_HOME=$SD_DIR/xdg-cache \
