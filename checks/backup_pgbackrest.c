@@ -258,12 +258,20 @@ static void collect_bad_files(const char *err, const char *label,
 			const char *hit = memmem(l, n, ff[k].what, strlen(ff[k].what));
 			if (!hit)
 				continue;
+			/* "what 'name'" (checksum, missing, size) or "what name: why"
+			 * (another error, e.g. a file that does not decompress) */
 			const char *q = hit + strlen(ff[k].what);
-			if (q + 2 > l + n || q[0] != ' ' || q[1] != '\'')
+			if (q + 2 > l + n || q[0] != ' ')
 				continue;
-			q += 2;
-			const char *end = memchr(q, '\'', (size_t)(l + n - q));
-			if (!end)
+			q++;
+			const char *end;
+			if (*q == '\'') {
+				q++;
+				end = memchr(q, '\'', (size_t)(l + n - q));
+			} else {
+				end = q + strcspn(q, ": \n");
+			}
+			if (!end || end > l + n)
 				continue;
 			if ((size_t)(end - q) <= ll || strncmp(q, label, ll) || q[ll] != '/')
 				continue;
@@ -386,6 +394,24 @@ static void judge_verify(struct pgbr *p, const char *label, int repo)
 	json_t *bad = json_array();
 	json_object_set_new(vd, "invalid_files", bad);
 	collect_bad_files(pr.err, label, ff, sizeof(ff) / sizeof(ff[0]), bad);
+	/* WAL files of the archive that failed, for the stanza-level finding */
+	struct file_findings wf[] = {
+		{"invalid checksum", "with invalid checksum", 0, ""},
+		{"file missing", "missing", 0, ""},
+		{"invalid size", "with invalid size", 0, ""},
+		{"invalid result", "unreadable", 0, ""},
+	};
+	json_t *badwal = json_array();
+	json_object_set_new(vd, "invalid_wal", badwal);
+	if (*archive_id)
+		collect_bad_files(pr.err, archive_id, wf, sizeof(wf) / sizeof(wf[0]), badwal);
+	for (size_t k = 0; k < sizeof(wf) / sizeof(wf[0]); k++) {
+		if (!wf[k].n)
+			continue;
+		char one[512];
+		snprintf(one, sizeof(one), "%s %s", wf[k].files, wf[k].phrase);
+		bk_append(archive_findings, sizeof(archive_findings), "; ", one);
+	}
 
 	if (!seen_stanza || !*stanza_status) {
 		bk_problem(&p->v, GATE_ERROR, "pgbackrest verify printed no result for stanza %s",
@@ -594,6 +620,9 @@ static void judge_wal(struct pgbr *p, const json_t *stanza, const json_t *backup
 	if (missing == 1 && total == 1)
 		bk_problem(&p->v, GATE_FAIL, "backup %s: WAL segment %s is missing from the "
 		           "repository", label, first_missing);
+	else if (missing == 1)
+		bk_problem(&p->v, GATE_FAIL, "backup %s: WAL segment %s is missing from the "
+		           "repository (needs %s..%s)", label, first_missing, start, stop);
 	else if (missing)
 		bk_problem(&p->v, GATE_FAIL, "backup %s: %" PRIu64 " of %" PRIu64 " WAL segments "
 		           "missing from the repository (first %s; needs %s..%s)", label,

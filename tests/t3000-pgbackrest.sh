@@ -1,0 +1,231 @@
+#!/bin/bash
+# pgbackrest.backup against a real PostgreSQL 15 primary archiving into a
+# real pgBackRest 2.45 repository (tests/lib/pgbackrest.sh), driven through
+# `gate check --format json` with YAML runbooks.  Real faults: a flipped
+# byte in a backup file (verify exits 0 and says "status: error"), a WAL
+# segment the backup needs removed, a corrupt WAL segment it does not
+# need, a missing stanza and one without backups (info exits 0 for both),
+# another cluster's system-id, pgbackrest not on PATH, an old backup, an
+# incremental newer than the full when only full counts.
+#
+# gate runs as root here and pgBackRest's repository belongs to postgres:
+# root reads it, and the check passes --log-level-file=off, so nothing is
+# written into the fixture's log or lock paths (asserted below).
+. "$(dirname "$0")/lib/test-lib.sh"
+. "$GATE_SOURCE_DIR/tests/lib/pg.sh"
+. "$GATE_SOURCE_DIR/tests/lib/pgbackrest.sh"
+require_cmd pgbackrest psql runuser
+test_cleanup pg_stop_all
+cd "$TEST_TMP" || exit 1
+
+# write_rb FILE: a runbook with one check `b` of type pgbackrest.backup
+# whose `with:` lines come from stdin.
+write_rb() {
+	{
+		printf 'version: 1\nname: t3000\nchecks:\n  - id: b\n    type: pgbackrest.backup\n'
+		printf '    timeout: %s\n    with:\n' "${RB_TIMEOUT:-60s}"
+		sed 's/^/      /'
+	} > "$1"
+}
+# run_check FILE [STATUS]: gate check, JSON into out.json, exit status checked
+run_check() { expect_status "${2:-75}" gate check --format json "$1" > out.json 2> err.txt; }
+status() { json_get out.json '.checks[?id=b].status'; }
+summary() { json_get out.json '.checks[?id=b].summary'; }
+detail() { json_get out.json ".checks[?id=b].details$1"; }
+# expect STATUS GLOB: the check's status, and its summary matching GLOB
+expect() {
+	local s; s=$(status); local m; m=$(summary)
+	echo "status=$s summary=$m"
+	[ "$s" = "$1" ] || { echo "expected status $1"; return 1; }
+	case "$m" in $2) ;; *) echo "summary does not match: $2"; return 1 ;; esac
+}
+
+t0=$(date +%s)
+pg_primary_start primary || exit 1
+runuser -u postgres -- "$PGBIN/pgbench" -h 127.0.0.1 -p "$(pg_port primary)" -U postgres -i -s 3 -q postgres >/dev/null 2>&1
+pgbr_setup primary || { echo "pgbackrest setup failed"; tail -n 20 "$PG_ROOT/log/primary.log"; exit 1; }
+pgbr_backup full || exit 1
+FULL=$(pgbr_last_label)
+say "fixture ready in $(( $(date +%s) - t0 ))s: full backup $FULL"
+ARCH=$PGBR_REPO/archive/demo/$(pgbr info --output=json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["archive"][0]["id"])')
+
+write_rb ok.yaml <<EOF
+stanza: demo
+config: $PGBR_CONF
+conninfo: "$(pg_conninfo primary)"
+EOF
+
+test_expect_success 'intact repository: pass, naming the backup it judged' '
+	run_check ok.yaml 0 &&
+	expect pass "backup $FULL (full): stopped *, verify: valid, WAL * present*" &&
+	test "$(detail .label)" = "$FULL" &&
+	test "$(detail .type)" = full &&
+	test "$(detail .verify.backup_status)" = valid &&
+	test "$(detail .wal.missing)" = "[]" &&
+	test "$(detail .system_id)" = "$(pg_psql primary "select system_identifier from pg_control_system()")" &&
+	test "$(detail .live_system_id)" = "$(detail .system_id)" &&
+	test "$(json_get out.json .decision)" = allow
+'
+
+test_expect_success 'gate wrote nothing into the fixture (log-level-file=off, no lock)' '
+	test -z "$(find "$PGBR_DIR" -user root -print)"
+'
+
+test_expect_success 'one flipped byte in a backup file: verify says invalid although it exits 0' '
+	f=$(ls -S "$PGBR_REPO/backup/demo/$FULL/pg_data/base/5/"*.gz | head -n 1) &&
+	rel=${f#"$PGBR_REPO/backup/demo/$FULL/"} &&
+	flip_byte "$f" &&
+	run_check ok.yaml; rc=$?; flip_byte "$f"; test $rc = 0 &&
+	expect fail "backup $FULL: pgbackrest verify: status invalid: 1 file with invalid checksum: $rel" &&
+	test "$(detail .verify.exit_code)" = 0 &&
+	test "$(detail .verify.invalid_files[0].file)" = "$rel" &&
+	test "$(json_get out.json .reasons[0])" = "b: $(summary)" -o -n "$(json_get out.json .reasons[0])"
+'
+
+test_expect_success 'the repaired repository passes again' '
+	run_check ok.yaml 0 && expect pass "backup $FULL *"
+'
+
+test_expect_success 'a WAL segment the backup needs removed from the repository' '
+	seg=$(pgbr_backup_field "$FULL" archive start) &&
+	f=$(ls "$ARCH/${seg:0:16}/$seg-"*) &&
+	mv "$f" "$TEST_TMP/saved-wal" &&
+	run_check ok.yaml; rc=$?; mv "$TEST_TMP/saved-wal" "$f"; test $rc = 0 &&
+	expect fail "backup $FULL: WAL segment $seg is missing from the repository*" &&
+	test "$(detail .verify.backup_status)" = valid &&
+	test "$(detail .wal.missing[0])" = "$seg"
+'
+
+test_expect_success 'a corrupt WAL segment outside the backup: stanza status error fails too' '
+	stop=$(pgbr_backup_field "$FULL" archive stop) &&
+	pg_psql primary "create table t3000(v int); insert into t3000 values (1)" &&
+	next=$(pg_psql primary "select pg_walfile_name(pg_switch_wal())") &&
+	test "$next" \> "$stop" &&
+	wait_until 30 sh -c "ls $ARCH/${next:0:16}/$next-*" &&
+	f=$(ls "$ARCH/${next:0:16}/$next-"*) &&
+	flip_byte "$f" &&
+	run_check ok.yaml; rc=$?; flip_byte "$f"; test $rc = 0 &&
+	expect fail "stanza demo: pgbackrest verify: status error: WAL 15-1: other: 1; 0000000100000000/$next-* unreadable (backup $FULL itself valid)"
+'
+
+test_expect_success 'backup older than max_age' '
+	write_rb old.yaml <<-EOF &&
+	stanza: demo
+	config: $PGBR_CONF
+	max_age: 1s
+	verify: false
+	require_wal: false
+	EOF
+	sleep 1 &&
+	run_check old.yaml &&
+	expect fail "backup $FULL (full) is *s old (max_age 1s; stopped *)" &&
+	test "$(detail .age_s)" -ge 2
+'
+
+test_expect_success 'missing stanza: info exits 0 with status code 1, the check fails' '
+	write_rb nosuch.yaml <<-EOF &&
+	stanza: nosuch
+	config: $PGBR_CONF
+	EOF
+	run_check nosuch.yaml &&
+	expect fail "stanza nosuch: missing stanza path (status 1)" &&
+	test "$(detail .status_code)" = 1
+'
+
+test_expect_success 'a stanza without any backup (status code 2) fails' '
+	cat >> "$PGBR_CONF" <<-EOF &&
+
+	[empty]
+	pg1-path=$(pg_datadir primary)
+	pg1-port=$(pg_port primary)
+	pg1-socket-path=$PG_ROOT/run
+	pg1-user=postgres
+	EOF
+	PGBR_STANZA=empty pgbr stanza-create >/dev/null &&
+	write_rb empty.yaml <<-EOF &&
+	stanza: empty
+	config: $PGBR_CONF
+	EOF
+	run_check empty.yaml &&
+	expect fail "stanza empty: no valid backups (status 2)"
+'
+
+test_expect_success 'system-id of another cluster' '
+	pg_primary_start other &&
+	write_rb other.yaml <<-EOF &&
+	stanza: demo
+	config: $PGBR_CONF
+	conninfo: "$(pg_conninfo other)"
+	verify: false
+	EOF
+	run_check other.yaml &&
+	expect fail "backup $FULL is of another cluster: system-id $(detail .system_id), live cluster $(pg_psql other "select system_identifier from pg_control_system()")" &&
+	pg_stop other
+'
+
+test_expect_success 'an unreachable live cluster is an error, not a pass' '
+	port=$(free_port) &&
+	write_rb down.yaml <<-EOF &&
+	stanza: demo
+	config: $PGBR_CONF
+	conninfo: "host=127.0.0.1 port=$port dbname=postgres user=postgres"
+	verify: false
+	require_wal: false
+	EOF
+	run_check down.yaml &&
+	expect error "conninfo: cannot connect: *"
+'
+
+test_expect_success 'pgbackrest not on PATH is a clear error' '
+	expect_status 75 env PATH=/nonexistent "$GATE_BIN" check --format json ok.yaml > out.json 2>err.txt &&
+	expect error "pgbackrest info: not installed (not found on PATH)"
+'
+
+test_expect_success 'a pgbackrest that hangs is killed at the check timeout (mock: real pgBackRest cannot be made to hang on demand)' '
+	printf "#!/bin/sh\nexec sleep 30\n" > hang.sh && chmod +x hang.sh &&
+	RB_TIMEOUT=2s write_rb hang.yaml <<-EOF &&
+	stanza: demo
+	binary: $TEST_TMP/hang.sh
+	EOF
+	start=$(date +%s) &&
+	run_check hang.yaml &&
+	test $(( $(date +%s) - start )) -lt 10 &&
+	expect error "pgbackrest info: timed out after *"
+'
+
+test_expect_success 'types: [full] judges the full even when a newer incremental exists' '
+	sleep 3 &&
+	pgbr_backup incr &&
+	INCR=$(pgbr_last_label) && test "$INCR" != "$FULL" &&
+	full_stop=$(pgbr_backup_field "$FULL" timestamp stop) &&
+	incr_stop=$(pgbr_backup_field "$INCR" timestamp stop) &&
+	test $((incr_stop - full_stop)) -ge 3 &&
+	max=$(( $(date +%s) - full_stop - 1 )) &&
+	write_rb full.yaml <<-EOF &&
+	stanza: demo
+	config: $PGBR_CONF
+	types: [full]
+	max_age: ${max}s
+	EOF
+	write_rb any.yaml <<-EOF &&
+	stanza: demo
+	config: $PGBR_CONF
+	max_age: ${max}s
+	EOF
+	run_check full.yaml &&
+	expect fail "backup $FULL (full) is * old (max_age *" &&
+	run_check any.yaml 0 &&
+	expect pass "backup $INCR (incr): *" &&
+	test "$(detail .prior)" = "$FULL"
+'
+
+test_expect_success 'an unknown backup type in types is a runbook error (78)' '
+	write_rb badtype.yaml <<-EOF &&
+	stanza: demo
+	types: [full, weekly]
+	EOF
+	expect_status 78 gate check --format json badtype.yaml >out.json 2>err.txt &&
+	grep -q "weekly" err.txt
+'
+
+test_done
