@@ -139,7 +139,11 @@ int registry_load_file(struct gate_registry *reg, const char *path,
                        struct gate_error *err)
 {
 	struct gate_error local = {0};
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	/* dlopen searches the library path for a name without a slash; a
+	 * module is a file, so say so. */
+	char *file = strchr(path, '/') ? xstrdup(path) : xasprintf("./%s", path);
+	void *h = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+	free(file);
 	if (!h) {
 		const char *e = dlerror();
 		gate_error_set(&local, "", 0, 0, "module %s: cannot load: %s", path,

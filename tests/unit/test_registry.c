@@ -242,6 +242,21 @@ static void test_shared_objects(void **state)
 	assert_int_equal(reg.nhandles, 1); /* refused ones are closed again */
 	registry_release(&reg);
 
+	/* A bare name is a file in the current directory, never a search of
+	 * the library path (libc.so.6 would be found there). */
+	registry_init(&reg);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(registry_load_file(&reg, "libc.so.6", &err), -1);
+	assert_non_null(strstr(err.msg, "cannot load"));
+	char cwd[PATH_MAX];
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(mods), 0);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(registry_load_file(&reg, "b_good.so", &err), 0);
+	assert_non_null(registry_find(&reg, "ext.hello"));
+	assert_int_equal(chdir(cwd), 0);
+	registry_release(&reg);
+
 	/* A directory: every *.so, sorted; failures recorded, others loaded. */
 	registry_init(&reg);
 	registry_load_dir(&reg, mods);
