@@ -98,6 +98,64 @@ static char *exec_last_line(const char *s)
 	return exec_clean(s + b, n - b);
 }
 
+/* Length of the valid UTF-8 sequence at p (RFC 3629), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *p)
+{
+	unsigned char c = p[0];
+	if (c < 0x80)
+		return 1;
+	size_t n;
+	unsigned char lo = 0x80, hi = 0xbf;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/* Replace every byte that is not part of valid UTF-8 by '?', in place:
+ * a plugin may print Latin-1, and JSON (the report) takes only UTF-8. */
+static void utf8_fix(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	while (*p) {
+		size_t n = utf8_seq(p);
+		if (n)
+			p += n;
+		else
+			*p++ = '?';
+	}
+}
+
+/* A JSON string of s, made valid UTF-8 first. */
+static json_t *jstr(const char *s)
+{
+	char *c = strdup(s ? s : "");
+	if (!c)
+		abort();
+	utf8_fix(c);
+	json_t *j = json_string(c);
+	free(c);
+	return j;
+}
+
 /* ---- parameters ---- */
 
 static const struct gate_param exec_params[] = {
@@ -179,7 +237,7 @@ static json_t *perf_field(const char *s, size_t n)
 static json_t *perf_item(const char *label, const char *p, size_t n)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "label", json_string(label));
+	json_object_set_new(o, "label", jstr(label));
 	const char *f[5] = {p, NULL, NULL, NULL, NULL};
 	size_t fl[5] = {n, 0, 0, 0, 0};
 	int nf = 1;
@@ -203,7 +261,7 @@ static json_t *perf_item(const char *label, const char *p, size_t n)
 	} else {
 		json_object_set_new(o, "value", json_real(d));
 		if (*end)
-			json_object_set_new(o, "uom", json_string(end));
+			json_object_set_new(o, "uom", jstr(end));
 	}
 	static const char *names[5] = {"value", "warn", "crit", "min", "max"};
 	for (int i = 1; i < nf; i++) {
@@ -351,7 +409,7 @@ static void add_common_details(json_t *d, const struct proc_result *pr,
 		json_object_set_new(d, "output_truncated", json_true());
 	char *tail = proc_tail(pr->err, EXEC_TAIL_MAX);
 	if (*tail)
-		json_object_set_new(d, "stderr", json_string(tail));
+		json_object_set_new(d, "stderr", jstr(tail));
 	free(tail);
 }
 
@@ -392,11 +450,11 @@ static void judge_nagios(const struct proc_result *pr, const char *tool,
 	const char *state = nagios_state_name(pr->exit_code);
 	json_object_set_new(d, "state", json_string(state ? state : "UNKNOWN"));
 	if (*po.perf_raw) {
-		json_object_set_new(d, "perfdata_raw", json_string(po.perf_raw));
+		json_object_set_new(d, "perfdata_raw", jstr(po.perf_raw));
 		json_object_set_new(d, "perfdata", perf_parse(po.perf_raw));
 	}
 	if (*po.long_text) {
-		json_object_set_new(d, "long_output", json_string(po.long_text));
+		json_object_set_new(d, "long_output", jstr(po.long_text));
 		if (po.long_truncated)
 			json_object_set_new(d, "long_output_truncated", json_true());
 	}
@@ -509,6 +567,8 @@ static void exec_run(const json_t *params, const struct gate_run_env *env,
 	struct proc_result pr;
 	proc_run(argv, &opts, &pr);
 	const char *tool = argv[0];
+	utf8_fix(pr.out);
+	utf8_fix(pr.err);
 	add_common_details(res->details, &pr, protocol);
 	if (!judge_abnormal(&pr, tool, env->timeout_ms, res)) {
 		if (nagios)
@@ -516,6 +576,8 @@ static void exec_run(const json_t *params, const struct gate_run_env *env,
 		else
 			judge_exit(&pr, tool, res);
 	}
+	/* The summary may have been cut inside a character. */
+	utf8_fix(res->summary);
 	proc_result_release(&pr);
 	for (size_t i = 0; i < k; i++)
 		free(env_add[i]);

@@ -200,6 +200,29 @@ test_expect_success 'nagios exit status outside 0-3: error' '
 	st exit-odd summary | grep -q partial
 '
 
+cat >latin1.yaml <<'EOF'
+version: 1
+name: exec-latin1
+checks:
+  - id: latin1
+    type: exec
+    with:
+      command: ["sh", "-c", "printf 'CRITICAL: caf\\351 \\377 down | t=1s\\nd\\351tail\\n'; exit 2"]
+  - id: cut
+    type: exec
+    with:
+      command: ["sh", "-c", "printf 'WARNING '; i=0; while [ $i -lt 300 ]; do printf 'xé'; i=$((i+1)); done; echo; exit 1"]
+EOF
+
+test_expect_success 'output that is not UTF-8 (Latin-1, a cut character) still makes a valid report' '
+	expect_status 75 gate check --format json latin1.yaml >latin1.json &&
+	test "$(json_get latin1.json ".checks[?id=latin1].status")" = fail &&
+	test "$(json_get latin1.json ".checks[?id=latin1].summary")" = "CRITICAL: caf? ? down" &&
+	test "$(json_get latin1.json ".checks[?id=latin1].details.long_output")" = "d?tail" &&
+	test "$(json_get latin1.json ".checks[?id=cut].status")" = pass &&
+	json_get latin1.json ".checks[?id=cut].summary" | grep -q "^WARNING xéxé"
+'
+
 cat >hang.yaml <<'EOF'
 version: 1
 name: exec-hang
