@@ -4,6 +4,7 @@
 # small script that records its arguments; the runbook's one check is a
 # real `test -e FILE` (exec type, exit protocol) that the test toggles.
 . "$(dirname "$0")/lib/test-lib.sh"
+cd "$TEST_TMP" || exit 1
 
 GATE_ABS=$(readlink -f "$GATE_BIN")
 W=$TEST_TMP/bin      # where wrappers go (first in PATH)

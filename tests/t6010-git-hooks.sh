@@ -4,6 +4,7 @@
 # protocol); the test toggles the file to make the runbook allow or block.
 . "$(dirname "$0")/lib/test-lib.sh"
 require_cmd git
+cd "$TEST_TMP" || exit 1
 
 export GIT_CONFIG_NOSYSTEM=1 HOME=$TEST_TMP/home GIT_TERMINAL_PROMPT=0
 mkdir -p "$HOME"

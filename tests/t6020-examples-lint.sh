@@ -4,9 +4,9 @@
 . "$(dirname "$0")/lib/test-lib.sh"
 
 S=$GATE_SOURCE_DIR
-cd "$S" || exit 1
-files=$(ls policies/*.yaml examples/*.yaml examples/*/*.yaml \
+files=$(cd "$S" && ls policies/*.yaml examples/*.yaml examples/*/*.yaml \
 	examples/git-hooks/deploy/runbooks/*.yaml 2>/dev/null | sort -u)
+cd "$TEST_TMP" || exit 1
 
 # A policy with only a window or a freeze is a fragment, not a runbook
 # (runbook.md: checks are required): it is linted the way it is used,
@@ -15,12 +15,12 @@ including() { # including POLICY > runbook
 	printf 'version: 1\nname: uses-policy\ninclude:\n  - %s\nchecks:\n  - id: local\n    type: exec\n    with: {command: ["true"], protocol: exit}\n' "$1"
 }
 for f in $files; do
-	if grep -q "^checks:" "$f"; then
+	if grep -q "^checks:" "$S/$f"; then
 		test_expect_success "lint $f" '
 			gate lint "$S/$f"
 		'
 	else
-		pseudo=$(sed -n "s/^\(window\|freeze\):.*/\1/p" "$f")
+		pseudo=$(sed -n "s/^\(window\|freeze\):.*/\1/p" "$S/$f")
 		test_expect_success "lint $f (included from a runbook; adds the $pseudo pseudo-check)" '
 			including "$S/$f" >uses.yaml &&
 			gate lint uses.yaml &&

@@ -4,6 +4,7 @@
 # completes what the binary knows; `cmake --install` installs them.
 . "$(dirname "$0")/lib/test-lib.sh"
 require_cmd groff
+cd "$TEST_TMP" || exit 1
 
 S=$GATE_SOURCE_DIR
 
