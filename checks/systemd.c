@@ -484,18 +484,28 @@ static void failed_run(const json_t *params, const struct gate_run_env *env,
 		gate_result_set(res, GATE_ERROR, "%s", why);
 		goto out;
 	}
+	const char *method = "ListUnitsFiltered";
 	int r = sdconn_arm(&c);
 	if (r >= 0)
 		r = sd_bus_message_new_method_call(c.bus, &req, SD_DEST, SD_PATH,
-		                                   SD_MANAGER, "ListUnitsFiltered");
+		                                   SD_MANAGER, method);
 	if (r >= 0)
 		r = sd_bus_message_append_strv(req, (char *[]){(char *)"failed", NULL});
 	if (r >= 0)
 		r = sd_bus_call(c.bus, req, sdconn_left_usec(&c), &e, &reply);
+	if (r < 0 && sd_bus_error_has_name(&e, SD_BUS_ERROR_UNKNOWN_METHOD)) {
+		/* systemd before 230: every unit, filtered below. */
+		method = "ListUnits";
+		sd_bus_error_free(&e);
+		r = sdconn_arm(&c);
+		if (r >= 0)
+			r = sd_bus_call_method(c.bus, SD_DEST, SD_PATH, SD_MANAGER, method,
+			                       &e, &reply, "");
+	}
 	if (r < 0) {
 		char m[320];
 		call_error(&c, r, &e, m, sizeof(m));
-		gate_result_set(res, GATE_ERROR, "ListUnitsFiltered failed: %s", m);
+		gate_result_set(res, GATE_ERROR, "%s failed: %s", method, m);
 		goto out;
 	}
 
@@ -527,7 +537,7 @@ static void failed_run(const json_t *params, const struct gate_run_env *env,
 		list_add(names, sizeof(names), name, &more);
 	}
 	if (r < 0) {
-		gate_result_set(res, GATE_ERROR, "cannot read the ListUnitsFiltered reply: %s",
+		gate_result_set(res, GATE_ERROR, "cannot read the %s reply: %s", method,
 		                strerror(-r));
 		goto out;
 	}
