@@ -16,7 +16,10 @@
  *  - Two includes defining the same var: the later include wins; the
  *    includer still replaces both.
  *  - A var's value may use ${env:NAME} and $${, not other vars (no
- *    resolution order to reason about).  --var values are taken literally.
+ *    resolution order to reason about).  Its syntax is checked when read,
+ *    its environment at first use: a policy's default such as
+ *    "${env:PROM_TOKEN}" that the includer replaces needs no PROM_TOKEN.
+ *    --var values are taken literally.
  *  - A --var NAME that the runbook neither defines nor uses is an error: a
  *    misspelt --var would otherwise leave the checks pointing at the
  *    runbook's default (another host), silently.
@@ -42,10 +45,12 @@
 
 struct var {
 	char *name;
-	char *value;
-	char **envs; /* values of ${env:...} it contains (for secrets) */
+	char *value;  /* as written until resolved, then with ${env:...} done */
+	const struct yt_node *node; /* where it was written (NULL: --var) */
+	int resolved; /* env lookups happen at first use (see resolve_var) */
+	char **envs;  /* values of ${env:...} it contains (for secrets) */
 	size_t nenvs;
-	int defined; /* in a runbook or policy file */
+	int defined;  /* in a runbook or policy file */
 	int from_cli;
 	int used;
 };
@@ -184,6 +189,8 @@ static void scratch_to_secrets(struct loader *L)
 
 /* ---- ${...} ---- */
 
+static int resolve_var(struct loader *L, struct var *v);
+
 /* Resolve ${name}, ${env:NAME} and $${ in s (the value of scalar n).
  * env_only: in a var's value, where other vars may not be used. */
 static int interpolate(struct loader *L, const struct yt_node *n,
@@ -258,6 +265,10 @@ static int interpolate(struct loader *L, const struct yt_node *n,
 				strbuf_release(&sb);
 				return -1;
 			}
+			if (resolve_var(L, v) < 0) {
+				strbuf_release(&sb);
+				return -1;
+			}
 			v->used = 1;
 			strbuf_adds(&sb, v->value);
 			for (size_t i = 0; i < v->nenvs; i++)
@@ -266,6 +277,57 @@ static int interpolate(struct loader *L, const struct yt_node *n,
 		p = end + 1;
 	}
 	*out = strbuf_detach(&sb);
+	return 0;
+}
+
+/* Resolve a var's ${env:...} at its first use, at its own position; its
+ * env values are remembered so every later use can mark them secret. */
+static int resolve_var(struct loader *L, struct var *v)
+{
+	if (v->resolved)
+		return 0;
+	size_t mark = L->nscratch;
+	char *val;
+	if (interpolate(L, v->node, v->value, 1, &val) < 0)
+		return -1;
+	for (size_t i = mark; i < L->nscratch; i++) {
+		strv_push(&v->envs, &v->nenvs, L->scratch[i]);
+		L->scratch[i] = NULL;
+	}
+	L->nscratch = mark;
+	free(v->value);
+	v->value = val;
+	v->resolved = 1;
+	return 0;
+}
+
+/* The syntax of a var's value, checked when it is read even if the var
+ * is never used: only ${env:NAME} and $${ (nothing is looked up). */
+static int check_var_syntax(struct loader *L, const struct yt_node *n)
+{
+	for (const char *p = n->value; (p = strchr(p, '$'));) {
+		if (p[1] == '$' && p[2] == '{') {
+			p += 3;
+			continue;
+		}
+		if (p[1] != '{') {
+			p++;
+			continue;
+		}
+		const char *name = p + 2, *end = strchr(name, '}');
+		if (!end)
+			return yt_error(L->err, n,
+			                "unterminated '${' (write '$${' for a literal '${')");
+		size_t len = (size_t)(end - name);
+		if (len <= 4 || strncmp(name, "env:", 4))
+			return yt_error(L->err, n,
+			                "a var may only use ${env:NAME}, not '${%.*s}'",
+			                (int)len, name);
+		if (!valid_env_name(name + 4, len - 4))
+			return yt_error(L->err, n, "invalid environment variable name '%.*s'",
+			                (int)(len - 4), name + 4);
+		p = end + 1;
+	}
 	return 0;
 }
 
@@ -281,7 +343,7 @@ static int get_istring(struct loader *L, const struct yt_node *n, char **out)
 /* ---- pass 1: files, includes, vars ---- */
 
 static void set_var(struct loader *L, const char *name, const char *value,
-                    int defined, int from_cli)
+                    const struct yt_node *node, int defined, int from_cli)
 {
 	struct var *v = find_var(L, name, strlen(name));
 	if (!v) {
@@ -296,12 +358,10 @@ static void set_var(struct loader *L, const char *name, const char *value,
 		v->nenvs = 0;
 	}
 	v->value = xstrdup(value);
+	v->node = node;
+	v->resolved = node == NULL; /* --var: literal */
 	v->defined |= defined;
 	v->from_cli |= from_cli;
-	/* The env values just met (L->scratch) belong to this var now. */
-	for (size_t i = 0; i < L->nscratch; i++)
-		strv_push(&v->envs, &v->nenvs, L->scratch[i]);
-	L->nscratch = 0;
 }
 
 static int load_vars(struct loader *L, const struct yt_node *vars)
@@ -315,14 +375,9 @@ static int load_vars(struct loader *L, const struct yt_node *vars)
 			                "invalid variable name '%s' (expected [A-Za-z_][A-Za-z0-9_.-]*)",
 			                k->value);
 		const char *s;
-		char *val;
-		if (yt_get_string(v, &s, L->err) < 0)
+		if (yt_get_string(v, &s, L->err) < 0 || check_var_syntax(L, v) < 0)
 			return -1;
-		scratch_clear(L);
-		if (interpolate(L, v, s, 1, &val) < 0)
-			return -1;
-		set_var(L, k->value, val, 1, 0);
-		free(val);
+		set_var(L, k->value, s, v, 1, 0);
 	}
 	return 0;
 }
@@ -513,8 +568,7 @@ static int apply_cli_vars(struct loader *L)
 			               cv->name ? cv->name : "");
 			return -1;
 		}
-		scratch_clear(L);
-		set_var(L, cv->name, cv->value ? cv->value : "", 0, 1);
+		set_var(L, cv->name, cv->value ? cv->value : "", NULL, 0, 1);
 	}
 	return 0;
 }

@@ -480,6 +480,48 @@ static void test_cli_vars(void **state)
 	runbook_release(&rb);
 }
 
+/* A var's environment is looked up at its first use: a policy's default
+ * that the includer replaces needs no such variable; a used one does, and
+ * the error is at the var's value. */
+static void test_lazy_env_vars(void **state)
+{
+	(void)state;
+	struct runbook rb;
+	struct gate_error err;
+	write_file("lazy/policy.yaml",
+	           "vars: {token: \"${env:GATE_TEST_UNSET}\", spare: \"${env:GATE_TEST_UNSET}\"}\n"
+	           "checks:\n  - id: p\n    type: test.all\n    with: {sm: {Authorization: \"${token}\"}}\n");
+	const char *top = "version: 1\nname: t\ninclude: [policy.yaml]\n"
+	                  "vars: {token: \"${env:GATE_TEST_TOKEN}\"}\n";
+	int rc = load_with("lazy/top.yaml", top, NULL, &rb, &err);
+	if (rc)
+		print_error("%s:%d:%d: %s\n", err.file, err.line, err.col, err.msg);
+	assert_int_equal(rc, 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(rb.checks[0].params, "sm"),
+	                                                      "Authorization")), "s3cr3t-token");
+	assert_int_equal(rb.nsecrets, 1);
+	runbook_release(&rb);
+
+	/* Without the override, the policy's default is used: its env must
+	 * be set, and the error points at the default. */
+	assert_int_equal(load_with("lazy/top2.yaml", "version: 1\nname: t\ninclude: [policy.yaml]\n",
+	                           NULL, &rb, &err), -1);
+	assert_non_null(strstr(err.file, "lazy/policy.yaml"));
+	assert_int_equal(err.line, 1);
+	assert_int_equal(err.col, 15);
+	assert_non_null(strstr(err.msg, "environment variable 'GATE_TEST_UNSET' is not set"));
+	runbook_release(&rb);
+
+	/* --var replaces it as well, literally. */
+	struct rb_var cv[] = {{"token", "${env:NOT_LOOKED_UP}"}};
+	struct runbook_load_opts o = {cv, 1, 0};
+	assert_int_equal(load_with("lazy/top2.yaml", NULL, &o, &rb, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(rb.checks[0].params, "sm"),
+	                                                      "Authorization")), "${env:NOT_LOOKED_UP}");
+	assert_null(rb.secrets);
+	runbook_release(&rb);
+}
+
 /* ---- includes ---- */
 
 static void test_includes(void **state)
@@ -768,6 +810,7 @@ int main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_defaults_minimal),
 		cmocka_unit_test(test_cli_vars),
+		cmocka_unit_test(test_lazy_env_vars),
 		cmocka_unit_test(test_includes),
 		cmocka_unit_test(test_include_errors),
 		cmocka_unit_test(test_limits),
