@@ -3,9 +3,15 @@
  * Audit records (report.md "Audit"): one to the systemd journal and one
  * line to the JSON-lines file, per decision and per command result.
  *
- * - The journal: sd_journal_sendv(), after probing the socket ourselves,
- *   because libsystemd returns 0 (success) when /run/systemd/journal/socket
- *   does not exist at all (fixtures.md section 1).
+ * - The journal: journald's native protocol (one datagram of FIELD=value
+ *   lines, binary-framed values where they hold a newline) written by us
+ *   on a non-blocking socket with a deadline, not sd_journal_sendv():
+ *   libsystemd returns 0 (success) when /run/systemd/journal/socket does
+ *   not exist at all (fixtures.md section 1), and it blocks in sendmsg()
+ *   for as long as journald does not read (a stopped journald fills the
+ *   socket's queue after about ten datagrams), which would hang gate
+ *   before the command with no deadline at all.  A record too large for
+ *   one datagram goes in a sealed memfd, as libsystemd does.
  * - The file: opened O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC, mode 0600, the
  *   whole line in one write(2) (so concurrent gates never interleave
  *   within a line), fsync(2) before returning: the record is on disk
@@ -16,8 +22,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -25,14 +33,18 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include <systemd/sd-journal.h>
-
 #include "audit.h"
 #include "redact.h"
 #include "report.h"
 #include "util.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
+/* How long journald may take to accept one record before it counts as
+ * unreachable (then a required audit blocks). */
+#define JOURNAL_DEADLINE_MS 3000
+/* Longest value of one field: the journal is for people and tools
+ * grepping it; the file keeps the whole report. */
+#define JOURNAL_FIELD_MAX (16 * 1024)
 
 int audit_journal_available(void)
 {
@@ -116,29 +128,107 @@ static char *message(const struct eval *ev, enum audit_kind kind, const char *cm
 }
 
 struct fields {
-	struct iovec iov[24];
-	char *owned[24];
-	size_t n;
+	struct strbuf buf; /* the native-protocol datagram */
 };
 
-/* FIELD=value, redacted, for sd_journal_sendv (values may hold newlines:
- * libsystemd switches to its binary framing for those). */
+/* FIELD=value, redacted, in journald's native framing: a value holding a
+ * newline is sent as NAME\n, its length as 64-bit little endian, the
+ * bytes, \n. */
 static void field(struct fields *f, const char *name, const char *value)
 {
-	if (f->n >= sizeof(f->iov) / sizeof(f->iov[0]))
-		return;
 	char *red = redact_string(value ? value : "");
-	char *s = xasprintf("%s=%s", name, red);
+	size_t len = strlen(red);
+	if (len > JOURNAL_FIELD_MAX) {
+		static const char cut[] = "... (truncated)";
+		memcpy(red + JOURNAL_FIELD_MAX - sizeof(cut) + 1, cut, sizeof(cut));
+		len = JOURNAL_FIELD_MAX;
+	}
+	if (!memchr(red, '\n', len)) {
+		strbuf_addf(&f->buf, "%s=%s\n", name, red);
+	} else {
+		unsigned char le[8];
+		for (int i = 0; i < 8; i++)
+			le[i] = (unsigned char)((uint64_t)len >> (8 * i));
+		strbuf_addf(&f->buf, "%s\n", name);
+		strbuf_add(&f->buf, (const char *)le, sizeof(le));
+		strbuf_add(&f->buf, red, len);
+		strbuf_adds(&f->buf, "\n");
+	}
 	free(red);
-	f->owned[f->n] = s;
-	f->iov[f->n].iov_base = s;
-	f->iov[f->n].iov_len = strlen(s);
-	f->n++;
+}
+
+/* Too big for one datagram: hand journald a sealed memfd instead. */
+static int send_memfd(int fd, const char *data, size_t len)
+{
+	int mfd = memfd_create("gate-journal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0)
+		return -1;
+	int rc = -1;
+	if (write(mfd, data, len) == (ssize_t)len &&
+	    fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == 0) {
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} ctl;
+		memset(&ctl, 0, sizeof(ctl));
+		struct msghdr mh = {.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf)};
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &mfd, sizeof(int));
+		rc = sendmsg(fd, &mh, MSG_NOSIGNAL) < 0 ? -1 : 0;
+	}
+	close(mfd);
+	return rc;
+}
+
+/* One datagram to journald, waiting at most JOURNAL_DEADLINE_MS for room
+ * in its queue.  0, or -1 with errno (ETIMEDOUT when journald is stuck). */
+static int journal_send(const char *data, size_t len)
+{
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	memcpy(sa.sun_path, JOURNAL_SOCKET, sizeof(JOURNAL_SOCKET));
+	int sndbuf = 8 * 1024 * 1024; /* best effort, as libsystemd */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	int64_t deadline = gate_mono_ms() + JOURNAL_DEADLINE_MS;
+	int rc;
+	for (;;) {
+		rc = send(fd, data, len, MSG_NOSIGNAL) < 0 ? -1 : 0;
+		if (rc == 0)
+			break;
+		if (errno == EMSGSIZE || errno == ENOBUFS) {
+			rc = send_memfd(fd, data, len);
+			break;
+		}
+		if (errno != EAGAIN && errno != EINTR)
+			break;
+		int64_t left = deadline - gate_mono_ms();
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			break;
+		}
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		poll(&p, 1, (int)left); /* a datagram socket polls writable when the peer has room */
+	}
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rc;
 }
 
 static int send_journal(const struct eval *ev, enum audit_kind kind, const char *user)
 {
-	struct fields f = {0};
+	struct fields f = {STRBUF_INIT};
 	char *cmd = command_text(ev);
 	char *msg = message(ev, kind, cmd);
 	char *failed = failed_checks(ev);
@@ -164,7 +254,7 @@ static int send_journal(const struct eval *ev, enum audit_kind kind, const char 
 	if (ev->noverrides)
 		field(&f, "GATE_REASON", ev->override_reason ? ev->override_reason : "");
 	if (!ev->allow) {
-		char *reasons = strv_join(ev->reasons, "; ");
+		char *reasons = strv_join(ev->reasons, "\n");
 		field(&f, "GATE_BLOCKED_BY", reasons ? reasons : "");
 		free(reasons);
 	}
@@ -176,13 +266,14 @@ static int send_journal(const struct eval *ev, enum audit_kind kind, const char 
 	         kind == AUDIT_RESULT ? ev->command_duration_ms : ev->duration_ms);
 	field(&f, "GATE_DURATION_MS", num);
 
-	int rc = sd_journal_sendv(f.iov, (int)f.n);
-	for (size_t i = 0; i < f.n; i++)
-		free(f.owned[i]);
+	int rc = journal_send(f.buf.buf, f.buf.len);
+	int e = errno;
+	strbuf_release(&f.buf);
 	free(cmd);
 	free(msg);
 	free(failed);
 	free(ovr);
+	errno = e;
 	return rc;
 }
 
@@ -262,11 +353,18 @@ int audit_record(const struct eval *ev, enum audit_kind kind,
 		free(line);
 	}
 
-	if (audit_journal_available() && send_journal(ev, kind, user) >= 0) {
-		st->journal_ok = 1;
-	} else {
+	if (!audit_journal_available()) {
 		gate_error_set(err, NULL, 0, 0, "no systemd journal at %s", JOURNAL_SOCKET);
 		rc = -1;
+	} else if (send_journal(ev, kind, user) < 0) {
+		if (errno == ETIMEDOUT)
+			gate_error_set(err, NULL, 0, 0, "the systemd journal did not take the record within %ds",
+			               JOURNAL_DEADLINE_MS / 1000);
+		else
+			gate_error_set(err, NULL, 0, 0, "cannot send to the systemd journal: %s", strerror(errno));
+		rc = -1;
+	} else {
+		st->journal_ok = 1;
 	}
 	free(user);
 	return rc;

@@ -38,7 +38,7 @@ unshare --mount --propagation private -- /bin/sh -c "
   mount --bind '$FL/journal/journald.conf' /etc/systemd/journald.conf &&
   exec $JOURNALD" >"$FL/journal/journald.out" 2>&1 &
 JPID=$!
-test_cleanup "kill -TERM $JPID; wait $JPID; rm -rf '$FL/journal/sock'"
+test_cleanup "kill -CONT $JPID; kill -TERM $JPID; wait $JPID; rm -rf '$FL/journal/sock'"
 if ! wait_until 10 test -S "$FL/journal/sock/socket"; then
 	echo "# journald did not start:"; sed 's/^/#   /' "$FL/journal/journald.out"
 	echo "0 passed, 1 failed"; exit 1
@@ -196,6 +196,57 @@ test_expect_success 'no journal: said once on stderr, the command still runs' '
 	test "$(grep -ci journal err)" = 1 &&
 	expect_status 75 no_journal "$GATE_BIN" check "$FL/jblock.yaml" >out 2>err &&
 	test "$(grep -ci journal err)" = 1
+'
+
+test_expect_success 'a stopped journald does not hang gate; its records arrive later' '
+	kill -STOP $JPID &&
+	rc=0;
+	in_ns timeout 20 "$GATE_BIN" run "$FL/jallow.yaml" -- /bin/true >out 2>err || rc=$?;
+	kill -CONT $JPID &&
+	test $rc = 0 &&
+	test_grep -v -i journal err &&
+	records rec GATE_RUNBOOK=jallow GATE_EXIT_STATUS=0 &&
+	test "$(count_lines rec)" = 1
+'
+
+# fill_queue: with journald stopped, datagrams until its socket's queue
+# is full (net.unix.max_dgram_qlen: about ten).
+fill_queue() {
+	python3 - "$FL/journal/sock/socket" <<-PY
+	import socket, sys
+	s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+	s.setblocking(False)
+	n = 0
+	try:
+	    while n < 100000:
+	        s.sendto(b"MESSAGE=filler\\nSYSLOG_IDENTIFIER=t0200-filler\\n", sys.argv[1])
+	        n += 1
+	except BlockingIOError:
+	    pass
+	print("queued", n)
+	assert n < 100000
+	PY
+}
+ms() { date +%s%3N; }
+
+test_expect_success 'a stuck journald (stopped, queue full): gate gives up after 3s per record' '
+	kill -STOP $JPID &&
+	fill_queue &&
+	rm -f "$FL/ran2" "$FL/ran3" "$FL/req.jsonl" &&
+	rc=0 rc2=0 &&
+	t0=$(ms) &&
+	{ in_ns timeout 60 "$GATE_BIN" run "$FL/jallow.yaml" -- touch "$FL/ran2" >out 2>err || rc=$?; } &&
+	t1=$(ms) &&
+	{ in_ns timeout 60 "$GATE_BIN" run "$FL/jreqok.yaml" -- touch "$FL/ran3" >out3 2>err3 || rc2=$?; } &&
+	t2=$(ms) &&
+	kill -CONT $JPID &&
+	say "allow with a stuck journal took $((t1 - t0)) ms, required audit $((t2 - t1)) ms" &&
+	test $rc = 0 && test -e "$FL/ran2" &&
+	test_grep -i "journal" err &&
+	test $((t1 - t0)) -ge 3000 && test $((t1 - t0)) -lt 15000 &&
+	test $rc2 = 75 && test ! -e "$FL/ran3" &&
+	test_grep "BLOCKED" out3 &&
+	test $((t2 - t1)) -lt 15000
 '
 
 test_expect_success 'audit.required and the file cannot be written: block, nothing runs' '
