@@ -96,7 +96,7 @@ expect_status() {
 	local want=$1; shift
 	local got=0
 	"$@" || got=$?
-	if [ "$got" != "$want" ]; then echo "expected status $want, got $got: $*"; return 1; fi
+	if [ "$got" != "$want" ]; then echo "expected status $want, got $got: $*" >&2; return 1; fi
 }
 # json_get FILE JQ-LIKE-PATH: read a value from a JSON file with python3
 # (the one-liner keeps tests free of a jq dependency).  Path: .a.b[0].c
