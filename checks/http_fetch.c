@@ -23,6 +23,7 @@
 /* A connection to a live server takes milliseconds; SYNs that go unanswered
  * for this long mean nobody will accept. */
 #define HTTP_CONNECT_TIMEOUT_MAX_MS 5000
+#define HTTP_MAX_REDIRECTS 10
 
 int64_t http_mono_ms(void)
 {
@@ -364,7 +365,8 @@ static void wipe_slist(struct curl_slist *l)
 	curl_slist_free_all(l);
 }
 
-int http_fetch(const struct http_request *rq, struct http_response *rs)
+/* One request, redirects not followed (http_fetch follows them itself). */
+static int fetch_once(const struct http_request *rq, struct http_response *rs)
 {
 	memset(rs, 0, sizeof(*rs));
 	struct sink sink = {.max = rq->max_body};
@@ -416,11 +418,6 @@ int http_fetch(const struct http_request *rq, struct http_response *rs)
 		curl_easy_setopt(c, CURLOPT_CAINFO, rq->ca_file);
 	if (rq->max_body)
 		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)rq->max_body);
-	if (rq->follow_redirects) {
-		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-		curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	}
 	if (!strcmp(method, "HEAD")) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	} else if (!strcmp(method, "POST")) {
@@ -450,6 +447,87 @@ out_nocurl:
 	if (!rs->body)
 		abort();
 	rs->body_len = sink.len;
+	return ret;
+}
+
+/* Scheme, host and port, for comparing origins; "" when unparsable. */
+static void url_origin(const char *url, char *out, size_t len)
+{
+	out[0] = '\0';
+	CURLU *u = curl_url();
+	if (!u)
+		return;
+	char *scheme = NULL, *host = NULL, *port = NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+		snprintf(out, len, "%s://%s:%s", scheme, host, port);
+		for (char *p = out; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+}
+
+static int same_origin(const char *a, const char *b)
+{
+	char oa[512], ob[512];
+	url_origin(a, oa, sizeof(oa));
+	url_origin(b, ob, sizeof(ob));
+	return *oa && !strcmp(oa, ob);
+}
+
+/* Redirects are followed here rather than by curl, so that the headers,
+ * which may hold secrets, go only to the origin the runbook named: curl
+ * itself would drop only Authorization and Cookie on another host. */
+int http_fetch(const struct http_request *rq, struct http_response *rs)
+{
+	if (!rq->follow_redirects)
+		return fetch_once(rq, rs);
+	struct http_request hop = *rq;
+	char *url = strdup(rq->url);
+	double total = 0;
+	int ret;
+	if (!url)
+		abort();
+	for (int n = 0;; n++) {
+		hop.url = url;
+		ret = fetch_once(&hop, rs);
+		total += rs->total_ms;
+		if (ret < 0 || rs->status < 300 || rs->status > 399 || !rs->location)
+			break;
+		if (n == HTTP_MAX_REDIRECTS) {
+			failf(rs, HTTP_F_OTHER, "more than %d redirects", HTTP_MAX_REDIRECTS);
+			ret = -1;
+			break;
+		}
+		if (!http_url_scheme_ok(rs->location)) {
+			failf(rs, HTTP_F_OTHER, "redirected to a URL that is not http(s)");
+			ret = -1;
+			break;
+		}
+		if (hop.headers && !same_origin(rq->url, rs->location))
+			hop.headers = NULL;
+		/* 303 (and 301/302 after a POST) go on with GET, as curl and
+		 * browsers do; 307/308 repeat the request as it was. */
+		const char *m = hop.method ? hop.method : "GET";
+		if ((rs->status == 303 && strcmp(m, "HEAD")) ||
+		    ((rs->status == 301 || rs->status == 302) && !strcmp(m, "POST"))) {
+			hop.method = "GET";
+			hop.body = NULL;
+		}
+		char *next = strdup(rs->location);
+		if (!next)
+			abort();
+		free(url);
+		url = next;
+		http_response_release(rs);
+	}
+	rs->total_ms = total;
+	free(url);
 	return ret;
 }
 
