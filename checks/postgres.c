@@ -121,6 +121,12 @@ static void problem(struct problems *p, const char *fmt, ...)
 
 /* ---- shared plumbing ---- */
 
+#define CONNINFO_DOC                                                                  \
+	"a libpq conninfo (host=... port=...), postgresql:// URI or service=NAME. "  \
+	"Passwords come from ~/.pgpass (PGPASSFILE), PGPASSWORD or the service file "   \
+	"and are never shown. connect_timeout, if set, applies when shorter than the " \
+	"check's timeout, which bounds every wait."
+
 /* Stop a little before the core's deadline, so our own message (what timed
  * out) is what the report shows, not the core's "timeout". */
 static int64_t own_deadline(const struct gate_run_env *env)
@@ -215,7 +221,7 @@ static int validate_min(const json_t *params, const char *name, int64_t min,
 
 static const struct gate_param replication_params[] = {
 	{"conninfo", GATE_P_STRING, GATE_PF_REQUIRED, NULL, NULL,
-	 "The primary: a libpq conninfo, URI or service=NAME. Passwords come from ~/.pgpass, PGPASSWORD or the service file and are never shown."},
+	 "The primary: " CONNINFO_DOC},
 	{"min_streaming", GATE_P_INT, 0, "1", NULL,
 	 "Replicas that must pass every condition below."},
 	{"standbys", GATE_P_STRING_LIST, 0, NULL, NULL,
@@ -531,7 +537,7 @@ static void replication_run(const json_t *params, const struct gate_run_env *env
 
 static const struct gate_param replica_params[] = {
 	{"conninfo", GATE_P_STRING, GATE_PF_REQUIRED, NULL, NULL,
-	 "The standby: a libpq conninfo, URI or service=NAME."},
+	 "The standby: " CONNINFO_DOC},
 	{"max_receive_age", GATE_P_DURATION, 0, "60s", NULL,
 	 "now() - pg_stat_wal_receiver.last_msg_receipt_time; no receiver row, or a status other than streaming, fails. An idle link reaches wal_receiver_timeout/2 (30 s) before a keepalive."},
 	{"max_replay_bytes", GATE_P_SIZE, 0, "16MiB", NULL,
@@ -647,7 +653,7 @@ out:
 
 static const struct gate_param archiver_params[] = {
 	{"conninfo", GATE_P_STRING, GATE_PF_REQUIRED, NULL, NULL,
-	 "The primary: a libpq conninfo, URI or service=NAME."},
+	 "The primary: " CONNINFO_DOC},
 	{"max_ready", GATE_P_INT, 0, "10", NULL,
 	 "WAL segments waiting to be archived (.ready files, from pg_ls_archive_statusdir(); needs pg_monitor or superuser)."},
 	{"max_ready_age", GATE_P_DURATION, 0, "15m", NULL,
@@ -767,7 +773,7 @@ out:
 
 static const struct gate_param slots_params[] = {
 	{"conninfo", GATE_P_STRING, GATE_PF_REQUIRED, NULL, NULL,
-	 "The primary: a libpq conninfo, URI or service=NAME."},
+	 "The primary: " CONNINFO_DOC},
 	{"slots", GATE_P_STRING_LIST, 0, NULL, NULL,
 	 "Slot names that must exist (and are judged); by default every physical slot is judged, and there must be one."},
 	{"require_active", GATE_P_BOOL, 0, "true", NULL,

@@ -10,7 +10,11 @@
  *
  * Every message kept in `err` has the conninfo's password (and any
  * `password=` / URI userinfo password) replaced by "***".  The session is
- * made read-only (default_transaction_read_only) right after connecting. */
+ * made read-only (default_transaction_read_only) right after connecting.
+ *
+ * One wait is not bounded here: libpq resolves host names with a blocking
+ * getaddrinfo() inside PQconnectStart/Poll.  The core's deadline still ends
+ * the child then (the report says "timeout"); hostaddr= avoids it. */
 #ifndef GATE_CHECKS_PGCONN_H
 #define GATE_CHECKS_PGCONN_H
 
