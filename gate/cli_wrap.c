@@ -6,9 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "msg.h"
+#include "registry.h"
+#include "runbook.h"
 #include "util.h"
 #include "wrap.h"
 
@@ -107,6 +110,32 @@ static void warn_path_order(const char *dir, const char *real, const char *name)
 	free(realdir);
 }
 
+/* The wrapper will `gate run` the runbook with no --var: it must load as it
+ * is, permissions included (run refuses a file others can write), or every
+ * call of the command would end in 78.  Say so now rather than then. */
+static int runbook_usable(const char *path)
+{
+	struct cli_opts o;
+	struct gate_registry reg;
+	struct runbook rb;
+	struct gate_error err = {0};
+	struct runbook_load_opts lo = {NULL, 0, 1};
+	cli_opts_init(&o);
+	o.quiet = 1;
+	registry_init(&reg);
+	cli_registry_load(&reg, &o);
+	memset(&rb, 0, sizeof(rb));
+	int r = runbook_load(&rb, path, &lo, &reg, &err);
+	if (r < 0) {
+		msg_gate_error(&err);
+		msg_error("refusing to wrap a command with a runbook gate run would reject");
+	}
+	runbook_release(&rb);
+	registry_release(&reg);
+	cli_opts_release(&o);
+	return r;
+}
+
 static int wrap_install_cmd(int argc, char **argv)
 {
 	struct wrap_args a;
@@ -117,6 +146,8 @@ static int wrap_install_cmd(int argc, char **argv)
 		fputs(wrap_usage, stderr);
 		return EXIT_USAGE;
 	}
+	if (access(a.runbook, R_OK) == 0 && runbook_usable(a.runbook) < 0)
+		return EXIT_CONFIG;
 	struct wrap_install_opts o = {
 		.name = a.rest[0], .runbook = a.runbook, .dir = a.dir, .real = a.real,
 	};

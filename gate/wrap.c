@@ -395,10 +395,12 @@ int wrap_install(const struct wrap_install_opts *o, struct wrap_info *result,
 		return -1;
 	}
 	struct stat st;
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	char dir_abs[PATH_MAX];
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || !realpath(dir, dir_abs)) {
 		gate_error_set(err, dir, 0, 0, "not a directory");
 		return -1;
 	}
+	dir = dir_abs; /* list and messages show where the wrapper really is */
 
 	char *gate = o->gate ? xstrdup(o->gate) : gate_self_exe(err);
 	char *runbook = NULL, *real = NULL, *path = NULL, *text = NULL;

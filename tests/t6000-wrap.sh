@@ -112,6 +112,16 @@ test_expect_success 'install refuses a missing runbook, a missing directory, a c
 	test_grep "not found in PATH" err
 '
 
+test_expect_success 'install refuses a runbook gate run would reject (78), writes nothing' '
+	sed "s/protocol: exit/protocl: exit/" "$TEST_TMP/rb/maint.yaml" >"$TEST_TMP/rb/typo.yaml" &&
+	expect_status 78 gate wrap install other --runbook "$TEST_TMP/rb/typo.yaml" --dir "$TEST_TMP/bin2x" 2>err &&
+	test_grep -E "typo.yaml:[0-9]+:[0-9]+: unknown" err &&
+	cp "$TEST_TMP/rb/maint.yaml" "$TEST_TMP/rb/loose.yaml" && chmod 666 "$TEST_TMP/rb/loose.yaml" &&
+	mkdir -p "$TEST_TMP/bin4" &&
+	expect_status 78 gate wrap install other --runbook "$TEST_TMP/rb/loose.yaml" --dir "$TEST_TMP/bin4" 2>err &&
+	test ! -e "$TEST_TMP/bin4/other"
+'
+
 test_expect_success 'usage errors exit 64' '
 	expect_status 64 gate wrap install mycmd --dir "$W" 2>err &&
 	expect_status 64 gate wrap frobnicate 2>err &&
