@@ -48,7 +48,6 @@ struct job {
 	int overflow;
 	int64_t start, deadline;
 	int deadline_is_overall; /* the attempt was cut by the overall deadline */
-	int64_t last_end;
 };
 
 struct runner {
@@ -61,6 +60,7 @@ struct runner {
 	int64_t t0, overall_deadline;
 	int64_t timeout_ms; /* the overall budget */
 	int64_t next_progress;
+	int saturated;           /* out of fds/processes: start more only after one ends */
 };
 
 static int64_t min64(int64_t a, int64_t b)
@@ -163,6 +163,23 @@ static void child_run(struct runner *r, struct job *j, int wfd)
 
 /* ---- the parent ---- */
 
+/* pipe2 or fork failed.  Out of fds or processes while others run: wait
+ * for one of them to end and try again (10,000 checks "all at once" must
+ * not turn into 10,000 errors).  Otherwise the attempt is an error. */
+static void cannot_start(struct runner *r, struct job *j, const char *what, int err)
+{
+	if ((err == EMFILE || err == ENFILE || err == EAGAIN || err == ENOMEM) && r->running > 0) {
+		j->attempts--;
+		r->saturated = 1;
+		return;
+	}
+	char msg[160];
+	snprintf(msg, sizeof(msg), "cannot start check: %s: %s", what, strerror(err));
+	set_result(r, j, CHECK_ERROR, msg, NULL);
+	j->state = JOB_DONE;
+	r->done++;
+}
+
 static void start_attempt(struct runner *r, struct job *j, int64_t now)
 {
 	const struct rb_check *c = &r->rb->checks[j->idx];
@@ -180,9 +197,7 @@ static void start_attempt(struct runner *r, struct job *j, int64_t now)
 
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		set_result(r, j, CHECK_ERROR, "cannot start check: pipe failed", NULL);
-		j->state = JOB_DONE;
-		r->done++;
+		cannot_start(r, j, "pipe", errno);
 		return;
 	}
 	fflush(NULL); /* nothing buffered is written twice by the child */
@@ -191,12 +206,11 @@ static void start_attempt(struct runner *r, struct job *j, int64_t now)
 		close(pfd[0]);
 		child_run(r, j, pfd[1]);
 	}
+	int fork_errno = errno;
 	close(pfd[1]);
 	if (pid < 0) {
 		close(pfd[0]);
-		set_result(r, j, CHECK_ERROR, "cannot start check: fork failed", NULL);
-		j->state = JOB_DONE;
-		r->done++;
+		cannot_start(r, j, "fork", fork_errno);
 		return;
 	}
 	setpgid(pid, pid); /* also here: no race with the kill at the deadline */
@@ -352,7 +366,7 @@ static void attempt_over(struct runner *r, struct job *j, int64_t now)
 	struct check_result *res = &r->ev->results[j->idx];
 	strbuf_release(&j->out);
 	r->running--;
-	j->last_end = now;
+	r->saturated = 0;
 	res->duration_ms = (double)(now - j->first_start);
 	int64_t delay = c->retry_delay_ms >= 0 ? c->retry_delay_ms : CHECK_DEFAULT_RETRY_DELAY_MS;
 	int again = (res->status == CHECK_FAIL || res->status == CHECK_ERROR) &&
@@ -435,7 +449,7 @@ static void enforce_deadlines(struct runner *r, int64_t now)
 static void start_ready(struct runner *r, int64_t now)
 {
 	size_t limit = r->opts->jobs > 0 ? (size_t)r->opts->jobs : r->njobs;
-	for (size_t k = 0; k < r->njobs && r->running < limit; k++) {
+	for (size_t k = 0; k < r->njobs && r->running < limit && !r->saturated; k++) {
 		struct job *j = &r->jobs[k];
 		if (j->state == JOB_PENDING && j->not_before <= now)
 			start_attempt(r, j, now);
@@ -454,7 +468,7 @@ static int poll_timeout(const struct runner *r, int64_t now)
 		const struct job *j = &r->jobs[k];
 		if (j->state == JOB_RUNNING)
 			next = min64(next, j->deadline);
-		else if (j->state == JOB_PENDING && r->running < limit)
+		else if (j->state == JOB_PENDING && r->running < limit && !r->saturated)
 			next = min64(next, j->not_before);
 	}
 	int64_t wait = next - now;

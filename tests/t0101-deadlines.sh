@@ -142,4 +142,17 @@ test_expect_success 'no retry is started past the overall deadline' '
 	test "$(json_get out.json .checks[0].attempts)" = 1
 '
 
+python3 - <<'PY'
+with open("many.yaml", "w") as f:
+    f.write("version: 1\nname: many\nchecks:\n")
+    for i in range(100):
+        f.write(f"  - {{id: c{i}, type: exec, with: {{command: [\"true\"], protocol: exit}}}}\n")
+PY
+chmod 644 many.yaml
+
+test_expect_success '100 checks "all at once" with only 40 fds: they wait for fds, all pass' '
+	(ulimit -n 40 && "$GATE_BIN" check -f json many.yaml >out.json) &&
+	test "$(json_get out.json .decision)" = allow
+'
+
 test_done
