@@ -216,6 +216,46 @@ test_expect_success 'pre-receive accepts once allowed; other refs always pass' '
 	test "$(remote_sha refs/heads/feature)" = "$(local_sha feature)"
 '
 
+# --- server side, per ref: the update hook ---
+SRV2=$TEST_TMP/server2.git
+git init -q --bare "$SRV2"
+mkrunbook "$SRV2/runbooks/production.yaml" server2-production "$TEST_TMP/allow-server"
+mkdir -p "$SRV2/.gate"
+cat >"$SRV2/.gate/hooks.yaml" <<'EOF'
+version: 1
+hooks:
+  update:
+    - refs: ["refs/heads/production"]
+      runbook: runbooks/production.yaml
+EOF
+remote2_sha() { git --git-dir="$SRV2" rev-parse -q --verify "$1" 2>/dev/null || true; }
+
+test_expect_success 'update hook: only the guarded ref of a push is declined' '
+	(cd "$SRV2" && gate hook install update) >/dev/null &&
+	test -x "$SRV2/hooks/update" &&
+	rm -f "$TEST_TMP/allow-server" &&
+	! (cd "$WT" && git push --no-verify "$SRV2" production feature) >out 2>err &&
+	test -z "$(remote2_sha refs/heads/production)" &&
+	test "$(remote2_sha refs/heads/feature)" = "$(local_sha feature)" &&
+	test_grep "^remote: .*server2-production-ok" err &&
+	test_grep "hook declined to update refs/heads/production" err
+'
+
+test_expect_success 'update hook: allowed, the guarded ref is accepted' '
+	touch "$TEST_TMP/allow-server" &&
+	(cd "$WT" && git push -q --no-verify "$SRV2" production) 2>err &&
+	test "$(remote2_sha refs/heads/production)" = "$(local_sha production)"
+'
+
+test_expect_success 'update hook by hand: REF OLD NEW arguments; bad arguments refuse' '
+	z=0000000000000000000000000000000000000000 s=$(local_sha main) &&
+	rm -f "$TEST_TMP/allow-server" &&
+	(cd "$SRV2" && expect_status 1 gate hook run update refs/heads/production $z $s) 2>err &&
+	(cd "$SRV2" && gate hook run update refs/heads/other $z $s) 2>err &&
+	(cd "$SRV2" && gate hook run update refs/heads/production $s $z) 2>err &&
+	(cd "$SRV2" && expect_status 1 gate hook run update refs/heads/production) 2>err
+'
+
 test_expect_success 'pre-commit framework mode reads PRE_COMMIT_REMOTE_BRANCH' '
 	rm -f "$TEST_TMP/allow" &&
 	(cd "$WT" && PRE_COMMIT_REMOTE_BRANCH=refs/heads/main PRE_COMMIT_TO_REF=$(local_sha main) \
