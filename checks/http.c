@@ -22,7 +22,7 @@ const struct gate_param http_check_params[] = {
 	 "http:// or https:// URL; a password in its userinfo is shown as ***"},
 	{"method", GATE_P_ENUM, 0, "GET", "GET|HEAD|POST", "request method"},
 	{"headers", GATE_P_STRING_MAP, GATE_PF_SECRET, NULL, NULL,
-	 "request headers; values may be ${env:NAME} and are never shown"},
+	 "request headers; values may be ${env:NAME}"},
 	{"body", GATE_P_STRING, 0, NULL, NULL, "request body (POST only)"},
 	{"expect_status", GATE_P_INT_LIST, 0, "[200]", NULL,
 	 "accepted response statuses"},
@@ -38,7 +38,8 @@ const struct gate_param http_check_params[] = {
 	{"max_body", GATE_P_SIZE, 0, "1MiB", NULL,
 	 "a larger response body is an error (enforced while receiving)"},
 	{"follow_redirects", GATE_P_BOOL, 0, "false", NULL,
-	 "follow 3xx redirects (up to 10, http/https only); extension"},
+	 "follow 3xx redirects (up to 10, http/https only; headers go only to "
+	 "the url's own scheme, host and port); extension"},
 	{NULL, 0, 0, NULL, NULL, NULL},
 };
 

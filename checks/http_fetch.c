@@ -540,16 +540,16 @@ void http_response_release(struct http_response *rs)
 	rs->body = rs->location = NULL;
 }
 
-int http_get_json(const char *url, int64_t deadline_ms, size_t max_body,
-                  json_t **doc, char *err, size_t errlen)
+int http_get_json(const struct http_request *req, json_t **doc, char *err,
+                  size_t errlen)
 {
-	struct http_request rq = {
-		.url = url, .method = "GET", .tls_verify = 1,
-		.max_body = max_body, .deadline_ms = deadline_ms,
-	};
+	struct http_request rq = *req;
 	struct http_response rs;
+	rq.method = "GET";
+	rq.body = NULL;
+	rq.follow_redirects = 0;
 	*doc = NULL;
-	char *shown = http_redact_url(url);
+	char *shown = http_redact_url(rq.url);
 	int ret = -1;
 	if (http_fetch(&rq, &rs) < 0) {
 		snprintf(err, errlen, "%s", rs.err);

@@ -63,11 +63,11 @@ int64_t http_attempt_deadline(const struct gate_run_env *env);
 int http_fetch(const struct http_request *rq, struct http_response *rs);
 void http_response_release(struct http_response *rs);
 
-/* GET url and parse its JSON answer (status 200 required, at most
- * max_body bytes; TLS verified against the system's CAs).  0 with *doc (the
- * caller's reference), or -1 with a message in err. */
-int http_get_json(const char *url, int64_t deadline_ms, size_t max_body,
-                  json_t **doc, char *err, size_t errlen);
+/* GET rq->url and parse its JSON answer (status 200 required; rq gives
+ * TLS, headers, max_body and the deadline; redirects are not followed).
+ * 0 with *doc (the caller's reference), or -1 with a message in err. */
+int http_get_json(const struct http_request *rq, json_t **doc, char *err,
+                  size_t errlen);
 
 /* A copy of url with the password of its userinfo replaced by "***"
  * (https://user:***@host/).  Caller frees. */

@@ -28,6 +28,8 @@ const struct gate_param patroni_cluster_params[] = {
 	 "a member's replay_lag (or lag) above this does not count; \"unknown\" never counts"},
 	{"require_unpaused", GATE_P_BOOL, 0, "false", NULL,
 	 "fail while the cluster is in maintenance pause"},
+	{"ca_file", GATE_P_STRING, 0, NULL, NULL,
+	 "PEM CA certificates for https REST APIs (default: the system's); extension"},
 	{NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -176,8 +178,8 @@ static void describe_member(const json_t *m, const char *why, char *out, size_t 
 
 /* Fetch the leader's own /patroni when a "running" replica or a missing
  * leader timeline needs it. */
-static json_t *fetch_leader_view(const json_t *leader, const struct gate_run_env *env,
-                                 struct gate_result *res)
+static json_t *fetch_leader_view(const json_t *leader, const char *ca_file,
+                                 const struct gate_run_env *env, struct gate_result *res)
 {
 	const char *api = json_string_value(json_object_get(leader, "api_url"));
 	char err[384];
@@ -190,8 +192,11 @@ static json_t *fetch_leader_view(const json_t *leader, const struct gate_run_env
 	char *shown = http_redact_url(api);
 	json_object_set_new(res->details, "leader_api_url", json_string(shown));
 	free(shown);
-	if (http_get_json(api, http_attempt_deadline(env), PATRONI_MAX_BODY, &doc, err,
-	                  sizeof(err)) < 0) {
+	struct http_request rq = {
+		.url = api, .tls_verify = 1, .ca_file = ca_file,
+		.max_body = PATRONI_MAX_BODY, .deadline_ms = http_attempt_deadline(env),
+	};
+	if (http_get_json(&rq, &doc, err, sizeof(err)) < 0) {
 		json_object_set_new(res->details, "leader_api_error", json_string(err));
 		return NULL;
 	}
@@ -215,8 +220,12 @@ void patroni_cluster_run(const json_t *params, const struct gate_run_env *env,
 	json_object_set_new(res->details, "url", json_string(shown));
 	json_t *doc = NULL, *leader_view = NULL;
 	char err[384];
-	if (http_get_json(full, http_attempt_deadline(env), PATRONI_MAX_BODY, &doc, err,
-	                  sizeof(err)) < 0) {
+	const char *ca_file = gate_param_str(params, "ca_file");
+	struct http_request rq = {
+		.url = full, .tls_verify = 1, .ca_file = ca_file,
+		.max_body = PATRONI_MAX_BODY, .deadline_ms = http_attempt_deadline(env),
+	};
+	if (http_get_json(&rq, &doc, err, sizeof(err)) < 0) {
 		gate_result_set(res, GATE_ERROR, "%s", err);
 		goto out;
 	}
@@ -241,7 +250,7 @@ void patroni_cluster_run(const json_t *params, const struct gate_run_env *env,
 		if (json_is_integer(tl))
 			vd.timeline = json_integer_value(tl);
 		if (needs_leader_view(members, leader)) {
-			leader_view = fetch_leader_view(leader, env, res);
+			leader_view = fetch_leader_view(leader, ca_file, env, res);
 			vd.leader_status = leader_view;
 			/* Right after a start the leader's /cluster entry may lack its
 			 * timeline while its own /patroni already has it. */

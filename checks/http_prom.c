@@ -25,6 +25,10 @@ const struct gate_param prom_alerts_params[] = {
 	 "firing, or any (firing and pending)"},
 	{"max", GATE_P_INT, 0, "0", NULL,
 	 "more matching alerts than this fails; they are named"},
+	{"headers", GATE_P_STRING_MAP, GATE_PF_SECRET, NULL, NULL,
+	 "request headers (Authorization: \"Bearer ${env:TOKEN}\"); extension"},
+	{"ca_file", GATE_P_STRING, 0, NULL, NULL,
+	 "PEM CA certificates for an https url (default: the system's); extension"},
 	{NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -185,8 +189,16 @@ void prom_alerts_run(const json_t *params, const struct gate_run_env *env,
 	json_object_set_new(res->details, "url", json_string(shown));
 
 	json_t *doc = NULL;
-	if (http_get_json(full, http_attempt_deadline(env), PROM_MAX_BODY, &doc, err,
-	                  sizeof(err)) < 0) {
+	const json_t *headers = json_object_get(params, "headers");
+	struct http_request rq = {
+		.url = full,
+		.headers = json_is_object(headers) ? headers : NULL,
+		.tls_verify = 1,
+		.ca_file = gate_param_str(params, "ca_file"),
+		.max_body = PROM_MAX_BODY,
+		.deadline_ms = http_attempt_deadline(env),
+	};
+	if (http_get_json(&rq, &doc, err, sizeof(err)) < 0) {
 		gate_result_set(res, GATE_ERROR, "%s", err);
 		goto out;
 	}

@@ -338,13 +338,30 @@ test_expect_success 'TLS: verified by default, passes with ca_file or tls_verify
 	  - id: wrongname
 	    type: http
 	    with: {url: "https://localhost:$SP/json", ca_file: "$T/ca.pem"}
+	  - id: prom-untrusted
+	    type: prometheus.alerts
+	    with: {url: "https://127.0.0.1:$SP"}
+	  - id: prom-cafile
+	    type: prometheus.alerts
+	    with: {url: "https://127.0.0.1:$SP", ca_file: "$T/ca.pem"}
+	  - id: patroni-untrusted
+	    type: patroni.cluster
+	    with: {url: "https://127.0.0.1:$SP"}
+	  - id: patroni-cafile
+	    type: patroni.cluster
+	    with: {url: "https://127.0.0.1:$SP", ca_file: "$T/ca.pem"}
 	EOF
 	check tls && rc_is tls 75 &&
 	test "$(st tls untrusted)" = error &&
 	summary tls untrusted | grep "TLS with 127.0.0.1:$SP failed" &&
 	test "$(st tls cafile)" = pass &&
 	test "$(st tls noverify)" = pass &&
-	test "$(st tls wrongname)" = error ||
+	test "$(st tls wrongname)" = error &&
+	test "$(st tls prom-untrusted)" = error &&
+	test "$(st tls prom-cafile)" = fail &&
+	summary tls prom-cafile | grep "^1 firing: PostgresReplicationLag" &&
+	test "$(st tls patroni-untrusted)" = error &&
+	test "$(st tls patroni-cafile)" = pass ||
 	show tls
 '
 

@@ -133,6 +133,16 @@ test_expect_success 'Prometheus answering an error or another shape is an error'
 	test "$(st nolist)" = error
 '
 
+test_expect_success 'prometheus.alerts sends its headers (a bearer token from the environment)' '
+	export GATE_T4010_TOKEN=t4010-bearer-secret &&
+	serve /api/v1/alerts <<<"{\"status\": \"success\", \"data\": {\"alerts\": []}}" &&
+	check_one bearer prometheus.alerts "{url: \"$URL\", headers: {Authorization: \"Bearer \${env:GATE_T4010_TOKEN}\"}}" &&
+	test "$(st bearer)" = pass &&
+	test "$(summary bearer)" = "no firing alert" &&
+	curl -s "$URL/__log" | grep -F "\"Authorization\": \"Bearer t4010-bearer-secret\"" &&
+	! grep -F t4010-bearer-secret "$T/bearer.json" "$T/bearer.err"
+'
+
 test_expect_success 'the full endpoint URL works too; a missing label is the empty string' '
 	serve /api/v1/alerts <<-EOF &&
 	{"status": "success", "data": {"alerts": [
