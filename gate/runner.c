@@ -61,6 +61,7 @@ struct runner {
 	int64_t timeout_ms; /* the overall budget */
 	int64_t next_progress;
 	int saturated;           /* out of fds/processes: start more only after one ends */
+	pid_t parent;            /* gate itself, for the children's death signal */
 };
 
 static int64_t min64(int64_t a, int64_t b)
@@ -112,6 +113,8 @@ static void child_run(struct runner *r, struct job *j, int wfd)
 	 * the check goes with it. */
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != r->parent)
+		_exit(1); /* gate died before the line above took effect */
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
@@ -528,6 +531,7 @@ int runner_run(struct eval *ev, const struct runner_opts *opts)
 	r.njobs = ev->rb->nchecks;
 	r.jobs = xcalloc(r.njobs + 1, sizeof(*r.jobs));
 	r.t0 = gate_mono_ms();
+	r.parent = getpid();
 	int64_t timeout = opts->timeout_ms > 0       ? opts->timeout_ms
 	                  : ev->rb->timeout_ms > 0 ? ev->rb->timeout_ms
 	                                           : RUNBOOK_DEFAULT_TIMEOUT_MS;
