@@ -202,18 +202,45 @@ static void read_to_end(int fd, struct strbuf *sb)
 	close(fd);
 }
 
+/* argv0 looked up in PATH before fork(): the child may then call only
+ * async-signal-safe functions, and execvp() is not one (it allocates). */
+static char *find_in_path(const char *argv0)
+{
+	if (strchr(argv0, '/'))
+		return xstrdup(argv0);
+	const char *pe = getenv("PATH");
+	char *copy = xstrdup(pe && *pe ? pe : "/usr/local/bin:/usr/bin:/bin");
+	char *save = NULL, *found = NULL;
+	for (char *d = strtok_r(copy, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+		char *cand = xasprintf("%s/%s", d, argv0);
+		if (access(cand, X_OK) == 0)
+			found = cand;
+		else
+			free(cand);
+	}
+	free(copy);
+	return found;
+}
+
 int hooks_git(char *const *argv, char **out, struct gate_error *err)
 {
 	int opipe[2], epipe[2];
 	*out = NULL;
+	char *prog = find_in_path(argv[0]);
+	if (!prog) {
+		gate_error_set(err, NULL, 0, 0, "cannot run %s: not found in PATH", argv[0]);
+		return -1;
+	}
 	if (pipe2(opipe, O_CLOEXEC) < 0) {
 		gate_error_set(err, NULL, 0, 0, "pipe: %s", strerror(errno));
+		free(prog);
 		return -1;
 	}
 	if (pipe2(epipe, O_CLOEXEC) < 0) {
 		gate_error_set(err, NULL, 0, 0, "pipe: %s", strerror(errno));
 		close(opipe[0]);
 		close(opipe[1]);
+		free(prog);
 		return -1;
 	}
 	pid_t pid = fork();
@@ -223,6 +250,7 @@ int hooks_git(char *const *argv, char **out, struct gate_error *err)
 		close(opipe[1]);
 		close(epipe[0]);
 		close(epipe[1]);
+		free(prog);
 		return -1;
 	}
 	if (pid == 0) {
@@ -233,9 +261,10 @@ int hooks_git(char *const *argv, char **out, struct gate_error *err)
 		dup2(opipe[1], 1);
 		dup2(epipe[1], 2);
 		signal(SIGPIPE, SIG_DFL);
-		execvp(argv[0], argv);
+		execv(prog, argv);
 		_exit(127);
 	}
+	free(prog);
 	close(opipe[1]);
 	close(epipe[1]);
 	/* git's answers here are a path or a word: read stdout to the end,
