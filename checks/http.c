@@ -413,7 +413,7 @@ void http_check_run(const json_t *params, const struct gate_run_env *env,
 		goto out;
 	}
 	json_object_set_new(res->details, "status", json_integer(rs.status));
-	json_object_set_new(res->details, "duration_ms", json_real(rs.total_ms));
+	json_object_set_new(res->details, "duration_ms", json_real(round(rs.total_ms * 10) / 10));
 	json_object_set_new(res->details, "body_bytes", json_integer((json_int_t)rs.body_len));
 
 	const json_t *statuses = json_object_get(params, "expect_status");

@@ -416,7 +416,8 @@ static int fetch_once(const struct http_request *rq, struct http_response *rs)
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, rq->tls_verify ? 2L : 0L);
 	if (rq->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, rq->ca_file);
-	if (rq->max_body)
+	/* A HEAD answer's Content-Length describes a body never sent. */
+	if (rq->max_body && strcmp(method, "HEAD"))
 		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)rq->max_body);
 	if (!strcmp(method, "HEAD")) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);

@@ -298,9 +298,15 @@ void patroni_cluster_run(const json_t *params, const struct gate_run_env *env,
 
 	char head[160];
 	enum gate_status st = GATE_PASS;
+	const char *lstate = leader ? json_string_value(json_object_get(leader, "state")) : NULL;
 	if (!leader) {
 		st = GATE_FAIL;
 		snprintf(head, sizeof(head), "no leader");
+	} else if (!lstate || (strcmp(lstate, "running") && strcmp(lstate, "streaming"))) {
+		/* Replicas of a leader whose PostgreSQL is not running are not
+		 * replicas one can rely on, whatever their own entries say. */
+		st = GATE_FAIL;
+		snprintf(head, sizeof(head), "the leader is not running");
 	} else if ((int64_t)vd.streaming < min_streaming) {
 		/* Could not ask the leader whether its "running" replicas stream:
 		 * that is not knowing, not a "no". */

@@ -213,11 +213,14 @@ test_expect_success 'max_body is enforced while receiving (with and without Cont
 	  - id: fits
 	    type: http
 	    with: {url: "http://127.0.0.1:$HP/big?bytes=1000", max_body: 1kB}
+	  - id: head
+	    type: http
+	    with: {url: "http://127.0.0.1:$HP/big?bytes=2000000", max_body: 1MiB, method: HEAD}
 	EOF
 	t0=$(ms) && check big && t1=$(ms) && rc_is big 75 &&
 	test "$(st big chunked)" = error && test "$(st big sized)" = error &&
 	summary big chunked | grep "larger than max_body (1048576 bytes)" &&
-	test "$(st big fits)" = pass &&
+	test "$(st big fits)" = pass && test "$(st big head)" = pass &&
 	echo "took $((t1 - t0)) ms" && test $((t1 - t0)) -lt 5000 ||
 	show big
 '

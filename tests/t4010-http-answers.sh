@@ -73,6 +73,16 @@ test_expect_success 'no leader fails' '
 	summary noleader | grep "^no leader: pg2 replica streaming"
 '
 
+test_expect_success 'a leader that is not running fails' '
+	serve /cluster <<-EOF &&
+	{"members": [{"name": "pg1", "role": "leader", "state": "stopped", "api_url": "$API", "timeline": 1},
+	 {"name": "pg2", "role": "replica", "state": "streaming", "timeline": 1, "lag": 0}]}
+	EOF
+	check_one leaderdown patroni.cluster "{url: \"$URL\"}" &&
+	test "$(st leaderdown)" = fail &&
+	test "$(summary leaderdown)" = "the leader is not running: pg1 leader stopped tl 1, pg2 replica streaming tl 1 lag 0"
+'
+
 test_expect_success '3.0.2 "running": counts only if the leader lists it streaming' '
 	serve /cluster <<-EOF &&
 	{"members": [$(leader 1), {"name": "pg2", "role": "replica", "state": "running", "timeline": 1, "lag": 0}]}
