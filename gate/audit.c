@@ -10,8 +10,9 @@
  *   not exist at all (fixtures.md section 1), and it blocks in sendmsg()
  *   for as long as journald does not read (a stopped journald fills the
  *   socket's queue after about ten datagrams), which would hang gate
- *   before the command with no deadline at all.  A record too large for
- *   one datagram goes in a sealed memfd, as libsystemd does.
+ *   before the command with no deadline at all.  Every field is capped
+ *   (JOURNAL_FIELD_MAX), so a record always fits in one datagram; if the
+ *   kernel still refused it, the journal sink would count as failed.
  * - The file: opened O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC, mode 0600, the
  *   whole line in one write(2) (so concurrent gates never interleave
  *   within a line), fsync(2) before returning: the record is on disk
@@ -25,7 +26,6 @@
 #include <poll.h>
 #include <pwd.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -118,8 +118,12 @@ static char *message(const struct eval *ev, enum audit_kind kind, const char *cm
 	}
 	strbuf_addf(&sb, "gate: %s %s (%s%s%s)", ev->allow ? "allow" : "block", name,
 	            eval_mode_name(ev->mode), *cmd ? ": " : "", cmd);
-	for (size_t i = 0; !ev->allow && i < ev->nreasons; i++)
+	/* a summary line: the first reasons; GATE_BLOCKED_BY has them all */
+	size_t shown = ev->nreasons < 3 ? ev->nreasons : 3;
+	for (size_t i = 0; !ev->allow && i < shown; i++)
 		strbuf_addf(&sb, "%s%s", i ? "; " : ": ", ev->reasons[i]);
+	if (!ev->allow && ev->nreasons > shown)
+		strbuf_addf(&sb, "; and %zu more", ev->nreasons - shown);
 	/* MESSAGE is one line */
 	for (char *p = sb.buf; p && *p; p++)
 		if (*p == '\n' || *p == '\r')
@@ -157,32 +161,6 @@ static void field(struct fields *f, const char *name, const char *value)
 	free(red);
 }
 
-/* Too big for one datagram: hand journald a sealed memfd instead. */
-static int send_memfd(int fd, const char *data, size_t len)
-{
-	int mfd = memfd_create("gate-journal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (mfd < 0)
-		return -1;
-	int rc = -1;
-	if (write(mfd, data, len) == (ssize_t)len &&
-	    fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == 0) {
-		union {
-			struct cmsghdr h;
-			char buf[CMSG_SPACE(sizeof(int))];
-		} ctl;
-		memset(&ctl, 0, sizeof(ctl));
-		struct msghdr mh = {.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf)};
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &mfd, sizeof(int));
-		rc = sendmsg(fd, &mh, MSG_NOSIGNAL) < 0 ? -1 : 0;
-	}
-	close(mfd);
-	return rc;
-}
-
 /* One datagram to journald, waiting at most JOURNAL_DEADLINE_MS for room
  * in its queue.  0, or -1 with errno (ETIMEDOUT when journald is stuck). */
 static int journal_send(const char *data, size_t len)
@@ -206,10 +184,6 @@ static int journal_send(const char *data, size_t len)
 		rc = send(fd, data, len, MSG_NOSIGNAL) < 0 ? -1 : 0;
 		if (rc == 0)
 			break;
-		if (errno == EMSGSIZE || errno == ENOBUFS) {
-			rc = send_memfd(fd, data, len);
-			break;
-		}
 		if (errno != EAGAIN && errno != EINTR)
 			break;
 		int64_t left = deadline - gate_mono_ms();

@@ -52,11 +52,12 @@ no_journal() {
 	unshare --mount --propagation private -- /bin/sh -c \
 		'mount -t tmpfs tmpfs /run/systemd && exec "$@"' sh "$@"
 }
-# records FILE MATCH...: the journal entries matching, one JSON per line.
+# records FILE MATCH...: the journal entries matching, one JSON per line
+# (--all: journalctl shows fields over 4096 bytes as null otherwise).
 records() {
 	local out=$1; shift
 	in_ns journalctl --sync &&
-	journalctl -D "$FL/journal/store" -o json "$@" >"$out"
+	journalctl -D "$FL/journal/store" -o json --all "$@" >"$out"
 }
 # field FILE N NAME: field NAME of the N-th record (0-based) in FILE.
 field() {
@@ -207,6 +208,24 @@ test_expect_success 'a stopped journald does not hang gate; its records arrive l
 	test_grep -v -i journal err &&
 	records rec GATE_RUNBOOK=jallow GATE_EXIT_STATUS=0 &&
 	test "$(count_lines rec)" = 1
+'
+
+test_expect_success 'a record with 400 failing checks: fields capped, the record arrives' '
+	{
+		printf "version: 1\nname: jbig\nchecks:\n"
+		for i in $(seq 1 400); do
+			printf "  - id: a-rather-long-check-id-to-make-the-record-large-%03d\n" $i
+			printf "    type: exec\n    with:\n      command: [\"/bin/false\"]\n      protocol: exit\n"
+		done
+	} >"$FL/jbig.yaml" && chmod 644 "$FL/jbig.yaml" &&
+	expect_status 75 in_ns "$GATE_BIN" check -q -j 8 "$FL/jbig.yaml" >out 2>err &&
+	test_grep -v -i journal err &&
+	records rec GATE_RUNBOOK=jbig &&
+	test "$(count_lines rec)" = 1 &&
+	field rec 0 GATE_FAILED_CHECKS | grep -q "^a-rather-long-check-id-to-make-the-record-large-001,.*\.\.\. (truncated)$" &&
+	test "$(field rec 0 GATE_FAILED_CHECKS | wc -c)" -le 16385 &&
+	test "$(field rec 0 GATE_BLOCKED_BY | wc -l)" -gt 100 &&
+	field rec 0 MESSAGE | grep -q "^gate: block jbig (check): a-rather-long-check-id-to-make-the-record-large-001: exited 1; .*; and 397 more$"
 '
 
 # fill_queue: with journald stopped, datagrams until its socket's queue
