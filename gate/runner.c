@@ -29,6 +29,7 @@
 /* A child that writes more than this is broken (or hostile). */
 #define RUNNER_MAX_OUTPUT (1024 * 1024)
 #define RUNNER_PROGRESS_MS 250
+#define RUNNER_KILL_GRACE_MS 100
 
 enum job_state { JOB_PENDING, JOB_RUNNING, JOB_DONE };
 
@@ -274,7 +275,19 @@ static void kill_job(struct job *j)
 	if (j->fd >= 0)
 		close(j->fd);
 	j->fd = -1;
-	/* SIGKILL cannot be caught: the wait is short. */
+	/* SIGKILL cannot be caught, so the wait is short, unless the child
+	 * sits in an uninterruptible sleep (a dead NFS server): then it is
+	 * left behind rather than holding up the decision. */
+	if (j->pidfd >= 0) {
+		struct pollfd pf = {.fd = j->pidfd, .events = POLLIN};
+		if (poll(&pf, 1, RUNNER_KILL_GRACE_MS) <= 0) {
+			close(j->pidfd);
+			j->pidfd = -1;
+			j->reaped = 1;
+			j->wstatus = SIGKILL; /* as if killed: it is an error anyway */
+			return;
+		}
+	}
 	reap(j, 0);
 }
 
