@@ -122,6 +122,16 @@ test_expect_success 'install refuses a runbook gate run would reject (78), write
 	test ! -e "$TEST_TMP/bin4/other"
 '
 
+test_expect_success 'a symlinked real command keeps its name (systemctl-style dispatch on argv[0])' '
+	printf "#!/bin/sh\nbasename \"\$0\" >\"%s/ran\"\n" "$TEST_TMP" >"$R/multicall" && chmod 755 "$R/multicall" &&
+	ln -s multicall "$R/reboot-ish" &&
+	gate wrap install reboot-ish --runbook "$TEST_TMP/rb/maint.yaml" --dir "$W" >/dev/null 2>&1 &&
+	grep -q "real=$R/reboot-ish\$" "$W/reboot-ish" &&
+	touch "$TEST_TMP/allow" && rm -f "$TEST_TMP/ran" &&
+	reboot-ish >/dev/null 2>&1 && test "$(cat "$TEST_TMP/ran")" = reboot-ish &&
+	gate wrap remove reboot-ish --dir "$W" >/dev/null
+'
+
 test_expect_success 'usage errors exit 64' '
 	expect_status 64 gate wrap install mycmd --dir "$W" 2>err &&
 	expect_status 64 gate wrap frobnicate 2>err &&
