@@ -71,6 +71,14 @@ static const char help_common_opts[] =
 	"                         is not a terminal)\n"
 	"  -h, --help             this text\n";
 
+static const char help_audit[] =
+	"Every decision (and, for run, the command's result) is recorded in the\n"
+	"systemd journal and in the JSON-lines audit file (the runbook's audit.file,\n"
+	"or --audit-log), fsync'd before the command starts.  When no journal is\n"
+	"reachable gate says so once and goes on, unless the runbook sets\n"
+	"audit.required: true: then an allow becomes a block (75) unless the\n"
+	"record reached both the journal and the file.\n";
+
 static const char help_status[] =
 	"Exit status:\n"
 	"  0        allowed (check, --dry-run), or the command exited 0 (run)\n"
@@ -109,6 +117,8 @@ static void help_run(void)
 	       "there (not with -q).\n"
 	       "\n"
 	       "%s"
+	       "\n"
+	       "%s"
 	       "  126      allowed, but COMMAND could not be executed\n"
 	       "  127      allowed, but COMMAND was not found\n"
 	       "  other    COMMAND's own exit status; 128+N when killed by signal N\n"
@@ -118,7 +128,7 @@ static void help_run(void)
 	       "Example:\n"
 	       "  gate run runbooks/pg-minor-upgrade.yaml -- apt-get install -y postgresql-15\n"
 	       "  gate run --override disk --reason 'INC-1234: disk alert is a known false positive' rb.yaml\n",
-	       help_common_opts, help_status);
+	       help_common_opts, help_audit, help_status);
 }
 
 static void help_check(void)
@@ -133,12 +143,14 @@ static void help_check(void)
 	       "%s"
 	       "\n"
 	       "%s"
+	       "\n"
+	       "%s"
 	       "  With --format nagios the status is Nagios's: 0 OK (allow), 1 WARNING (allow\n"
 	       "  with warnings), 2 CRITICAL (block), 3 UNKNOWN.\n"
 	       "\n"
 	       "Example:\n"
 	       "  gate check -f json -o /var/tmp/gate-report.json runbooks/pg-minor-upgrade.yaml\n",
-	       help_common_opts, help_status);
+	       help_common_opts, help_audit, help_status);
 }
 
 static void help_lint(void)
