@@ -121,11 +121,14 @@ static void check_line(struct text_ctx *t, const struct check_result *r)
 	const char *indent = "        ";
 	if (t->o->verbose && r->description)
 		strbuf_addf(&t->sb, "%sabout: %s\n", indent, r->description);
-	if (r->type && strcmp(r->type, "window") == 0 && json_is_object(r->details)) {
-		/* the summary and the banner already say when and in how long */
+	int is_window = r->type && strcmp(r->type, "window") == 0;
+	int is_freeze = r->type && strcmp(r->type, "freeze") == 0;
+	if ((is_window || is_freeze) && json_is_object(r->details)) {
+		/* the summary and the banner already say what, when and in
+		 * how long */
 		json_t *d = json_deep_copy(r->details);
-		json_object_del(d, "next_open_local");
-		json_object_del(d, "opens_in");
+		json_object_del(d, is_window ? "next_open_local" : "to");
+		json_object_del(d, is_window ? "opens_in" : "reason");
 		report_details_lines(&t->sb, d, indent);
 		json_decref(d);
 	} else {
