@@ -216,6 +216,25 @@ test_expect_success 'pre-receive accepts once allowed; other refs always pass' '
 	test "$(remote_sha refs/heads/feature)" = "$(local_sha feature)"
 '
 
+test_expect_success 'hook install --config: the hook reads that file (absolute) instead' '
+	mkdir -p "$TEST_TMP/etc" &&
+	cat >"$TEST_TMP/etc/hooks.yaml" <<-EOF &&
+	version: 1
+	hooks:
+	  pre-receive:
+	    - refs: ["refs/heads/feature"]
+	      runbook: runbooks/production.yaml
+	EOF
+	git init -q --bare "$TEST_TMP/server3.git" &&
+	cp -r "$SRV/runbooks" "$TEST_TMP/server3.git/" &&
+	(cd "$TEST_TMP/server3.git" && gate hook install --config ../etc/hooks.yaml) >/dev/null &&
+	grep -q -- "--config .$TEST_TMP/etc/hooks.yaml." "$TEST_TMP/server3.git/hooks/pre-receive" &&
+	rm -f "$TEST_TMP/allow-server" &&
+	! (cd "$WT" && git push --no-verify "$TEST_TMP/server3.git" feature) 2>err &&
+	test_grep "refusing the push of refs/heads/feature" err &&
+	(cd "$WT" && git push -q --no-verify "$TEST_TMP/server3.git" main) 2>err
+'
+
 # --- server side, per ref: the update hook ---
 SRV2=$TEST_TMP/server2.git
 git init -q --bare "$SRV2"
