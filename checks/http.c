@@ -27,8 +27,10 @@ const struct gate_param http_check_params[] = {
 	{"expect_status", GATE_P_INT_LIST, 0, "[200]", NULL,
 	 "accepted response statuses"},
 	{"expect_json", GATE_P_JSON, 0, NULL, NULL,
-	 "list of {pointer: /a/b, equals: VALUE | matches: ERE | max: N | min: N}; "
-	 "the body must be JSON and every assertion hold"},
+	 "list of {pointer: /a/b, equals: VALUE | matches: ERE | max: N | min: N} "
+	 "(RFC 6901 pointers; numbers equal by value, 1 == 1.0; max/min also take a "
+	 "numeric string such as Prometheus' \"1e+00\"); the body must be JSON and "
+	 "every assertion hold"},
 	{"expect_body", GATE_P_STRING, 0, NULL, NULL,
 	 "POSIX extended regular expression the body must match"},
 	{"tls_verify", GATE_P_BOOL, 0, "true", NULL,

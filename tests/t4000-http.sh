@@ -112,10 +112,14 @@ test_expect_success 'a failing JSON assertion fails and says which' '
 	        - {pointer: /status, equals: ok}
 	        - {pointer: /lag, max: 0.1}
 	        - {pointer: /missing, equals: 1}
+	        - {pointer: /list/01, equals: 2}
+	        - {pointer: /list/-, equals: 2}
+	        - {pointer: /version, min: 16}
 	EOF
 	check badjson && rc_is badjson 75 &&
 	test "$(st badjson lag)" = fail &&
-	summary badjson lag | grep "2 of 3 JSON assertions failed" &&
+	summary badjson lag | grep "5 of 6 JSON assertions failed" &&
+	summary badjson lag | grep "/list/01 is absent; /list/- is absent; /version is \"15.4\", below min 16" &&
 	summary badjson lag | grep "/lag is 0.5, above max 0.1" &&
 	summary badjson lag | grep "/missing is absent" ||
 	show badjson
@@ -383,6 +387,13 @@ test_expect_success 'lint rejects bad http parameters with their position (78)' 
 	EOF
 	expect_status 78 gate lint "$T/badej.yaml" 2>"$T/badej.lint" &&
 	grep "pointer" "$T/badej.lint" &&
+	runbook badptr <<-EOF &&
+	  - id: p
+	    type: http
+	    with: {url: "http://127.0.0.1:$HP/", expect_json: [{pointer: /a~2b, equals: 1}]}
+	EOF
+	expect_status 78 gate lint "$T/badptr.yaml" 2>"$T/badptr.lint" &&
+	grep "not a JSON pointer" "$T/badptr.lint" &&
 	runbook badbody <<-EOF &&
 	  - id: b
 	    type: http
