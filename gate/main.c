@@ -427,7 +427,13 @@ static int cmd_help(int argc, char **argv)
 {
 	if (argc > 2)
 		return cli_usage_error("help", "one command at a time");
-	return cli_help(argc == 2 ? argv[1] : "gate");
+	/* wrap and hook keep their help next to their code. */
+	char *help[] = {argc == 2 ? argv[1] : "gate", "--help", NULL};
+	if (!strcmp(help[0], "wrap"))
+		return cli_wrap_main(2, help);
+	if (!strcmp(help[0], "hook"))
+		return cli_hook_main(2, help);
+	return cli_help(help[0]);
 }
 
 int main(int argc, char **argv)
