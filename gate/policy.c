@@ -224,7 +224,8 @@ static int result_overridable(const struct eval *ev, size_t idx)
 	const struct runbook *rb = ev->rb;
 	const struct check_result *r = &ev->results[idx];
 	if (idx < rb->nchecks) {
-		const struct rb_check *c = rb_check_by_id(rb, r->id);
+		const struct rb_check *c = strcmp(rb->checks[idx].id, r->id) == 0 ? &rb->checks[idx]
+		                                                                   : rb_check_by_id(rb, r->id);
 		return c && c->overridable;
 	}
 	if (strcmp(r->id, "window") == 0) {
@@ -293,8 +294,12 @@ static void add_reason(struct eval *ev, char *line)
 	ev->reasons[ev->nreasons] = NULL;
 }
 
-static const struct check_result *result_by_id(const struct eval *ev, const char *id)
+/* The result of runbook check `idx`: at the same index (the runner keeps
+ * runbook order), else searched for. */
+static const struct check_result *result_by_id(const struct eval *ev, size_t idx, const char *id)
 {
+	if (idx < ev->nresults && strcmp(ev->results[idx].id, id) == 0)
+		return &ev->results[idx];
 	for (size_t i = 0; i < ev->nresults; i++)
 		if (strcmp(ev->results[i].id, id) == 0)
 			return &ev->results[i];
@@ -335,7 +340,7 @@ void policy_decide(struct eval *ev)
 		if (c->severity != RB_SEVERITY_BLOCK)
 			continue;
 		nblocking++;
-		if (!result_by_id(ev, c->id)) {
+		if (!result_by_id(ev, i, c->id)) {
 			ok = 0;
 			add_reason(ev, xasprintf("%s: no result (the check did not run)", c->id));
 		}

@@ -232,6 +232,25 @@ static void test_missing_result_blocks(void **state)
 	eval_release(&f.ev);
 }
 
+/* Results in another order than the runbook's are still matched by id. */
+static void test_results_out_of_order(void **state)
+{
+	static const struct ck cks[] = {{"a", B, PASS, 0, "ok"}, {"b", B, FAIL, 1, "bad"},
+	                                {NULL, 0, 0, 0, NULL}};
+	static const char *const ov[] = {"b", NULL};
+	struct fixture f;
+	fixture_init(&f, cks, 0);
+	fixture_eval(&f, cks, 0);
+	struct check_result tmp = f.ev.results[0];
+	f.ev.results[0] = f.ev.results[1];
+	f.ev.results[1] = tmp;
+	set_overrides(&f.ev, ov);
+	policy_decide(&f.ev);
+	assert_true(f.ev.allow);
+	assert_int_equal(f.ev.results[0].status, CHECK_OVERRIDDEN);
+	eval_release(&f.ev);
+}
+
 static void test_no_runbook_blocks(void **state)
 {
 	struct eval ev;
@@ -451,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_override_bookkeeping),
 		cmocka_unit_test(test_missing_result_blocks),
+		cmocka_unit_test(test_results_out_of_order),
 		cmocka_unit_test(test_no_runbook_blocks),
 		cmocka_unit_test(test_windows),
 		cmocka_unit_test(test_tz_restored),
