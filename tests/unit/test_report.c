@@ -371,6 +371,30 @@ static void test_junit(void **state)
 	}
 }
 
+/* A skipped check is <skipped/>, and a blocking skip blocks. */
+static void test_junit_skip(void **state)
+{
+	struct fx f;
+	fx_init(&f, 1);
+	f.ev.results[1].status = f.ev.results[1].raw_status = CHECK_SKIP;
+	policy_decide(&f.ev);
+	assert_false(f.ev.allow);
+	struct report_opts o = {REPORT_JUNIT, 0, 0, 0};
+	char *s = render(&f.ev, &o);
+	char *path = write_tmp(s, "skip.xml");
+	char *cmd = xasprintf("xmllint --noout '%s' && "
+	                      "test \"$(xmllint --xpath 'count(//testcase[@name=\"replicas\"]/skipped)' '%s')\" = 1 && "
+	                      "test \"$(xmllint --xpath 'string(/testsuite/@skipped)' '%s')\" = 1 && "
+	                      "test \"$(xmllint --xpath 'count(//testcase[@name=\"decision\"]/failure)' '%s')\" = 1",
+	                      path, path, path, path);
+	assert_int_equal(run_sh(cmd), 0);
+	free(cmd);
+	unlink(path);
+	free(path);
+	free(s);
+	eval_release(&f.ev);
+}
+
 static void test_tap(void **state)
 {
 	assert_int_equal(run_sh("command -v prove >/dev/null"), 0);
@@ -523,6 +547,7 @@ int main(void)
 		cmocka_unit_test(test_json_fields),
 		cmocka_unit_test(test_json_overrides),
 		cmocka_unit_test(test_junit),
+		cmocka_unit_test(test_junit_skip),
 		cmocka_unit_test(test_tap),
 		cmocka_unit_test(test_nagios),
 		cmocka_unit_test(test_format_parse),
