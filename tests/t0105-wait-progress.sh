@@ -59,7 +59,7 @@ write_rb slow.yaml <<'EOF'
 version: 1
 name: slow
 checks:
-  - {id: backup-verified, type: exec, with: {command: ["sleep", "1.3"], protocol: exit}}
+  - {id: backup-verified, type: exec, with: {command: ["sleep", "2"], protocol: exit}}
   - {id: replica-db2, type: exec, with: {command: ["sleep", "0.7"], protocol: exit}}
   - {id: quick, type: exec, with: {command: ["true"], protocol: exit}}
 EOF
