@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -451,6 +452,9 @@ int main(int argc, char **argv)
 		{"hook", cli_hook_main},
 		{"help", cmd_help},
 	};
+	/* Inherited SIGCHLD=SIG_IGN would reap checks and the command behind
+	 * our back, and their statuses with them. */
+	signal(SIGCHLD, SIG_DFL);
 	if (argc < 2) {
 		cli_help("gate");
 		return EXIT_USAGE;

@@ -202,4 +202,9 @@ test_expect_success '--var replaces a runbook variable' '
 	gate check -q --var target="$TEST_TMP/other" vars.yaml && test -e other
 '
 
+test_expect_success 'a parent that ignores SIGCHLD changes nothing' '
+	expect_status 6 perl -e "\$SIG{CHLD} = q(IGNORE); exec @ARGV" "$GATE_BIN" run -q pass.yaml -- sh -c "exit 6" &&
+	expect_status 75 perl -e "\$SIG{CHLD} = q(IGNORE); exec @ARGV" "$GATE_BIN" run -q fail.yaml -- true
+'
+
 test_done
