@@ -276,151 +276,109 @@ struct repl_limits {
 	const json_t *standbys, *ignore;
 };
 
-/* Judge one sample.  Returns GATE_PASS/GATE_FAIL/GATE_ERROR with the
- * summary set; fills `details`. */
-static enum gate_status replication_sample(struct pgconn *c, const struct repl_limits *L,
-                                           json_t *details, char *summary, size_t slen)
+/* Judge one row of pg_stat_replication (replication_sql's columns).  Its
+ * problems go into the returned details object's "problems"; *ok says
+ * whether it passes every condition. */
+static json_t *judge_replica(const PGresult *r, int i, const char *name,
+                             const struct repl_limits *L, int *ok)
 {
-	PGresult *r = pgconn_query(c, "SELECT pg_is_in_recovery()");
-	if (!r) {
-		snprintf(summary, slen, "%s", c->err);
-		return GATE_ERROR;
-	}
-	int recovery = is_true(pgconn_val(r, 0, 0));
-	PQclear(r);
-	if (recovery) {
-		snprintf(summary, slen, "%s: in recovery (a standby), not a primary", c->where);
-		json_object_set_new(details, "in_recovery", json_true());
-		return GATE_FAIL;
-	}
-	json_object_set_new(details, "in_recovery", json_false());
-	r = pgconn_query(c, replication_sql);
-	if (!r) {
-		snprintf(summary, slen, "%s", c->err);
-		return GATE_ERROR;
-	}
+	const char *state = pgconn_val(r, i, 1), *sync = pgconn_val(r, i, 2);
+	const char *lag = pgconn_val(r, i, 3), *rlag = pgconn_val(r, i, 4);
+	const char *caught = pgconn_val(r, i, 5), *reply = pgconn_val(r, i, 6);
+	char b1[32], b2[32];
+	struct problems mine;
+	problems_init(&mine);
 
-	struct problems bad;
-	problems_init(&bad);
-	json_t *replicas = json_array(), *ignored = json_array(), *passing = json_array();
-	int64_t npass = 0, nsync = 0, nrows = 0;
-	double worst_lag = 0;
-	enum gate_status st = GATE_PASS;
-	char b1[32], b2[32], name[96];
-	for (int i = 0; i < PQntuples(r); i++) {
-		const char *app = pgconn_val(r, i, 0), *state = pgconn_val(r, i, 1);
-		const char *sync = pgconn_val(r, i, 2), *lag = pgconn_val(r, i, 3);
-		const char *rlag = pgconn_val(r, i, 4), *caught = pgconn_val(r, i, 5);
-		const char *reply = pgconn_val(r, i, 6), *pid = pgconn_val(r, i, 7);
-		if (app && *app)
-			snprintf(name, sizeof(name), "%s", app);
-		else
-			snprintf(name, sizeof(name), "pid %s", pid ? pid : "?");
-		if (in_list(L->ignore, app)) {
-			json_array_append_new(ignored, json_string(name));
-			continue;
-		}
-		nrows++;
-		/* Without pg_read_all_stats the row is there but every column
-		 * but pid is NULL: that is not knowing, never a pass. */
-		if (!state) {
-			snprintf(summary, slen,
-			         "%s: cannot read pg_stat_replication (the role needs pg_monitor or superuser)",
-			         c->where);
-			st = GATE_ERROR;
-		}
-		struct problems mine;
-		problems_init(&mine);
-		double replay_lag_s = 0;
-		if (state && strcmp(state, "streaming"))
-			problem(&mine, "%s: state %s, not streaming", name, state);
-		if (!reply)
-			; /* just connected: said below, once */
-		else if (!lag)
-			problem(&mine, "%s: no replay position (a WAL streamer? list it in ignore)", name);
-		else if (strtod(lag, NULL) > (double)L->max_lag_bytes)
-			problem(&mine, "%s: replay %s behind (max %s)", name,
-			        fmt_bytes(b1, sizeof(b1), strtod(lag, NULL)),
-			        fmt_bytes(b2, sizeof(b2), (double)L->max_lag_bytes));
-		if (lag && strtod(lag, NULL) > worst_lag)
-			worst_lag = strtod(lag, NULL);
-		if (rlag)
-			replay_lag_s = strtod(rlag, NULL);
-		else if (!is_true(caught) && lag && reply)
-			problem(&mine, "%s: replay_lag unknown and replay behind what was sent", name);
-		if (replay_lag_s * 1000 > (double)L->max_replay_lag_ms)
-			problem(&mine, "%s: replay lag %s (max %s)", name,
-			        fmt_secs(b1, sizeof(b1), replay_lag_s),
-			        fmt_secs(b2, sizeof(b2), (double)L->max_replay_lag_ms / 1000));
-		if (!reply)
-			problem(&mine, "%s: no reply from the standby yet", name);
-		else if (strtod(reply, NULL) * 1000 > (double)L->max_reply_age_ms)
-			problem(&mine, "%s: last reply %s ago (max %s)", name,
-			        fmt_secs(b1, sizeof(b1), strtod(reply, NULL)),
-			        fmt_secs(b2, sizeof(b2), (double)L->max_reply_age_ms / 1000));
+	if (state && strcmp(state, "streaming"))
+		problem(&mine, "%s: state %s, not streaming", name, state);
+	if (!reply)
+		problem(&mine, "%s: no reply from the standby yet", name);
+	else if (strtod(reply, NULL) * 1000 > (double)L->max_reply_age_ms)
+		problem(&mine, "%s: last reply %s ago (max %s)", name,
+		        fmt_secs(b1, sizeof(b1), strtod(reply, NULL)),
+		        fmt_secs(b2, sizeof(b2), (double)L->max_reply_age_ms / 1000));
+	/* Lag in bytes is the primary measure.  A row that replies but has
+	 * no replay position is a WAL streamer, not a replica. */
+	if (reply && !lag)
+		problem(&mine, "%s: no replay position (a WAL streamer? list it in ignore)", name);
+	else if (lag && strtod(lag, NULL) > (double)L->max_lag_bytes)
+		problem(&mine, "%s: replay %s behind (max %s)", name,
+		        fmt_bytes(b1, sizeof(b1), strtod(lag, NULL)),
+		        fmt_bytes(b2, sizeof(b2), (double)L->max_lag_bytes));
+	/* replay_lag NULL with everything sent replayed is an idle system: 0.
+	 * NULL while replay is behind what was sent is not knowing. */
+	double replay_lag_s = rlag ? strtod(rlag, NULL) : 0;
+	if (!rlag && reply && lag && !is_true(caught))
+		problem(&mine, "%s: replay_lag unknown and replay behind what was sent", name);
+	else if (replay_lag_s * 1000 > (double)L->max_replay_lag_ms)
+		problem(&mine, "%s: replay lag %s (max %s)", name,
+		        fmt_secs(b1, sizeof(b1), replay_lag_s),
+		        fmt_secs(b2, sizeof(b2), (double)L->max_replay_lag_ms / 1000));
 
-		int ok = mine.n == 0 && state;
-		if (ok) {
-			npass++;
-			json_array_append_new(passing, json_string(name));
-			if (sync && (!strcmp(sync, "sync") || !strcmp(sync, "quorum")))
-				nsync++;
-		} else {
-			size_t k;
-			json_t *v;
-			json_array_foreach(mine.list, k, v)
-				problem(&bad, "%s", json_string_value(v));
-		}
-		json_t *row = json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:o}",
-		                        "application_name", name,
-		                        "state", json_str_or_null(state),
-		                        "sync_state", json_str_or_null(sync),
-		                        "lag_bytes", json_int_or_null(lag),
-		                        "replay_lag_s", rlag ? json_real(replay_lag_s)
-		                                             : (is_true(caught) ? json_real(0) : json_null()),
-		                        "reply_age_s", json_num_or_null(reply),
-		                        "pass", ok,
-		                        "problems", mine.list,
-		                        "client_addr", json_str_or_null(pgconn_val(r, i, 8)));
-		json_array_append_new(replicas, row);
-	}
-	PQclear(r);
+	*ok = mine.n == 0 && state;
+	return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:o}",
+	                 "application_name", name,
+	                 "state", json_str_or_null(state),
+	                 "sync_state", json_str_or_null(sync),
+	                 "lag_bytes", json_int_or_null(lag),
+	                 "replay_lag_s", rlag ? json_real(replay_lag_s)
+	                                      : (is_true(caught) ? json_real(0) : json_null()),
+	                 "reply_age_s", json_num_or_null(reply),
+	                 "pass", *ok,
+	                 "problems", mine.list,
+	                 "client_addr", json_str_or_null(pgconn_val(r, i, 8)));
+}
 
-	/* The verdict: required names, then counts. */
-	struct problems why;
-	problems_init(&why);
-	json_t *missing = json_array();
-	size_t k;
-	json_t *v;
+static int is_sync(const json_t *row)
+{
+	const char *s = json_string_value(json_object_get(row, "sync_state"));
+	return s && (!strcmp(s, "sync") || !strcmp(s, "quorum"));
+}
+
+/* Why the sample fails, from the judged rows: names in `standbys` first,
+ * then the counts.  Empty `why` means it passes. */
+static void replication_verdict(struct pgconn *c, const struct repl_limits *L,
+                                const json_t *replicas, int64_t npass, int64_t nsync,
+                                struct problems *why)
+{
+	size_t k, j;
+	json_t *v, *row;
 	json_array_foreach(L->standbys, k, v) {
 		const char *want = json_string_value(v);
-		if (in_list(passing, want))
-			continue;
-		json_array_append_new(missing, json_string(want));
-		int present = 0;
-		size_t j;
-		json_t *row;
+		int present = 0, passes = 0;
 		json_array_foreach(replicas, j, row)
 			if (!strcmp(json_string_value(json_object_get(row, "application_name")), want)) {
 				present = 1;
+				passes |= json_is_true(json_object_get(row, "pass"));
+			}
+		if (passes)
+			continue;
+		if (!present) {
+			problem(why, "%s: not streaming (no row in pg_stat_replication)", want);
+			continue;
+		}
+		json_array_foreach(replicas, j, row)
+			if (!strcmp(json_string_value(json_object_get(row, "application_name")), want)) {
 				size_t m;
 				json_t *p;
 				json_array_foreach(json_object_get(row, "problems"), m, p)
-					problem(&why, "%s", json_string_value(p));
+					problem(why, "%s", json_string_value(p));
 			}
-		if (!present)
-			problem(&why, "%s: not streaming (no row in pg_stat_replication)", want);
 	}
 	if (npass < L->min_streaming) {
 		/* "1 of 2 required replicas pass: <why each other one does not>" */
 		struct problems all;
 		problems_init(&all);
-		json_array_foreach(why.list, k, v)
+		json_array_foreach(why->list, k, v)
 			problem(&all, "%s", json_string_value(v));
-		json_array_foreach(bad.list, k, v)
-			if (!in_list(all.list, json_string_value(v)))
-				problem(&all, "%s", json_string_value(v));
-		if (nrows == 0 && all.n == 0)
+		json_array_foreach(replicas, j, row) {
+			size_t m;
+			json_t *p;
+			json_array_foreach(json_object_get(row, "problems"), m, p)
+				if (!in_list(all.list, json_string_value(p)))
+					problem(&all, "%s", json_string_value(p));
+		}
+		if (json_array_size(replicas) == 0 && all.n == 0)
 			problem(&all, "no replica connected (pg_stat_replication is empty)");
 		/* Without `standbys` gate cannot name who is missing; the
 		 * inactive physical slots usually do. */
@@ -433,43 +391,119 @@ static enum gate_status replication_sample(struct pgconn *c, const struct repl_l
 		PQclear(sl);
 		char lead[GATE_SUMMARY_MAX];
 		setf(lead, sizeof(lead), "%lld of %lld required replicas pass%s%s",
-		         (long long)npass, (long long)L->min_streaming, all.n ? ": " : "", all.text);
-		json_decref(why.list);
+		     (long long)npass, (long long)L->min_streaming, all.n ? ": " : "", all.text);
+		json_decref(why->list);
 		json_decref(all.list);
-		problems_init(&why);
-		problem(&why, "%s", lead);
+		problems_init(why);
+		problem(why, "%s", lead);
 	}
-	if (nsync < L->min_sync) {
-		char s[160];
-		snprintf(s, sizeof(s), "%lld of %lld required synchronous replicas (sync_state sync or quorum) pass",
-		         (long long)nsync, (long long)L->min_sync);
-		problem(&why, "%s", s);
+	if (nsync < L->min_sync)
+		problem(why, "%lld of %lld required synchronous replicas (sync_state sync or quorum) pass",
+		        (long long)nsync, (long long)L->min_sync);
+}
+
+/* Judge one sample.  Returns GATE_PASS/GATE_FAIL/GATE_ERROR with the
+ * summary set; fills `details`. */
+static enum gate_status replication_sample(struct pgconn *c, const struct repl_limits *L,
+                                           json_t *details, char *summary, size_t slen)
+{
+	PGresult *r = pgconn_query(c, "SELECT pg_is_in_recovery()");
+	if (!r) {
+		setf(summary, slen, "%s", c->err);
+		return GATE_ERROR;
+	}
+	int recovery = is_true(pgconn_val(r, 0, 0));
+	PQclear(r);
+	json_object_set_new(details, "in_recovery", json_boolean(recovery));
+	if (recovery) {
+		setf(summary, slen, "%s: in recovery (a standby), not a primary", c->where);
+		return GATE_FAIL;
+	}
+	if (!(r = pgconn_query(c, replication_sql))) {
+		setf(summary, slen, "%s", c->err);
+		return GATE_ERROR;
 	}
 
+	json_t *replicas = json_array(), *ignored = json_array(), *failing = json_array();
+	int64_t npass = 0, nsync = 0;
+	int unreadable = 0;
+	double worst_lag = 0;
+	char name[96], b1[32];
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *app = pgconn_val(r, i, 0), *pid = pgconn_val(r, i, 7);
+		const char *lag = pgconn_val(r, i, 3);
+		if (app && *app)
+			snprintf(name, sizeof(name), "%s", app);
+		else
+			snprintf(name, sizeof(name), "pid %s", pid ? pid : "?");
+		if (in_list(L->ignore, app)) {
+			json_array_append_new(ignored, json_string(name));
+			continue;
+		}
+		/* Without pg_read_all_stats the row is there but every column
+		 * but pid is NULL: that is not knowing, never a pass. */
+		if (!pgconn_val(r, i, 1))
+			unreadable = 1;
+		int ok;
+		json_t *row = judge_replica(r, i, name, L, &ok);
+		if (ok) {
+			npass++;
+			nsync += is_sync(row);
+		} else {
+			json_array_extend(failing, json_object_get(row, "problems"));
+		}
+		if (lag && strtod(lag, NULL) > worst_lag)
+			worst_lag = strtod(lag, NULL);
+		json_array_append_new(replicas, row);
+	}
+	PQclear(r);
+
+	struct problems why;
+	problems_init(&why);
+	replication_verdict(c, L, replicas, npass, nsync, &why);
+	json_t *missing = json_array();
+	size_t k;
+	json_t *v;
+	json_array_foreach(L->standbys, k, v) {
+		size_t j;
+		json_t *row;
+		int passes = 0;
+		json_array_foreach(replicas, j, row)
+			if (!strcmp(json_string_value(json_object_get(row, "application_name")),
+			            json_string_value(v)))
+				passes |= json_is_true(json_object_get(row, "pass"));
+		if (!passes)
+			json_array_append(missing, v);
+	}
 	json_object_set_new(details, "replicas", replicas);
 	json_object_set_new(details, "passing", json_integer(npass));
 	json_object_set_new(details, "streaming", json_integer(npass));
 	json_object_set_new(details, "sync", json_integer(nsync));
 	json_object_set_new(details, "ignored", ignored);
 	json_object_set_new(details, "missing", missing);
-	json_object_set_new(details, "problems", bad.list);
-	json_decref(passing);
+	json_object_set_new(details, "problems", failing);
 
-	if (st == GATE_ERROR) {
-		json_decref(why.list);
-		return st;
-	}
-	if (why.n) {
-		snprintf(summary, slen, "%s", why.text);
-		json_decref(why.list);
-		return GATE_FAIL;
+	enum gate_status st = GATE_PASS;
+	if (unreadable) {
+		setf(summary, slen, "%s: cannot read pg_stat_replication (the role needs pg_monitor or superuser)",
+		     c->where);
+		st = GATE_ERROR;
+	} else if (why.n) {
+		setf(summary, slen, "%s", why.text);
+		st = GATE_FAIL;
+	} else {
+		struct problems others; /* replicas beyond what is required that fail */
+		problems_init(&others);
+		json_array_foreach(failing, k, v)
+			problem(&others, "%s", json_string_value(v));
+		setf(summary, slen, "%lld of %zu replicas pass (min %lld), replay at most %s behind%s%s",
+		     (long long)npass, json_array_size(replicas), (long long)L->min_streaming,
+		     fmt_bytes(b1, sizeof(b1), worst_lag), others.n ? "; not passing: " : "",
+		     others.text);
+		json_decref(others.list);
 	}
 	json_decref(why.list);
-	setf(summary, slen, "%lld of %lld replicas pass (min %lld), replay at most %s behind%s%s",
-	         (long long)npass, (long long)nrows, (long long)L->min_streaming,
-	         fmt_bytes(b1, sizeof(b1), worst_lag), bad.n ? "; not passing: " : "",
-	         bad.n ? bad.text : "");
-	return GATE_PASS;
+	return st;
 }
 
 static void replication_run(const json_t *params, const struct gate_run_env *env,
