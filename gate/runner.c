@@ -85,11 +85,6 @@ static void set_result(struct runner *r, struct job *j, enum check_status st,
 	res->timed_out = 0;
 }
 
-static void fmt_dur(int64_t ms, char *buf, size_t len)
-{
-	format_duration_ms(ms, buf, len);
-}
-
 /* ---- the child ---- */
 
 static int write_all(int fd, const char *p, size_t n)
@@ -157,6 +152,14 @@ static void child_run(struct runner *r, struct job *j, int wfd)
 	c->ct->run(c->params, &env, &res);
 
 	res.summary[sizeof(res.summary) - 1] = '\0';
+	/* A tool's message in Latin-1 must not cost the whole result: JSON
+	 * strings are UTF-8, so bytes that are not are replaced. */
+	json_t *probe = json_string(res.summary);
+	if (!probe)
+		for (char *p = res.summary; *p; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
+	json_decref(probe);
 	json_t *doc = json_pack("{s:i,s:s,s:O?}", "status", (int)res.status,
 	                        "summary", res.summary, "details",
 	                        json_is_object(res.details) ? res.details : NULL);
@@ -363,9 +366,9 @@ static void judge_timeout(struct runner *r, struct job *j)
 {
 	char took[32], overall[32], msg[160];
 	/* The budget it had, not the poll latency on top of it. */
-	fmt_dur(j->deadline - j->start, took, sizeof(took));
+	format_duration_ms(j->deadline - j->start, took, sizeof(took));
 	if (j->deadline_is_overall) {
-		fmt_dur(r->timeout_ms, overall, sizeof(overall));
+		format_duration_ms(r->timeout_ms, overall, sizeof(overall));
 		snprintf(msg, sizeof(msg), "timed out after %s: overall deadline of %s passed",
 		         took, overall);
 	} else {
@@ -413,7 +416,7 @@ static void give_up_unstarted(struct runner *r, struct job *j)
 {
 	if (j->attempts == 0) {
 		char overall[32], msg[128];
-		fmt_dur(r->timeout_ms, overall, sizeof(overall));
+		format_duration_ms(r->timeout_ms, overall, sizeof(overall));
 		snprintf(msg, sizeof(msg), "not run: overall deadline of %s passed", overall);
 		set_result(r, j, CHECK_ERROR, msg, NULL);
 	}

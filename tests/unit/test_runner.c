@@ -103,6 +103,11 @@ static void t_secret(const json_t *p, const struct gate_run_env *env, struct gat
 	gate_result_set(res, GATE_FAIL, "cannot connect to host=db password=hunter22");
 }
 
+static void t_latin1(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
+{
+	gate_result_set(res, GATE_FAIL, "Pr\xfc" "fung fehlgeschlagen");
+}
+
 static void t_sleep300(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
 {
 	usleep(300 * 1000);
@@ -129,6 +134,7 @@ static const struct gate_check_type types[] = {
 	T("hang", t_hang),         T("crash", t_crash),     T("exit3", t_exit3),
 	T("garbage", t_garbage),   T("huge", t_huge),       T("badstatus", t_badstatus),
 	T("secret", t_secret),     T("sleep300", t_sleep300), T("flaky", t_flaky),
+	T("latin1", t_latin1),
 };
 
 static const struct gate_check_type *type_named(const char *n)
@@ -200,6 +206,8 @@ static const struct row rows[] = {
 	{"garbage", 2000, CHECK_ERROR, "unparsable result", 0, 1500},
 	{"huge", 2000, CHECK_ERROR, "more than 1 MiB", 0, 1500},
 	{"badstatus", 2000, CHECK_ERROR, "unknown status 7", 0, 1500},
+	/* Not UTF-8: the result survives, the odd byte does not. */
+	{"latin1", 2000, CHECK_FAIL, "Pr?fung fehlgeschlagen", 0, 1500},
 };
 
 static void test_table(void **state)
