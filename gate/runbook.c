@@ -78,6 +78,8 @@ struct loader {
 	int chain_len;
 	struct var *vars;
 	size_t nvars;
+	size_t *var_slots; /* hash of var names: index + 1, 0 = empty */
+	size_t var_cap;    /* a power of two, at least twice nvars */
 	/* ${env:...} values met while converting one parameter */
 	char **scratch;
 	size_t nscratch, scratch_alloc;
@@ -131,9 +133,22 @@ static int valid_env_name(const char *s, size_t n)
 	return 1;
 }
 
+/* Room for item n of an array whose capacity is implicit: 8, then the
+ * power of two holding n.  Growing by one element per realloc would copy
+ * quadratically (a 1 MiB file holds ~40,000 vars or windows). */
+static void *grow1(void *p, size_t n, size_t size)
+{
+	if (!p)
+		return xcalloc(n < 8 ? 8 : 2 * n, size);
+	if (n >= 8 && !(n & (n - 1)))
+		return xrealloc(p, 2 * n * size);
+	return p;
+}
+
+/* Append to a NULL-terminated vector of n items (NULL or from grow1). */
 static void strv_push(char ***v, size_t *n, char *s)
 {
-	*v = xrealloc(*v, (*n + 2) * sizeof(**v));
+	*v = grow1(*v, *n + 1, sizeof(**v));
 	(*v)[(*n)++] = s;
 	(*v)[*n] = NULL;
 }
@@ -146,12 +161,58 @@ static struct rb_pos pos_of(struct loader *L, const struct file_rec *f,
 	return p;
 }
 
+/* FNV-1a: a vars table may hold tens of thousands of names (a 1 MiB
+ * file), so lookups must not be linear. */
+static size_t name_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
 static struct var *find_var(struct loader *L, const char *name, size_t n)
 {
-	for (size_t i = 0; i < L->nvars; i++)
-		if (strlen(L->vars[i].name) == n && !strncmp(L->vars[i].name, name, n))
-			return &L->vars[i];
+	if (!L->var_cap)
+		return NULL;
+	size_t mask = L->var_cap - 1;
+	for (size_t h = name_hash(name, n) & mask; L->var_slots[h]; h = (h + 1) & mask) {
+		struct var *v = &L->vars[L->var_slots[h] - 1];
+		if (!strncmp(v->name, name, n) && v->name[n] == '\0')
+			return v;
+	}
 	return NULL;
+}
+
+static void var_slots_insert(struct loader *L, size_t idx)
+{
+	size_t mask = L->var_cap - 1;
+	const char *name = L->vars[idx].name;
+	size_t h = name_hash(name, strlen(name)) & mask;
+	while (L->var_slots[h])
+		h = (h + 1) & mask;
+	L->var_slots[h] = idx + 1;
+}
+
+/* A new var at the end of L->vars; the table stays at most half full. */
+static struct var *add_var(struct loader *L, const char *name)
+{
+	L->vars = grow1(L->vars, L->nvars, sizeof(*L->vars));
+	struct var *v = &L->vars[L->nvars++];
+	memset(v, 0, sizeof(*v));
+	v->name = xstrdup(name);
+	if (L->nvars * 2 > L->var_cap) {
+		free(L->var_slots);
+		L->var_cap = L->var_cap ? L->var_cap * 2 : 64;
+		L->var_slots = xcalloc(L->var_cap, sizeof(*L->var_slots));
+		for (size_t i = 0; i < L->nvars; i++)
+			var_slots_insert(L, i);
+	} else {
+		var_slots_insert(L, L->nvars - 1);
+	}
+	return v;
 }
 
 static void scratch_add(struct loader *L, const char *s)
@@ -347,10 +408,7 @@ static void set_var(struct loader *L, const char *name, const char *value,
 {
 	struct var *v = find_var(L, name, strlen(name));
 	if (!v) {
-		L->vars = xrealloc(L->vars, (L->nvars + 1) * sizeof(*L->vars));
-		v = &L->vars[L->nvars++];
-		memset(v, 0, sizeof(*v));
-		v->name = xstrdup(name);
+		v = add_var(L, name);
 	} else {
 		free(v->value);
 		strv_free(v->envs);
@@ -493,7 +551,7 @@ static int load_includes(struct loader *L, size_t idx,
 		if (child == SIZE_MAX)
 			continue; /* read already (a diamond) */
 		struct file_rec *f = &L->files[idx];
-		f->incs = xrealloc(f->incs, (f->nincs + 1) * sizeof(*f->incs));
+		f->incs = grow1(f->incs, f->nincs, sizeof(*f->incs));
 		f->incs[f->nincs++] = child;
 	}
 	return 0;
@@ -524,7 +582,7 @@ static int load_file(struct loader *L, const char *path,
 			                RUNBOOK_MAX_INCLUDE_DEPTH);
 	}
 	size_t idx = L->nfiles;
-	L->files = xrealloc(L->files, (L->nfiles + 1) * sizeof(*L->files));
+	L->files = grow1(L->files, L->nfiles, sizeof(*L->files));
 	struct file_rec *f = &L->files[L->nfiles++];
 	memset(f, 0, sizeof(*f));
 	struct runbook *rb = L->rb;
@@ -1182,7 +1240,7 @@ static int load_window(struct loader *L, const struct file_rec *f,
 	if (yt_expect(n, YT_MAPPING, L->err) < 0 ||
 	    yt_check_keys(n, window_keys, "a window", L->err) < 0)
 		return -1;
-	rb->windows = xrealloc(rb->windows, (rb->nwindows + 1) * sizeof(*rb->windows));
+	rb->windows = grow1(rb->windows, rb->nwindows, sizeof(*rb->windows));
 	struct rb_window *w = &rb->windows[rb->nwindows++];
 	memset(w, 0, sizeof(*w));
 	w->pos = pos_of(L, f, n);
@@ -1237,7 +1295,7 @@ static int load_freeze(struct loader *L, const struct file_rec *f,
 	if (yt_expect(n, YT_MAPPING, L->err) < 0 ||
 	    yt_check_keys(n, freeze_keys, "a freeze", L->err) < 0)
 		return -1;
-	rb->freezes = xrealloc(rb->freezes, (rb->nfreezes + 1) * sizeof(*rb->freezes));
+	rb->freezes = grow1(rb->freezes, rb->nfreezes, sizeof(*rb->freezes));
 	struct rb_freeze *z = &rb->freezes[rb->nfreezes++];
 	memset(z, 0, sizeof(*z));
 	z->pos = pos_of(L, f, n);
@@ -1272,7 +1330,7 @@ static int load_string_list(struct loader *L, const struct yt_node *n,
 	if (yt_expect(n, YT_SEQUENCE, L->err) < 0)
 		return -1;
 	size_t cnt = 0;
-	*out = xcalloc(1, sizeof(**out));
+	*out = grow1(NULL, 0, sizeof(**out)); /* [] is an empty list, not NULL */
 	for (size_t i = 0; i < n->nitems; i++) {
 		char *s;
 		if (get_istring(L, n->items[i], &s) < 0)
@@ -1405,6 +1463,7 @@ static void loader_release(struct loader *L)
 		strv_free(L->vars[i].envs);
 	}
 	free(L->vars);
+	free(L->var_slots);
 	scratch_clear(L);
 	free(L->scratch);
 	for (size_t i = 0; i < L->ndefaults; i++)
@@ -1440,8 +1499,8 @@ int runbook_load(struct runbook *rb, const char *path,
 	memset(rb, 0, sizeof(*rb));
 	rb->path = xstrdup(path);
 	rb->timeout_ms = RUNBOOK_DEFAULT_TIMEOUT_MS;
-	rb->files = xcalloc(1, sizeof(*rb->files));
-	rb->warnings = xcalloc(1, sizeof(*rb->warnings));
+	rb->files = grow1(NULL, 0, sizeof(*rb->files));
+	rb->warnings = grow1(NULL, 0, sizeof(*rb->warnings));
 	struct loader L = {0};
 	L.rb = rb;
 	L.opts = opts;

@@ -148,7 +148,7 @@ struct builder {
 	struct frame *stack;
 	int depth, alloc;
 	struct anchor *anchors;
-	size_t nanchors;
+	size_t nanchors, anchors_alloc;
 	int aliases;
 	size_t alias_budget;
 };
@@ -167,16 +167,15 @@ static int berr(struct builder *b, yaml_mark_t m, const char *fmt, ...)
 	return -1;
 }
 
+/* Appended without a search: a later anchor of the same name replaces an
+ * earlier one (YAML) because aliases are looked up from the end.  Aliases
+ * are few (max_aliases), anchors may be many. */
 static void add_anchor(struct builder *b, char *name, const struct yt_node *n)
 {
-	/* A later anchor of the same name replaces the earlier one (YAML). */
-	for (size_t i = 0; i < b->nanchors; i++)
-		if (!strcmp(b->anchors[i].name, name)) {
-			free(name);
-			b->anchors[i].node = n;
-			return;
-		}
-	b->anchors = xrealloc(b->anchors, (b->nanchors + 1) * sizeof(*b->anchors));
+	if (b->nanchors == b->anchors_alloc) {
+		b->anchors_alloc = b->anchors_alloc ? b->anchors_alloc * 2 : 16;
+		b->anchors = xrealloc(b->anchors, b->anchors_alloc * sizeof(*b->anchors));
+	}
 	b->anchors[b->nanchors].name = name;
 	b->anchors[b->nanchors].node = n;
 	b->nanchors++;
@@ -349,7 +348,7 @@ static int on_alias(struct builder *b, const yaml_event_t *ev)
 		return berr(b, ev->start_mark, "too many aliases (more than %d)",
 		            b->lim->max_aliases);
 	const struct yt_node *target = NULL;
-	for (size_t i = 0; i < b->nanchors; i++)
+	for (size_t i = b->nanchors; i-- > 0 && !target;)
 		if (!strcmp(b->anchors[i].name, name))
 			target = b->anchors[i].node;
 	if (!target)

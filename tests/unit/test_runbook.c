@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gate/registry.h"
@@ -738,6 +739,38 @@ static void test_limits(void **state)
 	}
 }
 
+/* A 1 MiB file may hold ~40,000 vars and as many anchors: lookups must
+ * not be quadratic (the linear version took 10 s here, it now takes
+ * well under 100 ms; the bound is generous for sanitizer builds). */
+static void test_many_names(void **state)
+{
+	(void)state;
+	struct runbook rb;
+	struct gate_error err;
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_adds(&sb, HEAD "vars:\n");
+	for (int i = 0; i < 40000; i++)
+		strbuf_addf(&sb, "  v%05d: &a%05d x%d\n", i, i, i);
+	strbuf_adds(&sb, "checks:\n");
+	for (int i = 0; i < 1000; i++)
+		strbuf_addf(&sb, "  - {id: c%d, type: test.all, with: {s: \"${v%05d}\"}}\n", i, 39999 - i);
+	strbuf_adds(&sb, "  - {id: last, type: test.all, with: {s: *a00007}}\n");
+	assert_true(sb.len < RUNBOOK_MAX_FILE_SIZE);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = load(sb.buf, &rb, &err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	int64_t ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (rc)
+		print_error("%s\n", err.msg);
+	assert_int_equal(rc, 0);
+	assert_string_equal(gate_param_str(rb.checks[0].params, "s"), "x39999");
+	assert_string_equal(gate_param_str(rb.checks[1000].params, "s"), "x7");
+	assert_true(ms < 3000);
+	runbook_release(&rb);
+	strbuf_release(&sb);
+}
+
 /* ---- permissions ---- */
 
 static void test_permissions(void **state)
@@ -814,6 +847,7 @@ int main(void)
 		cmocka_unit_test(test_includes),
 		cmocka_unit_test(test_include_errors),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_many_names),
 		cmocka_unit_test(test_permissions),
 		cmocka_unit_test(test_unavailable),
 	};
