@@ -13,7 +13,25 @@
  *  - WAL streamers (pg_receivewal, barman) in pg_stat_replication are not
  *    replicas;
  *  - pg_stat_archiver.failed_count never resets: compare the times.
- * Every query is a read, in a read-only session (lib/pgconn.c). */
+ * Every query is a read, in a read-only session (lib/pgconn.c).
+ *
+ * Beyond checks.md (extensions, none loosens it):
+ *  - replay_lag NULL counts as 0 when replay_lsn = sent_lsn (the walsender
+ *    clears it only then); NULL while replay is behind what was sent fails
+ *    as unknown.  Lag bytes against the current LSN are judged either way.
+ *  - postgres.replication names inactive physical slots when fewer than
+ *    min_streaming replicas pass (without `standbys`, the usual way to
+ *    learn who is missing); replicas beyond min_streaming that fail are
+ *    named in a passing summary.
+ *  - postgres.archiver also fails on a standby whose archive_mode is not
+ *    `always`, and when archive_command and archive_library are both empty.
+ *  - postgres.slots with no `slots` and no physical slot at all fails:
+ *    nothing to judge is not a pass.
+ *  - A role without pg_monitor sees NULL columns or "permission denied":
+ *    that is an error that says what to grant, never a pass.
+ *  - connect_timeout in the conninfo applies when shorter than the check's
+ *    timeout; the check stops a little before the core's deadline so its
+ *    own message ("no answer within 2.7s") is what the report shows. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,10 +72,12 @@ static const char *fmt_bytes(char *buf, size_t len, double b)
 	return buf;
 }
 
-/* "0.4 s", "75 s", "15 min", "2 h" */
+/* "50 ms", "0.4 s", "75 s", "15 min", "2 h" */
 static const char *fmt_secs(char *buf, size_t len, double s)
 {
-	if (s < 10)
+	if (s > 0 && s < 0.1)
+		snprintf(buf, len, "%.0f ms", s * 1000);
+	else if (s < 10)
 		snprintf(buf, len, "%.1f s", s);
 	else if (s < 120)
 		snprintf(buf, len, "%.0f s", s);
