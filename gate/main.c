@@ -304,13 +304,14 @@ static int decision_status(const struct session *s)
 	return s->ev.allow ? EXIT_ALLOWED : s->o->blocked_exit;
 }
 
-/* -o must be writable before anything is evaluated: a pipeline reading
- * it must never find a stale report from an earlier run. */
+/* -o must be writable before anything is evaluated, and is emptied now:
+ * whatever stops gate before the report is written (an invalid runbook,
+ * a kill), a pipeline reading it never finds an earlier run's report. */
 static int check_output_writable(const char *cmdname, const char *path)
 {
 	if (!path)
 		return 0;
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return cli_usage_error(cmdname, "cannot write the report to %s: %s", path, strerror(errno));
 	close(fd);

@@ -142,6 +142,13 @@ test_expect_success '-o to an unwritable place is a usage error before any check
 	test ! -e check-ran
 '
 
+test_expect_success 'an earlier report in -o never survives a run that stops early' '
+	gate check -q -o stale.json pass.yaml >/dev/null &&
+	test "$(json_get stale.json .decision)" = allow &&
+	expect_status 78 gate check -o stale.json typo.yaml 2>/dev/null &&
+	test ! -s stale.json
+'
+
 test_expect_success '--format nagios: the Nagios status' '
 	expect_status 0 gate check -f nagios pass.yaml &&
 	expect_status 2 gate check -f nagios fail.yaml
