@@ -105,6 +105,20 @@ test_expect_success 'a hung walsender: the receiver says streaming but hears not
 	test "$(detail hung r .receiver_status)" = streaming
 '
 
+test_expect_success 'gate run: the command runs when the standbys pass, not when one is paused' '
+	{
+		for n in 1 2; do
+			printf "  - id: r%s\n    type: postgres.replica\n    with:\n      conninfo: \"%s\"\n" $n "$(pg_conninfo replica$n)"
+		done
+	} | runbook run &&
+	gate run "$T/run.yaml" -- touch "$T/ran" &&
+	test -f "$T/ran" && rm "$T/ran" &&
+	pg_psql replica2 "select pg_wal_replay_pause()" &&
+	expect_status 75 gate run "$T/run.yaml" -- touch "$T/ran" &&
+	test ! -e "$T/ran" &&
+	pg_psql replica2 "select pg_wal_replay_resume()"
+'
+
 test_expect_success 'pointed at the primary, it fails: not a standby' '
 	replica prim primary &&
 	check prim && rc_is prim 75 &&
