@@ -4,9 +4,11 @@
  * Three passes over a copy of the string, each of which can only replace
  * text by "***", never leave a part of a secret behind:
  *   1. registered literals (values of ${env:...} in secret parameters);
- *   2. `KEY = VALUE` where KEY is a word ending in "password" or "passwd"
- *      (libpq conninfo password= and sslpassword=, PGPASSWORD=, URI query
- *      ?password=), with libpq's quoting rules for the value;
+ *   2. `KEY = VALUE` (also `KEY: VALUE`, `--KEY VALUE`) where KEY is a
+ *      word ending in "password", "passwd", "token", "secret", "apikey"
+ *      or "authorization" (libpq conninfo password= and sslpassword=,
+ *      PGPASSWORD=, URI query ?password= / ?access_token=, HTTP
+ *      "Authorization: Bearer X"), with libpq's quoting rules for the value;
  *   3. the password of URI userinfo, scheme://user:SECRET@host.
  * When in doubt about where a secret ends, the pass hides more rather than
  * less: a report with "***" in the wrong place is harmless, a password in
@@ -78,15 +80,31 @@ static int is_word(int c)
 	return isalnum((unsigned char)c) || c == '_' || c == '-';
 }
 
-/* Does the word s[0..n) name a password (case-insensitive suffix)? */
-static int word_is_password_key(const char *s, size_t n)
+static int has_suffix(const char *s, size_t n, const char *suffix)
 {
-	static const char *const suffixes[] = {"password", "passwd"};
-	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-		size_t k = strlen(suffixes[i]);
-		if (n >= k && strncasecmp(s + n - k, suffixes[i], k) == 0)
+	size_t k = strlen(suffix);
+	return n >= k && strncasecmp(s + n - k, suffix, k) == 0;
+}
+
+/* Does the word s[0..n) name a secret (case-insensitive suffix)? */
+static int word_is_secret_key(const char *s, size_t n)
+{
+	static const char *const suffixes[] = {"password", "passwd", "token", "secret",
+	                                       "authorization", "apikey", "api_key", "api-key"};
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+		if (has_suffix(s, n, suffixes[i]))
 			return 1;
-	}
+	return 0;
+}
+
+/* An HTTP authentication scheme: the credentials are the next word. */
+static int is_auth_scheme(const char *s, size_t n)
+{
+	static const char *const schemes[] = {"Bearer", "Basic", "Token", "Digest", "Negotiate",
+	                                      "ApiKey", "Bot"};
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+		if (n == strlen(schemes[i]) && strncasecmp(s, schemes[i], n) == 0)
+			return 1;
 	return 0;
 }
 
@@ -113,8 +131,8 @@ static const char *value_end(const char *p, int in_query)
 	return p;
 }
 
-/* Pass 2: KEY = VALUE (or KEY: VALUE, "KEY": "VALUE") pairs whose key
- * names a password. */
+/* Pass 2: KEY = VALUE (or KEY: VALUE, "KEY": "VALUE", --KEY VALUE)
+ * where KEY names a secret: password, token, secret, authorization... */
 static char *redact_keyvalues(const char *s)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -135,9 +153,17 @@ static char *redact_keyvalues(const char *s)
 			q++;
 		while (*q == ' ' || *q == '\t')
 			q++;
-		if ((*q != '=' && *q != ':') || !word_is_password_key(w, wn))
+		if (!word_is_secret_key(w, wn))
 			continue;
-		q++;
+		if (*q != '=' && *q != ':') {
+			/* a command-line option taking the secret as the next
+			 * argument: --password SECRET (not --no-password) */
+			if (*w != '-' || q == p || !*q || *q == '-' ||
+			    (wn > 5 && strncmp(w, "--no-", 5) == 0))
+				continue;
+		} else {
+			q++;
+		}
 		while (*q == ' ' || *q == '\t')
 			q++;
 		if (strncmp(q, MASK, strlen(MASK)) == 0 &&
@@ -151,6 +177,14 @@ static char *redact_keyvalues(const char *s)
 		const char *end = value_end(q, in_query);
 		if (end == q)
 			continue; /* empty value: nothing to hide */
+		if (has_suffix(w, wn, "authorization") && is_auth_scheme(q, (size_t)(end - q))) {
+			/* "Authorization: Bearer TOKEN": the token is the secret */
+			const char *t = end;
+			while (*t == ' ' || *t == '\t')
+				t++;
+			if (*t)
+				end = value_end(t, 0);
+		}
 		strbuf_add(&sb, copied, (size_t)(q - copied));
 		strbuf_adds(&sb, MASK);
 		copied = p = end;
@@ -170,9 +204,11 @@ static int is_scheme(const char *s, size_t n)
 	return 1;
 }
 
-/* Pass 3: scheme://user:SECRET@host.  The userinfo ends at the first '@'
- * before any '/' or whitespace (libpq's own rule); the password is
- * everything after its first ':'. */
+/* Pass 3: scheme://user:SECRET@host.  The authority ends at the first
+ * '/' or whitespace (libpq's own rule); the userinfo at the last '@' in
+ * it, so that a raw '@' in a password is hidden too; the password is
+ * everything after the userinfo's first ':'.  (A raw '/' in a password
+ * cannot be told from a path: libpq cannot parse such a URI either.) */
 static char *redact_userinfo(const char *s)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -187,10 +223,13 @@ static char *redact_userinfo(const char *s)
 		p = auth;
 		if (!is_scheme(sch, (size_t)(sep - sch)))
 			continue;
-		const char *at = auth;
-		while (*at && *at != '@' && *at != '/' && !isspace((unsigned char)*at))
-			at++;
-		if (*at != '@')
+		const char *end = auth, *at = NULL;
+		while (*end && *end != '/' && !isspace((unsigned char)*end)) {
+			if (*end == '@')
+				at = end;
+			end++;
+		}
+		if (!at)
 			continue;
 		const char *colon = memchr(auth, ':', (size_t)(at - auth));
 		if (!colon || colon + 1 == at)
