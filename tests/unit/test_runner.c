@@ -301,7 +301,7 @@ static void test_parallel_and_serial(void **state)
 	int64_t serial = run(&ev, &rb, 1, 10000);
 	eval_release(&ev);
 	print_message("3 x 300ms: all at once %lld ms, -j 1 %lld ms\n", (long long)all, (long long)serial);
-	assert_true(all < 600);
+	assert_true(all < 800); /* serial would be 900 */
 	assert_true(serial >= 900);
 	rb_free(&rb);
 }
