@@ -29,6 +29,8 @@ void cli_opts_release(struct cli_opts *o)
 {
 	if (!o)
 		return;
+	for (size_t i = 0; i < o->nvars; i++)
+		free((char *)o->vars[i].name);
 	free(o->vars);
 	free(o->overrides);
 	free(o->module_paths);
@@ -354,10 +356,9 @@ static int take_opt(const char *cmd, int opt, const char *arg, struct cli_opts *
 		if (!eq || eq == arg)
 			return cli_usage_error(cmd, "--var wants NAME=VALUE, got '%s'", arg);
 		o->vars = xrealloc(o->vars, (o->nvars + 1) * sizeof(*o->vars));
-		/* The name is cut out of argv in place: argv lives as long as
-		 * the process, and NAME never contains '='. */
-		*(char *)eq = '\0';
-		o->vars[o->nvars++] = (struct rb_var){arg, eq + 1};
+		/* The name is a copy (freed by cli_opts_release); the value
+		 * points into argv. */
+		o->vars[o->nvars++] = (struct rb_var){xstrndup(arg, (size_t)(eq - arg)), eq + 1};
 		return -1;
 	}
 	case OPT_OVERRIDE:
