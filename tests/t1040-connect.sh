@@ -48,6 +48,7 @@ conn() {
 		"$2" "$3" | runbook "$1"
 }
 ms() { echo $(($(date +%s%N) / 1000000)); }
+q_is() { test "$(pg_psql "$1" "$2")" = "$3"; }
 no_secret() { # no_secret SECRET FILES...: the secret appears in none of them (all exist)
 	local s=$1 f; shift
 	for f in "$@"; do test -e "$f" || { echo "missing $f"; return 1; }; done
@@ -81,6 +82,29 @@ test_expect_success 'a port whose backlog is full (SYNs dropped): error "could n
 	t0=$(ms) && check syn && t1=$(ms) &&
 	rc_is syn 75 && test "$(st syn c)" = error &&
 	summary syn c | grep -E "^127.0.0.1:$NP: (could not connect|no answer) within 1\.[0-9]s$" &&
+	test $((t1 - t0)) -lt 3000
+'
+
+test_expect_success 'a hung PostgreSQL (postmaster stopped with SIGSTOP): error within the timeout' '
+	pm=$(pg_pid primary) && test -n "$pm" &&
+	test_cleanup "kill -CONT $pm" &&
+	conn hung 2s "host=127.0.0.1 port=$PORT dbname=postgres user=postgres" &&
+	kill -STOP "$pm" &&
+	t0=$(ms) && check hung; t1=$(ms); kill -CONT "$pm";
+	rc_is hung 75 && test "$(st hung c)" = error &&
+	summary hung c | grep -E "^127.0.0.1:$PORT: no answer within 1\.[0-9]s$" &&
+	test $((t1 - t0)) -lt 3000
+'
+
+test_expect_success 'a query that never returns (its view locked by another session): error within the timeout' '
+	(psql -XAtq -h 127.0.0.1 -p "$PORT" -U postgres -d postgres \
+		-c "begin; lock table pg_stat_archiver in access exclusive mode; select pg_sleep(5); commit" >/dev/null 2>&1 &) &&
+	wait_until 5 q_is primary "select count(*) from pg_locks where relation = '"'"'pg_stat_archiver'"'"'::regclass and granted" 1 &&
+	printf "  - id: c\n    type: postgres.archiver\n    timeout: 2s\n    with:\n      conninfo: \"host=127.0.0.1 port=%s dbname=postgres user=postgres\"\n" "$PORT" |
+		runbook locked &&
+	t0=$(ms) && check locked && t1=$(ms) &&
+	rc_is locked 75 && test "$(st locked c)" = error &&
+	summary locked c | grep -E "^127.0.0.1:$PORT: no answer to a query within 1\.[0-9]s$" &&
 	test $((t1 - t0)) -lt 3000
 '
 

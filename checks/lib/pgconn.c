@@ -307,14 +307,15 @@ int pgconn_open(struct pgconn *c, const char *conninfo, int64_t deadline_ms)
 		set_err(c, "%s: %s", c->where, msg);
 		return -1;
 	}
-	/* Reads only: make the session read-only, and let the server give up
-	 * on a statement at our deadline too. */
+	/* Reads only: make the session read-only.  And let the server give up
+	 * on a statement just after our own deadline: we stop waiting first
+	 * (our message says what hung), nothing lingers on the server. */
 	int64_t left = deadline_ms - pgconn_mono_ms();
 	char sql[160];
 	snprintf(sql, sizeof(sql),
 	         "SELECT set_config('default_transaction_read_only', 'on', false), "
 	         "set_config('statement_timeout', '%lld', false)",
-	         (long long)(left > 1 ? left : 1));
+	         (long long)(left > 1 ? left + 500 : 1));
 	PGresult *res = pgconn_query(c, sql);
 	if (!res)
 		return -1;
@@ -333,24 +334,26 @@ PGresult *pgconn_query(struct pgconn *c, const char *sql)
 		set_err(c, "%s: %s", c->where, msg);
 		return NULL;
 	}
-	int r;
-	while ((r = PQflush(c->conn)) == 1) {
-		if (wait_fd(PQsocket(c->conn), POLLOUT | POLLIN, c->deadline_ms) <= 0)
+	int f, w;
+	while ((f = PQflush(c->conn)) == 1) {
+		if ((w = wait_fd(PQsocket(c->conn), POLLOUT | POLLIN, c->deadline_ms)) == 0)
 			goto timeout;
-		if (!PQconsumeInput(c->conn))
-			break;
+		if (w < 0 || !PQconsumeInput(c->conn))
+			goto broken;
 	}
+	if (f < 0)
+		goto broken;
 	PGresult *keep = NULL, *failed = NULL;
 	for (;;) {
 		while (PQisBusy(c->conn)) {
-			int w = wait_fd(PQsocket(c->conn), POLLIN, c->deadline_ms);
-			if (w <= 0) {
+			w = wait_fd(PQsocket(c->conn), POLLIN, c->deadline_ms);
+			if (w <= 0 || !PQconsumeInput(c->conn)) {
 				PQclear(keep);
 				PQclear(failed);
-				goto timeout;
+				if (w == 0)
+					goto timeout;
+				goto broken;
 			}
-			if (!PQconsumeInput(c->conn))
-				break;
 		}
 		PGresult *res = PQgetResult(c->conn);
 		if (!res)
@@ -381,6 +384,12 @@ PGresult *pgconn_query(struct pgconn *c, const char *sql)
 		return NULL;
 	}
 	return keep;
+
+broken:
+	/* the connection itself failed (server gone, socket error) */
+	tidy_libpq_message(PQerrorMessage(c->conn), msg, sizeof(msg));
+	set_err(c, "%s: %s", c->where, msg);
+	return NULL;
 
 timeout:;
 	char el[32];
