@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pwd.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -223,6 +224,8 @@ static int send_journal(const struct eval *ev, enum audit_kind kind, const char 
 	field(&f, "GATE_MODE", eval_mode_name(ev->mode));
 	field(&f, "GATE_COMMAND", cmd);
 	field(&f, "GATE_USER", user);
+	if (getenv("SUDO_USER"))
+		field(&f, "GATE_SUDO_USER", getenv("SUDO_USER")); /* who ran sudo gate */
 	field(&f, "GATE_FAILED_CHECKS", failed);
 	field(&f, "GATE_OVERRIDES", ovr);
 	if (ev->noverrides)
@@ -258,6 +261,8 @@ static char *file_line(const struct eval *ev, enum audit_kind kind, const char *
 	char *host = host_name();
 	json_object_set_new(o, "record", json_string(kind == AUDIT_RESULT ? "result" : "decision"));
 	json_object_set_new(o, "user", json_string(user));
+	if (getenv("SUDO_USER"))
+		json_object_set_new(o, "sudo_user", json_string(getenv("SUDO_USER")));
 	json_object_set_new(o, "host", json_string(host));
 	free(host);
 	redact_json(o);

@@ -176,7 +176,9 @@ test_expect_success 'no field of any record holds a password' '
 
 test_expect_success 'the JSON-lines file: decision and result, 0600, no password' '
 	rm -f "$FL/audit.jsonl" &&
-	in_ns "$GATE_BIN" run "$FL/jfile.yaml" -- /bin/true >out 2>err &&
+	in_ns env SUDO_USER=alice "$GATE_BIN" run "$FL/jfile.yaml" -- /bin/true >out 2>err &&
+	records rec GATE_RUNBOOK=jfile &&
+	test "$(field rec 0 GATE_SUDO_USER)" = alice &&
 	test "$(stat -c %a "$FL/audit.jsonl")" = 600 &&
 	test "$(count_lines "$FL/audit.jsonl")" = 2 &&
 	test_grep -v "$SECRET" "$FL/audit.jsonl" &&
@@ -185,7 +187,7 @@ test_expect_success 'the JSON-lines file: decision and result, 0600, no password
 	d, r = [json.loads(l) for l in open(sys.argv[1])]
 	assert d["record"] == "decision" and r["record"] == "result", (d["record"], r["record"])
 	assert d["decision"] == "allow" and d["runbook"] == "jfile" and d["exit_status"] is None
-	assert r["exit_status"] == 0 and d["user"] and d["host"]
+	assert r["exit_status"] == 0 and d["user"] and d["host"] and d["sudo_user"] == "alice"
 	assert [c["id"] for c in d["checks"]] == ["probe", "pgwarn"]
 	PY
 '
