@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <glob.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,16 @@ static int add_size(const char *p, const struct stat *st, int flag, struct FTW *
 	if (flag == FTW_F && S_ISREG(st->st_mode))
 		tree_bytes += (uint64_t)st->st_size;
 	return 0;
+}
+
+/* The backup's size is walked in a thread while pg_verifybackup runs, so
+ * that the walk adds nothing to the check's time (the benchmark holds the
+ * check to 1.05x of pg_verifybackup alone). */
+static void *size_thread(void *dir)
+{
+	tree_bytes = 0;
+	nftw(dir, add_size, 16, FTW_PHYS);
+	return NULL;
 }
 
 /* pg_verifybackup on PATH, else the newest /usr/lib/postgresql/N/bin one. */
@@ -359,15 +370,16 @@ void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
 	bk_fmt_time(best->start, when, sizeof(when));
 	bk_fmt_age(age_s, age, sizeof(age));
 	bk_fmt_age(max_age_ms / 1000, maxage, sizeof(maxage));
-	tree_bytes = 0;
-	nftw(best->dir, add_size, 16, FTW_PHYS);
-	bk_fmt_size(tree_bytes, size, sizeof(size));
+	int verify = gate_param_bool(params, "verify", 1);
+	pthread_t th;
+	int threaded = verify && pthread_create(&th, NULL, size_thread, best->dir) == 0;
+	if (!threaded)
+		size_thread(best->dir);
 	json_object_set_new(d, "path", json_string(best->dir));
 	json_object_set_new(d, "type", json_string("basebackup"));
 	json_object_set_new(d, "start_time", json_string(when));
 	json_object_set_new(d, "backup_label_start_time", json_string(best->start_text));
 	json_object_set_new(d, "age_s", json_integer((json_int_t)age_s));
-	json_object_set_new(d, "size", json_integer((json_int_t)tree_bytes));
 	char *label = read_label(best->dir);
 	char val[256];
 	if (label && label_value(label, "START WAL LOCATION", val, sizeof(val)))
@@ -380,8 +392,12 @@ void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
 		bk_problem(&v, GATE_FAIL, "%s is %s old (max_age %s; started %s)", best->dir,
 		           age, maxage, when);
 	int verified = 0;
-	if (gate_param_bool(params, "verify", 1))
+	if (verify)
 		run_verify(params, best->dir, env, &v, d, &verified);
+	if (threaded)
+		pthread_join(th, NULL);
+	bk_fmt_size(tree_bytes, size, sizeof(size));
+	json_object_set_new(d, "size", json_integer((json_int_t)tree_bytes));
 
 	char pass[GATE_SUMMARY_MAX];
 	snprintf(pass, sizeof(pass), "%s: started %s, %s old, %s%s", best->dir, when, age,
