@@ -163,6 +163,11 @@ ha_cluster_up() {
 	# /replica says 200 before pg2 really streams: wait for the leader's view.
 	wait_until 60 ha_body_has "http://127.0.0.1:$PATRONI_API_1/patroni" '"state": "streaming"' ||
 		{ echo "# pg2 not streaming"; return 1; }
+	# /cluster is read from the DCS and trails the members by ~2 s: wait
+	# until it, too, shows pg2 running with a byte lag.
+	wait_until 30 ha_body_has "http://127.0.0.1:$PATRONI_API_1/cluster" \
+		'"name": "pg2", "role": "replica", "state": "running", [^}]*"timeline": [0-9]*, "lag": [0-9]' ||
+		{ echo "# /cluster does not show pg2 running"; return 1; }
 }
 
 # Stop everything this file started, replica first (so it does not take the
