@@ -307,11 +307,12 @@ test_expect_success 'header values from ${env:...} reach the server and never th
 	curl -s -X POST http://127.0.0.1:$HP/__reset >/dev/null &&
 	check secret && rc_is secret 75 && test "$(st secret auth)" = fail &&
 	{ gate check "$T/secret.yaml" >"$T/secret.txt" 2>&1 || true; } &&
-	{ gate check -v --format json -o "$T/secret.out" "$T/secret.yaml" >/dev/null 2>&1 || true; } &&
+	{ gate check -v --format json -o "$T/secret.out" --audit-log "$T/secret.audit" "$T/secret.yaml" >/dev/null 2>&1 || true; } &&
+	test -s "$T/secret.audit" &&
 	curl -s http://127.0.0.1:$HP/__log >"$T/secret.log" &&
 	grep -F "Bearer t4000-very-secret-token" "$T/secret.log" &&
 	grep -F "\"X-Api-Key\": \"t4000-very-secret-token\"" "$T/secret.log" &&
-	! grep -F "very-secret" "$T/secret.json" "$T/secret.err" "$T/secret.txt" "$T/secret.out" ||
+	! grep -F "very-secret" "$T/secret.json" "$T/secret.err" "$T/secret.txt" "$T/secret.out" "$T/secret.audit" ||
 	show secret
 '
 
@@ -325,8 +326,9 @@ test_expect_success 'a password in the URL is shown as ***' '
 	    with: {url: "http://gate:hunter2pass@127.0.0.1:$HP/redirect?to=http://gate:hunter2pass@127.0.0.1:$HP/json"}
 	EOF
 	check userinfo && rc_is userinfo 75 &&
-	{ gate check "$T/userinfo.yaml" >"$T/userinfo.txt" 2>&1 || true; } &&
-	! grep -F hunter2pass "$T/userinfo.json" "$T/userinfo.err" "$T/userinfo.txt" &&
+	{ gate check --audit-log "$T/userinfo.audit" "$T/userinfo.yaml" >"$T/userinfo.txt" 2>&1 || true; } &&
+	test -s "$T/userinfo.audit" &&
+	! grep -F hunter2pass "$T/userinfo.json" "$T/userinfo.err" "$T/userinfo.txt" "$T/userinfo.audit" &&
 	grep -F "gate:***@127.0.0.1:$HP" "$T/userinfo.json" ||
 	show userinfo
 '
