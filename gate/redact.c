@@ -269,8 +269,9 @@ static void redact_string_value(json_t *v)
 {
 	const char *old = json_string_value(v);
 	char *red = redact_string(old);
-	if (strcmp(red, old) != 0)
-		json_string_set(v, red);
+	/* if the redacted text cannot be stored, nothing of it is kept */
+	if (strcmp(red, old) != 0 && json_string_set(v, red) < 0)
+		json_string_set(v, MASK);
 	free(red);
 }
 

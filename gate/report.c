@@ -107,7 +107,7 @@ char *report_next_window(const struct eval *ev)
 {
 	for (size_t i = 0; i < ev->nresults; i++) {
 		const struct check_result *r = &ev->results[i];
-		if (strcmp(r->type, "window") != 0 || r->raw_status == CHECK_PASS)
+		if (!r->type || strcmp(r->type, "window") != 0 || r->raw_status == CHECK_PASS)
 			continue;
 		const char *local = json_string_value(json_object_get(r->details, "next_open_local"));
 		const char *in = json_string_value(json_object_get(r->details, "opens_in"));
@@ -234,9 +234,60 @@ static json_t *ms_value(double ms)
 	return json_real(round(ms * 10) / 10);
 }
 
+/* Length of the valid UTF-8 sequence at p (1-4), or 0. */
+static size_t utf8_seq(const unsigned char *p)
+{
+	size_t n;
+	unsigned cp;
+	if (p[0] < 0x80)
+		return 1;
+	if ((p[0] & 0xe0) == 0xc0)
+		n = 2, cp = p[0] & 0x1f;
+	else if ((p[0] & 0xf0) == 0xe0)
+		n = 3, cp = p[0] & 0x0f;
+	else if ((p[0] & 0xf8) == 0xf0)
+		n = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	static const unsigned min[] = {0, 0, 0x80, 0x800, 0x10000};
+	if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* A JSON string even when s is not UTF-8 (a plugin printing Latin-1, an
+ * argv byte string): invalid bytes become U+FFFD instead of the member
+ * silently missing from the report. */
+static json_t *jstring(const char *s)
+{
+	json_t *j = json_string(s);
+	if (j)
+		return j;
+	struct strbuf sb = STRBUF_INIT;
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		size_t n = utf8_seq(p);
+		if (n == 0) {
+			strbuf_adds(&sb, "\xef\xbf\xbd");
+			p++;
+		} else {
+			strbuf_add(&sb, (const char *)p, n);
+			p += n;
+		}
+	}
+	j = json_string(sb.buf ? sb.buf : "");
+	strbuf_release(&sb);
+	return j ? j : json_string("");
+}
+
 static json_t *string_or_null(const char *s)
 {
-	return s ? json_string(s) : json_null();
+	return s ? jstring(s) : json_null();
 }
 
 static json_t *check_json(const struct check_result *r)
@@ -246,7 +297,7 @@ static json_t *check_json(const struct check_result *r)
 	json_object_set_new(c, "type", string_or_null(r->type));
 	json_object_set_new(c, "severity", json_string(r->severity == RB_SEVERITY_WARN ? "warn" : "block"));
 	json_object_set_new(c, "status", json_string(check_status_name(r->status)));
-	json_object_set_new(c, "summary", json_string(r->summary ? r->summary : ""));
+	json_object_set_new(c, "summary", jstring(r->summary ? r->summary : ""));
 	json_object_set_new(c, "duration_ms", ms_value(r->duration_ms));
 	json_object_set_new(c, "attempts", json_integer(r->attempts));
 	json_object_set_new(c, "overridden", json_boolean(r->status == CHECK_OVERRIDDEN));
@@ -266,7 +317,7 @@ static json_t *strv_json(char *const *v)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; v && v[i]; i++)
-		json_array_append_new(a, json_string(v[i]));
+		json_array_append_new(a, jstring(v[i]));
 	return a;
 }
 
@@ -294,7 +345,7 @@ json_t *report_json(const struct eval *ev)
 		json_array_append_new(checks, check_json(r));
 		if (report_is_warning(r)) {
 			char *w = xasprintf("%s: %s", r->id, r->summary ? r->summary : check_status_name(r->status));
-			json_array_append_new(warnings, json_string(w));
+			json_array_append_new(warnings, jstring(w));
 			free(w);
 		}
 	}
@@ -304,7 +355,7 @@ json_t *report_json(const struct eval *ev)
 	for (size_t i = 0; i < ev->noverrides; i++) {
 		const struct eval_override *e = &ev->overrides[i];
 		json_t *x = json_object();
-		json_object_set_new(x, "id", json_string(e->id));
+		json_object_set_new(x, "id", jstring(e->id));
 		json_object_set_new(x, "reason", string_or_null(ev->override_reason));
 		json_object_set_new(x, "applied", json_boolean(e->applied));
 		json_object_set_new(x, "note", string_or_null(e->note));
@@ -321,7 +372,7 @@ json_t *report_json(const struct eval *ev)
 	for (size_t i = 0; i < ev->nresults; i++) {
 		const struct check_result *r = &ev->results[i];
 		json_t *at = json_object_get(r->details, "next_open");
-		if (strcmp(r->type, "window") == 0 && r->raw_status != CHECK_PASS && json_is_string(at)) {
+		if (r->type && strcmp(r->type, "window") == 0 && r->raw_status != CHECK_PASS && json_is_string(at)) {
 			json_decref(next);
 			next = json_pack("{s:O,s:O,s:O}", "at", at,
 			                 "local", json_object_get(r->details, "next_open_local"),

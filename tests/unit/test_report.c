@@ -280,6 +280,17 @@ static void test_json_fields(void **state)
 	assert_null(strstr(s, "hunter2"));
 	free(s);
 
+	/* a summary and an argument that are not UTF-8 still appear */
+	free(f.ev.results[0].summary);
+	f.ev.results[0].summary = xstrdup("caf\xe9 ok");
+	free(f.ev.command[3]);
+	f.ev.command[3] = xstrdup("\xff");
+	j = report_json(&f.ev);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "checks"), 0),
+	                                                      "summary")), "caf\xef\xbf\xbd ok");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(j, "command"), 3)), "\xef\xbf\xbd");
+	json_decref(j);
+
 	/* after a run: exit_status set; no command: null */
 	f.ev.have_exit_status = 1;
 	f.ev.exit_status = 0;
