@@ -43,8 +43,18 @@ static double mono_ms_f(void)
 	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
+/* close_range(first, last) where the kernel has it (5.9+); else a loop up
+ * to maxfd, which the parent computed (sysconf is not async-signal-safe). */
+static void close_fds(unsigned first, unsigned last, int maxfd)
+{
+	if (first > last || close_range(first, last, 0) == 0)
+		return;
+	for (unsigned fd = first; fd <= last && fd < (unsigned)maxfd; fd++)
+		close((int)fd);
+}
+
 /* In the child, between fork and exec: async-signal-safe calls only. */
-static void child_exec(char *const *argv, int errfd, const sigset_t *oldmask)
+static void child_exec(char *const *argv, int errfd, const sigset_t *oldmask, int maxfd)
 {
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
@@ -61,8 +71,8 @@ static void child_exec(char *const *argv, int errfd, const sigset_t *oldmask)
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
 	/* Nothing of gate's leaks into the command but stdin/out/err. */
 	if (errfd > 3)
-		close_range(3, (unsigned)errfd - 1, 0);
-	close_range((unsigned)errfd + 1, ~0u, 0);
+		close_fds(3, (unsigned)errfd - 1, maxfd);
+	close_fds((unsigned)errfd + 1, ~0u, maxfd);
 	execvp(argv[0], argv);
 	int e = errno;
 	ssize_t w;
@@ -141,9 +151,12 @@ int exec_command(char *const *argv, int *exec_errno, double *duration_ms)
 			installed[i] = 1;
 	}
 
+	long maxfd = sysconf(_SC_OPEN_MAX);
+	if (maxfd < 0 || maxfd > 65536)
+		maxfd = 65536;
 	pid_t pid = fork();
 	if (pid == 0)
-		child_exec(argv, pfd[1], &oldmask);
+		child_exec(argv, pfd[1], &oldmask, (int)maxfd);
 	int fork_errno = errno;
 	child_pid = pid > 0 ? pid : 0;
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
