@@ -196,6 +196,16 @@ test_expect_success 'lint: parameter types, units, unknown names and cross-check
 	expect_status 0 gate lint "$T/fine.yaml"
 '
 
+test_expect_success 'a role with pg_monitor passes; one without it is an error, never a pass' '
+	pg_psql primary "create role gmon login in role pg_monitor; create role gnomon login" &&
+	printf "  - id: repl\n    type: postgres.replication\n    with:\n      conninfo: \"host=127.0.0.1 port=%s dbname=postgres user=%s\"\n      min_streaming: 2\n" \
+		"$(pg_port primary)" gmon | runbook mon &&
+	check mon && rc_is mon 0 && test "$(st mon repl)" = pass &&
+	sed "s/user=gmon/user=gnomon/" "$T/mon.yaml" >"$T/nomon.yaml" &&
+	check nomon && rc_is nomon 75 && test "$(st nomon repl)" = error &&
+	summary nomon repl | grep -F "cannot read pg_stat_replication (the role needs pg_monitor or superuser)"
+'
+
 test_expect_success 'reads only: every statement gate sent was a read, in a read-only session' '
 	pg_set primary log_statement all && pg_set primary log_line_prefix "%a: " &&
 	repl ro "min_streaming: 2" "samples: 2" "sample_interval: 200ms" && check ro && rc_is ro 0 &&

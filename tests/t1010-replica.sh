@@ -134,6 +134,17 @@ test_expect_success 'a stopped standby is an error (connection refused), never a
 	summary down r | grep -E "^127.0.0.1:[0-9]+: connection refused$"
 '
 
+test_expect_success 'a role with pg_monitor passes; one without it is an error, never a pass' '
+	pg_psql primary "create role gmon login in role pg_monitor; create role gnomon login" &&
+	wait_until 10 q_is replica1 "select count(*) from pg_roles where rolname = '"'"'gnomon'"'"'" 1 &&
+	printf "  - id: r\n    type: postgres.replica\n    with:\n      conninfo: \"host=127.0.0.1 port=%s dbname=postgres user=%s\"\n" \
+		"$(pg_port replica1)" gmon | runbook mon &&
+	check mon && rc_is mon 0 && test "$(st mon r)" = pass &&
+	sed "s/user=gmon/user=gnomon/" "$T/mon.yaml" >"$T/nomon.yaml" &&
+	check nomon && rc_is nomon 75 && test "$(st nomon r)" = error &&
+	test "$(summary nomon r)" = "replica1: cannot read pg_stat_wal_receiver (the role needs pg_monitor or superuser)"
+'
+
 test_expect_success 'lint: unknown parameter, bad size and bad boolean are rejected (78)' '
 	replica l1 replica1 "max_replay_byte: 1MB" && expect_status 78 gate lint "$T/l1.yaml" &&
 	replica l2 replica1 "max_replay_bytes: much" && expect_status 78 gate lint "$T/l2.yaml" &&
