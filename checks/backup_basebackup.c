@@ -359,7 +359,7 @@ void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
 			gate_result_set(res, GATE_FAIL, "no backup directory matches %s", pattern);
 		else
 			gate_result_set(res, GATE_FAIL, "no complete backup under %s (%zu "
-			                "skipped; newest: %s: %s)", pattern, ns,
+			                "skipped; last: %s: %s)", pattern, ns,
 			                json_string_value(json_object_get(json_array_get(skipped, ns - 1), "path")),
 			                json_string_value(json_object_get(json_array_get(skipped, ns - 1), "reason")));
 		goto out;
@@ -380,6 +380,16 @@ void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
 	json_object_set_new(d, "start_time", json_string(when));
 	json_object_set_new(d, "backup_label_start_time", json_string(best->start_text));
 	json_object_set_new(d, "age_s", json_integer((json_int_t)age_s));
+	/* pg_basebackup renames backup_manifest into place last: its mtime is
+	 * when the backup finished (the manifest itself carries no time). */
+	char mpath[4096];
+	struct stat mst;
+	snprintf(mpath, sizeof(mpath), "%s/backup_manifest", best->dir);
+	if (stat(mpath, &mst) == 0) {
+		char stop[40];
+		bk_fmt_time(mst.st_mtim.tv_sec, stop, sizeof(stop));
+		json_object_set_new(d, "stop_time", json_string(stop));
+	}
 	char *label = read_label(best->dir);
 	char val[256];
 	if (label && label_value(label, "START WAL LOCATION", val, sizeof(val)))

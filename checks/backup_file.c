@@ -383,6 +383,7 @@ void bk_file_run(const json_t *params, const struct gate_run_env *env,
 	bk_fmt_size((uint64_t)st.st_size, size, sizeof(size));
 	bk_fmt_age(max_age_ms / 1000, maxage, sizeof(maxage));
 	json_object_set_new(d, "path", json_string(path));
+	json_object_set_new(d, "type", json_string("file"));
 	json_object_set_new(d, "size", json_integer((json_int_t)st.st_size));
 	json_object_set_new(d, "mtime", json_string(when));
 	json_object_set_new(d, "age_s", json_integer((json_int_t)age_s));

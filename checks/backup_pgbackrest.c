@@ -766,10 +766,16 @@ void bk_pgbackrest_run(const json_t *params, const struct gate_run_env *env,
 	size_t n_other;
 	const json_t *b = pick_backup(st, types, repo, &n_other);
 	if (!b) {
+		char allowed[64] = "";
+		const json_t *t;
+		json_array_foreach(types, i, t) {
+			if (json_string_value(t))
+				bk_append(allowed, sizeof(allowed), "/", json_string_value(t));
+		}
 		if (n_other)
-			bk_problem(&p.v, GATE_FAIL, "stanza %s: no backup of the allowed types "
-			           "(%zu backup%s of other types)", p.stanza, n_other,
-			           n_other == 1 ? "" : "s");
+			bk_problem(&p.v, GATE_FAIL, "stanza %s: no %s backup (%zu backup%s of "
+			           "other types)", p.stanza, *allowed ? allowed : "allowed",
+			           n_other, n_other == 1 ? "" : "s");
 		else
 			bk_problem(&p.v, GATE_FAIL, "stanza %s: no backup", p.stanza);
 		goto done;

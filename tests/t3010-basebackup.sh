@@ -133,7 +133,7 @@ test_expect_success 'only backup_manifest.tmp (interrupted while writing the man
 	path: $TEST_TMP/bb/base3
 	EOF
 	run_check tmp.yaml &&
-	expect fail "no complete backup under $TEST_TMP/bb/base3 (1 skipped; *base3: interrupted (backup_manifest.tmp))" &&
+	expect fail "no complete backup under $TEST_TMP/bb/base3 (1 skipped; last: $TEST_TMP/bb/base3: interrupted (backup_manifest.tmp))" &&
 	run_check ok.yaml 0 &&
 	test "$(detail .path)" = "$TEST_TMP/bb/base1" &&
 	mv bb/base3/backup_manifest.tmp bb/base3/backup_manifest &&
