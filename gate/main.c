@@ -331,6 +331,14 @@ int cli_evaluate(const char *runbook, enum eval_mode mode, char *const *command,
 		rc = load_runbook(&s, runbook, 0);
 	if (rc == 0 && mode == EVAL_MODE_DRY_RUN)
 		rc = pick_command(&s, cmdname, (char **)command, &cmd);
+	else if (rc == 0)
+		cmd = s.rb.command; /* `gate check` shows what would run */
+	if (rc == EXIT_CONFIG && o->format == REPORT_NAGIOS) {
+		/* Monitoring reads stdout and the Nagios codes: an invalid
+		 * runbook is UNKNOWN there (the error is on stderr). */
+		printf("GATE UNKNOWN - runbook %s is invalid (see gate lint)\n", runbook);
+		rc = 3;
+	}
 	if (rc == 0) {
 		evaluate(&s, mode, cmd);
 		audit(&s, AUDIT_DECISION);

@@ -1149,6 +1149,9 @@ static int load_check(struct loader *L, const struct file_rec *f,
 		return -1;
 	if (!valid_name(s))
 		return yt_error(L->err, idn, "invalid check id '%s' (expected [a-z0-9][a-z0-9._-]*)", s);
+	/* The pseudo-checks' ids: `--override window` must name one thing. */
+	if (!strcmp(s, "window") || !strcmp(s, "freeze"))
+		return yt_error(L->err, idn, "check id '%s' is reserved for the %s pseudo-check", s, s);
 	c->id = xstrdup(s);
 	L->id_pos[rb->nchecks - 1] = pos_of(L, f, idn);
 	if (!(tn = yt_map_require(n, "type", "a check", L->err)) ||

@@ -218,6 +218,7 @@ static const struct err_case err_cases[] = {
 	 4, 5, "check 'a': missing required parameter 'stanza' for type 'test.req'"},
 	{"missing id", HEAD "checks:\n  - type: test.none\n", 4, 5, "missing 'id' in a check"},
 	{"bad id", HEAD "checks:\n  - {id: A_b, type: test.none}\n", 4, 10, "invalid check id 'A_b'"},
+	{"reserved id", HEAD "checks:\n  - {id: window, type: test.none}\n", 4, 10, "reserved for the window pseudo-check"},
 	{"enum not a choice", HEAD "checks:\n  - id: a\n    type: test.all\n    with: {e: d}\n",
 	 6, 15, "expected one of a|b|c, got 'd'"},
 	{"unknown variable", HEAD "vars: {primary: x}\nchecks:\n  - id: a\n    type: test.all\n    with: {s: \"${primry}\"}\n",
