@@ -389,7 +389,7 @@ static void judge_verify(struct pgbr *p, const char *label, int repo)
 		{"invalid checksum", "with invalid checksum", 0, ""},
 		{"file missing", "missing", 0, ""},
 		{"invalid size", "with invalid size", 0, ""},
-		{"invalid result", "with another error", 0, ""},
+		{"invalid result", "unreadable", 0, ""},
 	};
 	json_t *bad = json_array();
 	json_object_set_new(vd, "invalid_files", bad);

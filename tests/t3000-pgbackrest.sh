@@ -71,12 +71,15 @@ test_expect_success 'gate wrote nothing into the fixture (log-level-file=off, no
 	test -z "$(find "$PGBR_DIR" -user root -print)"
 '
 
+# The flipped byte lands in a gzip stream: usually the file still inflates
+# and its checksum is wrong ("invalid checksum"); now and then the deflate
+# data itself breaks ("invalid result", zlib data error).  Both are named.
 test_expect_success 'one flipped byte in a backup file: verify says invalid although it exits 0' '
 	f=$(ls -S "$PGBR_REPO/backup/demo/$FULL/pg_data/base/5/"*.gz | head -n 1) &&
 	rel=${f#"$PGBR_REPO/backup/demo/$FULL/"} &&
 	flip_byte "$f" &&
 	run_check ok.yaml; rc=$?; flip_byte "$f"; test $rc = 0 &&
-	expect fail "backup $FULL: pgbackrest verify: status invalid: 1 file with invalid checksum: $rel" &&
+	expect fail "backup $FULL: pgbackrest verify: status invalid: 1 file with * $rel" &&
 	test "$(detail .verify.exit_code)" = 0 &&
 	test "$(detail .verify.invalid_files[0].file)" = "$rel" &&
 	test "$(json_get out.json .reasons[0])" = "b: $(summary)" -o -n "$(json_get out.json .reasons[0])"
@@ -194,13 +197,13 @@ test_expect_success 'a pgbackrest that hangs is killed at the check timeout (moc
 '
 
 test_expect_success 'types: [full] judges the full even when a newer incremental exists' '
-	sleep 3 &&
+	sleep 6 &&
 	pgbr_backup incr &&
 	INCR=$(pgbr_last_label) && test "$INCR" != "$FULL" &&
 	full_stop=$(pgbr_backup_field "$FULL" timestamp stop) &&
 	incr_stop=$(pgbr_backup_field "$INCR" timestamp stop) &&
-	test $((incr_stop - full_stop)) -ge 3 &&
-	max=$(( $(date +%s) - full_stop - 1 )) &&
+	test $((incr_stop - full_stop)) -ge 6 &&
+	max=$(( $(date +%s) - full_stop - 3 )) &&
 	write_rb full.yaml <<-EOF &&
 	stanza: demo
 	config: $PGBR_CONF
