@@ -77,4 +77,26 @@ void bk_append(char *dst, size_t len, const char *sep, const char *src);
  * into buf; 0 when there is none. */
 int bk_find_line(const char *s, const char *needle, char *buf, size_t len);
 
+/* ---- parsers, exposed for tests/unit/test_backup_parse.c ---- */
+
+/* backup_label's "2026-11-25 02:42:54 UTC" (or "+02", "-0530", the local
+ * zone's abbreviations) as Unix time; -1 when not understood. */
+int bk_parse_start_time(const char *s, time_t *out);
+/* The digest for file `name` in a sha256sum-format sidecar: 1 found,
+ * 0 no line for it (*other = first name seen), -1 not that format. */
+int bk_sidecar_lookup(const char *text, const char *name, char hex[65],
+                      char *other, size_t otherlen);
+/* pgBackRest info JSON with every "system-id" number quoted (exact). */
+char *bk_quote_system_ids(const char *in);
+/* "000000010000000A000000FF" -> timeline, log, seg; -1 if malformed. */
+int bk_parse_segment(const char *s, uint32_t *tli, uint32_t *log, uint32_t *seg);
+/* "0/9000050" -> 64-bit LSN; -1 if malformed. */
+int bk_parse_lsn(const char *s, uint64_t *lsn);
+/* The WAL segment size consistent with both ends of a backup (smallest
+ * of 1 MiB..1 GiB), 0 if none. */
+uint64_t bk_wal_seg_size(uint64_t lsn_start, uint64_t lsn_stop, uint32_t slog,
+                         uint32_t sseg, uint32_t elog, uint32_t eseg);
+/* Name of segment number segno (log * segments-per-log + seg). */
+void bk_wal_segment_name(uint32_t tli, uint64_t segno, uint64_t seg_size, char out[25]);
+
 #endif

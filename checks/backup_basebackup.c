@@ -122,7 +122,7 @@ static int zone_offset(const char *z, struct tm *tm, long *off)
 }
 
 /* "2026-11-25 02:42:54 UTC" -> Unix time; -1 when not understood. */
-static int parse_start_time(const char *s, time_t *out)
+int bk_parse_start_time(const char *s, time_t *out)
 {
 	struct tm tm = {0};
 	char zone[64];
@@ -335,7 +335,7 @@ void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
 			if (!label || !label_value(label, "START TIME", k->start_text,
 			                           sizeof(k->start_text)))
 				k->why = "backup_label has no START TIME";
-			else if (parse_start_time(k->start_text, &k->start))
+			else if (bk_parse_start_time(k->start_text, &k->start))
 				k->why = "backup_label START TIME not understood";
 			free(label);
 			/* A backup we cannot date might be the newest: fail closed. */

@@ -133,8 +133,8 @@ static int hash_file(const char *path, int64_t deadline_ms, char hex[65],
  * their last component, since sha256sum records the path it was given.
  * Returns 1 found (hex set), 0 no line for this name (*other set to the
  * first name seen, if any), -1 not in the format. */
-static int sidecar_lookup(const char *text, const char *name, char hex[65],
-                          char *other, size_t otherlen)
+int bk_sidecar_lookup(const char *text, const char *name, char hex[65],
+                      char *other, size_t otherlen)
 {
 	int lines = 0;
 	other[0] = '\0';
@@ -224,7 +224,7 @@ static void judge_checksum(const char *path, const struct stat *st,
 		return;
 	}
 	char want[65], other[512];
-	int r = sidecar_lookup(text, base_name(path), want, other, sizeof(other));
+	int r = bk_sidecar_lookup(text, base_name(path), want, other, sizeof(other));
 	free(text);
 	if (r < 0) {
 		bk_problem(v, GATE_FAIL, "%s is not in sha256sum format", base_name(sidecar));

@@ -121,7 +121,7 @@ static int run_pgbr(struct pgbr *p, const char *what, int repo, int with_stanza,
 
 /* `system-id` values exceed 2^53 (and may exceed 2^63): quote them before
  * parsing so they stay exact strings, then read them as integers. */
-static char *quote_system_ids(const char *in)
+char *bk_quote_system_ids(const char *in)
 {
 	static const char key[] = "\"system-id\":";
 	size_t extra = 0;
@@ -443,7 +443,7 @@ static void judge_verify(struct pgbr *p, const char *label, int repo)
 
 /* ---- WAL presence ---- */
 
-static int parse_segment(const char *s, uint32_t *tli, uint32_t *log, uint32_t *seg)
+int bk_parse_segment(const char *s, uint32_t *tli, uint32_t *log, uint32_t *seg)
 {
 	if (!s || strlen(s) != 24 || strspn(s, "0123456789ABCDEF") != 24)
 		return -1;
@@ -458,7 +458,7 @@ static int parse_segment(const char *s, uint32_t *tli, uint32_t *log, uint32_t *
 	return 0;
 }
 
-static int parse_lsn(const char *s, uint64_t *lsn)
+int bk_parse_lsn(const char *s, uint64_t *lsn)
 {
 	unsigned hi, lo;
 	if (!s || sscanf(s, "%X/%X", &hi, &lo) != 2)
@@ -473,8 +473,8 @@ static int parse_lsn(const char *s, uint64_t *lsn)
  * backup ended exactly on a boundary).  Of the sizes PostgreSQL allows
  * (1 MiB .. 1 GiB) the smallest consistent one is taken: if in doubt,
  * more segments are demanded, never fewer.  0 when none fits. */
-static uint64_t infer_seg_size(uint64_t lsn_start, uint64_t lsn_stop, uint32_t slog,
-                               uint32_t sseg, uint32_t elog, uint32_t eseg)
+uint64_t bk_wal_seg_size(uint64_t lsn_start, uint64_t lsn_stop, uint32_t slog,
+                         uint32_t sseg, uint32_t elog, uint32_t eseg)
 {
 	for (uint64_t size = 1u << 20; size <= 1u << 30; size <<= 1) {
 		uint64_t stop_prev = lsn_stop ? lsn_stop - 1 : 0;
@@ -485,6 +485,13 @@ static uint64_t infer_seg_size(uint64_t lsn_start, uint64_t lsn_stop, uint32_t s
 			return size;
 	}
 	return 0;
+}
+
+void bk_wal_segment_name(uint32_t tli, uint64_t segno, uint64_t seg_size, char out[25])
+{
+	uint64_t per_log = 0x100000000ull / seg_size;
+	snprintf(out, 25, "%08X%08X%08X", tli, (uint32_t)(segno / per_log),
+	         (uint32_t)(segno % per_log));
 }
 
 /* Segment names in one repository WAL directory, from repo-ls JSON:
@@ -534,7 +541,7 @@ static void judge_wal(struct pgbr *p, const json_t *stanza, const json_t *backup
 	const json_t *arch = json_object_get(backup, "archive");
 	const char *start = jstr(arch, "start"), *stop = jstr(arch, "stop");
 	uint32_t stli, slog, sseg, etli, elog, eseg;
-	if (parse_segment(start, &stli, &slog, &sseg) || parse_segment(stop, &etli, &elog, &eseg)) {
+	if (bk_parse_segment(start, &stli, &slog, &sseg) || bk_parse_segment(stop, &etli, &elog, &eseg)) {
 		bk_problem(&p->v, GATE_ERROR, "backup %s: archive start/stop not understood",
 		           label);
 		return;
@@ -549,8 +556,8 @@ static void judge_wal(struct pgbr *p, const json_t *stanza, const json_t *backup
 	uint64_t lsn_start = 0, lsn_stop = 0;
 	const json_t *lsn = json_object_get(backup, "lsn");
 	uint64_t seg_size = 0;
-	if (!parse_lsn(jstr(lsn, "start"), &lsn_start) && !parse_lsn(jstr(lsn, "stop"), &lsn_stop))
-		seg_size = infer_seg_size(lsn_start, lsn_stop, slog, sseg, elog, eseg);
+	if (!bk_parse_lsn(jstr(lsn, "start"), &lsn_start) && !bk_parse_lsn(jstr(lsn, "stop"), &lsn_stop))
+		seg_size = bk_wal_seg_size(lsn_start, lsn_stop, slog, sseg, elog, eseg);
 	if (!seg_size) {
 		if (slog != elog) {
 			bk_problem(&p->v, GATE_ERROR, "backup %s: cannot tell the WAL segment size "
@@ -594,7 +601,9 @@ static void judge_wal(struct pgbr *p, const json_t *stanza, const json_t *backup
 	json_t *names = NULL;
 	uint32_t names_log = UINT32_MAX;
 	for (uint64_t s = first; s <= last; s++) {
-		uint32_t log = (uint32_t)(s / per_log), seg = (uint32_t)(s % per_log);
+		char name[25];
+		bk_wal_segment_name(stli, s, seg_size, name);
+		uint32_t log = (uint32_t)(s / per_log);
 		if (log != names_log || !names) {
 			json_decref(names);
 			char rel[512];
@@ -605,8 +614,6 @@ static void judge_wal(struct pgbr *p, const json_t *stanza, const json_t *backup
 			if (!names)
 				return;
 		}
-		char name[25];
-		snprintf(name, sizeof(name), "%08X%08X%08X", stli, log, seg);
 		if (!json_object_get(names, name)) {
 			if (!missing++)
 				memcpy(first_missing, name, sizeof(name));
@@ -724,7 +731,7 @@ void bk_pgbackrest_run(const json_t *params, const struct gate_run_env *env,
 		bk_verdict_finish(&p.v, res, "");
 		return;
 	}
-	char *text = quote_system_ids(pr.out);
+	char *text = bk_quote_system_ids(pr.out);
 	proc_result_release(&pr);
 	json_error_t je;
 	json_t *all = json_loads(text, 0, &je);

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/* The backup checks' parsers, table-driven: backup_label START TIME with
+ * its zones, sha256sum sidecars, pgBackRest's system-id (beyond 2^53 and
+ * 2^63), and the WAL segment arithmetic of require_wal, including the
+ * wrap from ...000000FF to the next log file with 16 MiB segments, which
+ * no scenario test can reach (it takes 4 GiB of WAL). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "backup.h"
+
+static void test_start_time(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		long long want; /* -1: refused */
+	} rows[] = {
+		{"2026-11-25 02:42:54 UTC", 1795574574},
+		{"2026-11-25 02:42:54 GMT", 1795574574},
+		{"2026-11-25 04:42:54 +02", 1795574574},
+		{"2026-11-24 21:12:54 -0530", 1795574574},
+		{"2026-11-25 08:12:54 +05:30", 1795574574},
+		{"2026-11-25 02:42:54", -1},            /* no zone */
+		{"2026-11-25 02:42:54 XYZT", -1},       /* a zone we cannot place */
+		{"2026-13-25 02:42:54 UTC", -1},        /* month 13 */
+		{"yesterday", -1},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		time_t t = 0;
+		int r = bk_parse_start_time(rows[i].text, &t);
+		if (rows[i].want < 0) {
+			assert_int_equal(r, -1);
+		} else {
+			assert_int_equal(r, 0);
+			assert_int_equal((long long)t, rows[i].want);
+		}
+	}
+}
+
+#define H1 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define H2 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+
+static void test_sidecar(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text, *name;
+		int want;
+		const char *hex; /* when found */
+	} rows[] = {
+		{H1 "  db.dump\n", "db.dump", 1, H1},
+		{H1 " *db.dump\n", "db.dump", 1, H1},                   /* binary mode */
+		{H1 "  /backups/x/db.dump\n", "db.dump", 1, H1},         /* path given */
+		{"SHA256 (db.dump) = " H1 "\n", "db.dump", 1, H1},       /* --tag */
+		{H2 "  other.dump\n" H1 "  db.dump\n", "db.dump", 1, H1},
+		{"BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD  db.dump\r\n",
+		 "db.dump", 1, H1},                                       /* upper, CRLF */
+		{H2 "  other.dump\n", "db.dump", 0, NULL},
+		{"garbage\n", "db.dump", -1, NULL},
+		{"", "db.dump", -1, NULL},
+		{"ba7816bf  db.dump\n", "db.dump", -1, NULL},             /* short digest */
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char hex[65] = "", other[256];
+		int r = bk_sidecar_lookup(rows[i].text, rows[i].name, hex, other, sizeof(other));
+		assert_int_equal(r, rows[i].want);
+		if (r == 1)
+			assert_string_equal(hex, rows[i].hex);
+		if (r == 0)
+			assert_string_equal(other, "other.dump");
+	}
+}
+
+static void test_system_id(void **state)
+{
+	(void)state;
+	const char *in = "[{\"db\":[{\"id\":1,\"system-id\":7711934011378650304,\"version\":\"15\"},"
+	                 "{\"id\":2,\"system-id\": 18446744073709551615}],\"name\":\"demo\"}]";
+	char *out = bk_quote_system_ids(in);
+	json_error_t je;
+	json_t *j = json_loads(out, 0, &je);
+	assert_non_null(j);
+	json_t *db = json_object_get(json_array_get(j, 0), "db");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(db, 0), "system-id")),
+	                    "7711934011378650304");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(db, 1), "system-id")),
+	                    "18446744073709551615");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(db, 0), "id")), 1);
+	json_decref(j);
+	free(out);
+}
+
+/* Enumerate the names from start to stop the way require_wal does. */
+static size_t segment_names(const char *start, const char *stop, const char *lsn_start,
+                            const char *lsn_stop, char names[][25], size_t max,
+                            uint64_t *seg_size)
+{
+	uint32_t stli, slog, sseg, etli, elog, eseg;
+	uint64_t ls, le;
+	assert_int_equal(bk_parse_segment(start, &stli, &slog, &sseg), 0);
+	assert_int_equal(bk_parse_segment(stop, &etli, &elog, &eseg), 0);
+	assert_int_equal(bk_parse_lsn(lsn_start, &ls), 0);
+	assert_int_equal(bk_parse_lsn(lsn_stop, &le), 0);
+	*seg_size = bk_wal_seg_size(ls, le, slog, sseg, elog, eseg);
+	assert_true(*seg_size != 0);
+	uint64_t per_log = 0x100000000ull / *seg_size;
+	size_t n = 0;
+	for (uint64_t s = slog * per_log + sseg; s <= elog * per_log + eseg && n < max; s++)
+		bk_wal_segment_name(stli, s, *seg_size, names[n++]);
+	return n;
+}
+
+static void test_wal_range(void **state)
+{
+	(void)state;
+	char names[8][25];
+	uint64_t size;
+	/* 16 MiB segments: ...FE, ...FF, then the next log file. */
+	size_t n = segment_names("0000000100000000000000FE", "000000010000000100000001",
+	                         "0/FE000028", "1/1000100", names, 8, &size);
+	assert_int_equal(size, 16u << 20);
+	assert_int_equal(n, 4);
+	assert_string_equal(names[0], "0000000100000000000000FE");
+	assert_string_equal(names[1], "0000000100000000000000FF");
+	assert_string_equal(names[2], "000000010000000100000000");
+	assert_string_equal(names[3], "000000010000000100000001");
+	/* 1 GiB segments (initdb --wal-segsize=1024): four per log file. */
+	n = segment_names("000000020000000300000003", "000000020000000400000000",
+	                  "3/C0000028", "4/100", names, 8, &size);
+	assert_int_equal(size, 1u << 30);
+	assert_int_equal(n, 2);
+	assert_string_equal(names[1], "000000020000000400000000");
+	/* 1 MiB segments: low part up to 0xFFF. */
+	n = segment_names("000000010000000000000FFF", "000000010000000100000000",
+	                  "0/FFF00028", "1/80", names, 8, &size);
+	assert_int_equal(size, 1u << 20);
+	assert_int_equal(n, 2);
+	/* A backup that stops exactly on a boundary stays in the previous one. */
+	n = segment_names("000000010000000000000008", "000000010000000000000009",
+	                  "0/8000028", "0/A000000", names, 8, &size);
+	assert_int_equal(size, 16u << 20);
+	assert_int_equal(n, 2);
+	/* The fixture's own numbers (shared/notes/fixtures.md). */
+	n = segment_names("000000010000000000000008", "000000010000000000000009",
+	                  "0/8000028", "0/9000050", names, 8, &size);
+	assert_int_equal(size, 16u << 20);
+	assert_int_equal(n, 2);
+	/* Malformed names are refused. */
+	uint32_t a, b, c;
+	uint64_t l;
+	assert_int_equal(bk_parse_segment("00000001000000000000000", &a, &b, &c), -1);
+	assert_int_equal(bk_parse_segment("0000000100000000000000zz", &a, &b, &c), -1);
+	assert_int_equal(bk_parse_lsn("nope", &l), -1);
+	/* Inconsistent ends: no size fits. */
+	assert_int_equal(bk_wal_seg_size(0x8000028, 0x9000050, 0, 3, 0, 9), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_start_time),
+		cmocka_unit_test(test_sidecar),
+		cmocka_unit_test(test_system_id),
+		cmocka_unit_test(test_wal_range),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
