@@ -166,17 +166,18 @@ test_expect_success 'system-id of another cluster' '
 	pg_stop other
 '
 
-test_expect_success 'an unreachable live cluster is an error, not a pass' '
+test_expect_success 'an unreachable live cluster is an error, not a pass; its password is never shown' '
 	port=$(free_port) &&
 	write_rb down.yaml <<-EOF &&
 	stanza: demo
 	config: $PGBR_CONF
-	conninfo: "host=127.0.0.1 port=$port dbname=postgres user=postgres"
+	conninfo: "host=127.0.0.1 port=$port dbname=postgres user=postgres password=hunter2-t3000"
 	verify: false
 	require_wal: false
 	EOF
 	run_check down.yaml &&
-	expect error "conninfo: cannot connect: *"
+	expect error "conninfo: cannot connect: *" &&
+	! grep -l hunter2 out.json err.txt
 '
 
 test_expect_success 'pgbackrest not on PATH is a clear error' '
