@@ -59,7 +59,7 @@ test_expect_success "archive_command = 'false' after a WAL switch: archiving fai
 	arch failing primary &&
 	check failing && rc_is failing 75 &&
 	test "$(st failing a)" = fail &&
-	summary failing a | grep -E "archiving fails: 0000000100000000000000[0-9A-F]{2} failed [0-9.]+ s ago, after the last success" &&
+	summary failing a | grep -E "archiving fails: 0000000100000000000000[0-9A-F]{2} failed [0-9.]+ m?s ago, after the last success" &&
 	test "$(detail failing a .failed_count)" -ge 1
 '
 
