@@ -6,7 +6,8 @@
 # segment the backup needs removed, a corrupt WAL segment it does not
 # need, a missing stanza and one without backups (info exits 0 for both),
 # another cluster's system-id, pgbackrest not on PATH, an old backup, an
-# incremental newer than the full when only full counts.
+# incremental newer than the full when only full counts, a backup that met
+# an invalid page checksum in the database (error: true).
 #
 # gate runs as root here and pgBackRest's repository belongs to postgres:
 # root reads it, and the check passes --log-level-file=off, so nothing is
@@ -221,6 +222,21 @@ test_expect_success 'types: [full] judges the full even when a newer incremental
 	run_check any.yaml 0 &&
 	expect pass "backup $INCR (incr): *" &&
 	test "$(detail .prior)" = "$FULL"
+'
+
+test_expect_success 'a backup that met an invalid page checksum (error: true) fails although verify is happy' '
+	rel=$(pg_psql primary "select pg_relation_filepath('"'"'pgbench_tellers'"'"')") &&
+	pg_stop primary &&
+	runuser -u postgres -- "$PGBIN/pg_checksums" --enable -D "$(pg_datadir primary)" >/dev/null &&
+	/usr/bin/python3 -c "import sys;f=open(sys.argv[1],\"r+b\");f.seek(4000);b=f.read(1);f.seek(4000);f.write(bytes([b[0]^255]))" "$(pg_datadir primary)/$rel" &&
+	_pg_start primary &&
+	pgbr_backup full &&
+	BAD=$(pgbr_last_label) &&
+	test "$(pgbr_backup_field "$BAD" error)" = True &&
+	run_check ok.yaml &&
+	expect fail "backup $BAD: pgBackRest recorded errors during the backup (error: true, e.g. invalid page checksums)" &&
+	test "$(detail .verify.backup_status)" = valid &&
+	test "$(detail .error)" = true
 '
 
 test_expect_success 'an unknown backup type in types is a runbook error (78)' '
