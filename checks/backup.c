@@ -106,7 +106,12 @@ void bk_verdict_finish(struct bk_verdict *v, struct gate_result *res,
                        const char *pass_summary)
 {
 	if (v->n == 0) {
-		gate_result_set(res, GATE_PASS, "%s", pass_summary);
+		/* Fail closed: a path that found no problem must also have
+		 * said what passed. */
+		if (!pass_summary || !*pass_summary)
+			gate_result_set(res, GATE_ERROR, "check reached no verdict");
+		else
+			gate_result_set(res, GATE_PASS, "%s", pass_summary);
 		return;
 	}
 	if (v->n == 1)

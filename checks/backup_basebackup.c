@@ -210,12 +210,11 @@ static void judge_verify_output(const struct proc_result *pr, const char *dir,
 		size_t n = strcspn(l, "\n");
 		const char *e = memmem(l, n, "error: ", 7);
 		if (e) {
-			const char *tool_end = memchr(l, ':', n);
 			char msg[1024];
 			const char *m = e + 7;
 			size_t ml = n - (size_t)(m - l);
 			/* Keep which tool said it when it was pg_waldump. */
-			if (tool_end && !strncmp(l, "pg_waldump", 10))
+			if (!strncmp(l, "pg_waldump", 10))
 				snprintf(msg, sizeof(msg), "pg_waldump: %.*s", (int)ml, m);
 			else
 				snprintf(msg, sizeof(msg), "%.*s", (int)ml, m);
@@ -314,6 +313,8 @@ void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
 	}
 	size_t nc = gr == 0 ? g.gl_pathc : 0;
 	struct candidate *c = calloc(nc + 1, sizeof(*c));
+	if (!c)
+		abort();
 	json_t *skipped = json_array();
 	struct candidate *best = NULL;
 	size_t ndirs = 0;

@@ -364,7 +364,16 @@ static void judge_verify(struct pgbr *p, const char *label, int repo)
 					         (int)strcspn(st + 10, ","), st + 10);
 				json_object_set_new(vd, "backup_line", json_string(t));
 			} else {
+				/* Another backup of the stanza: its trouble is the
+				 * stanza's (and may be this backup's prior). */
 				block = OTHER_BACKUP;
+				const char *st = strstr(lb, ", status: ");
+				if (st && strncmp(st + 10, "valid,", 6)) {
+					char one[160];
+					snprintf(one, sizeof(one), "backup %.*s: %.*s", (int)(lbl < 64 ? lbl : 64),
+					         lb, (int)strcspn(st + 10, ","), st + 10);
+					bk_append(archive_findings, sizeof(archive_findings), "; ", one);
+				}
 			}
 		} else if (strstr(t, "missing: ") || strstr(t, "invalid: ")) {
 			char nz[256];
