@@ -65,15 +65,23 @@ static void build_argv(struct pgbr *p, const char **argv, size_t max, int repo,
 	argv[a] = NULL;
 }
 
-/* Remove the lines containing needle from s, in place.  pgBackRest's
- * "command begin" line repeats every option; the report needs none. */
-static void drop_lines(char *s, const char *needle)
+/* Tidy pgBackRest's stderr, in place, for details: the "command begin"
+ * and "command end" lines (every option, the elapsed time) and verify's
+ * report, which it logs at info level as well as printing it on stdout
+ * (parsed from there), are dropped; warnings, errors and the named
+ * invalid files stay. */
+static void tidy_stderr(char *s)
 {
 	char *w = s;
+	int in_report = 0;
 	for (char *l = s; *l;) {
 		size_t n = strcspn(l, "\n");
 		size_t adv = n + (l[n] == '\n');
-		if (!memmem(l, n, needle, strlen(needle))) {
+		if (l[0] != ' ')
+			in_report = !strncmp(l, "INFO: stanza: ", 14);
+		int drop = in_report || memmem(l, n, " command begin ", 15) ||
+		           memmem(l, n, " command end: ", 14);
+		if (!drop) {
 			memmove(w, l, adv);
 			w += adv;
 		}
@@ -91,7 +99,7 @@ static int run_pgbr(struct pgbr *p, const char *what, int repo, int with_stanza,
 	char repo_opt[32];
 	build_argv(p, argv, 24, repo, with_stanza, repo_opt, sizeof(repo_opt), words);
 	bk_run_tool((char *const *)argv, p->env, INFO_MAX, pr);
-	drop_lines(pr->err, " command begin ");
+	tidy_stderr(pr->err);
 	bk_add_stderr(dst, "stderr", pr);
 	json_object_set_new(dst, "duration_ms", json_real(pr->duration_ms));
 	const char *abn = bk_tool_abnormal(pr, "pgbackrest");
@@ -326,6 +334,9 @@ static void judge_verify(struct pgbr *p, const char *label, int repo)
 	 *       missing: 0, checksum invalid: 0, size invalid: 0, other: 0
 	 *     backup: LABEL, status: valid, total files checked: 984, ...
 	 *       missing: 0, checksum invalid: 0, size invalid: 0, other: 0 */
+	char *report = proc_tail(pr.out, 4096);
+	json_object_set_new(vd, "report", json_string(report));
+	free(report);
 	int in_stanza = 0, seen_stanza = 0;
 	char stanza_status[64] = "", backup_status[64] = "", counts[512] = "";
 	char archive_findings[512] = "", other_lines[512] = "";
