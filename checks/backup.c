@@ -95,7 +95,7 @@ void bk_problem(struct bk_verdict *v, enum gate_status st, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	json_array_append_new(v->list, json_string(msg));
+	json_array_append_new(v->list, bk_jstr(msg));
 	if (v->n++ == 0) {
 		v->status = st;
 		memcpy(v->first, msg, sizeof(msg));
@@ -145,8 +145,31 @@ void bk_add_stderr(json_t *obj, const char *key, const struct proc_result *pr)
 {
 	char *tail = proc_tail(pr->err, BK_STDERR_TAIL);
 	if (*tail)
-		json_object_set_new(obj, key, json_string(tail));
+		json_object_set_new(obj, key, bk_jstr(tail));
 	free(tail);
+}
+
+json_t *bk_jstrn(const char *s, size_t n)
+{
+	json_t *j = json_stringn(s, n);
+	if (j)
+		return j;
+	/* Not UTF-8 (a file name in Latin-1, a tool's localized message):
+	 * keep the ASCII, mark the rest, rather than lose the detail. */
+	char *c = malloc(n + 1);
+	if (!c)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		c[i] = (unsigned char)s[i] < 0x80 && s[i] ? s[i] : '?';
+	c[n] = '\0';
+	j = json_stringn(c, n);
+	free(c);
+	return j;
+}
+
+json_t *bk_jstr(const char *s)
+{
+	return bk_jstrn(s ? s : "", s ? strlen(s) : 0);
 }
 
 void bk_copy(char *dst, size_t len, const char *src)

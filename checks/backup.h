@@ -69,6 +69,10 @@ int bk_run_tool(char *const *argv, const struct gate_run_env *env,
 const char *bk_tool_abnormal(const struct proc_result *pr, const char *tool);
 /* Put the trimmed tail of the tool's stderr into obj[key] (if any). */
 void bk_add_stderr(json_t *obj, const char *key, const struct proc_result *pr);
+/* A JSON string of s (NULL taken as ""); bytes that are not valid UTF-8
+ * become '?', so a detail is never silently lost. */
+json_t *bk_jstr(const char *s);
+json_t *bk_jstrn(const char *s, size_t n);
 /* Copy src into dst (size len), truncated, always NUL-terminated. */
 void bk_copy(char *dst, size_t len, const char *src);
 /* Append sep (when dst is not empty) and src to dst, truncated. */

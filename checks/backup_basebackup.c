@@ -219,7 +219,7 @@ static void judge_verify_output(const struct proc_result *pr, const char *dir,
 			else
 				snprintf(msg, sizeof(msg), "%.*s", (int)ml, m);
 			if (count < VERIFY_MAX_LINES)
-				json_array_append_new(errs, json_string(msg));
+				json_array_append_new(errs, bk_jstr(msg));
 			if (!count)
 				snprintf(first, sizeof(first), "%.299s", msg);
 			count++;
@@ -270,7 +270,7 @@ static void run_verify(const json_t *params, const char *dir,
 	argv[a] = NULL;
 	json_t *jargv = json_array();
 	for (int i = 0; i < a; i++)
-		json_array_append_new(jargv, json_string(argv[i]));
+		json_array_append_new(jargv, bk_jstr(argv[i]));
 	json_object_set_new(vd, "argv", jargv);
 
 	struct proc_result pr;
@@ -301,7 +301,7 @@ void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
 		gate_result_set(res, GATE_ERROR, "path is required");
 		return;
 	}
-	json_object_set_new(d, "glob", json_string(pattern));
+	json_object_set_new(d, "glob", bk_jstr(pattern));
 	struct bk_verdict v;
 	bk_verdict_init(&v, d);
 
@@ -344,8 +344,10 @@ void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
 				bk_problem(&v, GATE_ERROR, "%s: %s", k->dir, k->why);
 		}
 		if (k->why) {
-			json_array_append_new(skipped, json_pack("{s:s,s:s}", "path", k->dir,
-			                                         "reason", k->why));
+			json_t *sk = json_object();
+			json_object_set_new(sk, "path", bk_jstr(k->dir));
+			json_object_set_new(sk, "reason", bk_jstr(k->why));
+			json_array_append_new(skipped, sk);
 			continue;
 		}
 		if (!best || k->start >= best->start)
@@ -376,10 +378,10 @@ void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
 	int threaded = verify && pthread_create(&th, NULL, size_thread, best->dir) == 0;
 	if (!threaded)
 		size_thread(best->dir);
-	json_object_set_new(d, "path", json_string(best->dir));
-	json_object_set_new(d, "type", json_string("basebackup"));
-	json_object_set_new(d, "start_time", json_string(when));
-	json_object_set_new(d, "backup_label_start_time", json_string(best->start_text));
+	json_object_set_new(d, "path", bk_jstr(best->dir));
+	json_object_set_new(d, "type", bk_jstr("basebackup"));
+	json_object_set_new(d, "start_time", bk_jstr(when));
+	json_object_set_new(d, "backup_label_start_time", bk_jstr(best->start_text));
 	json_object_set_new(d, "age_s", json_integer((json_int_t)age_s));
 	/* pg_basebackup renames backup_manifest into place last: its mtime is
 	 * when the backup finished (the manifest itself carries no time). */
@@ -389,14 +391,14 @@ void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
 	if (stat(mpath, &mst) == 0) {
 		char stop[40];
 		bk_fmt_time(mst.st_mtim.tv_sec, stop, sizeof(stop));
-		json_object_set_new(d, "stop_time", json_string(stop));
+		json_object_set_new(d, "stop_time", bk_jstr(stop));
 	}
 	char *label = read_label(best->dir);
 	char val[256];
 	if (label && label_value(label, "START WAL LOCATION", val, sizeof(val)))
-		json_object_set_new(d, "start_wal_location", json_string(val));
+		json_object_set_new(d, "start_wal_location", bk_jstr(val));
 	if (label && label_value(label, "LABEL", val, sizeof(val)))
-		json_object_set_new(d, "label", json_string(val));
+		json_object_set_new(d, "label", bk_jstr(val));
 	free(label);
 
 	if (age_s * 1000 > max_age_ms)

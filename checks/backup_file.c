@@ -212,7 +212,7 @@ static void judge_checksum(const char *path, const struct stat *st,
 {
 	char sidecar[4096];
 	snprintf(sidecar, sizeof(sidecar), "%s.sha256", path);
-	json_object_set_new(d, "sidecar", json_string(sidecar));
+	json_object_set_new(d, "sidecar", bk_jstr(sidecar));
 	int err;
 	char *text = read_small(sidecar, SIDECAR_MAX, &err);
 	if (!text) {
@@ -235,7 +235,7 @@ static void judge_checksum(const char *path, const struct stat *st,
 		           base_name(sidecar), base_name(path), other);
 		return;
 	}
-	json_object_set_new(d, "sha256_expected", json_string(want));
+	json_object_set_new(d, "sha256_expected", bk_jstr(want));
 	char got[65];
 	uint64_t hashed;
 	int timed_out;
@@ -255,9 +255,9 @@ static void judge_checksum(const char *path, const struct stat *st,
 		return;
 	}
 	double ms = (double)(bk_mono_ms() - t0);
-	json_object_set_new(d, "sha256", json_string(got));
+	json_object_set_new(d, "sha256", bk_jstr(got));
 	json_object_set_new(d, "hash_ms", json_real(ms));
-	json_object_set_new(d, "sha256_impl", json_string(sha256_impl()));
+	json_object_set_new(d, "sha256_impl", bk_jstr(sha256_impl()));
 	if (hashed != (uint64_t)st->st_size)
 		json_object_set_new(d, "hashed_bytes", json_integer((json_int_t)hashed));
 	if (strcmp(got, want)) {
@@ -309,7 +309,7 @@ static void judge_restore(const json_t *rt, const char *path,
 	json_t *o = json_object();
 	json_t *a = json_array();
 	for (size_t i = 0; argv[i]; i++)
-		json_array_append_new(a, json_string(argv[i]));
+		json_array_append_new(a, bk_jstr(argv[i]));
 	json_object_set_new(o, "argv", a);
 	json_object_set_new(d, "restore_test", o);
 	struct proc_result pr;
@@ -359,7 +359,7 @@ void bk_file_run(const json_t *params, const struct gate_run_env *env,
 	size_t nmatch, nregular;
 	int gerr;
 	char *path = pick_newest(pattern, &st, &nmatch, &nregular, &gerr);
-	json_object_set_new(d, "glob", json_string(pattern));
+	json_object_set_new(d, "glob", bk_jstr(pattern));
 	json_object_set_new(d, "matches", json_integer((json_int_t)nregular));
 	if (!path) {
 		if (gerr)
@@ -382,10 +382,10 @@ void bk_file_run(const json_t *params, const struct gate_run_env *env,
 	bk_fmt_age(age_s, age, sizeof(age));
 	bk_fmt_size((uint64_t)st.st_size, size, sizeof(size));
 	bk_fmt_age(max_age_ms / 1000, maxage, sizeof(maxage));
-	json_object_set_new(d, "path", json_string(path));
-	json_object_set_new(d, "type", json_string("file"));
+	json_object_set_new(d, "path", bk_jstr(path));
+	json_object_set_new(d, "type", bk_jstr("file"));
 	json_object_set_new(d, "size", json_integer((json_int_t)st.st_size));
-	json_object_set_new(d, "mtime", json_string(when));
+	json_object_set_new(d, "mtime", bk_jstr(when));
 	json_object_set_new(d, "age_s", json_integer((json_int_t)age_s));
 
 	if (st.st_size == 0 && min_size > 0)

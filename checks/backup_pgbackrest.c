@@ -198,7 +198,7 @@ static void judge_system_id(struct pgbr *p, const json_t *stanza, const json_t *
 			sysid = jstr(db, "system-id");
 	}
 	if (sysid)
-		json_object_set_new(p->d, "system_id", json_string(sysid));
+		json_object_set_new(p->d, "system_id", bk_jstr(sysid));
 	if (!conninfo)
 		return;
 	if (!sysid) {
@@ -236,7 +236,7 @@ static void judge_system_id(struct pgbr *p, const json_t *stanza, const json_t *
 		uint64_t got = (uint64_t)strtoll(live, NULL, 10);
 		char gots[32];
 		snprintf(gots, sizeof(gots), "%" PRIu64, got);
-		json_object_set_new(p->d, "live_system_id", json_string(gots));
+		json_object_set_new(p->d, "live_system_id", bk_jstr(gots));
 		if (want != got)
 			bk_problem(&p->v, GATE_FAIL, "backup %s is of another cluster: system-id "
 			           "%s, live cluster %s", jstr(backup, "label"), sysid, gots);
@@ -285,8 +285,10 @@ static void collect_bad_files(const char *err, const char *label,
 				continue;
 			const char *f = q + ll + 1;
 			int fl = (int)(end - f);
-			json_array_append_new(list, json_pack("{s:s,s:s%}", "problem", ff[k].what,
-			                                      "file", f, (size_t)fl));
+			json_t *bad = json_object();
+			json_object_set_new(bad, "problem", bk_jstr(ff[k].what));
+			json_object_set_new(bad, "file", bk_jstrn(f, (size_t)fl));
+			json_array_append_new(list, bad);
 			size_t used = strlen(ff[k].files);
 			if (ff[k].n < 3 && used + (size_t)fl + 3 < sizeof(ff[k].files))
 				snprintf(ff[k].files + used, sizeof(ff[k].files) - used, "%s%.*s",
@@ -335,7 +337,7 @@ static void judge_verify(struct pgbr *p, const char *label, int repo)
 	 *     backup: LABEL, status: valid, total files checked: 984, ...
 	 *       missing: 0, checksum invalid: 0, size invalid: 0, other: 0 */
 	char *report = proc_tail(pr.out, 4096);
-	json_object_set_new(vd, "report", json_string(report));
+	json_object_set_new(vd, "report", bk_jstr(report));
 	free(report);
 	int in_stanza = 0, seen_stanza = 0;
 	char stanza_status[64] = "", backup_status[64] = "", counts[512] = "";
@@ -373,7 +375,7 @@ static void judge_verify(struct pgbr *p, const char *label, int repo)
 				if (st)
 					snprintf(backup_status, sizeof(backup_status), "%.*s",
 					         (int)strcspn(st + 10, ","), st + 10);
-				json_object_set_new(vd, "backup_line", json_string(t));
+				json_object_set_new(vd, "backup_line", bk_jstr(t));
 			} else {
 				/* Another backup of the stanza: its trouble is the
 				 * stanza's (and may be this backup's prior). */
@@ -401,9 +403,9 @@ static void judge_verify(struct pgbr *p, const char *label, int repo)
 			bk_append(other_lines, sizeof(other_lines), "; ", t);
 		}
 	}
-	json_object_set_new(vd, "stanza_status", json_string(stanza_status));
+	json_object_set_new(vd, "stanza_status", bk_jstr(stanza_status));
 	if (*backup_status)
-		json_object_set_new(vd, "backup_status", json_string(backup_status));
+		json_object_set_new(vd, "backup_status", bk_jstr(backup_status));
 
 	struct file_findings ff[] = {
 		{"invalid checksum", "with invalid checksum", 0, ""},
@@ -524,7 +526,7 @@ static json_t *list_wal_dir(struct pgbr *p, const char *relpath, int repo, json_
 	struct proc_result pr;
 	json_t *ls = json_object();
 	json_object_set_new(wd, "repo_ls", ls);
-	json_object_set_new(ls, "path", json_string(relpath));
+	json_object_set_new(ls, "path", bk_jstr(relpath));
 	if (run_pgbr(p, "repo-ls", repo, 0, words, ls, &pr)) {
 		proc_result_release(&pr);
 		return NULL;
@@ -546,7 +548,7 @@ static json_t *list_wal_dir(struct pgbr *p, const char *relpath, int repo, json_
 			char seg[25];
 			memcpy(seg, k, 24);
 			seg[24] = '\0';
-			json_object_set_new(names, seg, json_string(k));
+			json_object_set_new(names, seg, bk_jstr(k));
 		}
 	}
 	json_decref(o);
@@ -566,8 +568,8 @@ static void judge_wal(struct pgbr *p, const json_t *stanza, const json_t *backup
 		           label);
 		return;
 	}
-	json_object_set_new(wd, "start", json_string(start));
-	json_object_set_new(wd, "stop", json_string(stop));
+	json_object_set_new(wd, "start", bk_jstr(start));
+	json_object_set_new(wd, "stop", bk_jstr(stop));
 	if (stli != etli) {
 		bk_problem(&p->v, GATE_ERROR, "backup %s: WAL range spans timelines (%s..%s)",
 		           label, start, stop);
@@ -612,7 +614,7 @@ static void judge_wal(struct pgbr *p, const json_t *stanza, const json_t *backup
 		           "repository", label);
 		return;
 	}
-	json_object_set_new(wd, "archive_id", json_string(archive_id));
+	json_object_set_new(wd, "archive_id", bk_jstr(archive_id));
 
 	uint64_t total = last - first + 1, missing = 0;
 	char first_missing[25] = "";
@@ -638,7 +640,7 @@ static void judge_wal(struct pgbr *p, const json_t *stanza, const json_t *backup
 			if (!missing++)
 				memcpy(first_missing, name, sizeof(name));
 			if (json_array_size(missing_list) < 50)
-				json_array_append_new(missing_list, json_string(name));
+				json_array_append_new(missing_list, bk_jstr(name));
 		}
 	}
 	json_decref(names);
@@ -702,19 +704,19 @@ static void describe_backup(struct pgbr *p, const json_t *b, int64_t now)
 	const json_t *ts = json_object_get(b, "timestamp");
 	const json_t *info = json_object_get(b, "info");
 	char t[40];
-	json_object_set_new(p->d, "label", json_string(jstr(b, "label")));
-	json_object_set_new(p->d, "type", json_string(jstr(b, "type")));
+	json_object_set_new(p->d, "label", bk_jstr(jstr(b, "label")));
+	json_object_set_new(p->d, "type", bk_jstr(jstr(b, "type")));
 	json_object_set_new(p->d, "repo", json_integer(jint(json_object_get(b, "database"), "repo-key", 0)));
 	bk_fmt_time((time_t)jint(ts, "start", 0), t, sizeof(t));
-	json_object_set_new(p->d, "start_time", json_string(t));
+	json_object_set_new(p->d, "start_time", bk_jstr(t));
 	bk_fmt_time((time_t)jint(ts, "stop", 0), t, sizeof(t));
-	json_object_set_new(p->d, "stop_time", json_string(t));
+	json_object_set_new(p->d, "stop_time", bk_jstr(t));
 	json_object_set_new(p->d, "age_s", json_integer(now - jint(ts, "stop", 0)));
 	json_object_set_new(p->d, "size", json_integer(jint(info, "size", -1)));
 	json_object_set_new(p->d, "repo_size",
 	                    json_integer(jint(json_object_get(info, "repository"), "size", -1)));
 	if (jstr(b, "prior"))
-		json_object_set_new(p->d, "prior", json_string(jstr(b, "prior")));
+		json_object_set_new(p->d, "prior", bk_jstr(jstr(b, "prior")));
 	const json_t *err = json_object_get(b, "error");
 	json_object_set(p->d, "error", err ? (json_t *)err : json_null());
 }
@@ -738,7 +740,7 @@ void bk_pgbackrest_run(const json_t *params, const struct gate_run_env *env,
 	int64_t repo = gate_param_int(params, "repo", 0);
 	int64_t max_age_ms = gate_param_int(params, "max_age", 86400000);
 	const json_t *types = json_object_get(params, "types");
-	json_object_set_new(p.d, "stanza", json_string(p.stanza));
+	json_object_set_new(p.d, "stanza", bk_jstr(p.stanza));
 	bk_verdict_init(&p.v, p.d);
 
 	/* 1. info */
