@@ -349,7 +349,8 @@ static const struct gate_param file_params[] = {
 	{"max_age", GATE_P_DURATION, 0, "24h", NULL, "Age limit, from the file's mtime."},
 	{"min_size", GATE_P_SIZE, 0, "1", NULL, "The file must be at least this big."},
 	{"checksum", GATE_P_ENUM, 0, "sha256-sidecar", "sha256-sidecar|none",
-	 "sha256-sidecar: PATH.sha256 in sha256sum format must match the file "
+	 "sha256-sidecar: PATH.sha256 in sha256sum format (\"HEX  NAME\", \"HEX "
+	 "*NAME\", or the --tag form \"SHA256 (NAME) = HEX\") must match the file "
 	 "(hashed as a stream); none: no checksum."},
 	{"restore_test", GATE_P_STRING_LIST, 0, NULL, NULL,
 	 "argv run with {path} replaced by the file, e.g. [pg_restore, --list, "
@@ -366,8 +367,11 @@ static const struct gate_check_type backup_types[] = {
 	 "the repository copy is re-checksummed by `pgbackrest verify`; with "
 	 "require_wal, the WAL segments from archive.start to archive.stop must "
 	 "be in the repository; with conninfo, the system-id must match the live "
-	 "cluster. pgBackRest is run with --log-level-file=off, so the check "
-	 "writes nothing into its log path.",
+	 "cluster. The WAL is listed with `pgbackrest repo-ls` (so any repository "
+	 "type works) and the segment size is inferred from the backup's LSNs. "
+	 "pgBackRest is run with --log-level-file=off and takes no lock for "
+	 "info, verify or repo-ls, so the check writes nothing into its log or "
+	 "lock path and runs as any user that can read the repository.",
 	 pgbackrest_params, validate_types, bk_pgbackrest_run},
 	{"backup.basebackup",
 	 "newest complete pg_basebackup directory: fresh and pg_verifybackup'd",
@@ -380,7 +384,9 @@ static const struct gate_check_type backup_types[] = {
 	 "newest backup file or dump: fresh, big enough, checksum, restore test",
 	 "The newest regular file matching path must be younger than max_age, at "
 	 "least min_size, match its PATH.sha256 sidecar (sha256sum format), and "
-	 "pass restore_test when given.",
+	 "pass restore_test when given. Note that `pg_restore --list` reads only "
+	 "the table of contents of a custom-format dump; `[pg_restore, -f, "
+	 "/dev/null, \"{path}\"]` reads all of it.",
 	 file_params, validate_file, bk_file_run},
 };
 
