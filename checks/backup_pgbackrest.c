@@ -756,6 +756,7 @@ void bk_pgbackrest_run(const json_t *params, const struct gate_run_env *env,
 	char *text = bk_quote_system_ids(pr.out);
 	proc_result_release(&pr);
 	json_error_t je;
+	memset(&je, 0, sizeof(je));
 	json_t *all = json_loads(text, 0, &je);
 	free(text);
 	const json_t *st = NULL;
@@ -767,7 +768,8 @@ void bk_pgbackrest_run(const json_t *params, const struct gate_run_env *env,
 	}
 	if (!json_is_array(all) || !st) {
 		if (!json_is_array(all))
-			bk_problem(&p.v, GATE_ERROR, "pgbackrest info: unparsable output (%s)", je.text);
+			bk_problem(&p.v, GATE_ERROR, "pgbackrest info: unparsable output (%s)",
+			           je.text[0] ? je.text : "not a JSON array");
 		else
 			bk_problem(&p.v, GATE_ERROR, "pgbackrest info: stanza %s not in its output",
 			           p.stanza);
@@ -788,7 +790,9 @@ void bk_pgbackrest_run(const json_t *params, const struct gate_run_env *env,
 			           msg ? msg : status_text(code), (long long)code);
 		goto done;
 	}
-	if (json_is_true(json_object_get(json_object_get(status, "lock"), "backup")))
+	/* A backup running now is not an error: the newest finished one is judged. */
+	const json_t *lock = json_object_get(json_object_get(status, "lock"), "backup");
+	if (json_is_true(json_object_get(lock, "held")))
 		json_object_set_new(p.d, "backup_running", json_true());
 
 	/* 3. the newest backup of the allowed types */
