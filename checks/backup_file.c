@@ -354,6 +354,10 @@ void bk_file_run(const json_t *params, const struct gate_run_env *env,
 	}
 	if (!checksum)
 		checksum = "sha256-sidecar";
+	if (strcmp(checksum, "sha256-sidecar") && strcmp(checksum, "none")) {
+		gate_result_set(res, GATE_ERROR, "unknown checksum kind '%s'", checksum);
+		return;
+	}
 
 	struct stat st = {0};
 	size_t nmatch, nregular;
