@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then B=$'\e[1m' G=$'\e[32m' R=$'\e[31m' N=$'\e[0m'; else B= G= R= N=; fi
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then B=$'\e[1m' G=$'\e[32m' R=$'\e[31m' N=$'\e[0m'; else B='' G='' R='' N=''; fi
 section() { printf '\n%s==== %s ====%s\n\n' "$B" "$*" "$N"; }
 say() { printf '%s\n' "$*"; }
 show() { printf '%s$ %s%s\n' "$B" "$*" "$N"; }
@@ -54,15 +54,15 @@ GATE=$(cd "$build_dir" && pwd)/gate
 TEST_TMP=$(mktemp -d /tmp/gate-demo.XXXXXX)
 chmod 755 "$TEST_TMP"
 export TEST_TMP PG_ROOT=$TEST_TMP/pg PGBR_DIR=$TEST_TMP/pgbackrest PGBR_STANZA=demo
-# shellcheck source=../tests/lib/pg.sh
+# shellcheck source=tests/lib/pg.sh
 . "$SRC/tests/lib/pg.sh"
-# shellcheck source=../tests/lib/pgbackrest.sh
+# shellcheck source=tests/lib/pgbackrest.sh
 . "$SRC/tests/lib/pgbackrest.sh"
 cleanup() {
 	local rc=$?
 	pg_stop_all >/dev/null 2>&1 || true
 	rm -rf "$TEST_TMP"
-	exit $rc
+	exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

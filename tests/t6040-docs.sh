@@ -51,7 +51,8 @@ complete_words() {
 		_gate; printf "%s\n" "${COMPREPLY[@]}" | sort
 	' sh "$S/doc/gate.bash-completion" "$@"
 }
-export PATH="$(dirname "$(readlink -f "$GATE_BIN")"):$PATH"
+GATE_DIR=$(dirname "$(readlink -f "$GATE_BIN")")
+export PATH="$GATE_DIR:$PATH"
 
 test_expect_success 'completion: syntax, and registered for gate' '
 	bash -n "$S/doc/gate.bash-completion" &&
