@@ -126,6 +126,20 @@ test_expect_success 'backup older than max_age' '
 	test "$(detail .age_s)" -ge 2
 '
 
+test_expect_success 'repo: 1 is passed through; a repository that is not configured is an error' '
+	write_rb repo1.yaml <<-EOF &&
+	stanza: demo
+	config: $PGBR_CONF
+	repo: 1
+	EOF
+	run_check repo1.yaml 0 &&
+	expect pass "backup $FULL (full): *" &&
+	test "$(detail .repo)" = 1 &&
+	sed "s/repo: 1/repo: 2/" repo1.yaml > repo2.yaml &&
+	run_check repo2.yaml &&
+	expect error "pgbackrest info exited 32: ERROR: *: key * is not valid for * option"
+'
+
 test_expect_success 'missing stanza: info exits 0 with status code 1, the check fails' '
 	write_rb nosuch.yaml <<-EOF &&
 	stanza: nosuch
