@@ -236,7 +236,14 @@ test_expect_success 'types: [full] judges the full even when a newer incremental
 	expect fail "backup $FULL (full) is * old (max_age *" &&
 	run_check any.yaml 0 &&
 	expect pass "backup $INCR (incr): *" &&
-	test "$(detail .prior)" = "$FULL"
+	test "$(detail .prior)" = "$FULL" &&
+	write_rb diff.yaml <<-EOF &&
+	stanza: demo
+	config: $PGBR_CONF
+	types: [diff]
+	EOF
+	run_check diff.yaml &&
+	expect fail "stanza demo: no diff backup (2 backups of other types)"
 '
 
 test_expect_success 'a backup that met an invalid page checksum (error: true) fails although verify is happy' '
