@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "gate/module.h"
+#include "lib/timefmt.h"
 #include "lib/proc.h"
 
 #define EXEC_MAX_OUT (1u << 20)    /* stdout kept from a plugin */
@@ -49,21 +50,6 @@ static int64_t exec_budget_ms(const struct gate_run_env *env)
 	if (margin < 20)
 		margin = left > 40 ? 20 : 0;
 	return left - margin > 0 ? left - margin : 1;
-}
-
-/* "3s", "1.5s", "250ms": the configured timeout as the runbook says it. */
-static void exec_fmt_duration(int64_t ms, char *buf, size_t len)
-{
-	/* The core hands us what is left of the budget (1998 ms for a
-	 * "timeout: 2s"): say it as the runbook did, to 100 ms. */
-	if (ms >= 1000)
-		ms = (ms + 50) / 100 * 100;
-	if (ms < 1000)
-		snprintf(buf, len, "%lldms", (long long)ms);
-	else if (ms % 1000 == 0)
-		snprintf(buf, len, "%llds", (long long)(ms / 1000));
-	else
-		snprintf(buf, len, "%.1fs", (double)ms / 1000.0);
 }
 
 /* Copy at most n bytes of s into a new string, control characters as
@@ -423,7 +409,7 @@ static int judge_abnormal(const struct proc_result *pr, const char *tool,
 	}
 	if (pr->timed_out) {
 		char d[32];
-		exec_fmt_duration(timeout_ms, d, sizeof(d));
+		check_fmt_timeout(timeout_ms, d, sizeof(d));
 		json_object_set_new(res->details, "timed_out", json_true());
 		gate_result_set(res, GATE_ERROR, "%s: timed out after %s (killed)", tool, d);
 		return 1;

@@ -16,6 +16,7 @@
 #include <systemd/sd-bus.h>
 
 #include "gate/module.h"
+#include "lib/timefmt.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
 #define SD_PATH "/org/freedesktop/systemd1"
@@ -71,20 +72,6 @@ static void sdconn_release(struct sdconn *c)
 	c->bus = NULL;
 }
 
-static void fmt_ms(int64_t ms, char *buf, size_t len)
-{
-	/* The core hands us what is left of the budget (1998 ms for a
-	 * "timeout: 2s"): say it as the runbook did, to 100 ms. */
-	if (ms >= 1000)
-		ms = (ms + 50) / 100 * 100;
-	if (ms < 1000)
-		snprintf(buf, len, "%lldms", (long long)ms);
-	else if (ms % 1000 == 0)
-		snprintf(buf, len, "%llds", (long long)(ms / 1000));
-	else
-		snprintf(buf, len, "%.1fs", (double)ms / 1000.0);
-}
-
 static int is_socket(const char *path)
 {
 	struct stat st;
@@ -118,7 +105,7 @@ static void connect_errstr(const struct sdconn *c, int r, char *buf, size_t len)
 {
 	if (r == -ETIMEDOUT) {
 		char t[32];
-		fmt_ms(c->timeout_ms, t, sizeof(t));
+		check_fmt_timeout(c->timeout_ms, t, sizeof(t));
 		snprintf(buf, len, "timed out after %s", t);
 	} else {
 		snprintf(buf, len, "%s", strerror(-r));
@@ -224,7 +211,7 @@ static void call_error(const struct sdconn *c, int r, const sd_bus_error *e,
 	if (r == -ETIMEDOUT || sd_bus_error_has_name(e, SD_BUS_ERROR_TIMEOUT) ||
 	    sd_bus_error_has_name(e, SD_BUS_ERROR_NO_REPLY)) {
 		char t[32];
-		fmt_ms(c->timeout_ms, t, sizeof(t));
+		check_fmt_timeout(c->timeout_ms, t, sizeof(t));
 		snprintf(buf, len, "the %s manager did not answer: timed out after %s",
 		         c->which, t);
 	} else if (sd_bus_error_is_set(e)) {
