@@ -25,6 +25,43 @@ static const char hook_usage[] =
 	"HOOK is pre-push (the default when installing into a work tree),\n"
 	"pre-receive (the default in a bare repository) or update.\n";
 
+static const char hook_help[] =
+	"usage: gate hook run HOOK [--config FILE] [--pre-commit] [OPTIONS] [GIT-ARGS...]\n"
+	"       gate hook install [HOOK...] [--config FILE] [--force]\n"
+	"\n"
+	"Refuse a git push while a runbook blocks.  .gate/hooks.yaml at the top of\n"
+	"the repository (inside the directory of a bare one) maps refs to runbooks\n"
+	"per hook; `gate lint` validates it.\n"
+	"\n"
+	"run reads what git gives HOOK (pre-push: \"local-ref local-oid remote-ref\n"
+	"remote-oid\" lines on stdin, judged by the remote ref; pre-receive: \"old-oid\n"
+	"new-oid ref\" lines; update: the arguments REF OLD-OID NEW-OID), evaluates\n"
+	"each matching runbook once, like `gate check` (nothing is executed), and\n"
+	"prints the reports on stderr.  Deleted refs and refs no rule names pass.\n"
+	"\n"
+	"install writes HOOK (default pre-push, pre-receive in a bare repository)\n"
+	"into `git rev-parse --git-path hooks` (core.hooksPath is honoured) as\n"
+	"`exec gate hook run HOOK`; it replaces a hook it did not write only with\n"
+	"--force, keeping the old one as HOOK.gate-backup.\n"
+	"\n"
+	"Options:\n"
+	"      --config FILE      the hooks configuration (default .gate/hooks.yaml)\n"
+	"      --force            (install) replace a hook gate did not write\n"
+	"      --pre-commit       (run) take the ref from PRE_COMMIT_REMOTE_BRANCH, as\n"
+	"                         the pre-commit framework passes it\n"
+	"  -f, --format, --var, --timeout, -j, --module-path, --audit-log, -q, -v,\n"
+	"  --no-color             (run) as for `gate check`\n"
+	"  -h, --help             this text\n"
+	"\n"
+	"The way around a pre-push hook is `git push --no-verify`.\n"
+	"\n"
+	"Exit status (run): 0 every matching runbook allows (or none matches);\n"
+	"1 the push is refused: a runbook blocks or is invalid, the configuration is\n"
+	"missing or invalid, or git's input cannot be understood.  64 bad command line.\n"
+	"\n"
+	"Example:\n"
+	"  gate lint .gate/hooks.yaml && gate hook install\n";
+
 /* ---- where things are ---- */
 
 struct repo {
@@ -250,6 +287,10 @@ static void match_all_rules(const struct hook_set *set, struct hook_match **m,
 
 static int hook_run_cmd(int argc, char **argv)
 {
+	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		fputs(hook_help, stdout);
+		return 0;
+	}
 	if (argc < 2 || argv[1][0] == '-') {
 		fputs(hook_usage, stderr);
 		return EXIT_USAGE;
@@ -371,17 +412,21 @@ static int hook_install_cmd(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"force", no_argument, NULL, 'F'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *config_arg = NULL;
 	int force = 0, c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (c == 'c') {
 			config_arg = optarg;
 		} else if (c == 'F') {
 			force = 1;
+		} else if (c == 'h') {
+			fputs(hook_help, stdout);
+			return 0;
 		} else {
 			msg_error("hook install: unknown option '%s'", argv[optind - 1]);
 			fputs(hook_usage, stderr);
@@ -489,7 +534,7 @@ int cli_hook_main(int argc, char **argv)
 	if (!strcmp(argv[0], "install"))
 		return hook_install_cmd(argc, argv);
 	if (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help")) {
-		fputs(hook_usage, stdout);
+		fputs(hook_help, stdout);
 		return 0;
 	}
 	msg_error("hook: unknown subcommand '%s'", argv[0]);

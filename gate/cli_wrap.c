@@ -20,6 +20,38 @@ static const char wrap_usage[] =
 	"       gate wrap list [--dir DIR]\n"
 	"       gate wrap remove NAME [--dir DIR]\n";
 
+static const char wrap_help[] =
+	"usage: gate wrap install NAME --runbook RUNBOOK [--dir DIR] [--real PATH]\n"
+	"       gate wrap list [--dir DIR]\n"
+	"       gate wrap remove NAME [--dir DIR]\n"
+	"\n"
+	"Put a command behind a runbook, the way molly-guard shadows shutdown:\n"
+	"install writes a small /bin/sh wrapper DIR/NAME that runs\n"
+	"  gate run /abs/RUNBOOK -- /abs/real/NAME \"$@\"\n"
+	"so typing NAME goes through the gate (blocked: 75, the command never runs).\n"
+	"The real command is found now in PATH, skipping DIR and other gate\n"
+	"wrappers (or given with --real); symbolic links are kept.  The runbook must\n"
+	"load as `gate run` would load it.  install refuses to wrap gate itself and\n"
+	"to overwrite a file gate did not write; remove deletes only gate's wrappers.\n"
+	"Run `hash -r` (or start a new shell) after installing.\n"
+	"\n"
+	"Options:\n"
+	"      --runbook FILE     the runbook that guards NAME (made absolute)\n"
+	"      --dir DIR          where wrappers live (default " WRAP_DEFAULT_DIR ", which\n"
+	"                         comes before /usr/sbin and /usr/bin in root's PATH)\n"
+	"      --real PATH        the real command, instead of looking it up in PATH\n"
+	"  -h, --help             this text\n"
+	"\n"
+	"The way around a wrapper: call the real path (list shows it) directly.\n"
+	"\n"
+	"list prints one line per wrapper: NAME, RUNBOOK, REAL, tab-separated.\n"
+	"\n"
+	"Exit status: 0 done; 1 refused or failed; 78 the runbook is invalid;\n"
+	"64 bad command line.\n"
+	"\n"
+	"Example:\n"
+	"  gate wrap install reboot --runbook /etc/gate/runbooks/os-reboot.yaml\n";
+
 struct wrap_args {
 	const char *runbook, *dir, *real;
 	char **rest; /* positional arguments after the subcommand */
@@ -57,7 +89,7 @@ static int parse_wrap_args(int argc, char **argv, int want_runbook,
 			a->real = optarg;
 			break;
 		case 'h':
-			fputs(wrap_usage, stdout);
+			fputs(wrap_help, stdout);
 			exit(0);
 		default:
 			goto bad;
@@ -224,7 +256,7 @@ int cli_wrap_main(int argc, char **argv)
 	if (!strcmp(argv[0], "remove"))
 		return wrap_remove_cmd(argc, argv);
 	if (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help")) {
-		fputs(wrap_usage, stdout);
+		fputs(wrap_help, stdout);
 		return 0;
 	}
 	msg_error("wrap: unknown subcommand '%s'", argv[0]);

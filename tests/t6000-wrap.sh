@@ -135,7 +135,9 @@ test_expect_success 'a symlinked real command keeps its name (systemctl-style di
 test_expect_success 'usage errors exit 64' '
 	expect_status 64 gate wrap install mycmd --dir "$W" 2>err &&
 	expect_status 64 gate wrap frobnicate 2>err &&
-	expect_status 64 gate wrap 2>err
+	expect_status 64 gate wrap 2>err &&
+	gate help wrap >help && test_grep "The way around a wrapper" help &&
+	gate wrap install --help >help2 && test_cmp help help2
 '
 
 test_expect_success 'resolving skips other gate wrappers on PATH' '

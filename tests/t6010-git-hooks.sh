@@ -324,7 +324,9 @@ fi
 test_expect_success 'usage errors exit 64' '
 	(cd "$WT" && expect_status 64 gate hook run pre-commit </dev/null) 2>err &&
 	(cd "$WT" && expect_status 64 gate hook frob) 2>err &&
-	(cd "$WT" && expect_status 64 gate hook install post-merge) 2>err
+	(cd "$WT" && expect_status 64 gate hook install post-merge) 2>err &&
+	gate help hook >help && test_grep "git push --no-verify" help &&
+	gate hook run --help >help2 && test_cmp help help2
 '
 
 test_done
