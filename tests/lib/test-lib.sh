@@ -17,6 +17,11 @@ TEST_NAME=$(basename "$0" .sh)
 : "${GATE_BUILD_DIR:=$GATE_SOURCE_DIR/build}"
 : "${GATE_BIN:=$GATE_BUILD_DIR/gate}"
 : "${GATE_TOOLS_DIR:=$GATE_BUILD_DIR/tests}"
+# absolute, since test bodies run in $TEST_TMP
+GATE_SOURCE_DIR=$(readlink -f "$GATE_SOURCE_DIR")
+GATE_BUILD_DIR=$(readlink -m "$GATE_BUILD_DIR")
+GATE_BIN=$(readlink -m "$GATE_BIN")
+GATE_TOOLS_DIR=$(readlink -m "$GATE_TOOLS_DIR")
 export GATE_SOURCE_DIR GATE_BUILD_DIR GATE_BIN GATE_TOOLS_DIR
 export NO_COLOR=1 LC_ALL=C.UTF-8 TZ=UTC
 unset GATE_MODULE_PATH
@@ -53,7 +58,17 @@ test_expect_success() {
 	local desc=$1 body=$2
 	test_count=$((test_count + 1))
 	local out="$TEST_TMP/.test-$test_count.out"
-	if (set -e; eval "$body") >"$out" 2>&1; then
+	# Each body runs in the script's scratch directory: relative files a
+	# test writes never land in the caller's working tree.
+	# Not inside `if`: bash ignores set -e in a condition, and a failing
+	# command in the middle of a body must fail the test.
+	# Nor on the left of || or &&: the subshell stands alone.
+	local rc had_e=
+	case $- in *e*) had_e=1; set +e ;; esac
+	(cd "$TEST_TMP" || exit 1; set -e; eval "$body") >"$out" 2>&1
+	rc=$?
+	[ -n "$had_e" ] && set -e
+	if [ "$rc" -eq 0 ]; then
 		test_pass=$((test_pass + 1))
 		echo "ok $test_count - $desc"
 	else
