@@ -110,7 +110,7 @@ test_expect_success 'text: an override applied, one refused' '
 	test_grep "^FAIL  hard .*(override refused: not overridable)" out &&
 	test_grep "^override probe: applied (reason: INC-0201)$" out &&
 	test_grep "^override hard: not applied: not overridable" out &&
-	gate check -f json --override probe --reason "INC-0201" block.yaml >r.json;
+	expect_status 75 gate check -f json --override probe --reason "INC-0201" block.yaml >r.json &&
 	test "$(json_get r.json ".checks[?id=probe].status")" = overridden &&
 	test "$(json_get r.json ".overrides[0].reason")" = INC-0201
 '
