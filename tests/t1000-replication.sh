@@ -5,6 +5,7 @@
 # synchronous standby), is healed before the next, and the healthy cluster
 # must pass in between.
 . "$(dirname "$0")/lib/test-lib.sh"
+. "$(dirname "$0")/lib/report.sh"
 . "$(dirname "$0")/lib/pg.sh"
 require_cmd ss psql runuser
 T=$TEST_TMP
@@ -17,20 +18,8 @@ PRIMARY=$(pg_conninfo primary)
 R1=$(pg_conninfo replica1)
 
 # runbook NAME: the runbook's checks (YAML, two-space indented) come on stdin.
-runbook() { { printf 'version: 1\nname: %s\nchecks:\n' "$1"; cat; } >"$T/$1.yaml"; }
-# check NAME: gate check --format json; report in $T/NAME.json, status in $T/NAME.rc
-check() {
-	local rc=0
-	gate check --format json "$T/$1.yaml" >"$T/$1.json" 2>"$T/$1.err" || rc=$?
-	echo "$rc" >"$T/$1.rc"
-	cat "$T/$1.err" >&2
-}
-st() { json_get "$T/$1.json" ".checks[?id=$2].status"; }
-summary() { json_get "$T/$1.json" ".checks[?id=$2].summary"; }
-detail() { json_get "$T/$1.json" ".checks[?id=$2].details$3"; }
 # q_is NODE SQL VALUE: the query answers VALUE (for wait_until)
 q_is() { test "$(pg_psql "$1" "$2")" = "$3"; }
-rc_is() { test "$(cat "$T/$1.rc")" = "$2" || { echo "exit $(cat "$T/$1.rc"), expected $2"; cat "$T/$1.json"; false; }; }
 # repl NAME [YAML with: lines...]: one postgres.replication check "repl"
 repl() {
 	local name=$1; shift

@@ -6,6 +6,7 @@
 # LSN (repmgr's "0 lag"), a hung walsender (SIGSTOP: the receiver still
 # says streaming but hears nothing), and the check pointed at the primary.
 . "$(dirname "$0")/lib/test-lib.sh"
+. "$(dirname "$0")/lib/report.sh"
 . "$(dirname "$0")/lib/pg.sh"
 require_cmd ss psql runuser
 T=$TEST_TMP
@@ -15,17 +16,6 @@ pg_primary_start primary && pg_replicas_start primary 2 && pg_wait_streaming pri
 	wait_until 20 pg_caught_up primary ||
 	{ echo "# could not start the cluster"; echo "0 passed, 1 failed"; exit 1; }
 
-runbook() { { printf 'version: 1\nname: %s\nchecks:\n' "$1"; cat; } >"$T/$1.yaml"; }
-check() {
-	local rc=0
-	gate check --format json "$T/$1.yaml" >"$T/$1.json" 2>"$T/$1.err" || rc=$?
-	echo "$rc" >"$T/$1.rc"
-	cat "$T/$1.err" >&2
-}
-st() { json_get "$T/$1.json" ".checks[?id=$2].status"; }
-summary() { json_get "$T/$1.json" ".checks[?id=$2].summary"; }
-detail() { json_get "$T/$1.json" ".checks[?id=$2].details$3"; }
-rc_is() { test "$(cat "$T/$1.rc")" = "$2" || { echo "exit $(cat "$T/$1.rc"), expected $2"; cat "$T/$1.json"; false; }; }
 q_is() { test "$(pg_psql "$1" "$2")" = "$3"; }
 # replica NAME NODE [with: lines...]: one postgres.replica check "r" on NODE
 replica() {

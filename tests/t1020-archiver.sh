@@ -4,6 +4,7 @@
 # stays, the times tell), .ready files piling up, max_age, archive_mode off
 # (a second server), and a role without pg_monitor.
 . "$(dirname "$0")/lib/test-lib.sh"
+. "$(dirname "$0")/lib/report.sh"
 . "$(dirname "$0")/lib/pg.sh"
 require_cmd ss psql runuser
 T=$TEST_TMP
@@ -11,17 +12,6 @@ T=$TEST_TMP
 test_cleanup pg_stop_all
 pg_primary_start primary || { echo "# could not start the primary"; echo "0 passed, 1 failed"; exit 1; }
 
-runbook() { { printf 'version: 1\nname: %s\nchecks:\n' "$1"; cat; } >"$T/$1.yaml"; }
-check() {
-	local rc=0
-	gate check --format json "$T/$1.yaml" >"$T/$1.json" 2>"$T/$1.err" || rc=$?
-	echo "$rc" >"$T/$1.rc"
-	cat "$T/$1.err" >&2
-}
-st() { json_get "$T/$1.json" ".checks[?id=$2].status"; }
-summary() { json_get "$T/$1.json" ".checks[?id=$2].summary"; }
-detail() { json_get "$T/$1.json" ".checks[?id=$2].details$3"; }
-rc_is() { test "$(cat "$T/$1.rc")" = "$2" || { echo "exit $(cat "$T/$1.rc"), expected $2"; cat "$T/$1.json"; false; }; }
 q_is() { test "$(pg_psql "$1" "$2")" = "$3"; }
 # arch NAME NODE [with: lines...]: one postgres.archiver check "a"
 arch() {

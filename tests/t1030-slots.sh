@@ -4,6 +4,7 @@
 # that does not exist, and a spare slot that is lost for real once
 # max_slot_wal_keep_size is set and more WAL than that is written.
 . "$(dirname "$0")/lib/test-lib.sh"
+. "$(dirname "$0")/lib/report.sh"
 . "$(dirname "$0")/lib/pg.sh"
 require_cmd ss psql runuser
 T=$TEST_TMP
@@ -12,17 +13,6 @@ test_cleanup pg_stop_all
 pg_primary_start primary && pg_replicas_start primary 2 && pg_wait_streaming primary 2 ||
 	{ echo "# could not start the cluster"; echo "0 passed, 1 failed"; exit 1; }
 
-runbook() { { printf 'version: 1\nname: %s\nchecks:\n' "$1"; cat; } >"$T/$1.yaml"; }
-check() {
-	local rc=0
-	gate check --format json "$T/$1.yaml" >"$T/$1.json" 2>"$T/$1.err" || rc=$?
-	echo "$rc" >"$T/$1.rc"
-	cat "$T/$1.err" >&2
-}
-st() { json_get "$T/$1.json" ".checks[?id=$2].status"; }
-summary() { json_get "$T/$1.json" ".checks[?id=$2].summary"; }
-detail() { json_get "$T/$1.json" ".checks[?id=$2].details$3"; }
-rc_is() { test "$(cat "$T/$1.rc")" = "$2" || { echo "exit $(cat "$T/$1.rc"), expected $2"; cat "$T/$1.json"; false; }; }
 q_is() { test "$(pg_psql "$1" "$2")" = "$3"; }
 slots() {
 	local name=$1; shift

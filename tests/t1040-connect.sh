@@ -6,6 +6,7 @@
 # audit file), and passwords from libpq's own sources (PGPASSFILE,
 # PGPASSWORD, a service file), URIs and service= names.
 . "$(dirname "$0")/lib/test-lib.sh"
+. "$(dirname "$0")/lib/report.sh"
 . "$(dirname "$0")/lib/pg.sh"
 require_cmd ss psql runuser
 T=$TEST_TMP
@@ -32,15 +33,6 @@ wait_until 10 listening "$AP" && wait_until 10 listening "$NP" || echo "# blackh
 CLOSED=$(free_port)
 
 runbook() { { printf 'version: 1\nname: %s\naudit: {file: %s/audit.jsonl}\nchecks:\n' "$1" "$T"; cat; } >"$T/$1.yaml"; }
-check() {
-	local rc=0
-	gate check --format json "$T/$1.yaml" >"$T/$1.json" 2>"$T/$1.err" || rc=$?
-	echo "$rc" >"$T/$1.rc"
-	cat "$T/$1.err" >&2
-}
-st() { json_get "$T/$1.json" ".checks[?id=$2].status"; }
-summary() { json_get "$T/$1.json" ".checks[?id=$2].summary"; }
-rc_is() { test "$(cat "$T/$1.rc")" = "$2" || { echo "exit $(cat "$T/$1.rc"), expected $2"; cat "$T/$1.json"; false; }; }
 # conn NAME TIMEOUT CONNINFO: one postgres.replication check "c" (no
 # replicas needed: min_streaming 0) with that conninfo
 conn() {

@@ -4,6 +4,7 @@
 # here by openssl), a listener that accepts and never answers, one that
 # never accepts (backlog full: SYNs dropped), and a closed port.
 . "$(dirname "$0")/lib/test-lib.sh"
+. "$(dirname "$0")/lib/report.sh"
 require_cmd ss openssl
 
 SERVERS="$GATE_SOURCE_DIR/tests/servers"
@@ -43,16 +44,6 @@ wait_until 10 test -s "$T/accept.ready" && wait_until 10 test -s "$T/noaccept.re
 	echo "# a blackhole did not get ready"
 
 # runbook NAME: the runbook's checks (YAML, two-space indented) come on stdin.
-runbook() { { printf 'version: 1\nname: %s\nchecks:\n' "$1"; cat; } >"$T/$1.yaml"; }
-# check NAME: gate check --format json; report in $T/NAME.json, status in $T/NAME.rc
-check() {
-	local rc=0
-	gate check --format json "$T/$1.yaml" >"$T/$1.json" 2>"$T/$1.err" || rc=$?
-	echo "$rc" >"$T/$1.rc"
-	cat "$T/$1.err" >&2
-}
-st() { json_get "$T/$1.json" ".checks[?id=$2].status"; }
-summary() { json_get "$T/$1.json" ".checks[?id=$2].summary"; }
 rc_is() { test "$(cat "$T/$1.rc")" = "$2" || { echo "exit $(cat "$T/$1.rc"), expected $2"; false; }; }
 # show NAME: print a report's check results (after a failed assertion).
 show() {

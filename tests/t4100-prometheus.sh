@@ -3,6 +3,7 @@
 # started here with a rule file holding one alert that always fires, one
 # that never does and one that stays pending (tests/lib/ha.sh).
 . "$(dirname "$0")/lib/test-lib.sh"
+. "$(dirname "$0")/lib/report.sh"
 require_cmd prometheus curl ss
 . "$GATE_SOURCE_DIR/tests/lib/ha.sh"
 
@@ -12,15 +13,11 @@ if ! ha_prometheus_start; then
 	echo "0 passed, 1 failed"; exit 1
 fi
 
-runbook() { { printf 'version: 1\nname: %s\nchecks:\n' "$1"; cat; } >"$T/$1.yaml"; }
 check() {
 	local rc=0
 	gate check --format json "$T/$1.yaml" >"$T/$1.json" 2>"$T/$1.err" || rc=$?
 	echo "$rc" >"$T/$1.rc"
 }
-st() { json_get "$T/$1.json" ".checks[?id=$2].status"; }
-summary() { json_get "$T/$1.json" ".checks[?id=$2].summary"; }
-rc_is() { test "$(cat "$T/$1.rc")" = "$2" || { echo "exit $(cat "$T/$1.rc"), expected $2"; cat "$T/$1.json"; false; }; }
 
 test_expect_success 'a firing alert blocks and is named' '
 	runbook firing <<-EOF &&

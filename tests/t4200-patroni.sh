@@ -6,6 +6,7 @@
 # exercises the leader's /patroni replication[] cross-check.  Judged
 # against the same PostgreSQL: postgres.replication on the leader agrees.
 . "$(dirname "$0")/lib/test-lib.sh"
+. "$(dirname "$0")/lib/report.sh"
 require_cmd patroni patronictl etcd curl ss runuser
 . "$GATE_SOURCE_DIR/tests/lib/ha.sh"
 
@@ -22,14 +23,11 @@ API2=http://127.0.0.1:$PATRONI_API_2
 export PGPASSWORD=fxsuper
 CONNINFO="host=127.0.0.1 port=$PG_PORT_1 user=postgres dbname=postgres connect_timeout=5"
 
-runbook() { { printf 'version: 1\nname: %s\nchecks:\n' "$1"; cat; } >"$T/$1.yaml"; }
 check() {
 	local rc=0
 	gate check --format json "$T/$1.yaml" >"$T/$1.json" 2>"$T/$1.err" || rc=$?
 	echo "$rc" >"$T/$1.rc"
 }
-st() { json_get "$T/$1.json" ".checks[?id=$2].status"; }
-summary() { json_get "$T/$1.json" ".checks[?id=$2].summary"; }
 rc_is() { test "$(cat "$T/$1.rc")" = "$2" || { echo "exit $(cat "$T/$1.rc"), expected $2"; show "$1"; }; }
 # show NAME: print a report's check results (after a failed assertion).
 show() {
