@@ -601,11 +601,6 @@ static const struct gate_param replica_params[] = {
 	{NULL, 0, 0, NULL, NULL, NULL},
 };
 
-static int replica_validate(const json_t *params, const char **param, char *msg, size_t len)
-{
-	return validate_conninfo(params, param, msg, len);
-}
-
 static const char replica_sql[] =
 	"SELECT current_setting('cluster_name'),"
 	" pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text,"
@@ -837,11 +832,6 @@ static const struct gate_param slots_params[] = {
 	{NULL, 0, 0, NULL, NULL, NULL},
 };
 
-static int slots_validate(const json_t *params, const char **param, char *msg, size_t len)
-{
-	return validate_conninfo(params, param, msg, len);
-}
-
 static const char slots_sql[] =
 	"SELECT slot_name, slot_type, active, wal_status, safe_wal_size,"
 	" pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()"
@@ -931,7 +921,7 @@ static const struct gate_check_type postgres_types[] = {
 	{"postgres.replica",
 	 "a standby streams from its primary and replays (pg_stat_wal_receiver)",
 	 "Run against a standby. Passes when it is in recovery, its WAL receiver is streaming and heard from the primary within max_receive_age, replay is not paused and at most max_replay_bytes behind what was received. A standby without a WAL receiver is not streaming, whatever its LSNs say.",
-	 replica_params, replica_validate, replica_run},
+	 replica_params, validate_conninfo, replica_run},
 	{"postgres.archiver",
 	 "WAL archiving works and keeps up (pg_stat_archiver, archive_status)",
 	 "Run against the primary. Fails when archive_mode is off, nothing was ever archived, the last failure is later than the last success (failed_count never resets and is not judged), or too many or too old .ready files wait.",
@@ -939,7 +929,7 @@ static const struct gate_check_type postgres_types[] = {
 	{"postgres.slots",
 	 "replication slots exist, are active and keep their WAL (pg_replication_slots)",
 	 "Run against the primary. Each judged slot must exist, be active (require_active), have wal_status reserved or extended, and, when max_slot_wal_keep_size applies, at least min_safe_wal_size of safe_wal_size.",
-	 slots_params, slots_validate, slots_run},
+	 slots_params, validate_conninfo, slots_run},
 };
 
 const struct gate_module gate_builtin_postgres = {
