@@ -21,25 +21,8 @@ cd "$TEST_TMP" || exit 1
 
 # write_rb FILE: a runbook with one check `b` of type pgbackrest.backup
 # whose `with:` lines come from stdin.
-write_rb() {
-	{
-		printf 'version: 1\nname: t3000\nchecks:\n  - id: b\n    type: pgbackrest.backup\n'
-		printf '    timeout: %s\n    with:\n' "${RB_TIMEOUT:-60s}"
-		sed 's/^/      /'
-	} > "$1"
-}
-# run_check FILE [STATUS]: gate check, JSON into out.json, exit status checked
-run_check() { expect_status "${2:-75}" gate check --format json "$1" > out.json 2> err.txt; }
-status() { json_get out.json '.checks[?id=b].status'; }
-summary() { json_get out.json '.checks[?id=b].summary'; }
-detail() { json_get out.json ".checks[?id=b].details$1"; }
-# expect STATUS GLOB: the check's status, and its summary matching GLOB
-expect() {
-	local s; s=$(status); local m; m=$(summary)
-	echo "status=$s summary=$m"
-	[ "$s" = "$1" ] || { echo "expected status $1"; return 1; }
-	case "$m" in $2) ;; *) echo "summary does not match: $2"; return 1 ;; esac
-}
+RB_NAME=t3000 RB_TYPE=pgbackrest.backup
+. "$(dirname "$0")/lib/onecheck.sh"
 
 t0=$(date +%s)
 pg_primary_start primary || exit 1

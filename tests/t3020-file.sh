@@ -10,23 +10,8 @@ require_cmd psql pg_dump pg_restore sha256sum runuser
 test_cleanup pg_stop_all
 cd "$TEST_TMP" || exit 1
 
-write_rb() {
-	{
-		printf 'version: 1\nname: t3020\nchecks:\n  - id: b\n    type: backup.file\n'
-		printf '    timeout: 60s\n    with:\n'
-		sed 's/^/      /'
-	} > "$1"
-}
-run_check() { expect_status "${2:-75}" gate check --format json "$1" > out.json 2> err.txt; }
-status() { json_get out.json '.checks[?id=b].status'; }
-summary() { json_get out.json '.checks[?id=b].summary'; }
-detail() { json_get out.json ".checks[?id=b].details$1"; }
-expect() {
-	local s; s=$(status); local m; m=$(summary)
-	echo "status=$s summary=$m"
-	[ "$s" = "$1" ] || { echo "expected status $1"; return 1; }
-	case "$m" in $2) ;; *) echo "summary does not match: $2"; return 1 ;; esac
-}
+RB_NAME=t3020 RB_TYPE=backup.file
+. "$(dirname "$0")/lib/onecheck.sh"
 
 pg_primary_start primary || exit 1
 runuser -u postgres -- "$PGBIN/pgbench" -h 127.0.0.1 -p "$(pg_port primary)" -U postgres -i -s 1 -q postgres >/dev/null 2>&1
