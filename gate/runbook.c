@@ -1551,14 +1551,44 @@ void runbook_release(struct runbook *rb)
 	memset(rb, 0, sizeof(*rb));
 }
 
+/* One allow_commands pattern against the argv, word by word: the pattern
+ * is split at blanks, each word is an fnmatch(3) glob for one argument
+ * (so a `*` inside a word never reaches into the next argument), and only
+ * a lone `*` as the last word matches any further arguments, none
+ * included.  Joining the argv by spaces instead would let "echo a*" allow
+ * ["echo", "a", "rm -rf /"]. */
+int runbook_pattern_matches(const char *pattern, char *const *argv)
+{
+	const char *p = pattern;
+	size_t i = 0;
+	for (;;) {
+		p += strspn(p, " \t");
+		if (!*p)
+			return argv[i] == NULL; /* every argument was matched */
+		size_t len = strcspn(p, " \t");
+		const char *next = p + len;
+		if (len == 1 && *p == '*' && !next[strspn(next, " \t")])
+			return 1; /* a lone trailing *: any further arguments */
+		if (!argv[i])
+			return 0;
+		char *word = xstrndup(p, len);
+		int ok = fnmatch(word, argv[i], 0) == 0;
+		free(word);
+		if (!ok)
+			return 0;
+		i++;
+		p = next;
+	}
+}
+
 int runbook_command_allowed(const struct runbook *rb, char *const *argv)
 {
 	if (!rb->allow_commands)
 		return 1;
-	char *line = strv_join(argv, " ");
-	int ok = 0;
-	for (char **g = rb->allow_commands; *g && !ok; g++)
-		ok = fnmatch(*g, line, 0) == 0;
-	free(line);
-	return ok;
+	if (!argv || !argv[0])
+		return 0;
+	for (char **g = rb->allow_commands; *g; g++)
+		if (runbook_pattern_matches(*g, argv))
+			return 1;
+	return 0;
 }

@@ -125,8 +125,13 @@ int parse_hhmm(const char *s, int *minutes);         /* "01:00" */
 /* Format ms as "1h30m", "500ms", "2.5s" for reports. */
 void format_duration_ms(int64_t ms, char *buf, size_t len);
 
-/* Does the argv (joined by single spaces) match one of the globs? */
+/* Does the argv match one of the allow_commands patterns?  (1 also when
+ * the runbook has none.)  A pattern is split into words at blanks and
+ * matched word by word, fnmatch(3) per argument: a `*` inside a word never
+ * crosses into the next argument, and only a lone trailing `*` word
+ * matches any further arguments (zero or more). */
 int runbook_command_allowed(const struct runbook *rb, char *const *argv);
+int runbook_pattern_matches(const char *pattern, char *const *argv);
 
 /* Window helpers (pure: the time is given). */
 int window_contains(const struct rb_window *w, int64_t now_ms);

@@ -37,11 +37,39 @@ test_expect_success 'a matching command passes the gate and runs' '
 	test -e check-ran
 '
 
-test_expect_success 'the glob is matched against the argv joined by spaces' '
+test_expect_success 'a glob word matches one argument' '
 	rm -f check-ran &&
 	gate run --dry-run -q allow.yaml -- systemctl restart postgresql@15-main >/dev/null &&
 	test -e check-ran && rm check-ran &&
 	expect_status 78 gate run --dry-run allow.yaml -- systemctl stop postgresql@15-main 2>/dev/null &&
+	test ! -e check-ran
+'
+
+write_rb words.yaml <<EOF
+version: 1
+name: words
+allow_commands: ["apt-get install *", "pg_ctl * start", "echo a*"]
+checks:
+  - id: trace
+    type: exec
+    with:
+      command: ["touch", "$TEST_TMP/check-ran"]
+      protocol: exit
+EOF
+
+test_expect_success 'allow_commands is matched word by word against the argv' '
+	gate run -q --dry-run words.yaml -- apt-get install pkg1 pkg2 >/dev/null &&
+	gate run -q --dry-run words.yaml -- apt-get install >/dev/null &&
+	gate run -q --dry-run words.yaml -- pg_ctl /x start >/dev/null &&
+	gate run -q words.yaml -- echo abc >out && test_grep "^abc\$" out &&
+	gate run -q words.yaml -- echo "a b" >out && test_grep "^a b\$" out &&
+	rm -f check-ran &&
+	expect_status 78 gate run words.yaml -- pg_ctl -D /x stop start 2>err &&
+	test_grep "matches none of allow_commands" err &&
+	expect_status 78 gate run words.yaml -- echo a b 2>err &&
+	expect_status 78 gate run words.yaml -- echo a "; touch ran" 2>err &&
+	expect_status 78 gate run words.yaml -- apt-get remove pkg1 2>err &&
+	expect_status 78 gate run words.yaml -- apt-get 2>err &&
 	test ! -e check-ran
 '
 
