@@ -29,9 +29,13 @@ static const char hook_help[] =
 	"usage: gate hook run HOOK [--config FILE] [--pre-commit] [OPTIONS] [GIT-ARGS...]\n"
 	"       gate hook install [HOOK...] [--config FILE] [--force]\n"
 	"\n"
-	"Refuse a git push while a runbook blocks.  .gate/hooks.yaml at the top of\n"
-	"the repository (inside the directory of a bare one) maps refs to runbooks\n"
-	"per hook; `gate lint` validates it.\n"
+	"Refuse a git push while a runbook blocks.  .gate/hooks.yaml maps refs to\n"
+	"runbooks per hook; `gate lint` validates it.  pre-push reads it, and the\n"
+	"runbooks, from the pusher's work tree: a convenience the pusher controls,\n"
+	"not a control.  pre-receive and update read them from the git directory\n"
+	"on the server (the bare repository's directory, or .git), never from a\n"
+	"work tree or from what is pushed.  A hook with no section in the file\n"
+	"refuses every push.\n"
 	"\n"
 	"run reads what git gives HOOK (pre-push: \"local-ref local-oid remote-ref\n"
 	"remote-oid\" lines on stdin, judged by the remote ref; pre-receive: \"old-oid\n"
@@ -57,7 +61,8 @@ static const char hook_help[] =
 	"\n"
 	"Exit status (run): 0 every matching runbook allows (or none matches);\n"
 	"1 the push is refused: a runbook blocks or is invalid, the configuration is\n"
-	"missing or invalid, or git's input cannot be understood.  64 bad command line.\n"
+	"missing or invalid or has no rules for HOOK, or git's input cannot be\n"
+	"understood.  64 bad command line.\n"
 	"\n"
 	"Example:\n"
 	"  gate lint .gate/hooks.yaml && gate hook install\n";
@@ -66,7 +71,8 @@ static const char hook_help[] =
 
 struct repo {
 	int bare;
-	char *top; /* the work tree top, or the bare repository's directory */
+	char *top;     /* the work tree top, or the bare repository's directory */
+	char *git_dir; /* absolute; the same as top in a bare repository */
 };
 
 static int repo_find(struct repo *r, struct gate_error *err)
@@ -77,10 +83,30 @@ static int repo_find(struct repo *r, struct gate_error *err)
 		return -1;
 	r->bare = !strcmp(out, "true");
 	free(out);
-	char *arg = r->bare ? "--absolute-git-dir" : "--show-toplevel";
-	if (hooks_git((char *[]){"git", "rev-parse", arg, NULL}, &r->top, err) < 0)
+	if (hooks_git((char *[]){"git", "rev-parse", "--absolute-git-dir", NULL}, &r->git_dir, err) < 0)
 		return -1;
-	return 0;
+	if (r->bare) {
+		r->top = xstrdup(r->git_dir);
+		return 0;
+	}
+	return hooks_git((char *[]){"git", "rev-parse", "--show-toplevel", NULL}, &r->top, err);
+}
+
+static void repo_release(struct repo *r)
+{
+	free(r->top);
+	free(r->git_dir);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Where HOOK's configuration and relative runbooks are.  The server-side
+ * hooks read the git directory only: a work tree on the server is what
+ * pushes write (receive.denyCurrentBranch=updateInstead), so a push could
+ * loosen the gate that judges the next one.  pre-push reads the pusher's
+ * own work tree. */
+static const char *repo_base(const struct repo *r, const char *hook)
+{
+	return hooks_server_side(hook) ? r->git_dir : r->top;
 }
 
 static char *read_stdin(struct gate_error *err)
@@ -329,7 +355,8 @@ static int hook_run_cmd(int argc, char **argv)
 		msg_error("%s: not in a git repository: refusing", hook);
 		goto out;
 	}
-	config = a.config ? xstrdup(a.config) : xasprintf("%s/%s", repo.top, HOOKS_CONFIG_PATH);
+	const char *base = repo_base(&repo, hook);
+	config = a.config ? xstrdup(a.config) : xasprintf("%s/%s", base, HOOKS_CONFIG_PATH);
 	if (access(config, F_OK) < 0) {
 		/* The hook was installed on purpose: without its configuration
 		 * nobody can say the push is safe. */
@@ -342,21 +369,28 @@ static int hook_run_cmd(int argc, char **argv)
 		msg_error("%s: invalid hooks configuration: refusing", hook);
 		goto out;
 	}
+	const struct hook_set *set = hooks_find(&hc, hook);
+	if (!set) {
+		/* Installed for a hook the configuration says nothing about:
+		 * no rule says which pushes are safe, so none is. */
+		msg_error("%s: %s has no '%s:' section under hooks: refusing the push "
+		          "(add rules for %s, or remove the hook)", hook, config, hook, hook);
+		goto out;
+	}
 	int all_refs = 0;
 	if (collect_updates(hook, &a, &u, &nu, &all_refs, &err) < 0) {
 		msg_gate_error(&err);
 		msg_error("%s: refusing", hook);
 		goto out;
 	}
-	const struct hook_set *set = hooks_find(&hc, hook);
-	if (all_refs && set)
+	if (all_refs)
 		match_all_rules(set, &m, &nm);
 	else
 		hooks_match(set, u, nu, &m, &nm);
 
 	int refused = 0;
 	for (size_t i = 0; i < nm; i++) {
-		char *path = hooks_runbook_path(repo.top, m[i].runbook);
+		char *path = hooks_runbook_path(base, m[i].runbook);
 		char *refs = strv_join(m[i].refs, ", ");
 		msg_note("%s: %s: checking %s", hook, refs, m[i].runbook);
 		fflush(stderr);
@@ -375,7 +409,7 @@ out:
 	hook_matches_free(m, nm);
 	ref_updates_free(u, nu);
 	hooks_config_release(&hc);
-	free(repo.top);
+	repo_release(&repo);
 	free(config);
 	free(a.vars);
 	free(a.mpaths);
@@ -405,6 +439,38 @@ static int mkdir_p(const char *path)
 		r = -1;
 	free(p);
 	return r;
+}
+
+static char *config_path(const struct repo *r, const char *hook, const char *given)
+{
+	return given ? xstrdup(given) : xasprintf("%s/%s", repo_base(r, hook), HOOKS_CONFIG_PATH);
+}
+
+/* The configuration HOOK will read, if it exists already, must be valid
+ * and have rules for HOOK: otherwise the hook would refuse every push.
+ * (A missing one is only warned about: it may be written next.) */
+static int install_check_config(const struct repo *r, const char *hook, const char *given)
+{
+	char *path = config_path(r, hook, given);
+	struct hooks_config hc = {0};
+	struct gate_error err = {0};
+	int rc = 0;
+	if (access(path, F_OK) < 0) {
+		free(path);
+		return 0;
+	}
+	if (hooks_load(&hc, path, &err) < 0) {
+		msg_gate_error(&err);
+		msg_error("hook install: %s is invalid: not installing %s", path, hook);
+		rc = -1;
+	} else if (!hooks_find(&hc, hook)) {
+		msg_error("hook install: %s has no '%s:' section under hooks: the hook would "
+		          "refuse every push; add rules for %s first", path, hook, hook);
+		rc = -1;
+	}
+	hooks_config_release(&hc);
+	free(path);
+	return rc;
 }
 
 static int hook_install_cmd(int argc, char **argv)
@@ -448,6 +514,7 @@ static int hook_install_cmd(int argc, char **argv)
 	if (repo_find(&repo, &err) < 0) {
 		msg_gate_error(&err);
 		msg_error("hook install: run it inside a git repository");
+		repo_release(&repo);
 		return 1;
 	}
 	/* --git-path hooks honours core.hooksPath; it is relative to here. */
@@ -488,6 +555,15 @@ static int hook_install_cmd(int argc, char **argv)
 	const char *def[] = {repo.bare ? "pre-receive" : "pre-push"};
 	const char **hooks = optind < argc ? (const char **)(argv + optind) : def;
 	int nhooks = optind < argc ? argc - optind : 1;
+	/* Every hook first: an invalid configuration, or one without rules
+	 * for a hook, installs nothing. */
+	for (int i = 0; i < nhooks; i++)
+		if (install_check_config(&repo, hooks[i], config) < 0)
+			rc = 2;
+	if (rc == 2) {
+		rc = 1;
+		goto out;
+	}
 	rc = 0;
 	for (int i = 0; i < nhooks; i++) {
 		char *path = xasprintf("%s/%s", hooks_dir, hooks[i]);
@@ -505,12 +581,15 @@ static int hook_install_cmd(int argc, char **argv)
 		free(text);
 		free(path);
 	}
-	char *expect = config ? xstrdup(config) : xasprintf("%s/%s", repo.top, HOOKS_CONFIG_PATH);
-	if (rc == 0 && access(expect, F_OK) < 0)
-		msg_warn("%s does not exist yet: until it does, the hook refuses every push", expect);
-	free(expect);
+	for (int i = 0; i < nhooks && rc == 0; i++) {
+		char *expect = config_path(&repo, hooks[i], config);
+		if (access(expect, F_OK) < 0)
+			msg_warn("%s does not exist yet: until it does, the %s hook refuses every push",
+			         expect, hooks[i]);
+		free(expect);
+	}
 out:
-	free(repo.top);
+	repo_release(&repo);
 	free(hooks_dir);
 	free(gate);
 	free(config);

@@ -28,9 +28,13 @@ static int lint_one(const char *path, const struct gate_registry *reg,
 		 * (.gate/hooks.yaml).  Asked only now, so a runbook is parsed
 		 * once (lint of 10,000 checks spent 40% in the second parse). */
 		struct gate_error herr = {0};
-		int h = hooks_lint_file(path, &herr);
+		char *hwarn = NULL;
+		int h = hooks_lint_file(path, &hwarn, &herr);
 		runbook_release(&rb);
 		if (h > 0) {
+			if (hwarn)
+				msg_warn("%s", hwarn);
+			free(hwarn);
 			if (!o->quiet)
 				printf("%s: ok (git-hook configuration)\n", path);
 			return 0;

@@ -23,6 +23,11 @@ int hooks_known(const char *hook)
 	                !strcmp(hook, "update"));
 }
 
+int hooks_server_side(const char *hook)
+{
+	return hook && (!strcmp(hook, "pre-receive") || !strcmp(hook, "update"));
+}
+
 int oid_is_zero(const char *oid)
 {
 	if (!oid || !*oid)
@@ -482,10 +487,28 @@ int hooks_load(struct hooks_config *hc, const char *path, struct gate_error *err
 	return r;
 }
 
-int hooks_lint_file(const char *path, struct gate_error *err)
+/* "pre-receive, update": the hooks hc has no rules for (NULL: none). */
+static char *hooks_without_rules(const struct hooks_config *hc)
+{
+	static const char *const all[] = {"pre-push", "pre-receive", "update"};
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (hooks_find(hc, all[i]))
+			continue;
+		if (sb.len)
+			strbuf_adds(&sb, ", ");
+		strbuf_adds(&sb, all[i]);
+	}
+	if (!sb.len)
+		return NULL;
+	return strbuf_detach(&sb);
+}
+
+int hooks_lint_file(const char *path, char **warning, struct gate_error *err)
 {
 	struct yt_doc doc = {0};
 	struct gate_error perr = {0};
+	*warning = NULL;
 	/* A file that does not even parse is not ours to judge: the runbook
 	 * loader reports it. */
 	if (yt_load_file(&doc, path, NULL, &perr) < 0 || !is_hooks_doc(doc.root)) {
@@ -495,6 +518,17 @@ int hooks_lint_file(const char *path, struct gate_error *err)
 	struct hooks_config hc = {0};
 	hc.path = xstrdup(path);
 	int r = load_doc(&doc, &hc, err) < 0 ? -1 : 1;
+	if (r > 0) {
+		/* A hook with no section refuses every push: say which. */
+		char *none = hooks_without_rules(&hc);
+		const struct yt_pair *hooks = yt_map_find(doc.root, "hooks");
+		if (none)
+			*warning = xasprintf("%s:%d:%d: no rules for %s: a hook installed "
+			                     "for %s refuses every push", path,
+			                     hooks ? hooks->key->line : 0, hooks ? hooks->key->col : 0,
+			                     none, strchr(none, ',') ? "them" : "it");
+		free(none);
+	}
 	hooks_config_release(&hc);
 	yt_doc_release(&doc);
 	return r;

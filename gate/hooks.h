@@ -14,8 +14,12 @@
  * Ref patterns are fnmatch(3) globs without FNM_PATHNAME (so refs/tags/v*
  * matches refs/tags/v1.2 and refs/tags/v1/rc) and must start with "refs/":
  * a pattern like "main" would never match and silently guard nothing.
- * Runbook paths are relative to the repository top (the work tree, or the
- * bare repository's directory) unless absolute.
+ * Runbook paths are relative to the repository top unless absolute.  For
+ * pre-push (on the pusher's machine) that is the work tree: a convenience
+ * the pusher controls, not a control.  For the server-side pre-receive and
+ * update it is the git directory (the bare repository's directory, or .git
+ * of a non-bare one): files on the server that no push can write.  gate
+ * never reads pushed objects.
  *
  * Library code: never prints, never exits; errors carry file:line:col.
  */
@@ -29,8 +33,10 @@
 /* Validate PATH as a hooks configuration.  Returns 1 when the file is a
  * hooks config and is valid, -1 with err (file:line:col) when it is a hooks
  * config with errors, 0 when it is not a hooks config (its top level is not
- * a mapping with `hooks:` and without `checks:`).  Used by `gate lint`. */
-int hooks_lint_file(const char *path, struct gate_error *err);
+ * a mapping with `hooks:` and without `checks:`).  Used by `gate lint`.
+ * When valid, *warning (malloc'd, else NULL) names the hooks that have no
+ * rules: installed for them, the hook refuses every push. */
+int hooks_lint_file(const char *path, char **warning, struct gate_error *err);
 
 /* Where the configuration lives, relative to the repository top. */
 #define HOOKS_CONFIG_PATH ".gate/hooks.yaml"
@@ -58,6 +64,10 @@ struct hooks_config {
 
 /* The hooks gate knows how to read (pre-push, pre-receive, update). */
 int hooks_known(const char *hook);
+/* pre-receive and update: they run on the server, and read their
+ * configuration and runbooks from the git directory, never from a work
+ * tree (which a push can change, receive.denyCurrentBranch=updateInstead). */
+int hooks_server_side(const char *hook);
 
 /* Load and validate; 0, or -1 with err.  Release with hooks_config_release
  * in both cases. */

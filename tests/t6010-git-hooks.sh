@@ -275,6 +275,110 @@ test_expect_success 'update hook by hand: REF OLD NEW arguments; bad arguments r
 	(cd "$SRV2" && expect_status 1 gate hook run update refs/heads/production) 2>err
 '
 
+# --- a hooks file with no section for the hook that runs ---
+SRV4=$TEST_TMP/server4.git
+git init -q --bare "$SRV4"
+mkrunbook "$SRV4/runbooks/production.yaml" server4-production "$TEST_TMP/allow-server"
+mkdir -p "$SRV4/.gate"
+cat >"$SRV4/.gate/hooks.yaml" <<'EOF'
+version: 1
+hooks:
+  pre-push:
+    - refs: ["refs/heads/production"]
+      runbook: runbooks/production.yaml
+EOF
+remote4_sha() { git --git-dir="$SRV4" rev-parse -q --verify "$1" 2>/dev/null || true; }
+
+test_expect_success 'lint names the hooks that have no rules' '
+	gate lint "$SRV4/.gate/hooks.yaml" >out 2>err &&
+	test_grep "hooks.yaml: ok (git-hook configuration)" out &&
+	test_grep "hooks.yaml:2:1: no rules for pre-receive, update" err
+'
+
+test_expect_success 'hook install refuses a hook the configuration has no section for' '
+	! (cd "$SRV4" && gate hook install) >out 2>err &&
+	test_grep "has no .pre-receive:. section" err &&
+	test ! -e "$SRV4/hooks/pre-receive" &&
+	! (cd "$SRV4" && gate hook install pre-push update) >out 2>err &&
+	test_grep "has no .update:. section" err &&
+	test ! -e "$SRV4/hooks/pre-push" && test ! -e "$SRV4/hooks/update"
+'
+
+test_expect_success 'pre-receive with only pre-push rules refuses every push, naming the section' '
+	touch "$TEST_TMP/allow-server" &&
+	mv "$SRV4/.gate/hooks.yaml" "$SRV4/.gate/saved" &&
+	(cd "$SRV4" && gate hook install pre-receive update) >/dev/null 2>err &&
+	test_grep "does not exist yet" err &&
+	mv "$SRV4/.gate/saved" "$SRV4/.gate/hooks.yaml" &&
+	! (cd "$WT" && git push --no-verify "$SRV4" feature production) >out 2>err &&
+	test -z "$(remote4_sha refs/heads/feature)" &&
+	test -z "$(remote4_sha refs/heads/production)" &&
+	test_grep "^remote: .*hooks.yaml has no .pre-receive:. section" err &&
+	test_grep "pre-receive hook declined" err
+'
+
+test_expect_success 'update with no section refuses too (by hand)' '
+	z=0000000000000000000000000000000000000000 s=$(local_sha main) &&
+	(cd "$SRV4" && expect_status 1 gate hook run update refs/heads/other $z $s) 2>err &&
+	test_grep "has no .update:. section" err
+'
+
+# --- the server judges with its own files, never with what is pushed ---
+test_expect_success 'a push carrying a looser .gate/hooks.yaml and runbook cannot loosen a bare server' '
+	rm -f "$TEST_TMP/allow-server" &&
+	(cd "$WT" && git checkout -q -b loosen production) &&
+	cat >"$WT/.gate/hooks.yaml" <<-EOF &&
+	version: 1
+	hooks:
+	  pre-receive:
+	    - refs: ["refs/heads/nothing"]
+	      runbook: runbooks/production.yaml
+	EOF
+	mkrunbook "$WT/runbooks/production.yaml" server-production / &&
+	(cd "$WT" && git add -A && git commit -qm loosen && git checkout -q main) &&
+	! (cd "$WT" && git push --no-verify origin loosen:production) >out 2>err &&
+	test "$(remote_sha refs/heads/production)" = "$(local_sha production)" &&
+	test_grep "^remote: .*server-production-ok" err &&
+	test_grep "pre-receive hook declined" err
+'
+
+# A server whose work tree pushes update (receive.denyCurrentBranch=
+# updateInstead; core.worktree set, as deploy-by-push setups have it, so
+# git rev-parse finds the work tree even inside the hook): the server-side
+# hooks read the git directory, which no push writes.
+SRVW=$TEST_TMP/server-wt
+git init -q "$SRVW"
+mkrunbook "$SRVW/runbooks/production.yaml" serverwt-production "$TEST_TMP/allow-server"
+mkdir -p "$SRVW/.gate"
+cat >"$SRVW/.gate/hooks.yaml" <<'EOF'
+version: 1
+hooks:
+  pre-receive:
+    - refs: ["refs/heads/production"]
+      runbook: runbooks/production.yaml
+EOF
+(cd "$SRVW" && git add -A && git commit -qm server && git config receive.denyCurrentBranch updateInstead &&
+	git config core.worktree "$SRVW")
+mkdir -p "$SRVW/.git/.gate" "$SRVW/.git/runbooks"
+cp "$SRVW/.gate/hooks.yaml" "$SRVW/.git/.gate/"
+cp "$SRVW/runbooks/production.yaml" "$SRVW/.git/runbooks/"
+
+test_expect_success 'a non-bare server: a push that rewrites its work tree cannot loosen pre-receive' '
+	(cd "$SRVW" && gate hook install pre-receive) >/dev/null &&
+	test -x "$SRVW/.git/hooks/pre-receive" &&
+	rm -f "$TEST_TMP/allow-server" &&
+	git clone -q "$SRVW" pusher &&
+	mkrunbook pusher/runbooks/production.yaml serverwt-production / &&
+	(cd pusher && git commit -qam loosen && git push -q origin main) 2>err &&
+	grep -q "test, -e, \"/\"" "$SRVW/runbooks/production.yaml" &&
+	! (cd pusher && git push origin main:production) >out 2>err &&
+	test -z "$(git -C "$SRVW" rev-parse -q --verify refs/heads/production)" &&
+	test_grep "^remote: .*serverwt-production-ok" err &&
+	touch "$TEST_TMP/allow-server" &&
+	(cd pusher && git push -q origin main:production) 2>err &&
+	test -n "$(git -C "$SRVW" rev-parse -q --verify refs/heads/production)"
+'
+
 test_expect_success 'pre-commit framework mode reads PRE_COMMIT_REMOTE_BRANCH' '
 	rm -f "$TEST_TMP/allow" &&
 	(cd "$WT" && PRE_COMMIT_REMOTE_BRANCH=refs/heads/main PRE_COMMIT_TO_REF=$(local_sha main) \
