@@ -13,10 +13,11 @@
  *   before the command with no deadline at all.  Every field is capped
  *   (JOURNAL_FIELD_MAX), so a record always fits in one datagram; if the
  *   kernel still refused it, the journal sink would count as failed.
- * - The file: opened O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC, mode 0600, the
- *   whole line in one write(2) (so concurrent gates never interleave
- *   within a line), fsync(2) before returning: the record is on disk
- *   before the command runs.
+ * - The files (the runbook's audit.file and --audit-log, each): opened
+ *   O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC|O_NOFOLLOW, mode 0600, a regular
+ *   file only, the whole line in one write(2) (so concurrent gates never
+ *   interleave within a line), fsync(2) before returning: the record is on
+ *   disk before the command runs.
  *
  * Every value is redacted.  Never prints: the caller learns what failed
  * from the return value, st and err.
@@ -275,9 +276,21 @@ static char *file_line(const struct eval *ev, enum audit_kind kind, const char *
 
 static int write_file(const char *path, const char *line, struct gate_error *err)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	/* Never through a symbolic link (root appending to whatever a link
+	 * in a shared directory points at), never to a FIFO or a device. */
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+	                            O_NONBLOCK | O_NOCTTY, 0600);
 	if (fd < 0) {
-		gate_error_set(err, NULL, 0, 0, "cannot write audit log %s: %s", path, strerror(errno));
+		gate_error_set(err, NULL, 0, 0, "cannot write audit log %s: %s", path,
+		               errno == ELOOP   ? "a symbolic link (gate does not write through one)"
+		               : errno == ENXIO ? "not a regular file"
+		                                : strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		gate_error_set(err, NULL, 0, 0, "cannot write audit log %s: not a regular file", path);
+		close(fd);
 		return -1;
 	}
 	size_t len = strlen(line);

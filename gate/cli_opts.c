@@ -53,7 +53,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 
 static const char help_common_opts[] =
 	"  -f, --format FMT       report on stdout: text (default), json, junit, tap, nagios\n"
-	"  -o, --output FILE      also write the JSON report to FILE (any --format)\n"
+	"  -o, --output FILE      also write the JSON report to FILE (any --format):\n"
+	"                         a new file renamed over it; a symbolic link or a\n"
+	"                         non-regular FILE is refused\n"
 	"      --var NAME=VALUE   set or replace a runbook variable (repeatable)\n"
 	"      --override ID      waive the failing check ID if the runbook marks it\n"
 	"                         overridable: true (repeatable; needs --reason)\n"

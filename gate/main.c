@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "exec.h"
 #include "msg.h"
+#include "outfile.h"
 #include "policy.h"
 #include "redact.h"
 #include "registry.h"
@@ -269,19 +270,20 @@ static int color_wanted(const struct cli_opts *o)
 	return !o->no_color && !getenv("NO_COLOR") && isatty(STDOUT_FILENO);
 }
 
-/* -o FILE: written whole, then renamed, so a reader never sees half. */
+/* -o FILE: written whole to a new file beside it, then renamed, so a
+ * reader never sees half; never through a symbolic link (outfile.h). */
 static int write_json_file(const struct eval *ev, const char *path)
 {
 	json_t *j = report_json(ev);
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	int rc = j ? json_dump_file(j, tmp, JSON_INDENT(2)) : -1;
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -1;
-	if (rc < 0) {
-		msg_error("cannot write the report to %s: %s", path, strerror(errno));
-		unlink(tmp);
-	}
-	free(tmp);
+	char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+	struct gate_error err = {0};
+	char buf[2048];
+	int rc = -1;
+	if (!text)
+		msg_error("cannot write the report to %s: cannot encode it", path);
+	else if ((rc = outfile_replace(path, text, strlen(text), &err)) < 0)
+		msg_error("cannot write the report: %s", gate_error_format(&err, buf, sizeof(buf)));
+	free(text);
 	json_decref(j);
 	return rc;
 }
@@ -306,15 +308,18 @@ static int decision_status(const struct session *s)
 
 /* -o must be writable before anything is evaluated, and is emptied now:
  * whatever stops gate before the report is written (an invalid runbook,
- * a kill), a pipeline reading it never finds an earlier run's report. */
+ * a kill), a pipeline reading it never finds an earlier run's report.
+ * Emptied by replacing it with an empty file, as the report will be: a
+ * symbolic link or anything but a regular file is refused, untouched. */
 static int check_output_writable(const char *cmdname, const char *path)
 {
 	if (!path)
 		return 0;
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return cli_usage_error(cmdname, "cannot write the report to %s: %s", path, strerror(errno));
-	close(fd);
+	struct gate_error err = {0};
+	char buf[2048];
+	if (outfile_replace(path, "", 0, &err) < 0)
+		return cli_usage_error(cmdname, "cannot write the report: %s",
+		                       gate_error_format(&err, buf, sizeof(buf)));
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "outfile.h"
 #include "util.h"
 
 /* A wrapper is a few hundred bytes; reading more than this to find the
@@ -233,7 +234,14 @@ static int copy_file(const char *src, const char *dst, struct gate_error *err)
 	struct stat st;
 	if (fstat(in, &st) < 0)
 		st.st_mode = 0644;
-	int outfd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 07777);
+	/* As root in a hooks or bin directory: never truncate whatever a
+	 * symbolic link planted as the backup's name points at. */
+	if (outfile_check(dst, err) < 0) {
+		close(in);
+		return -1;
+	}
+	int outfd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+	                 st.st_mode & 07777);
 	if (outfd < 0) {
 		gate_error_set(err, dst, 0, 0, "%s", strerror(errno));
 		close(in);

@@ -185,13 +185,23 @@ static void test_file_failures(void **state)
 		const char *path;
 		const char *msg;
 	} rows[] = {
-		{"/dev/full", "cannot write audit log /dev/full: No space left on device"},
+		{"/dev/full", "cannot write audit log /dev/full: not a regular file"},
 		{dir, NULL}, /* a directory */
 		{"/nonexistent-gate-dir/audit.jsonl",
 		 "cannot write audit log /nonexistent-gate-dir/audit.jsonl: No such file or directory"},
+		{NULL, NULL}, /* a symbolic link to a file: never written through */
 	};
 	char *isdir = xasprintf("cannot write audit log %s: Is a directory", dir);
 	rows[1].msg = isdir;
+	char *victim = xasprintf("%s/victim", dir), *link = xasprintf("%s/audit.jsonl", dir);
+	FILE *vf = fopen(victim, "w");
+	assert_non_null(vf);
+	fputs("precious\n", vf);
+	fclose(vf);
+	assert_int_equal(symlink(victim, link), 0);
+	char *islink = xasprintf("cannot write audit log %s: a symbolic link (gate does not write through one)", link);
+	rows[3].path = link;
+	rows[3].msg = islink;
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct audit_status st;
 		struct gate_error err = {0};
@@ -202,6 +212,14 @@ static void test_file_failures(void **state)
 		/* the file's error comes first, even when the journal is missing too */
 		assert_string_equal(err.msg, rows[i].msg);
 	}
+	struct stat vs;
+	assert_int_equal(stat(victim, &vs), 0);
+	assert_int_equal(vs.st_size, 9); /* "precious\n", nothing appended */
+	unlink(link);
+	unlink(victim);
+	free(islink);
+	free(link);
+	free(victim);
 	free(isdir);
 	rmdir(dir);
 	free(dir);
