@@ -325,6 +325,14 @@ int audit_record(const struct eval *ev, enum audit_kind kind,
                  const char *file, struct audit_status *st,
                  struct gate_error *err)
 {
+	const char *files[] = {file, NULL};
+	return audit_record_files(ev, kind, files, st, err);
+}
+
+int audit_record_files(const struct eval *ev, enum audit_kind kind,
+                       const char *const *files, struct audit_status *st,
+                       struct gate_error *err)
+{
 	struct audit_status local = {0};
 	if (!st)
 		st = &local;
@@ -332,18 +340,23 @@ int audit_record(const struct eval *ev, enum audit_kind kind,
 	char *user = user_name();
 	int rc = 0;
 
-	/* The file first: it is the sink a required audit is about, so its
-	 * error is the one err reports. */
-	st->have_file = file != NULL;
+	/* The files first: they are the sinks a required audit is about, so
+	 * their error is the one err reports.  Every file is written, also
+	 * after one failed. */
 	st->file_ok = 1;
-	if (file) {
-		char *line = file_line(ev, kind, user);
-		if (write_file(file, line, err) < 0) {
+	char *line = NULL;
+	for (size_t i = 0; files && files[i]; i++) {
+		st->have_file = 1;
+		if (!line)
+			line = file_line(ev, kind, user);
+		if (write_file(files[i], line, err) < 0) {
+			if (st->file_ok)
+				st->failed_file = files[i];
 			st->file_ok = 0;
 			rc = -1;
 		}
-		free(line);
 	}
+	free(line);
 
 	if (!audit_journal_available()) {
 		gate_error_set(err, NULL, 0, 0, "no systemd journal at %s", JOURNAL_SOCKET);

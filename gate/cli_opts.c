@@ -66,8 +66,9 @@ static const char help_common_opts[] =
 	"      --module-path DIR  load external check modules from DIR (repeatable;\n"
 	"                         then GATE_MODULE_PATH, colon-separated, then\n"
 	"                         " GATE_MODULE_DIR ")\n"
-	"      --audit-log FILE   the JSON-lines audit file; replaces the runbook's\n"
-	"                         audit.file (audit.required still applies)\n"
+	"      --audit-log FILE   one more JSON-lines audit file, in addition to the\n"
+	"                         runbook's audit.file, never instead of it\n"
+	"                         (audit.required applies to both)\n"
 	"      --blocked-exit N   exit status for a block, 1-255 (default 75)\n"
 	"  -q, --quiet            only failures and the decision\n"
 	"  -v, --verbose          details of passing checks too\n"
@@ -77,11 +78,12 @@ static const char help_common_opts[] =
 
 static const char help_audit[] =
 	"Every decision (and, for run, the command's result) is recorded in the\n"
-	"systemd journal and in the JSON-lines audit file (the runbook's audit.file,\n"
-	"or --audit-log), fsync'd before the command starts.  When no journal is\n"
-	"reachable gate says so once and goes on, unless the runbook sets\n"
-	"audit.required: true: then an allow becomes a block (75) unless the\n"
-	"record reached both the journal and the file.\n";
+	"systemd journal and in the JSON-lines audit files (the runbook's audit.file\n"
+	"and --audit-log, each a regular file, never through a symbolic link),\n"
+	"fsync'd before the command starts.  When no journal is reachable gate says\n"
+	"so once and goes on, unless the runbook sets audit.required: true: then an\n"
+	"allow becomes a block (75) unless the record reached the journal and every\n"
+	"audit file.\n";
 
 static const char help_status[] =
 	"Exit status:\n"

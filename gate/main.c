@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -227,14 +228,62 @@ static void evaluate(struct session *s, enum eval_mode mode, char **command)
  * sink failed, an allow becomes a block (policy_decide is run again with
  * ev.audit_failed set, so the reasons say why) and a second decision
  * record tells the journal/file what really happened. */
+/* PATH with its directory resolved (the file itself may not exist yet),
+ * or NULL when the directory cannot be resolved. */
+static char *path_in_real_dir(const char *path)
+{
+	char *copy = xstrdup(path), *slash = strrchr(copy, '/');
+	const char *dir = ".", *base = copy;
+	if (slash) {
+		*slash = '\0';
+		dir = slash == copy ? "/" : copy;
+		base = slash + 1;
+	}
+	char *real = realpath(dir, NULL);
+	char *r = real ? xasprintf("%s/%s", real, base) : NULL;
+	free(real);
+	free(copy);
+	return r;
+}
+
+static int same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	if (!strcmp(a, b))
+		return 1;
+	if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	char *ra = path_in_real_dir(a), *rb = path_in_real_dir(b);
+	int same = ra && rb && !strcmp(ra, rb);
+	free(ra);
+	free(rb);
+	return same;
+}
+
+/* The audit files: the runbook's audit.file, and --audit-log as one more
+ * (never instead: a file the runbook requires is always written).  The
+ * same file named twice gets each record once. */
+static void audit_files(const struct session *s, const char *files[3])
+{
+	size_t n = 0;
+	const char *rb = s->rb.audit_file, *opt = s->o->audit_log;
+	if (rb)
+		files[n++] = rb;
+	if (opt && !(rb && same_file(rb, opt)))
+		files[n++] = opt;
+	files[n] = NULL;
+}
+
 static void audit(struct session *s, enum audit_kind kind)
 {
 	static int journal_warned;
-	const char *file = s->o->audit_log ? s->o->audit_log : s->rb.audit_file;
+	const char *files[3];
+	audit_files(s, files);
+	const char *file = files[0];
 	struct audit_status st = {0};
 	struct gate_error err = {0};
 	char buf[2048];
-	int rc = audit_record(&s->ev, kind, file, &st, &err);
+	int rc = audit_record_files(&s->ev, kind, files, &st, &err);
 	int required = s->rb.audit_required;
 
 	if (!st.journal_ok && !journal_warned) {
@@ -243,10 +292,12 @@ static void audit(struct session *s, enum audit_kind kind)
 			msg_error("no systemd journal is reachable, and %s requires the audit", s->rb.path);
 		else
 			msg_warn("no systemd journal is reachable: audit records are %s",
-			         file ? "written to the audit file only" : "not kept");
+			         !file ? "not kept" : files[1] ? "written to the audit files only"
+			                                        : "written to the audit file only");
 	}
 	if (file && !st.file_ok)
-		(required ? msg_error : msg_warn)("audit file %s: %s", file,
+		(required ? msg_error : msg_warn)("audit file %s: %s",
+		                                  st.failed_file ? st.failed_file : file,
 		                                  err.set ? gate_error_format(&err, buf, sizeof(buf)) : "not written");
 	int failed = rc < 0 || !st.journal_ok || (file && !st.file_ok);
 	if (!required || !failed || kind != AUDIT_DECISION || !s->ev.allow)
@@ -260,7 +311,7 @@ static void audit(struct session *s, enum audit_kind kind)
 	policy_decide(&s->ev);
 	struct audit_status st2 = {0};
 	struct gate_error err2 = {0};
-	audit_record(&s->ev, AUDIT_DECISION, file, &st2, &err2);
+	audit_record_files(&s->ev, AUDIT_DECISION, files, &st2, &err2);
 }
 
 /* ---- reports ---- */

@@ -163,6 +163,20 @@ test_expect_success 'audit.required and the file cannot be written: 75, nothing 
 	test_grep "audit file" err
 '
 
+test_expect_success '--audit-log adds a file, never replaces a required audit.file' '
+	rm -f ran req-audit.jsonl extra.jsonl &&
+	rc=0 && in_ns "$GATE_BIN" run --audit-log extra.jsonl required-bad.yaml -- touch ran 2>err || rc=$? &&
+	test $rc = 75 && test ! -e ran &&
+	test_grep "audit file .*no-such-dir" err &&
+	audit_lines extra.jsonl | tail -n 1 >last &&
+	echo "decision block None run" >want && test_cmp want last &&
+	in_ns "$GATE_BIN" run --audit-log extra2.jsonl required-ok.yaml -- touch ran 2>err &&
+	test -e ran &&
+	printf "decision allow None run\nresult allow 0 run\n" >want &&
+	audit_lines req-audit.jsonl >all && test_cmp want all &&
+	audit_lines extra2.jsonl >all && test_cmp want all
+'
+
 test_expect_success 'audit.required and no journal reachable: 75, nothing ran' '
 	rm -f ran &&
 	expect_status 75 gate run required-ok.yaml -- touch ran 2>err &&

@@ -103,4 +103,29 @@ test_expect_success '--audit-log through a symbolic link: not written, the file 
 	rm -f audit.jsonl victim err
 '
 
+# audit_records FILE: "record decision" per line.
+audit_records() {
+	/usr/bin/python3 - "$1" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    print(r["record"], r["decision"])
+PY
+}
+
+test_expect_success '--audit-log adds a file: the runbook audit.file gets every record too' '
+	gate run -q --audit-log extra.jsonl audited.yaml -- true >/dev/null 2>&1 &&
+	printf "decision allow\nresult allow\n" >want &&
+	audit_records runbook-audit.jsonl >got && test_cmp want got &&
+	audit_records extra.jsonl >got && test_cmp want got &&
+	rm -f runbook-audit.jsonl extra.jsonl
+'
+
+test_expect_success '--audit-log naming the runbook audit.file: each record once' '
+	gate run -q --audit-log runbook-audit.jsonl audited.yaml -- true >/dev/null 2>&1 &&
+	printf "decision allow\nresult allow\n" >want &&
+	audit_records runbook-audit.jsonl >got && test_cmp want got &&
+	rm -f runbook-audit.jsonl
+'
+
 test_done
