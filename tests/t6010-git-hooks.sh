@@ -171,6 +171,20 @@ test_expect_success 'hook install refuses to replace a hook it did not write; --
 	grep -q "^exit 0" "$WT/.git/hooks/pre-push.gate-backup"
 '
 
+test_expect_success 'hook install --force never writes the backup through a symbolic link' '
+	printf "#!/bin/sh\nexit 0\n" >"$WT/.git/hooks/pre-push" &&
+	rm -f "$WT/.git/hooks/pre-push.gate-backup" &&
+	echo precious >victim &&
+	ln -s "$TEST_TMP/victim" "$WT/.git/hooks/pre-push.gate-backup" &&
+	! (cd "$WT" && gate hook install --force) 2>err &&
+	test_grep "pre-push.gate-backup: is a symbolic link" err &&
+	test "$(cat victim)" = precious &&
+	grep -q "^exit 0" "$WT/.git/hooks/pre-push" &&
+	rm "$WT/.git/hooks/pre-push.gate-backup" &&
+	(cd "$WT" && gate hook install --force) >/dev/null &&
+	grep -q "^# gate-hook v1" "$WT/.git/hooks/pre-push"
+'
+
 test_expect_success 'hook install honours core.hooksPath' '
 	git clone -q "$SRV" "$TEST_TMP/clone2" &&
 	(cd "$TEST_TMP/clone2" && git config core.hooksPath .githooks && gate hook install pre-push) >/dev/null &&
