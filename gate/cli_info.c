@@ -29,7 +29,7 @@ static int lint_one(const char *path, const struct gate_registry *reg,
 		 * once (lint of 10,000 checks spent 40% in the second parse). */
 		struct gate_error herr = {0};
 		char *hwarn = NULL;
-		int h = hooks_lint_file(path, &hwarn, &herr);
+		int h = hooks_lint(path, &hwarn, &herr);
 		runbook_release(&rb);
 		if (h > 0) {
 			if (hwarn)

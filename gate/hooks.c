@@ -504,11 +504,17 @@ static char *hooks_without_rules(const struct hooks_config *hc)
 	return strbuf_detach(&sb);
 }
 
-int hooks_lint_file(const char *path, char **warning, struct gate_error *err)
+int hooks_lint_file(const char *path, struct gate_error *err)
+{
+	return hooks_lint(path, NULL, err);
+}
+
+int hooks_lint(const char *path, char **warning, struct gate_error *err)
 {
 	struct yt_doc doc = {0};
 	struct gate_error perr = {0};
-	*warning = NULL;
+	if (warning)
+		*warning = NULL;
 	/* A file that does not even parse is not ours to judge: the runbook
 	 * loader reports it. */
 	if (yt_load_file(&doc, path, NULL, &perr) < 0 || !is_hooks_doc(doc.root)) {
@@ -522,7 +528,7 @@ int hooks_lint_file(const char *path, char **warning, struct gate_error *err)
 		/* A hook with no section refuses every push: say which. */
 		char *none = hooks_without_rules(&hc);
 		const struct yt_pair *hooks = yt_map_find(doc.root, "hooks");
-		if (none)
+		if (none && warning)
 			*warning = xasprintf("%s:%d:%d: no rules for %s: a hook installed "
 			                     "for %s refuses every push", path,
 			                     hooks ? hooks->key->line : 0, hooks ? hooks->key->col : 0,

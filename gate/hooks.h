@@ -33,10 +33,12 @@
 /* Validate PATH as a hooks configuration.  Returns 1 when the file is a
  * hooks config and is valid, -1 with err (file:line:col) when it is a hooks
  * config with errors, 0 when it is not a hooks config (its top level is not
- * a mapping with `hooks:` and without `checks:`).  Used by `gate lint`.
- * When valid, *warning (malloc'd, else NULL) names the hooks that have no
- * rules: installed for them, the hook refuses every push. */
-int hooks_lint_file(const char *path, char **warning, struct gate_error *err);
+ * a mapping with `hooks:` and without `checks:`). */
+int hooks_lint_file(const char *path, struct gate_error *err);
+/* The same for `gate lint`; when valid, *warning (malloc'd, else NULL;
+ * warning may be NULL) names the hooks that have no rules: installed for
+ * them, the hook refuses every push. */
+int hooks_lint(const char *path, char **warning, struct gate_error *err);
 
 /* Where the configuration lives, relative to the repository top. */
 #define HOOKS_CONFIG_PATH ".gate/hooks.yaml"
