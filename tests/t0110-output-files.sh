@@ -38,7 +38,7 @@ EOF
 # only_files NAME...: the scratch directory holds exactly these (and the
 # runbooks): no temporary file is left behind.
 only_files() {
-	ls -A | grep -v -e '^pass.yaml$' -e '^audited.yaml$' -e '^\.test-' -e '^have$' -e '^want$' | sort >have &&
+	find . -mindepth 1 -maxdepth 1 -printf '%f\n' | grep -v -e '^pass.yaml$' -e '^audited.yaml$' -e '^\.test-' -e '^have$' -e '^want$' | sort >have &&
 	printf "%s\n" "$@" | sort >want &&
 	test_cmp want have
 }
