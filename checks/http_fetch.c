@@ -272,6 +272,7 @@ static void describe_failure(CURL *c, CURLcode rc, const char *curl_err,
 	double appconnect = info_ms(c, CURLINFO_APPCONNECT_TIME_T);
 	double first = info_ms(c, CURLINFO_STARTTRANSFER_TIME_T);
 	int https = !strncasecmp(rq->url, "https://", 8);
+	long oserr = 0;
 
 	if (sink->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
 		failf(rs, HTTP_F_TOO_BIG, "response body from %s is larger than max_body (%zu bytes)",
@@ -296,7 +297,13 @@ static void describe_failure(CURL *c, CURLcode rc, const char *curl_err,
 		}
 		return;
 	case CURLE_COULDNT_CONNECT:
-		failf(rs, HTTP_F_REFUSED, "cannot connect to %s: %s", hp, why);
+		/* curl says only "Couldn't connect to server": the system's
+		 * reason ("Connection refused") is what names the fault. */
+		if (curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr) == CURLE_OK && oserr > 0)
+			failf(rs, HTTP_F_REFUSED, "cannot connect to %s: %s", hp,
+			      strerror((int)oserr));
+		else
+			failf(rs, HTTP_F_REFUSED, "cannot connect to %s: %s", hp, why);
 		return;
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CONNECT_ERROR:

@@ -173,7 +173,7 @@ test_expect_success 'a closed port: error, cannot connect' '
 	EOF
 	check closed && rc_is closed 75 &&
 	test "$(st closed closed)" = error &&
-	summary closed closed | grep "cannot connect to 127.0.0.1:$CP" ||
+	summary closed closed | grep "cannot connect to 127.0.0.1:$CP: Connection refused" ||
 	show closed
 '
 
