@@ -30,6 +30,7 @@
 #include "report.h"
 #include "runbook.h"
 #include "runner.h"
+#include "textsafe.h"
 #include "util.h"
 
 /* What one invocation has loaded and decided. */
@@ -137,8 +138,10 @@ static void progress_draw(const struct runner_progress *p, void *ud)
 	size_t width = sb.len; /* columns used so far; the text is ASCII but "·" */
 	for (size_t i = 0; i < p->nrunning; i++) {
 		char item[256];
-		int n = snprintf(item, sizeof(item), "%s %llds", p->running_ids[i],
+		char *id = text_safe(p->running_ids[i], TEXT_ONE_LINE);
+		int n = snprintf(item, sizeof(item), "%s %llds", id,
 		                 (long long)(p->running_ms[i] / 1000));
+		free(id);
 		size_t w = (n > 0 ? (size_t)n : 0) + 3;
 		if (width + w >= cols - 1)
 			break;
