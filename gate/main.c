@@ -330,8 +330,8 @@ int cli_evaluate(const char *runbook, enum eval_mode mode, char *const *command,
 	const char *cmdname = mode == EVAL_MODE_DRY_RUN ? "run" : "check";
 	char **cmd = NULL;
 	int rc = check_output_writable(cmdname, o->output);
-	if (rc == 0)
-		rc = load_runbook(&s, runbook, 0);
+	if (rc == 0) /* checks run commands: an untrusted runbook is refused */
+		rc = load_runbook(&s, runbook, 1);
 	if (rc == 0 && mode == EVAL_MODE_DRY_RUN)
 		rc = pick_command(&s, cmdname, (char **)command, &cmd);
 	else if (rc == 0)
