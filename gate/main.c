@@ -83,6 +83,21 @@ static int load_runbook(struct session *s, const char *path, int strict)
 	struct gate_error err = {0};
 	cli_registry_load(&s->reg, s->o);
 	s->have_reg = 1;
+	/* A module that is not trusted (trust.h) was not opened; when checks
+	 * are to run, it is refused like an untrusted runbook. */
+	int untrusted = 0;
+	for (size_t i = 0; strict && i < s->reg.nfailures; i++) {
+		const struct gate_registry_failure *f = &s->reg.failures[i];
+		if (!f->untrusted)
+			continue;
+		untrusted = 1;
+		/* the reason and the fix were a warning already, unless -q */
+		if (s->o->quiet)
+			msg_error("%s", f->why);
+		msg_error("%s is in the module path and not trusted: refusing to run checks", f->path);
+	}
+	if (untrusted)
+		return EXIT_CONFIG;
 	s->have_rb = 1;
 	if (runbook_load(&s->rb, path, &lo, &s->reg, &err) < 0) {
 		msg_gate_error(&err);
