@@ -354,7 +354,11 @@ int cli_evaluate(const char *runbook, enum eval_mode mode, char *const *command,
 	if (rc == EXIT_CONFIG && o->format == REPORT_NAGIOS) {
 		/* Monitoring reads stdout and the Nagios codes: an invalid
 		 * runbook is UNKNOWN there (the error is on stderr). */
-		printf("GATE UNKNOWN - runbook %s is invalid (see gate lint)\n", runbook);
+		char *shown = text_safe(runbook, TEXT_ONE_LINE);
+		for (char *p = strchr(shown, '|'); p; p = strchr(p, '|'))
+			*p = '/'; /* no perfdata of its own */
+		printf("GATE UNKNOWN - runbook %s is invalid (see gate lint)\n", shown);
+		free(shown);
 		rc = 3;
 	}
 	if (rc == 0) {

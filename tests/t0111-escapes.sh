@@ -124,4 +124,13 @@ test_expect_success 'stderr messages that echo outside text are escaped too' '
 	test_grep -F "bad\\x1b[31mkey" err && bad_bytes err
 '
 
+test_expect_success 'nagios: an invalid runbook named with escapes and a | is one safe line' '
+	name=$(printf "bad|x=1\\033[31m.yaml") &&
+	printf "version: 1\n" >"$name" && chmod 644 "$name" &&
+	expect_status 3 gate check -f nagios "$name" >out 2>err &&
+	bad_bytes out && bad_bytes err &&
+	test "$(wc -l <out)" = 1 && test "$(tr -cd "|" <out | wc -c)" = 0 &&
+	test_grep -F "GATE UNKNOWN - runbook bad/x=1\\x1b[31m.yaml is invalid" out
+'
+
 test_done
