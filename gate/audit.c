@@ -38,6 +38,7 @@
 #include "audit.h"
 #include "redact.h"
 #include "report.h"
+#include "textsafe.h"
 #include "util.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
@@ -269,9 +270,13 @@ static char *file_line(const struct eval *ev, enum audit_kind kind, const char *
 	redact_json(o);
 	char *line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json_decref(o);
-	char *with_nl = xasprintf("%s\n", line ? line : "{}");
+	/* DEL and C1 controls as \u escapes: `tail -f` of the file shows
+	 * them safely (textsafe.h). */
+	struct strbuf sb = STRBUF_INIT;
+	text_safe_json(&sb, line ? line : "{}");
+	strbuf_adds(&sb, "\n");
 	free(line);
-	return with_nl;
+	return strbuf_detach(&sb);
 }
 
 static int write_file(const char *path, const char *line, struct gate_error *err)

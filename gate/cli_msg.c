@@ -3,12 +3,29 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
+#include "textsafe.h"
+
+/* A message often echoes text from outside (a server's answer, a value
+ * of a file being linted): one line, every control escaped (textsafe.h),
+ * so it cannot forge a line or drive the terminal. */
 static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "gate: %s", prefix);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	va_list cp;
+	va_copy(cp, ap);
+	int n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	char *raw = xmalloc(n > 0 ? (size_t)n + 1 : 1);
+	if (n < 0 || vsnprintf(raw, (size_t)n + 1, fmt, ap) < 0)
+		raw[0] = '\0';
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "gate: %s", prefix);
+	text_safe_add(&sb, raw, TEXT_KEEP_TAB);
+	strbuf_adds(&sb, "\n");
+	fputs(sb.buf, stderr);
+	strbuf_release(&sb);
+	free(raw);
 }
 
 void msg_error(const char *fmt, ...)

@@ -32,6 +32,7 @@
 #include "report.h"
 #include "runbook.h"
 #include "runner.h"
+#include "textsafe.h"
 #include "util.h"
 
 /* What one invocation has loaded and decided. */
@@ -84,6 +85,21 @@ static int load_runbook(struct session *s, const char *path, int strict)
 	struct gate_error err = {0};
 	cli_registry_load(&s->reg, s->o);
 	s->have_reg = 1;
+	/* A module that is not trusted (trust.h) was not opened; when checks
+	 * are to run, it is refused like an untrusted runbook. */
+	int untrusted = 0;
+	for (size_t i = 0; strict && i < s->reg.nfailures; i++) {
+		const struct gate_registry_failure *f = &s->reg.failures[i];
+		if (!f->untrusted)
+			continue;
+		untrusted = 1;
+		/* the reason and the fix were a warning already, unless -q */
+		if (s->o->quiet)
+			msg_error("%s", f->why);
+		msg_error("%s is in the module path and not trusted: refusing to run checks", f->path);
+	}
+	if (untrusted)
+		return EXIT_CONFIG;
 	s->have_rb = 1;
 	if (runbook_load(&s->rb, path, &lo, &s->reg, &err) < 0) {
 		msg_gate_error(&err);
@@ -139,8 +155,10 @@ static void progress_draw(const struct runner_progress *p, void *ud)
 	size_t width = sb.len; /* columns used so far; the text is ASCII but "·" */
 	for (size_t i = 0; i < p->nrunning; i++) {
 		char item[256];
-		int n = snprintf(item, sizeof(item), "%s %llds", p->running_ids[i],
+		char *id = text_safe(p->running_ids[i], TEXT_ONE_LINE);
+		int n = snprintf(item, sizeof(item), "%s %llds", id,
 		                 (long long)(p->running_ms[i] / 1000));
+		free(id);
 		size_t w = (n > 0 ? (size_t)n : 0) + 3;
 		if (width + w >= cols - 1)
 			break;
@@ -383,8 +401,8 @@ int cli_evaluate(const char *runbook, enum eval_mode mode, char *const *command,
 	const char *cmdname = mode == EVAL_MODE_DRY_RUN ? "run" : "check";
 	char **cmd = NULL;
 	int rc = check_output_writable(cmdname, o->output);
-	if (rc == 0)
-		rc = load_runbook(&s, runbook, 0);
+	if (rc == 0) /* checks run commands: an untrusted runbook is refused */
+		rc = load_runbook(&s, runbook, 1);
 	if (rc == 0 && mode == EVAL_MODE_DRY_RUN)
 		rc = pick_command(&s, cmdname, (char **)command, &cmd);
 	else if (rc == 0)
@@ -392,7 +410,11 @@ int cli_evaluate(const char *runbook, enum eval_mode mode, char *const *command,
 	if (rc == EXIT_CONFIG && o->format == REPORT_NAGIOS) {
 		/* Monitoring reads stdout and the Nagios codes: an invalid
 		 * runbook is UNKNOWN there (the error is on stderr). */
-		printf("GATE UNKNOWN - runbook %s is invalid (see gate lint)\n", runbook);
+		char *shown = text_safe(runbook, TEXT_ONE_LINE);
+		for (char *p = strchr(shown, '|'); p; p = strchr(p, '|'))
+			*p = '/'; /* no perfdata of its own */
+		printf("GATE UNKNOWN - runbook %s is invalid (see gate lint)\n", shown);
+		free(shown);
 		rc = 3;
 	}
 	if (rc == 0) {

@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "trust.h"
 #include "util.h"
 
 void registry_init(struct gate_registry *reg)
@@ -29,6 +31,7 @@ static void add_failure(struct gate_registry *reg, const char *path,
 	                         (reg->nfailures + 1) * sizeof(*reg->failures));
 	reg->failures[reg->nfailures].path = xstrdup(path);
 	reg->failures[reg->nfailures].why = xstrdup(why);
+	reg->failures[reg->nfailures].untrusted = 0;
 	reg->nfailures++;
 }
 
@@ -139,17 +142,42 @@ int registry_load_file(struct gate_registry *reg, const char *path,
                        struct gate_error *err)
 {
 	struct gate_error local = {0};
-	/* dlopen searches the library path for a name without a slash; a
-	 * module is a file, so say so. */
-	char *file = strchr(path, '/') ? xstrdup(path) : xasprintf("./%s", path);
+	/* A module is a file (never a search of the library path), trusted
+	 * like a runbook (trust.h) BEFORE it is opened: its constructors run
+	 * inside dlopen.  The descriptor that was checked is the one loaded
+	 * (/proc/self/fd/N), so the file cannot be swapped in between. */
+	struct gate_error why = {0};
+	int fd = trust_open(path, &why);
+	if (fd < 0) {
+		gate_error_set(&local, "", 0, 0, "module %s: cannot load: %s", path, why.msg);
+		goto fail;
+	}
+	if (trust_check_fd(fd, path, TRUST_MODULE, geteuid(), &why) < 0) {
+		gate_error_set(&local, "", 0, 0, "module %s: not loaded: %s", path, why.msg);
+		close(fd);
+		add_failure(reg, path, local.msg);
+		reg->failures[reg->nfailures - 1].untrusted = 1;
+		gate_error_set(err, local.file, local.line, local.col, "%s", local.msg);
+		return -1;
+	}
+	char file[64];
+	snprintf(file, sizeof(file), "/proc/self/fd/%d", fd);
 	void *h = dlopen(file, RTLD_NOW | RTLD_LOCAL);
-	free(file);
 	if (!h) {
+		close(fd);
+		/* "/proc/self/fd/5: invalid ELF header": the path says which */
 		const char *e = dlerror();
+		size_t fl = strlen(file);
+		if (e && !strncmp(e, file, fl) && !strncmp(e + fl, ": ", 2))
+			e += fl + 2;
 		gate_error_set(&local, "", 0, 0, "module %s: cannot load: %s", path,
 		               e ? e : "unknown error");
 		goto fail;
 	}
+	/* Kept open even when the module is refused below: dlclose may
+	 * leave it mapped (under that name). */
+	reg->fds = xrealloc(reg->fds, (reg->nfds + 1) * sizeof(*reg->fds));
+	reg->fds[reg->nfds++] = fd;
 	dlerror();
 	const struct gate_module *mod = dlsym(h, GATE_MODULE_SYMBOL);
 	if (!mod) {
@@ -242,5 +270,8 @@ void registry_release(struct gate_registry *reg)
 	for (size_t i = 0; i < reg->nhandles; i++)
 		dlclose(reg->handles[i]);
 	free(reg->handles);
+	for (size_t i = 0; i < reg->nfds; i++)
+		close(reg->fds[i]);
+	free(reg->fds);
 	memset(reg, 0, sizeof(*reg));
 }

@@ -18,6 +18,7 @@ struct gate_registry_entry {
 struct gate_registry_failure {
 	char *path;  /* the .so that could not be loaded */
 	char *why;
+	int untrusted; /* refused by the trust check (trust.h), never opened */
 };
 
 struct gate_registry {
@@ -27,6 +28,11 @@ struct gate_registry {
 	size_t nfailures;
 	void **handles; /* dlopen handles */
 	size_t nhandles;
+	/* Descriptors modules were loaded from (/proc/self/fd/N), open until
+	 * registry_release(): the dynamic loader knows an object by that
+	 * name, so N must not be reused by another module meanwhile. */
+	int *fds;
+	size_t nfds;
 };
 
 void registry_init(struct gate_registry *reg);

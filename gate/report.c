@@ -11,6 +11,7 @@
 
 #include "redact.h"
 #include "report_impl.h"
+#include "textsafe.h"
 
 int report_format_parse(const char *s, enum report_format *out)
 {
@@ -121,13 +122,23 @@ char *report_next_window(const struct eval *ev)
 
 #define DETAIL_MAX_LINES 12 /* of one multi-line string value */
 
+/* Keys and values of details come from outside: every one is escaped
+ * (textsafe.h) and kept on its line. */
+static void add_key(struct strbuf *sb, const char *indent, const char *k,
+                    const char *after)
+{
+	strbuf_adds(sb, indent);
+	text_safe_add(sb, k, TEXT_ONE_LINE);
+	strbuf_adds(sb, after);
+}
+
 static void add_scalar(struct strbuf *sb, const json_t *v)
 {
 	if (json_is_string(v)) {
-		strbuf_adds(sb, json_string_value(v));
+		text_safe_add(sb, json_string_value(v), TEXT_ONE_LINE);
 	} else {
 		char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(10));
-		strbuf_adds(sb, s ? s : "?");
+		text_safe_add(sb, s ? s : "?", TEXT_ONE_LINE);
 		free(s);
 	}
 }
@@ -140,7 +151,7 @@ static void add_inline_object(struct strbuf *sb, const json_t *o)
 	json_t *v;
 	const char *sep = "";
 	json_object_foreach((json_t *)o, k, v) {
-		strbuf_addf(sb, "%s%s: ", sep, k);
+		add_key(sb, sep, k, ": ");
 		add_scalar(sb, v);
 		sep = ", ";
 	}
@@ -153,6 +164,7 @@ static void add_multiline(struct strbuf *sb, const char *s, const char *indent)
 	while (*p) {
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		size_t shown = len && p[len - 1] == '\r' ? len - 1 : len; /* CRLF */
 		if (n == DETAIL_MAX_LINES) {
 			int more = 0;
 			for (const char *q = p; *q; q++)
@@ -160,7 +172,9 @@ static void add_multiline(struct strbuf *sb, const char *s, const char *indent)
 			strbuf_addf(sb, "%s  ... (%d more lines)\n", indent, more + 1);
 			return;
 		}
-		strbuf_addf(sb, "%s  %.*s\n", indent, (int)len, p);
+		strbuf_addf(sb, "%s  ", indent);
+		text_safe_addn(sb, p, shown, TEXT_ONE_LINE);
+		strbuf_adds(sb, "\n");
 		n++;
 		p = nl ? nl + 1 : p + len;
 	}
@@ -172,10 +186,10 @@ static void details_lines(struct strbuf *sb, json_t *details, const char *indent
 	json_t *v;
 	json_object_foreach(details, k, v) {
 		if (json_is_string(v) && strchr(json_string_value(v), '\n')) {
-			strbuf_addf(sb, "%s%s:\n", indent, k);
+			add_key(sb, indent, k, ":\n");
 			add_multiline(sb, json_string_value(v), indent);
 		} else if (json_is_array(v) && json_array_size(v) == 0) {
-			strbuf_addf(sb, "%s%s: (none)\n", indent, k);
+			add_key(sb, indent, k, ": (none)\n");
 		} else if (json_is_array(v)) {
 			size_t i;
 			json_t *e;
@@ -184,7 +198,7 @@ static void details_lines(struct strbuf *sb, json_t *details, const char *indent
 				if (json_is_object(e) || json_is_array(e))
 					all_scalar = 0;
 			if (all_scalar) {
-				strbuf_addf(sb, "%s%s: ", indent, k);
+				add_key(sb, indent, k, ": ");
 				json_array_foreach(v, i, e) {
 					if (i)
 						strbuf_adds(sb, ", ");
@@ -193,7 +207,7 @@ static void details_lines(struct strbuf *sb, json_t *details, const char *indent
 				strbuf_adds(sb, "\n");
 				continue;
 			}
-			strbuf_addf(sb, "%s%s:\n", indent, k);
+			add_key(sb, indent, k, ":\n");
 			json_array_foreach(v, i, e) {
 				strbuf_addf(sb, "%s  - ", indent);
 				if (json_is_object(e))
@@ -203,11 +217,11 @@ static void details_lines(struct strbuf *sb, json_t *details, const char *indent
 				strbuf_adds(sb, "\n");
 			}
 		} else if (json_is_object(v)) {
-			strbuf_addf(sb, "%s%s: ", indent, k);
+			add_key(sb, indent, k, ": ");
 			add_inline_object(sb, v);
 			strbuf_adds(sb, "\n");
 		} else {
-			strbuf_addf(sb, "%s%s: ", indent, k);
+			add_key(sb, indent, k, ": ");
 			add_scalar(sb, v);
 			strbuf_adds(sb, "\n");
 		}
@@ -397,7 +411,14 @@ char *report_json_string(const struct eval *ev, int pretty)
 	               (pretty ? JSON_INDENT(2) : JSON_COMPACT);
 	char *s = json_dumps(o, flags);
 	json_decref(o);
-	return s ? s : xstrdup("{}");
+	if (!s)
+		return xstrdup("{}");
+	/* jansson leaves DEL and C1 controls raw in strings: as \u escapes
+	 * the document means the same and is safe in a terminal. */
+	struct strbuf sb = STRBUF_INIT;
+	text_safe_json(&sb, s);
+	free(s);
+	return strbuf_detach(&sb);
 }
 
 static int write_json(FILE *out, const struct eval *ev)

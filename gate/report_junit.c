@@ -12,6 +12,7 @@
 
 #include "redact.h"
 #include "report_impl.h"
+#include "textsafe.h"
 
 /* Length of the valid UTF-8 sequence at p, or 0. */
 static size_t utf8_len(const unsigned char *p)
@@ -44,11 +45,14 @@ static size_t utf8_len(const unsigned char *p)
 	return n;
 }
 
-/* Text as XML character data or attribute value: markup escaped, bytes
- * that XML 1.0 cannot carry (controls, broken UTF-8) replaced by '?'. */
+/* Text as XML character data or attribute value: controls and broken
+ * UTF-8 escaped visibly first (textsafe.h: XML 1.0 cannot carry C0
+ * controls, and a terminal showing the file must not obey C1 ones), then
+ * markup escaped; U+FFFE and U+FFFF, not XML characters, become '?'. */
 static void xml_add(struct strbuf *sb, const char *s, int attr)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	char *safe = text_safe(s, TEXT_KEEP_NEWLINE | TEXT_KEEP_TAB);
+	const unsigned char *p = (const unsigned char *)safe;
 	while (*p) {
 		switch (*p) {
 		case '&': strbuf_adds(sb, "&amp;"); p++; continue;
@@ -70,6 +74,7 @@ static void xml_add(struct strbuf *sb, const char *s, int attr)
 		strbuf_add(sb, (const char *)p, n);
 		p += n;
 	}
+	free(safe);
 }
 
 static void xml_addr(struct strbuf *sb, const char *s, int attr)

@@ -8,12 +8,17 @@
 
 #include "redact.h"
 #include "report_impl.h"
+#include "textsafe.h"
 
+/* Outside text in the one line: redacted, on one line, controls escaped
+ * (textsafe.h), and no '|' that would start the perfdata. */
 static void add_plain(struct strbuf *sb, const char *s)
 {
 	char *red = redact_string(s);
-	for (const char *p = red; *p; p++)
-		strbuf_add(sb, *p == '|' ? "/" : (*p == '\n' || *p == '\r' || *p == '\t') ? " " : p, 1);
+	char *safe = text_safe(red, TEXT_ONE_LINE);
+	for (const char *p = safe; *p; p++)
+		strbuf_add(sb, *p == '|' ? "/" : p, 1);
+	free(safe);
 	free(red);
 }
 

@@ -13,37 +13,51 @@
 
 #include "redact.h"
 #include "report_impl.h"
+#include "textsafe.h"
 
 /* TAP's to-do directive: a "not ok" the harness does not count as a
  * failure.  Written in two pieces so that the tree's check for
  * unfinished-work notes does not take the protocol keyword for one. */
 #define TAP_UNCOUNTED " # T" "ODO severity warn: reported, does not block"
 
-/* A description on one line, with '#' escaped (TAP reads it as a
- * directive) and redacted. */
+/* A description on one line (a newline in it must not start a TAP line
+ * of its own; other controls are escaped, textsafe.h), with '#' escaped
+ * (TAP reads it as a directive) and redacted. */
 static void add_desc(struct strbuf *sb, const char *s)
 {
 	char *red = redact_string(s);
-	for (const char *p = red; *p; p++) {
+	char *safe = text_safe(red, TEXT_ONE_LINE);
+	for (const char *p = safe; *p; p++) {
 		if (*p == '#')
 			strbuf_adds(sb, "\\#");
 		else if (*p == '\\')
 			strbuf_adds(sb, "\\\\");
-		else if (*p == '\n' || *p == '\r')
-			strbuf_adds(sb, " ");
 		else
 			strbuf_add(sb, p, 1);
 	}
+	free(safe);
 	free(red);
+}
+
+/* A JSON scalar as one line of the YAML block: jansson escapes C0
+ * controls, text_safe_json the rest (DEL, C1, bidi). */
+static void add_json(struct strbuf *sb, const json_t *v, size_t flags)
+{
+	char *enc = v ? json_dumps(v, flags) : NULL;
+	if (enc)
+		text_safe_json(sb, enc);
+	else
+		strbuf_adds(sb, "\"?\"");
+	free(enc);
 }
 
 static void yaml_str(struct strbuf *sb, const char *key, const char *value)
 {
 	char *red = redact_string(value ? value : "");
 	json_t *s = json_string(red);
-	char *enc = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
-	strbuf_addf(sb, "  %s: %s\n", key, enc ? enc : "\"?\"");
-	free(enc);
+	strbuf_addf(sb, "  %s: ", key);
+	add_json(sb, s, JSON_ENCODE_ANY);
+	strbuf_adds(sb, "\n");
 	json_decref(s);
 	free(red);
 }
@@ -64,9 +78,7 @@ static void yaml_scalar(struct strbuf *sb, const json_t *v)
 		strbuf_adds(sb, "~");
 		return;
 	}
-	char *enc = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
-	strbuf_adds(sb, enc ? enc : "~");
-	free(enc);
+	add_json(sb, v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
 }
 
 /* A scalar as a sequence item: YAMLish would read "- \"a: b\"" as a
@@ -95,9 +107,7 @@ static void yaml_key(struct strbuf *sb, const char *k, int indent)
 		strbuf_adds(sb, k);
 	} else {
 		json_t *s = json_string(k);
-		char *enc = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
-		strbuf_adds(sb, enc ? enc : "\"?\"");
-		free(enc);
+		add_json(sb, s, JSON_ENCODE_ANY);
 		json_decref(s);
 	}
 	strbuf_adds(sb, ":");

@@ -9,6 +9,7 @@
 
 #include "redact.h"
 #include "report_impl.h"
+#include "textsafe.h"
 
 #define C_RESET "\033[0m"
 #define C_BOLD "\033[1m"
@@ -62,11 +63,15 @@ static const char *mark(const struct check_result *r, const char **color)
 	}
 }
 
-/* A summary on one line: newlines and tabs become spaces. */
+/* Any text that is not gate's own, on one line: redacted (before it is
+ * escaped, so a secret is still found), newlines and tabs become spaces,
+ * every other control is escaped visibly (textsafe.h): a summary cannot
+ * move the cursor or print a line of its own. */
 static void add_flat(struct strbuf *sb, const char *s)
 {
-	for (const char *p = s; *p; p++)
-		strbuf_add(sb, (*p == '\n' || *p == '\r' || *p == '\t') ? " " : p, 1);
+	char *red = redact_string(s ? s : "");
+	text_safe_add(sb, red, TEXT_ONE_LINE);
+	free(red);
 }
 
 static void header(struct text_ctx *t, const struct eval *ev)
@@ -77,8 +82,11 @@ static void header(struct text_ctx *t, const struct eval *ev)
 	report_format_ms(ev->duration_ms, took, sizeof(took));
 	strbuf_adds(&t->sb, "runbook  ");
 	colored(t, C_BOLD, rb && rb->name ? rb->name : "?");
-	if (rb && rb->path)
-		strbuf_addf(&t->sb, " (%s)", rb->path);
+	if (rb && rb->path) {
+		strbuf_adds(&t->sb, " (");
+		add_flat(&t->sb, rb->path);
+		strbuf_adds(&t->sb, ")");
+	}
 	strbuf_adds(&t->sb, "\n");
 	if (rb && rb->description) {
 		strbuf_adds(&t->sb, "         ");
@@ -87,8 +95,11 @@ static void header(struct text_ctx *t, const struct eval *ev)
 	}
 	strbuf_addf(&t->sb, "mode     %s, started %s, checks took %s\n", eval_mode_name(ev->mode),
 	            started, took);
-	for (size_t i = 0; rb && rb->warnings && rb->warnings[i]; i++)
-		strbuf_addf(&t->sb, "note     %s\n", rb->warnings[i]);
+	for (size_t i = 0; rb && rb->warnings && rb->warnings[i]; i++) {
+		strbuf_adds(&t->sb, "note     ");
+		add_flat(&t->sb, rb->warnings[i]);
+		strbuf_adds(&t->sb, "\n");
+	}
 	strbuf_adds(&t->sb, "\n");
 }
 
@@ -99,7 +110,9 @@ static void check_line(struct text_ctx *t, const struct check_result *r)
 	char dur[32];
 	report_format_ms(r->duration_ms, dur, sizeof(dur));
 	colored(t, color, m);
-	strbuf_addf(&t->sb, "  %-*s %6s  ", t->idw, r->id, dur);
+	char *id = text_safe(r->id, TEXT_ONE_LINE);
+	strbuf_addf(&t->sb, "  %-*s %6s  ", t->idw, id, dur);
+	free(id);
 	char *summary = report_summary(r);
 	add_flat(&t->sb, *summary ? summary : check_status_name(r->status));
 	free(summary);
@@ -119,8 +132,11 @@ static void check_line(struct text_ctx *t, const struct check_result *r)
 	if (!expand)
 		return;
 	const char *indent = "        ";
-	if (t->o->verbose && r->description)
-		strbuf_addf(&t->sb, "%sabout: %s\n", indent, r->description);
+	if (t->o->verbose && r->description) {
+		strbuf_addf(&t->sb, "%sabout: ", indent);
+		add_flat(&t->sb, r->description);
+		strbuf_adds(&t->sb, "\n");
+	}
 	int is_window = r->type && strcmp(r->type, "window") == 0;
 	int is_freeze = r->type && strcmp(r->type, "freeze") == 0;
 	if ((is_window || is_freeze) && json_is_object(r->details)) {
@@ -179,24 +195,30 @@ static void banner(struct text_ctx *t, const struct eval *ev)
 
 	for (size_t i = 0; i < ev->noverrides; i++) {
 		const struct eval_override *o = &ev->overrides[i];
+		strbuf_adds(&t->sb, "override ");
+		add_flat(&t->sb, o->id);
+		strbuf_adds(&t->sb, o->applied ? ": applied (reason: " : ": not applied: ");
 		if (o->applied)
-			strbuf_addf(&t->sb, "override %s: applied (reason: %s)\n", o->id,
-			            ev->override_reason ? ev->override_reason : "none given");
+			add_flat(&t->sb, ev->override_reason ? ev->override_reason : "none given");
 		else
-			strbuf_addf(&t->sb, "override %s: not applied: %s\n", o->id,
-			            o->note ? o->note : "refused");
+			add_flat(&t->sb, o->note ? o->note : "refused");
+		strbuf_adds(&t->sb, o->applied ? ")\n" : "\n");
 	}
 
 	char *cmd = report_command_line(ev);
 	if (cmd) {
 		char *state = report_command_state(ev);
-		strbuf_addf(&t->sb, "command  %s (%s)\n", cmd, state);
+		strbuf_adds(&t->sb, "command  ");
+		add_flat(&t->sb, cmd);
+		strbuf_addf(&t->sb, " (%s)\n", state);
 		free(state);
 		free(cmd);
 	}
 	char *next = report_next_window(ev);
 	if (next) {
-		strbuf_addf(&t->sb, "next window opens %s\n", next);
+		strbuf_adds(&t->sb, "next window opens ");
+		add_flat(&t->sb, next);
+		strbuf_adds(&t->sb, "\n");
 		free(next);
 	}
 }

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "registry.h"
+#include "trust.h"
 #include "util.h"
 #include "yamltree.h"
 
@@ -486,22 +487,22 @@ static int check_header(struct loader *L, const struct yt_node *root, int top)
 	return 0;
 }
 
-static int check_permissions(struct loader *L, const struct yt_doc *doc)
+/* The runbook and every file it includes are trusted like doas.conf
+ * (trust.h): checked on the descriptor that is then read.  When checks
+ * will run (strict_permissions) an untrusted file is an error; for lint
+ * it is a warning. */
+static int check_trust(struct loader *L, int fd, const char *path)
 {
-	mode_t loose = doc->mode & (S_IWGRP | S_IWOTH);
-	if (!loose)
+	struct gate_error e = {0};
+	if (trust_check_fd(fd, path, TRUST_RUNBOOK, geteuid(), &e) == 0)
 		return 0;
-	const char *who = (loose & S_IWOTH) ? ((loose & S_IWGRP) ? "group and others" : "others")
-	                                    : "group";
-	unsigned mode = (unsigned)(doc->mode & 07777);
 	if (L->opts && L->opts->strict_permissions) {
-		gate_error_set(L->err, doc->file, 0, 0,
-		               "writable by %s (mode %04o): refusing to run a command under it (chmod go-w)",
-		               who, mode);
+		gate_error_set(L->err, e.file, 0, 0, "%s", e.msg);
 		return -1;
 	}
-	char *w = xasprintf("%s: writable by %s (mode %04o)", doc->file, who, mode);
-	strv_push(&L->rb->warnings, &L->rb->nwarnings, w);
+	char buf[sizeof(e.file) + sizeof(e.msg) + 4];
+	strv_push(&L->rb->warnings, &L->rb->nwarnings,
+	          xstrdup(gate_error_format(&e, buf, sizeof(buf))));
 	return 0;
 }
 
@@ -590,9 +591,14 @@ static int load_file(struct loader *L, const char *path,
 	strv_push(&rb->files, &rb->nfiles, xstrdup(path));
 	const struct yt_limits lim = {RUNBOOK_MAX_FILE_SIZE, RUNBOOK_MAX_DEPTH,
 	                              RUNBOOK_MAX_ALIASES, YT_MAX_ALIAS_NODES};
-	if (yt_load_file(&f->doc, path, &lim, L->err) < 0)
+	int fd = trust_open(path, L->err);
+	if (fd < 0)
 		return -1;
-	if (check_permissions(L, &f->doc) < 0)
+	int rc = check_trust(L, fd, path);
+	if (rc == 0)
+		rc = yt_load_fd(&f->doc, fd, path, &lim, L->err);
+	close(fd);
+	if (rc < 0)
 		return -1;
 	const struct yt_node *root = f->doc.root;
 	if (!root)
@@ -604,7 +610,7 @@ static int load_file(struct loader *L, const char *path,
 		return -1;
 	L->chain[L->chain_len++] = idx;
 	const struct yt_node *inc = yt_map_get(root, "include");
-	int rc = inc ? load_includes(L, idx, inc) : 0;
+	rc = inc ? load_includes(L, idx, inc) : 0;
 	L->chain_len--;
 	if (rc < 0)
 		return -1;

@@ -87,7 +87,7 @@ struct runbook {
 	int audit_required;
 	char **files;      /* NULL-terminated: the runbook, then each included file */
 	size_t nfiles;
-	char **warnings;   /* NULL-terminated non-fatal notes (e.g. loose permissions for check/lint) */
+	char **warnings;   /* NULL-terminated non-fatal notes (e.g. an untrusted file for lint) */
 	size_t nwarnings;
 	/* Appended: NULL-terminated values substituted from ${env:...} into a
 	 * GATE_PF_SECRET or GATE_P_STRING_MAP parameter (tokens in HTTP
@@ -105,8 +105,10 @@ struct rb_var {
 struct runbook_load_opts {
 	const struct rb_var *vars;
 	size_t nvars;
-	/* 1 when the caller will execute a command (`gate run` without
-	 * --dry-run): files writable by group/other are then an error. */
+	/* 1 when the caller will run checks (run, run --dry-run, check,
+	 * hook run): a file that is not trusted (trust.h: owner, group or
+	 * other write on it or its directory) is then an error; 0 (lint): a
+	 * warning in rb->warnings. */
 	int strict_permissions;
 };
 

@@ -489,25 +489,19 @@ int yt_load_string(struct yt_doc *doc, const char *name, const char *text,
 	return build(doc, text, len, lim, err);
 }
 
-/* Read a whole regular file of at most max bytes. */
-static int read_file(const char *path, size_t max, char **out, size_t *outlen,
-                     struct stat *st, struct gate_error *err)
+/* Read the whole regular file open on fd, of at most max bytes (fd is
+ * left open). */
+static int read_fd(int fd, const char *path, size_t max, char **out,
+                   size_t *outlen, struct stat *st, struct gate_error *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		gate_error_set(err, path, 0, 0, "cannot open: %s", strerror(errno));
-		return -1;
-	}
 	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
 		gate_error_set(err, path, 0, 0, "not a regular file");
-		close(fd);
 		return -1;
 	}
 	if ((uint64_t)st->st_size > max) {
 		gate_error_set(err, path, 0, 0,
 		               "file is too large (%lld bytes, the limit is %zu)",
 		               (long long)st->st_size, max);
-		close(fd);
 		return -1;
 	}
 	/* Read one byte more than allowed, in case the file grew. */
@@ -520,14 +514,12 @@ static int read_file(const char *path, size_t max, char **out, size_t *outlen,
 		if (r < 0) {
 			gate_error_set(err, path, 0, 0, "cannot read: %s", strerror(errno));
 			free(buf);
-			close(fd);
 			return -1;
 		}
 		if (r == 0)
 			break;
 		n += (size_t)r;
 	}
-	close(fd);
 	if (n > max) {
 		gate_error_set(err, path, 0, 0,
 		               "file is too large (more than %zu bytes)", max);
@@ -543,13 +535,28 @@ static int read_file(const char *path, size_t max, char **out, size_t *outlen,
 int yt_load_file(struct yt_doc *doc, const char *path,
                  const struct yt_limits *limits, struct gate_error *err)
 {
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		memset(doc, 0, sizeof(*doc));
+		doc->file = xstrdup(path);
+		gate_error_set(err, path, 0, 0, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	int rc = yt_load_fd(doc, fd, path, limits, err);
+	close(fd);
+	return rc;
+}
+
+int yt_load_fd(struct yt_doc *doc, int fd, const char *path,
+               const struct yt_limits *limits, struct gate_error *err)
+{
 	const struct yt_limits *lim = limits ? limits : &default_limits;
 	memset(doc, 0, sizeof(*doc));
 	doc->file = xstrdup(path);
 	char *text;
 	size_t len;
 	struct stat st;
-	if (read_file(path, lim->max_file_size, &text, &len, &st, err) < 0)
+	if (read_fd(fd, path, lim->max_file_size, &text, &len, &st, err) < 0)
 		return -1;
 	doc->mode = st.st_mode;
 	doc->dev = st.st_dev;

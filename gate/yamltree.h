@@ -89,6 +89,10 @@ struct yt_doc {
  * On failure doc holds nothing that needs more than yt_doc_release(). */
 int yt_load_file(struct yt_doc *doc, const char *path,
                  const struct yt_limits *limits, struct gate_error *err);
+/* Parse the file open on fd (read from where it is; fd stays open), named
+ * `path` in positions: for a caller that checked the descriptor first. */
+int yt_load_fd(struct yt_doc *doc, int fd, const char *path,
+               const struct yt_limits *limits, struct gate_error *err);
 /* Parse text; `name` is used as the file name in positions. */
 int yt_load_string(struct yt_doc *doc, const char *name, const char *text,
                    size_t len, const struct yt_limits *limits,

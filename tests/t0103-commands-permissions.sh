@@ -91,13 +91,13 @@ test_expect_success 'a group-writable runbook is refused by run (78), nothing ra
 	test_grep "loose.yaml" err && test_grep -i "writable" err
 '
 
-test_expect_success 'check and lint only warn' '
-	expect_status 0 gate check loose.yaml >out 2>err &&
-	test_grep "warning: .*loose.yaml.*writable" err &&
+test_expect_success 'check and run --dry-run refuse it too (checks run commands); lint only warns' '
+	expect_status 78 gate check loose.yaml >out 2>err &&
+	test_grep "error: .*loose.yaml.*writable" err &&
+	expect_status 78 gate run --dry-run loose.yaml -- touch ran 2>err &&
+	test ! -e ran &&
 	expect_status 0 gate lint loose.yaml >out 2>err &&
-	test_grep "warning: .*loose.yaml.*writable" err &&
-	expect_status 0 gate run --dry-run loose.yaml -- touch ran 2>err &&
-	test ! -e ran
+	test_grep "warning: .*loose.yaml.*writable" err
 '
 
 write_rb over.yaml <<'EOF'

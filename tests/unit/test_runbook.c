@@ -786,7 +786,7 @@ static void test_permissions(void **state)
 	assert_non_null(strstr(err.file, "perm/top.yaml"));
 	assert_non_null(strstr(err.msg, "writable by group (mode 0664)"));
 	runbook_release(&rb);
-	/* lint/check: a warning only. */
+	/* lint (strict_permissions 0): a warning only. */
 	assert_int_equal(load_with("perm/top.yaml", NULL, NULL, &rb, &err), 0);
 	assert_int_equal(rb.nwarnings, 1);
 	assert_non_null(strstr(rb.warnings[0], "perm/top.yaml: writable by group (mode 0664)"));
