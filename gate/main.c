@@ -343,8 +343,8 @@ static int color_wanted(const struct cli_opts *o)
  * reader never sees half; never through a symbolic link (outfile.h). */
 static int write_json_file(const struct eval *ev, const char *path)
 {
-	json_t *j = report_json(ev);
-	char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+	/* the same text as -f json: DEL and C1 escaped, which jansson leaves raw */
+	char *text = report_json_string(ev, 1);
 	struct gate_error err = {0};
 	char buf[2048];
 	int rc = -1;
@@ -353,7 +353,6 @@ static int write_json_file(const struct eval *ev, const char *path)
 	else if ((rc = outfile_replace(path, text, strlen(text), &err)) < 0)
 		msg_error("cannot write the report: %s", gate_error_format(&err, buf, sizeof(buf)));
 	free(text);
-	json_decref(j);
 	return rc;
 }
 

@@ -73,6 +73,12 @@ for fmt in text json junit tap nagios; do
 	"
 done
 
+test_expect_success "-o FILE: the JSON written to a file has no raw control byte either" '
+	expect_status 75 gate check -q -o out.file rb.yaml &&
+	test "$(json_get out.file .decision)" = block &&
+	bad_bytes out.file
+'
+
 test_expect_success 'text: BLOCKED is the only decision line, the escapes are visible' '
 	grep -c "^ALLOWED\|^BLOCKED" out.text >n && test "$(cat n)" = 1 &&
 	test_grep "^BLOCKED  escapes" out.text &&
