@@ -2,6 +2,7 @@
 /* Git hooks (hooks.h): the .gate/hooks.yaml loader, what Git says on stdin,
  * which runbooks guard it, and the git plumbing `gate hook` needs. */
 #include "hooks.h"
+#include "trust.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -479,8 +480,17 @@ int hooks_load(struct hooks_config *hc, const char *path, struct gate_error *err
 {
 	memset(hc, 0, sizeof(*hc));
 	hc->path = xstrdup(path);
+	/* Trusted like a runbook (trust.h): whoever can rewrite the rules can
+	 * let any push through, so the file is checked on the descriptor that
+	 * is then read, and an untrusted one is an error, not a warning. */
+	int fd = trust_open(path, err);
+	if (fd < 0)
+		return -1;
 	struct yt_doc doc = {0};
-	int r = yt_load_file(&doc, path, NULL, err);
+	int r = trust_check_fd(fd, path, TRUST_HOOKS, geteuid(), err);
+	if (r == 0)
+		r = yt_load_fd(&doc, fd, path, NULL, err);
+	close(fd);
 	if (r == 0)
 		r = load_doc(&doc, hc, err);
 	yt_doc_release(&doc);

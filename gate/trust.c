@@ -37,8 +37,15 @@ static const char *writable_by(mode_t m)
 
 static const char *consequence(enum trust_kind kind)
 {
-	return kind == TRUST_MODULE ? "would run its code as soon as it is loaded"
-	                            : "would run the checks it names";
+	switch (kind) {
+	case TRUST_MODULE:
+		return "would run its code as soon as it is loaded";
+	case TRUST_HOOKS:
+		return "would let through the pushes its rules say nothing about";
+	case TRUST_RUNBOOK:
+		break;
+	}
+	return "would run the checks it names";
 }
 
 /* One object (the file, or a directory it sits in): what is wrong with it,

@@ -29,6 +29,7 @@
 enum trust_kind {
 	TRUST_RUNBOOK, /* a runbook or an included policy */
 	TRUST_MODULE,  /* a check module (.so) */
+	TRUST_HOOKS,   /* .gate/hooks.yaml: which pushes need which runbook */
 };
 
 /* Open path for reading to be checked and used: O_RDONLY, close-on-exec,

@@ -337,6 +337,19 @@ test_expect_success 'update with no section refuses too (by hand)' '
 	test_grep "has no .update:. section" err
 '
 
+test_expect_success 'a hooks configuration others may write is refused before its rules are read' '
+	z=0000000000000000000000000000000000000000 s=$(local_sha main) &&
+	chmod g+w "$SRV4/.gate/hooks.yaml" &&
+	(cd "$SRV4" && expect_status 1 gate hook run pre-receive <<-EOF) 2>err &&
+	$z $s refs/heads/production
+	EOF
+	chmod g-w "$SRV4/.gate/hooks.yaml" &&
+	test_grep "hooks.yaml.*writable by group" err &&
+	test_grep "would let through the pushes" err &&
+	test_grep "invalid hooks configuration: refusing" err &&
+	! test_grep "no .pre-receive:. section" err
+'
+
 # --- the server judges with its own files, never with what is pushed ---
 test_expect_success 'a push carrying a looser .gate/hooks.yaml and runbook cannot loosen a bare server' '
 	rm -f "$TEST_TMP/allow-server" &&
