@@ -723,8 +723,12 @@ static json_t *conv_duration(struct loader *L, const struct yt_node *n, int inte
 	int64_t ms, dummy;
 	if (scalar_text(L, n, interp, "a duration", &s) < 0)
 		return NULL;
-	if (parse_duration_ms(s, &ms) < 0) {
-		if (yt_parse_int(s, &dummy) == 0)
+	int rc = parse_duration_ms(s, &ms);
+	if (rc < 0) {
+		if (rc == GATE_VALUE_TOO_BIG)
+			yt_error(L->err, n, "duration '%s' is over the limit of %s", s,
+			         GATE_DURATION_MAX_TEXT);
+		else if (yt_parse_int(s, &dummy) == 0)
 			yt_error(L->err, n, "duration '%s' needs a unit (ms, s, m, h, d)", s);
 		else
 			yt_error(L->err, n, "invalid duration '%s' (expected e.g. 500ms, 90s, 15m, 1h30m, 1d)", s);
@@ -741,8 +745,13 @@ static json_t *conv_size(struct loader *L, const struct yt_node *n, int interp)
 	uint64_t b;
 	if (scalar_text(L, n, interp, "a size", &s) < 0)
 		return NULL;
-	if (parse_size_bytes(s, &b) < 0 || b > (uint64_t)INT64_MAX) {
-		yt_error(L->err, n, "invalid size '%s' (expected e.g. 512kB, 64MB, 64MiB, 1GiB or bytes)", s);
+	int rc = parse_size_bytes(s, &b);
+	if (rc < 0) {
+		if (rc == GATE_VALUE_TOO_BIG)
+			yt_error(L->err, n, "size '%s' is over the limit of %s", s,
+			         GATE_SIZE_MAX_TEXT);
+		else
+			yt_error(L->err, n, "invalid size '%s' (expected e.g. 512kB, 64MB, 64MiB, 1GiB or bytes)", s);
 		free(s);
 		return NULL;
 	}
