@@ -88,7 +88,11 @@ static int load_runbook(struct session *s, const char *path, int strict)
 		return EXIT_CONFIG;
 	}
 	for (size_t i = 0; s->rb.secrets && s->rb.secrets[i]; i++)
-		redact_register_secret(s->rb.secrets[i]);
+		if (redact_register_secret(s->rb.secrets[i]) < 0) {
+			/* The loader refuses such values; never go on unmasked. */
+			msg_error("%s: a secret value cannot be masked in reports", path);
+			return EXIT_CONFIG;
+		}
 	for (size_t i = 0; s->rb.warnings && s->rb.warnings[i]; i++)
 		msg_warn("%s", s->rb.warnings[i]);
 	return 0;

@@ -2,7 +2,9 @@
 # Secrets never reach a report or an audit record: the runner redacts what
 # a check says (conninfo passwords), and gate registers values that came
 # from ${env:...} into the runbook (here the exec check's env map) so that
-# they are masked wherever they show up.
+# they are masked wherever they show up, however many there are; one too
+# short to be masked is refused (78).  No loader error echoes a value from
+# ${env:...}.
 . "$(dirname "$0")/lib/test-lib.sh"
 
 cd "$TEST_TMP" || exit 1
@@ -40,6 +42,59 @@ test_expect_success 'text, JSON, -o and the audit file never show them' '
 	done &&
 	test_grep "password=\*\*\*" out.json &&
 	test_grep "token \*\*\* refused" out.json
+'
+
+# A loader error quotes the value it refuses, unless the value came from
+# ${env:...}: "invalid duration" printed the password.
+cat >envdur.yaml <<'EOF2'
+version: 1
+name: envdur
+checks:
+  - id: dump
+    type: backup.file
+    with:
+      path: /nonexistent/*.dump
+      max_age: "${env:DB_PASSWORD}"
+EOF2
+chmod 644 envdur.yaml
+
+test_expect_success 'a loader error never shows a value from ${env:...}' '
+	export DB_PASSWORD=hunter2-db-pw &&
+	expect_status 78 gate lint envdur.yaml 2>err &&
+	test_grep "envdur.yaml:8:16: invalid duration .\*\*\*. (value from \${env:DB_PASSWORD})" err &&
+	expect_status 78 gate check -f json envdur.yaml >out 2>>err &&
+	test_grep -v "hunter2-db-pw" err && test_grep -v "hunter2-db-pw" out
+'
+
+# More than 64 secrets: the 65th and later were silently not masked.
+{
+	printf 'version: 1\nname: many\nchecks:\n  - id: says-all\n    type: exec\n    with:\n'
+	printf '      command: ["sh", "-c", "echo CRITICAL - tokens; env | grep ^T0108_ | sort; exit 2"]\n'
+	printf '      env:\n'
+	for i in $(seq 1 80); do printf '        T0108_%02d: "${env:GATE_T0108_%02d}"\n' "$i" "$i"; done
+} >many.yaml
+chmod 644 many.yaml
+for i in $(seq 1 80); do export "GATE_T0108_$(printf %02d "$i")=tok-$(printf %02d "$i")-9c1e"; done
+
+test_expect_success 'eighty secrets: every one is masked' '
+	expect_status 75 gate check -v -f json many.yaml >out.json 2>err &&
+	expect_status 75 gate check -v many.yaml >text 2>>err &&
+	test_grep "T0108_80=\*\*\*" out.json &&
+	test_grep "T0108_01=\*\*\*" out.json &&
+	for f in out.json text err; do
+		test_grep -v "tok-[0-9][0-9]-9c1e" $f || return 1
+	done
+'
+
+# A secret reports cannot mask is refused at load time, not skipped.
+test_expect_success 'a secret of 3 characters, or an empty one: 78, never run unmasked' '
+	export GATE_TEST_TOKEN=abc &&
+	expect_status 78 gate check leak.yaml >out 2>err &&
+	test_grep "leak.yaml:13:20: the value of \${env:GATE_TEST_TOKEN} would be a secret, but it has only 3 characters" err &&
+	test_grep -v "token abc refused" out &&
+	export GATE_TEST_TOKEN= &&
+	expect_status 78 gate lint leak.yaml 2>err &&
+	test_grep "leak.yaml:13:20: \${env:GATE_TEST_TOKEN} is empty" err
 '
 
 test_done
