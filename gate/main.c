@@ -468,6 +468,12 @@ int main(int argc, char **argv)
 	/* Inherited SIGCHLD=SIG_IGN would reap checks and the command behind
 	 * our back, and their statuses with them. */
 	signal(SIGCHLD, SIG_DFL);
+	/* Before anything holds a secret: no core dumps, no ptrace by others
+	 * of our user, for gate and the check children it forks. */
+	if (exec_forbid_core_dumps() < 0) {
+		msg_error("cannot turn off core dumps: %s", strerror(errno));
+		return EXIT_CONFIG;
+	}
 	if (argc < 2) {
 		cli_help("gate");
 		return EXIT_USAGE;

@@ -4,8 +4,9 @@
 # from ${env:...} into the runbook (here the exec check's env map) so that
 # they are masked wherever they show up, however many there are; one too
 # short to be masked is refused (78).  No loader error echoes a value from
-# ${env:...}.
+# ${env:...}.  gate and its check processes cannot be dumped.
 . "$(dirname "$0")/lib/test-lib.sh"
+require_cmd cc pkg-config
 
 cd "$TEST_TMP" || exit 1
 
@@ -95,6 +96,105 @@ test_expect_success 'a secret of 3 characters, or an empty one: 78, never run un
 	export GATE_TEST_TOKEN= &&
 	expect_status 78 gate lint leak.yaml 2>err &&
 	test_grep "leak.yaml:13:20: \${env:GATE_TEST_TOKEN} is empty" err
+'
+
+# gate and its check children hold expanded parameters: they cannot be
+# dumped, and the tools checks run start with a core limit of 0.  A test
+# module reports what its check process sees; another crashes.  The wrapped
+# command gets the limit gate was started with.
+mkdir probe
+cat >probe.c <<'EOF2'
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <gate/module.h>
+
+static const struct gate_param none[] = {{NULL, 0, 0, NULL, NULL, NULL}};
+
+static void flags_run(const json_t *params, const struct gate_run_env *env,
+                      struct gate_result *res)
+{
+	struct rlimit rl;
+	getrlimit(RLIMIT_CORE, &rl);
+	gate_result_set(res, GATE_PASS, "dumpable=%d core=%s", prctl(PR_GET_DUMPABLE),
+	                rl.rlim_cur == 0 ? "0" : "not 0");
+}
+
+static void crash_run(const json_t *params, const struct gate_run_env *env,
+                      struct gate_result *res)
+{
+	raise(SIGSEGV);
+}
+
+static const struct gate_check_type types[] = {
+	{"probe.flags", "what a check process is allowed", NULL, none, NULL, flags_run},
+	{"probe.crash", "crash", NULL, none, NULL, crash_run},
+};
+GATE_MODULE_DEFINE("probe", "1", types);
+EOF2
+cat >probe.yaml <<'EOF2'
+version: 1
+name: probe
+checks:
+  - id: flags
+    type: probe.flags
+  - id: tool
+    type: exec
+    with:
+      command: ["sh", "-c", "echo \"OK - tool core $(ulimit -c)\""]
+EOF2
+cat >crash.yaml <<'EOF2'
+version: 1
+name: crash
+checks:
+  - id: crashes
+    type: probe.crash
+    with: {}
+EOF2
+chmod 644 probe.yaml crash.yaml
+
+test_expect_success 'a check process is not dumpable, its tools have a core limit of 0' '
+	cc -std=c17 -shared -fPIC -I"$GATE_SOURCE_DIR" $(pkg-config --cflags jansson) \
+		-o probe/probe.so probe.c &&
+	(ulimit -S -c "$(ulimit -H -c)" && gate check -f json --module-path probe probe.yaml >out.json) &&
+	test "$(json_get out.json .checks[0].summary)" = "dumpable=0 core=0" &&
+	test "$(json_get out.json .checks[1].summary)" = "OK - tool core 0"
+'
+
+test_expect_success 'the wrapped command gets the core limit gate was started with' '
+	hard=$(ulimit -H -c) &&
+	(ulimit -S -c "$hard" && gate run --module-path probe probe.yaml -- bash -c "ulimit -c >limit") &&
+	test "$(cat limit)" = "$hard" &&
+	if test "$hard" = unlimited || test "$hard" -ge 1234; then
+		(ulimit -S -c 1234 && gate run --module-path probe probe.yaml -- bash -c "ulimit -c >limit") &&
+		test "$(cat limit)" = 1234
+	fi
+'
+
+# A crashing check leaves no core file, even with the soft core limit
+# raised to the hard one (unlimited here).
+# /proc/sys/kernel/core_pattern is global: it is only read, never changed,
+# and a core is provoked only where the kernel writes it into the crashing
+# process's own directory (a relative pattern), here a scratch directory;
+# a control crash shows that a core would be written there.
+test_expect_success 'a crashing check leaves no core file' '
+	pattern=$(cat /proc/sys/kernel/core_pattern) &&
+	case $pattern in
+	"|"* | /*)
+		say "core_pattern is $pattern: no core is provoked; the flags are asserted above" ;;
+	*)
+		mkdir control crashdir &&
+		expect_status 139 sh -c "cd control && ulimit -S -c \$(ulimit -H -c) && exec sh -c \"kill -SEGV \\\$\\\$\"" &&
+		ls control >control.list &&
+		if test -s control.list; then
+			expect_status 75 sh -c "cd crashdir && ulimit -S -c \$(ulimit -H -c) && exec \"\$GATE_BIN\" check -f json --module-path ../probe ../crash.yaml" >out.json &&
+			test "$(json_get out.json .checks[0].summary)" = "module crashed: killed by signal 11 (SIGSEGV)" &&
+			ls -A crashdir >crash.list &&
+			test_cmp /dev/null crash.list
+		else
+			say "no core is written here even without gate; the flags are asserted above"
+		fi ;;
+	esac
 '
 
 test_done
