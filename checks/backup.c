@@ -62,6 +62,39 @@ void bk_fmt_age(int64_t s, char *buf, size_t len)
 		         (long long)(s % 86400 / 3600));
 }
 
+/* ---- the date of a backup ---- */
+
+int64_t bk_age_s(int64_t now, int64_t t)
+{
+	int64_t age;
+	if (__builtin_sub_overflow(now, t, &age))
+		return t < 0 ? INT64_MAX : INT64_MIN + 1;
+	return age == INT64_MIN ? INT64_MIN + 1 : age; /* negatable */
+}
+
+void bk_judge_date(struct bk_verdict *v, const char *what, const char *verb,
+                   int64_t t, int64_t now, int64_t max_age_ms)
+{
+	int64_t age = bk_age_s(now, t);
+	char when[40], ago[32], maxage[32];
+	bk_fmt_time((time_t)t, when, sizeof(when));
+	if (age < -BK_CLOCK_SKEW_S) {
+		bk_fmt_age(-age, ago, sizeof(ago));
+		bk_problem(v, GATE_FAIL, "%s is dated %s, %s in the future; the clock or "
+		           "the backup is wrong", what, when, ago);
+		return;
+	}
+	if (max_age_ms < 0)
+		max_age_ms = 0;
+	/* age * 1000 > max_age_ms, without the product */
+	if (age > max_age_ms / 1000) {
+		bk_fmt_age(age, ago, sizeof(ago));
+		bk_fmt_age(max_age_ms / 1000, maxage, sizeof(maxage));
+		bk_problem(v, GATE_FAIL, "%s is %s old (max_age %s; %s %s)", what, ago,
+		           maxage, verb, when);
+	}
+}
+
 void bk_fmt_size(uint64_t b, char *buf, size_t len)
 {
 	static const char *unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
@@ -301,7 +334,9 @@ static const struct gate_param pgbackrest_params[] = {
 	{"repo", GATE_P_INT, 0, NULL, NULL,
 	 "Repository key (--repo); all repositories when absent."},
 	{"max_age", GATE_P_DURATION, 0, "24h",
-	 NULL, "The newest backup's timestamp.stop must be younger than this."},
+	 NULL, "The newest backup's timestamp.stop must be younger than this. A stop "
+	 "time more than 5 minutes in the future (the clock skew allowed) fails: "
+	 "the clock or the backup is wrong."},
 	{"types", GATE_P_STRING_LIST, 0, "[full, diff, incr]", NULL,
 	 "Which backup types count (full, diff, incr)."},
 	{"verify", GATE_P_BOOL, 0, "true", NULL,
@@ -326,7 +361,9 @@ static const struct gate_param basebackup_params[] = {
 	 "complete one (backup_manifest and backup_label present, no "
 	 "backup_manifest.tmp) by backup_label's START TIME is judged."},
 	{"max_age", GATE_P_DURATION, 0, "24h", NULL,
-	 "Age limit, from backup_label's START TIME."},
+	 "Age limit, from backup_label's START TIME. A START TIME more than 5 "
+	 "minutes in the future (the clock skew allowed) fails: the clock or the "
+	 "backup is wrong."},
 	{"verify", GATE_P_BOOL, 0, "true", NULL,
 	 "Run pg_verifybackup on the chosen backup; exit 0 and \"backup "
 	 "successfully verified\" required."},
@@ -346,7 +383,9 @@ static const struct gate_param file_params[] = {
 	{"path", GATE_P_STRING, GATE_PF_REQUIRED, NULL, NULL,
 	 "A glob; the newest regular file among the matches (by mtime; .sha256 "
 	 "sidecars excluded) is judged."},
-	{"max_age", GATE_P_DURATION, 0, "24h", NULL, "Age limit, from the file's mtime."},
+	{"max_age", GATE_P_DURATION, 0, "24h", NULL,
+	 "Age limit, from the file's mtime. An mtime more than 5 minutes in the "
+	 "future (the clock skew allowed) fails: the clock or the file is wrong."},
 	{"min_size", GATE_P_SIZE, 0, "1", NULL, "The file must be at least this big."},
 	{"checksum", GATE_P_ENUM, 0, "sha256-sidecar", "sha256-sidecar|none",
 	 "sha256-sidecar: PATH.sha256 in sha256sum format (\"HEX  NAME\", \"HEX "

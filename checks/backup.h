@@ -58,6 +58,26 @@ void bk_problem(struct bk_verdict *v, enum gate_status st, const char *fmt, ...)
 void bk_verdict_finish(struct bk_verdict *v, struct gate_result *res,
                        const char *pass_summary);
 
+/* ---- the date of a backup ---- */
+
+/* The clocks of the machine that wrote a backup and of this one may
+ * disagree a little: a date up to this far in the future still counts as
+ * now.  Beyond it the date is wrong, and a failure. */
+#define BK_CLOCK_SKEW_S 300
+
+/* now - t in seconds, saturated (t may come from a tool's answer or a
+ * file's mtime, and be anything). */
+int64_t bk_age_s(int64_t now, int64_t t);
+/* Judge the date t of the backup a check picked as the newest: a failure
+ * when it is more than BK_CLOCK_SKEW_S in the future ("... is dated X, 1d
+ * in the future; the clock or the backup is wrong": a future date would
+ * also hide that newer backups stopped, since the newest is picked by
+ * date), or older than max_age_ms ("WHAT is AGE old (max_age M; VERB
+ * WHEN)").  what names the backup, verb says what its date is
+ * ("modified", "started", "stopped"). */
+void bk_judge_date(struct bk_verdict *v, const char *what, const char *verb,
+                   int64_t t, int64_t now, int64_t max_age_ms);
+
 /* ---- running tools ---- */
 
 /* proc_run within the check's budget; stdout kept up to max_out bytes. */

@@ -368,11 +368,11 @@ void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
 		goto out;
 	}
 
-	char when[40], age[32], size[32], maxage[32];
-	int64_t age_s = (int64_t)time(NULL) - (int64_t)best->start;
+	char when[40], age[32], size[32];
+	int64_t now = (int64_t)time(NULL);
+	int64_t age_s = bk_age_s(now, (int64_t)best->start);
 	bk_fmt_time(best->start, when, sizeof(when));
 	bk_fmt_age(age_s, age, sizeof(age));
-	bk_fmt_age(max_age_ms / 1000, maxage, sizeof(maxage));
 	int verify = gate_param_bool(params, "verify", 1);
 	pthread_t th;
 	int threaded = verify && pthread_create(&th, NULL, size_thread, best->dir) == 0;
@@ -401,9 +401,7 @@ void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
 		json_object_set_new(d, "label", bk_jstr(val));
 	free(label);
 
-	if (age_s * 1000 > max_age_ms)
-		bk_problem(&v, GATE_FAIL, "%s is %s old (max_age %s; started %s)", best->dir,
-		           age, maxage, when);
+	bk_judge_date(&v, best->dir, "started", (int64_t)best->start, now, max_age_ms);
 	int verified = 0;
 	if (verify)
 		run_verify(params, best->dir, env, &v, d, &verified);

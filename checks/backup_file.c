@@ -379,13 +379,12 @@ void bk_file_run(const json_t *params, const struct gate_run_env *env,
 
 	struct bk_verdict v;
 	bk_verdict_init(&v, d);
-	char when[40], age[32], size[32], maxage[32];
-	time_t now = time(NULL);
-	int64_t age_s = (int64_t)now - (int64_t)st.st_mtim.tv_sec;
+	char when[40], age[32], size[32];
+	int64_t now = (int64_t)time(NULL);
+	int64_t age_s = bk_age_s(now, (int64_t)st.st_mtim.tv_sec);
 	bk_fmt_time(st.st_mtim.tv_sec, when, sizeof(when));
 	bk_fmt_age(age_s, age, sizeof(age));
 	bk_fmt_size((uint64_t)st.st_size, size, sizeof(size));
-	bk_fmt_age(max_age_ms / 1000, maxage, sizeof(maxage));
 	json_object_set_new(d, "path", bk_jstr(path));
 	json_object_set_new(d, "type", bk_jstr("file"));
 	json_object_set_new(d, "size", json_integer((json_int_t)st.st_size));
@@ -400,9 +399,8 @@ void bk_file_run(const json_t *params, const struct gate_run_env *env,
 		bk_problem(&v, GATE_FAIL, "%s is %s, below min_size %s", base_name(path),
 		           size, ms);
 	}
-	if (age_s * 1000 > max_age_ms)
-		bk_problem(&v, GATE_FAIL, "%s is %s old (max_age %s; modified %s)",
-		           base_name(path), age, maxage, when);
+	bk_judge_date(&v, base_name(path), "modified", (int64_t)st.st_mtim.tv_sec, now,
+	              max_age_ms);
 
 	char found_sum[64] = "", found_rt[128] = "";
 	/* An empty file has nothing to checksum or restore: the size says it. */

@@ -711,7 +711,7 @@ static void describe_backup(struct pgbr *p, const json_t *b, int64_t now)
 	json_object_set_new(p->d, "start_time", bk_jstr(t));
 	bk_fmt_time((time_t)jint(ts, "stop", 0), t, sizeof(t));
 	json_object_set_new(p->d, "stop_time", bk_jstr(t));
-	json_object_set_new(p->d, "age_s", json_integer(now - jint(ts, "stop", 0)));
+	json_object_set_new(p->d, "age_s", json_integer(bk_age_s(now, jint(ts, "stop", 0))));
 	json_object_set_new(p->d, "size", json_integer(jint(info, "size", -1)));
 	json_object_set_new(p->d, "repo_size",
 	                    json_integer(jint(json_object_get(info, "repository"), "size", -1)));
@@ -830,15 +830,14 @@ void bk_pgbackrest_run(const json_t *params, const struct gate_run_env *env,
 	else if (!json_is_false(err))
 		bk_problem(&p.v, GATE_FAIL, "backup %s: no error flag in pgbackrest info (made by "
 		           "a version that did not record it)", label);
-	char age[32], maxage[32], when[40];
-	bk_fmt_age(now - stop, age, sizeof(age));
-	bk_fmt_age(max_age_ms / 1000, maxage, sizeof(maxage));
+	char age[32], when[40], what[128];
+	bk_fmt_age(bk_age_s(now, stop), age, sizeof(age));
 	bk_fmt_time((time_t)stop, when, sizeof(when));
+	snprintf(what, sizeof(what), "backup %s (%s)", label, type ? type : "?");
 	if (stop < 0)
 		bk_problem(&p.v, GATE_ERROR, "backup %s: no timestamp.stop", label);
-	else if ((now - stop) * 1000 > max_age_ms)
-		bk_problem(&p.v, GATE_FAIL, "backup %s (%s) is %s old (max_age %s; stopped %s)",
-		           label, type ? type : "?", age, maxage, when);
+	else
+		bk_judge_date(&p.v, what, "stopped", stop, now, max_age_ms);
 
 	/* 4. same cluster, intact copy, WAL present */
 	judge_system_id(&p, st, b);

@@ -546,7 +546,13 @@ static void replication_run(const json_t *params, const struct gate_run_env *env
 	if (samples < 1)
 		samples = 1;
 	int64_t deadline = own_deadline(env);
-	if (samples > 1 && pgconn_mono_ms() + (samples - 1) * interval >= deadline) {
+	/* Divided, not multiplied: samples has no upper bound of its own,
+	 * and samples x interval could overflow. */
+	int64_t left = deadline - pgconn_mono_ms();
+	if (interval < 0)
+		interval = 0;
+	if (samples > 1 && (left <= 0 || (interval > 0 && samples - 1 >= left / interval +
+	                                                           (left % interval != 0)))) {
 		gate_result_set(res, GATE_ERROR,
 		                "%lld samples %lld ms apart do not fit in the check's %lld ms timeout",
 		                (long long)samples, (long long)interval, (long long)env->timeout_ms);

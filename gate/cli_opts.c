@@ -61,7 +61,8 @@ static const char help_common_opts[] =
 	"                         overridable: true (repeatable; needs --reason)\n"
 	"      --reason TEXT      why the overrides are taken (recorded in the audit)\n"
 	"      --timeout DUR      overall deadline for all checks (replaces the\n"
-	"                         runbook's timeout), e.g. 90s, 2m, 1h30m\n"
+	"                         runbook's timeout), e.g. 90s, 2m, 1h30m; every\n"
+	"                         DUR is at most 365d\n"
 	"  -j, --jobs N           at most N checks at once (default: all at once)\n"
 	"      --module-path DIR  load external check modules from DIR (repeatable;\n"
 	"                         then GATE_MODULE_PATH, colon-separated, then\n"
@@ -374,6 +375,9 @@ static int take_opt(const char *cmd, int opt, const char *arg, struct cli_opts *
 		o->reason = arg;
 		return -1;
 	case OPT_TIMEOUT:
+		if (parse_duration_ms(arg, &o->timeout_ms) == GATE_VALUE_TOO_BIG)
+			return cli_usage_error(cmd, "--timeout '%s' is over the limit of %s",
+			                       arg, GATE_DURATION_MAX_TEXT);
 		if (parse_duration_ms(arg, &o->timeout_ms) < 0 || o->timeout_ms <= 0)
 			return cli_usage_error(cmd, "bad duration for --timeout: '%s' (e.g. 90s, 2m, 1h30m)", arg);
 		return -1;
@@ -409,6 +413,10 @@ static int take_opt(const char *cmd, int opt, const char *arg, struct cli_opts *
 	case OPT_WAIT:
 	case OPT_INTERVAL: {
 		int64_t *dst = opt == OPT_WAIT ? &o->wait_ms : &o->interval_ms;
+		if (parse_duration_ms(arg, dst) == GATE_VALUE_TOO_BIG)
+			return cli_usage_error(cmd, "%s '%s' is over the limit of %s",
+			                       opt_name(opt, nb, sizeof(nb)), arg,
+			                       GATE_DURATION_MAX_TEXT);
 		if (parse_duration_ms(arg, dst) < 0 || *dst <= 0)
 			return cli_usage_error(cmd, "bad duration for %s: '%s'",
 			                       opt_name(opt, nb, sizeof(nb)), arg);

@@ -12,6 +12,8 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,6 +25,23 @@ static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 #define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
 
 static volatile sig_atomic_t child_pid;
+
+/* The core limit gate was started with, for the wrapped command. */
+static struct rlimit start_core_limit;
+static int have_start_core_limit;
+
+int exec_forbid_core_dumps(void)
+{
+	struct rlimit rl;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || getrlimit(RLIMIT_CORE, &rl) < 0)
+		return -1;
+	start_core_limit = rl;
+	have_start_core_limit = 1;
+	/* Only the soft limit: the hard one stays, so that the command can
+	 * be given its limit back without privileges. */
+	rl.rlim_cur = 0;
+	return setrlimit(RLIMIT_CORE, &rl);
+}
 
 static void forward_signal(int sig, siginfo_t *si, void *uctx)
 {
@@ -73,6 +92,10 @@ static void child_exec(char *const *argv, int errfd, const sigset_t *oldmask, in
 	if (errfd > 3)
 		close_fds(3, (unsigned)errfd - 1, maxfd);
 	close_fds((unsigned)errfd + 1, ~0u, maxfd);
+	/* The command is the user's: its core limit is the user's (a plain
+	 * syscall; the exec makes it dumpable again by itself). */
+	if (have_start_core_limit)
+		setrlimit(RLIMIT_CORE, &start_core_limit);
 	execvp(argv[0], argv);
 	int e = errno;
 	ssize_t w;

@@ -11,4 +11,15 @@
  * (errno of the failed exec in *exec_errno, else 0).  duration_ms set. */
 int exec_command(char *const *argv, int *exec_errno, double *duration_ms);
 
+/* Called first thing in main: gate and every check child it forks hold
+ * expanded parameters (passwords, tokens), so none of them may be dumped
+ * or ptrace-attached by another process of the same user:
+ * PR_SET_DUMPABLE 0 (inherited by fork; an exec'd tool gets it back, as
+ * the kernel resets it on exec), and a soft RLIMIT_CORE of 0 (inherited
+ * by fork and exec: the tools a check runs, which may hold a password in
+ * their argv or environment, dump no core either).  exec_command() gives
+ * the wrapped command the core limit gate was started with.  0, or -1
+ * with errno. */
+int exec_forbid_core_dumps(void);
+
 #endif

@@ -106,7 +106,11 @@ static int load_runbook(struct session *s, const char *path, int strict)
 		return EXIT_CONFIG;
 	}
 	for (size_t i = 0; s->rb.secrets && s->rb.secrets[i]; i++)
-		redact_register_secret(s->rb.secrets[i]);
+		if (redact_register_secret(s->rb.secrets[i]) < 0) {
+			/* The loader refuses such values; never go on unmasked. */
+			msg_error("%s: a secret value cannot be masked in reports", path);
+			return EXIT_CONFIG;
+		}
 	for (size_t i = 0; s->rb.warnings && s->rb.warnings[i]; i++)
 		msg_warn("%s", s->rb.warnings[i]);
 	return 0;
@@ -541,6 +545,12 @@ int main(int argc, char **argv)
 	/* Inherited SIGCHLD=SIG_IGN would reap checks and the command behind
 	 * our back, and their statuses with them. */
 	signal(SIGCHLD, SIG_DFL);
+	/* Before anything holds a secret: no core dumps, no ptrace by others
+	 * of our user, for gate and the check children it forks. */
+	if (exec_forbid_core_dumps() < 0) {
+		msg_error("cannot turn off core dumps: %s", strerror(errno));
+		return EXIT_CONFIG;
+	}
 	if (argc < 2) {
 		cli_help("gate");
 		return EXIT_USAGE;

@@ -27,27 +27,34 @@
 #include "util.h"
 
 #define MASK "***"
-#define MAX_SECRETS 64
-#define MIN_SECRET_LEN 4
 
-static char *secrets[MAX_SECRETS];
-static size_t nsecrets;
+/* As many as there are: the table grows (xrealloc aborts rather than
+ * return without room, so no secret is ever dropped). */
+static char **secrets;
+static size_t nsecrets, secrets_alloc;
 
-void redact_register_secret(const char *value)
+int redact_register_secret(const char *value)
 {
-	if (!value || strlen(value) < MIN_SECRET_LEN || nsecrets >= MAX_SECRETS)
-		return;
+	if (!value || strlen(value) < REDACT_MIN_SECRET_LEN)
+		return -1;
 	for (size_t i = 0; i < nsecrets; i++)
 		if (strcmp(secrets[i], value) == 0)
-			return;
+			return 0;
+	if (nsecrets == secrets_alloc) {
+		secrets_alloc = secrets_alloc ? 2 * secrets_alloc : 16;
+		secrets = xrealloc(secrets, secrets_alloc * sizeof(*secrets));
+	}
 	secrets[nsecrets++] = xstrdup(value);
+	return 0;
 }
 
 void redact_reset(void)
 {
 	for (size_t i = 0; i < nsecrets; i++)
 		free(secrets[i]);
-	nsecrets = 0;
+	free(secrets);
+	secrets = NULL;
+	nsecrets = secrets_alloc = 0;
 }
 
 /* Pass 1: every occurrence of every registered literal.  Longer literals

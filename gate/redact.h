@@ -18,9 +18,17 @@ char *redact_string(const char *s);
 /* Redact every string inside a JSON value, in place. */
 void redact_json(json_t *v);
 
-/* Remember a literal that must never be printed (copied; max 64 values;
- * values shorter than 4 bytes are ignored to keep reports readable). */
-void redact_register_secret(const char *value);
+/* The shortest secret that can be masked: masking a shorter one ("ab")
+ * everywhere would garble every report.  Nothing is silently left out:
+ * the runbook loader refuses (78) a secret value shorter than this, or
+ * empty, and redact_register_secret() refuses it too. */
+#define REDACT_MIN_SECRET_LEN 4
+
+/* Remember a literal that must never be printed (copied; the table grows
+ * as needed).  0, or -1 for NULL or a value shorter than
+ * REDACT_MIN_SECRET_LEN (not registered: the caller must not go on as if
+ * it were masked). */
+int redact_register_secret(const char *value);
 void redact_reset(void);
 
 #endif

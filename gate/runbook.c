@@ -36,6 +36,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "redact.h"
 #include "registry.h"
 #include "trust.h"
 #include "util.h"
@@ -50,7 +51,8 @@ struct var {
 	const struct yt_node *node; /* where it was written (NULL: --var) */
 	int resolved; /* env lookups happen at first use (see resolve_var) */
 	char **envs;  /* values of ${env:...} it contains (for secrets) */
-	size_t nenvs;
+	char **env_names; /* and their names, parallel (for messages) */
+	size_t nenvs, nenv_names;
 	int defined;  /* in a runbook or policy file */
 	int from_cli;
 	int used;
@@ -81,9 +83,15 @@ struct loader {
 	size_t nvars;
 	size_t *var_slots; /* hash of var names: index + 1, 0 = empty */
 	size_t var_cap;    /* a power of two, at least twice nvars */
-	/* ${env:...} values met while converting one parameter */
+	/* ${env:...} values met while converting one parameter, and the
+	 * names of the environment variables they came from (parallel) */
 	char **scratch;
+	char **scratch_env;
+	const struct yt_node **scratch_node; /* the scalar it went into */
 	size_t nscratch, scratch_alloc;
+	int secret_param;  /* converting a GATE_PF_SECRET parameter */
+	char **check_envs; /* every ${env:...} value in the current check's with */
+	size_t ncheck_envs;
 	struct default_entry *defaults;
 	size_t ndefaults;
 	struct rb_pos *id_pos; /* of each check's id, parallel to rb->checks */
@@ -216,37 +224,93 @@ static struct var *add_var(struct loader *L, const char *name)
 	return v;
 }
 
-static void scratch_add(struct loader *L, const char *s)
+static void scratch_add(struct loader *L, const char *s, const char *env,
+                        const struct yt_node *n)
 {
 	if (L->nscratch == L->scratch_alloc) {
 		L->scratch_alloc = L->scratch_alloc ? L->scratch_alloc * 2 : 8;
 		L->scratch = xrealloc(L->scratch, L->scratch_alloc * sizeof(*L->scratch));
+		L->scratch_env = xrealloc(L->scratch_env, L->scratch_alloc * sizeof(*L->scratch_env));
+		L->scratch_node = xrealloc(L->scratch_node, L->scratch_alloc * sizeof(*L->scratch_node));
 	}
-	L->scratch[L->nscratch++] = xstrdup(s);
+	L->scratch[L->nscratch] = xstrdup(s);
+	L->scratch_node[L->nscratch] = n;
+	L->scratch_env[L->nscratch++] = xstrdup(env);
 }
 
+/* The scratch values are kept in check_envs (the module's validate()
+ * message is masked with them), then dropped. */
 static void scratch_clear(struct loader *L)
 {
-	for (size_t i = 0; i < L->nscratch; i++)
-		free(L->scratch[i]);
+	for (size_t i = 0; i < L->nscratch; i++) {
+		strv_push(&L->check_envs, &L->ncheck_envs, L->scratch[i]);
+		free(L->scratch_env[i]);
+	}
 	L->nscratch = 0;
 }
 
-/* The scratch values become secrets of the runbook (deduplicated). */
-static void scratch_to_secrets(struct loader *L)
+/* The scratch values become secrets of the runbook (deduplicated).  A
+ * secret that reports could not mask is refused here, at the scalar it
+ * went into (else at n), rather than silently left unmasked: an empty one (there
+ * is nothing to mask, and an empty password or token is a mistake) or
+ * one shorter than REDACT_MIN_SECRET_LEN (masking "ab" everywhere would
+ * garble every report; such a value is no secret anyway). */
+static int scratch_to_secrets(struct loader *L, const struct yt_node *n)
 {
 	struct runbook *rb = L->rb;
 	for (size_t i = 0; i < L->nscratch; i++) {
+		size_t len = strlen(L->scratch[i]);
+		if (L->scratch_node[i])
+			n = L->scratch_node[i];
+		if (len < REDACT_MIN_SECRET_LEN) {
+			if (!len)
+				yt_error(L->err, n,
+				         "${env:%s} is empty, and its value would be a secret (a password, a token, a header): set it",
+				         L->scratch_env[i]);
+			else
+				yt_error(L->err, n,
+				         "the value of ${env:%s} would be a secret, but it has only %zu character%s: "
+				         "reports can mask a secret of at least %d characters",
+				         L->scratch_env[i], len, len == 1 ? "" : "s",
+				         REDACT_MIN_SECRET_LEN);
+			scratch_clear(L);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < L->nscratch; i++) {
 		char *s = L->scratch[i];
-		int seen = !*s;
+		int seen = 0;
 		for (size_t j = 0; j < rb->nsecrets && !seen; j++)
 			seen = !strcmp(rb->secrets[j], s);
-		if (seen)
-			free(s);
-		else
-			strv_push(&rb->secrets, &rb->nsecrets, s);
+		if (!seen)
+			strv_push(&rb->secrets, &rb->nsecrets, xstrdup(s));
 	}
-	L->nscratch = 0;
+	scratch_clear(L);
+	return 0;
+}
+
+/* How an error message shows the text s of a value: as it is, in quotes,
+ * unless ${env:...} went into it (scratch entries from `mark` on) or the
+ * parameter is secret: then '***' and where the value came from.  Error
+ * messages reach terminals and CI logs; a password there is a leak. */
+static char *shown_value(struct loader *L, size_t mark, const char *s)
+{
+	if (L->nscratch <= mark && !L->secret_param)
+		return xasprintf("'%s'", s);
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_adds(&sb, "'***' (");
+	if (L->nscratch <= mark)
+		strbuf_adds(&sb, "a secret parameter");
+	for (size_t i = mark; i < L->nscratch; i++) {
+		int dup = 0;
+		for (size_t j = mark; j < i && !dup; j++)
+			dup = !strcmp(L->scratch_env[j], L->scratch_env[i]);
+		if (!dup)
+			strbuf_addf(&sb, "%s${env:%s}", i == mark ? "value from " : ", ",
+			            L->scratch_env[i]);
+	}
+	strbuf_adds(&sb, ")");
+	return strbuf_detach(&sb);
 }
 
 /* ---- ${...} ---- */
@@ -296,9 +360,9 @@ static int interpolate(struct loader *L, const struct yt_node *n,
 				strbuf_release(&sb);
 				return -1;
 			}
-			free(ename);
 			strbuf_adds(&sb, v);
-			scratch_add(L, v);
+			scratch_add(L, v, ename, n);
+			free(ename);
 		} else if (env_only) {
 			strbuf_release(&sb);
 			return yt_error(L->err, n,
@@ -334,7 +398,7 @@ static int interpolate(struct loader *L, const struct yt_node *n,
 			v->used = 1;
 			strbuf_adds(&sb, v->value);
 			for (size_t i = 0; i < v->nenvs; i++)
-				scratch_add(L, v->envs[i]);
+				scratch_add(L, v->envs[i], v->env_names[i], n);
 		}
 		p = end + 1;
 	}
@@ -354,7 +418,8 @@ static int resolve_var(struct loader *L, struct var *v)
 		return -1;
 	for (size_t i = mark; i < L->nscratch; i++) {
 		strv_push(&v->envs, &v->nenvs, L->scratch[i]);
-		L->scratch[i] = NULL;
+		strv_push(&v->env_names, &v->nenv_names, L->scratch_env[i]);
+		L->scratch[i] = L->scratch_env[i] = NULL;
 	}
 	L->nscratch = mark;
 	free(v->value);
@@ -413,8 +478,9 @@ static void set_var(struct loader *L, const char *name, const char *value,
 	} else {
 		free(v->value);
 		strv_free(v->envs);
-		v->envs = NULL;
-		v->nenvs = 0;
+		strv_free(v->env_names);
+		v->envs = v->env_names = NULL;
+		v->nenvs = v->nenv_names = 0;
 	}
 	v->value = xstrdup(value);
 	v->node = node;
@@ -689,10 +755,13 @@ static json_t *conv_int(struct loader *L, const struct yt_node *n, int interp)
 {
 	char *s;
 	int64_t v;
+	size_t mark = L->nscratch;
 	if (scalar_text(L, n, interp, "an integer", &s) < 0)
 		return NULL;
 	if (yt_parse_int(s, &v) < 0) {
-		yt_error(L->err, n, "expected an integer, got '%s'", s);
+		char *shown = shown_value(L, mark, s);
+		yt_error(L->err, n, "expected an integer, got %s", shown);
+		free(shown);
 		free(s);
 		return NULL;
 	}
@@ -704,6 +773,7 @@ static json_t *conv_number(struct loader *L, const struct yt_node *n, int interp
 {
 	char *s, *end;
 	int64_t iv;
+	size_t mark = L->nscratch;
 	if (scalar_text(L, n, interp, "a number", &s) < 0)
 		return NULL;
 	if (yt_parse_int(s, &iv) == 0) {
@@ -715,7 +785,9 @@ static json_t *conv_number(struct loader *L, const struct yt_node *n, int interp
 	int ok = *s && !*end && errno == 0 && isfinite(d) &&
 	         strspn(s, "+-0123456789.eE") == strlen(s);
 	if (!ok) {
-		yt_error(L->err, n, "expected a number, got '%s'", s);
+		char *shown = shown_value(L, mark, s);
+		yt_error(L->err, n, "expected a number, got %s", shown);
+		free(shown);
 		free(s);
 		return NULL;
 	}
@@ -727,13 +799,20 @@ static json_t *conv_duration(struct loader *L, const struct yt_node *n, int inte
 {
 	char *s;
 	int64_t ms, dummy;
+	size_t mark = L->nscratch;
 	if (scalar_text(L, n, interp, "a duration", &s) < 0)
 		return NULL;
-	if (parse_duration_ms(s, &ms) < 0) {
-		if (yt_parse_int(s, &dummy) == 0)
-			yt_error(L->err, n, "duration '%s' needs a unit (ms, s, m, h, d)", s);
+	int rc = parse_duration_ms(s, &ms);
+	if (rc < 0) {
+		char *shown = shown_value(L, mark, s);
+		if (rc == GATE_VALUE_TOO_BIG)
+			yt_error(L->err, n, "duration %s is over the limit of %s",
+			         shown, GATE_DURATION_MAX_TEXT);
+		else if (yt_parse_int(s, &dummy) == 0)
+			yt_error(L->err, n, "duration %s needs a unit (ms, s, m, h, d)", shown);
 		else
-			yt_error(L->err, n, "invalid duration '%s' (expected e.g. 500ms, 90s, 15m, 1h30m, 1d)", s);
+			yt_error(L->err, n, "invalid duration %s (expected e.g. 500ms, 90s, 15m, 1h30m, 1d)", shown);
+		free(shown);
 		free(s);
 		return NULL;
 	}
@@ -745,10 +824,18 @@ static json_t *conv_size(struct loader *L, const struct yt_node *n, int interp)
 {
 	char *s;
 	uint64_t b;
+	size_t mark = L->nscratch;
 	if (scalar_text(L, n, interp, "a size", &s) < 0)
 		return NULL;
-	if (parse_size_bytes(s, &b) < 0 || b > (uint64_t)INT64_MAX) {
-		yt_error(L->err, n, "invalid size '%s' (expected e.g. 512kB, 64MB, 64MiB, 1GiB or bytes)", s);
+	int rc = parse_size_bytes(s, &b);
+	if (rc < 0) {
+		char *shown = shown_value(L, mark, s);
+		if (rc == GATE_VALUE_TOO_BIG)
+			yt_error(L->err, n, "size %s is over the limit of %s", shown,
+			         GATE_SIZE_MAX_TEXT);
+		else
+			yt_error(L->err, n, "invalid size %s (expected e.g. 512kB, 64MB, 64MiB, 1GiB or bytes)", shown);
+		free(shown);
 		free(s);
 		return NULL;
 	}
@@ -760,6 +847,7 @@ static json_t *conv_enum(struct loader *L, const struct gate_param *p,
                          const struct yt_node *n, int interp)
 {
 	char *s;
+	size_t mark = L->nscratch;
 	if (scalar_text(L, n, interp, "a string", &s) < 0)
 		return NULL;
 	const char *c = p->choices ? p->choices : "";
@@ -772,7 +860,9 @@ static json_t *conv_enum(struct loader *L, const struct gate_param *p,
 		}
 		c += l + (c[l] == '|');
 	}
-	yt_error(L->err, n, "expected one of %s, got '%s'", p->choices ? p->choices : "(none)", s);
+	char *shown = shown_value(L, mark, s);
+	yt_error(L->err, n, "expected one of %s, got %s", p->choices ? p->choices : "(none)", shown);
+	free(shown);
 	free(s);
 	return NULL;
 }
@@ -1016,6 +1106,40 @@ static json_t *default_value(struct loader *L, const struct gate_param *p,
 	return json_deep_copy(v);
 }
 
+/* A module's validate() message may quote a parameter's value, and so a
+ * value from ${env:...}: every such value of the check is masked, and
+ * what redact_string() recognises (password=, URI userinfo) too.  A value
+ * too short to be masked without garbling the message (shorter than
+ * REDACT_MIN_SECRET_LEN) that the message contains hides the whole
+ * message: it cannot be told from the module's own words. */
+static void mask_module_message(struct loader *L, char *msg, size_t len)
+{
+	char *red = redact_string(msg);
+	for (size_t i = 0; i < L->ncheck_envs; i++) {
+		const char *v = L->check_envs[i];
+		size_t n = strlen(v);
+		if (!n || !strstr(red, v))
+			continue;
+		if (n < REDACT_MIN_SECRET_LEN) {
+			free(red);
+			red = xstrdup("invalid value (the module's message is not shown: it may quote a value from ${env:...})");
+			break;
+		}
+		struct strbuf sb = STRBUF_INIT;
+		const char *p = red, *hit;
+		while ((hit = strstr(p, v))) {
+			strbuf_add(&sb, p, (size_t)(hit - p));
+			strbuf_adds(&sb, "***");
+			p = hit + n;
+		}
+		strbuf_adds(&sb, p);
+		free(red);
+		red = strbuf_detach(&sb);
+	}
+	snprintf(msg, len, "%s", red);
+	free(red);
+}
+
 static int convert_with(struct loader *L, struct rb_check *c,
                         const struct yt_node *check, const struct yt_node *with)
 {
@@ -1025,6 +1149,9 @@ static int convert_with(struct loader *L, struct rb_check *c,
 	while (table && table[np].name)
 		np++;
 	c->params = json_object();
+	strv_free(L->check_envs);
+	L->check_envs = NULL;
+	L->ncheck_envs = 0;
 	if (with) {
 		for (size_t i = 0; i < with->npairs; i++) {
 			const struct yt_node *k = with->pairs[i].key;
@@ -1047,13 +1174,19 @@ static int convert_with(struct loader *L, struct rb_check *c,
 				return -1;
 			}
 			scratch_clear(L);
+			L->secret_param = (p->flags & GATE_PF_SECRET) != 0;
 			json_t *v = conv_param(L, p, with->pairs[i].value, 1);
+			L->secret_param = 0;
 			if (!v)
 				return -1;
-			if ((p->flags & GATE_PF_SECRET) || p->type == GATE_P_STRING_MAP)
-				scratch_to_secrets(L);
-			else
+			if ((p->flags & GATE_PF_SECRET) || p->type == GATE_P_STRING_MAP) {
+				if (scratch_to_secrets(L, with->pairs[i].value) < 0) {
+					json_decref(v);
+					return -1;
+				}
+			} else {
 				scratch_clear(L);
+			}
 			json_object_set_new(c->params, p->name, v);
 		}
 	}
@@ -1079,6 +1212,7 @@ static int convert_with(struct loader *L, struct rb_check *c,
 			const struct yt_pair *kp = param ? yt_map_find(with, param) : NULL;
 			if (!msg[0])
 				snprintf(msg, sizeof(msg), "invalid parameters");
+			mask_module_message(L, msg, sizeof(msg));
 			if (kp)
 				return yt_error(L->err, kp->key, "check '%s': %s: %s", c->id,
 				                param, msg);
@@ -1214,8 +1348,7 @@ static int load_check(struct loader *L, const struct file_rec *f,
 	c->params = with ? conv_json(L, with, 1) : json_object();
 	if (!c->params)
 		return -1;
-	scratch_to_secrets(L);
-	return 0;
+	return scratch_to_secrets(L, with);
 }
 
 static const char *const day_names[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
@@ -1470,11 +1603,15 @@ static void loader_release(struct loader *L)
 		free(L->vars[i].name);
 		free(L->vars[i].value);
 		strv_free(L->vars[i].envs);
+		strv_free(L->vars[i].env_names);
 	}
 	free(L->vars);
 	free(L->var_slots);
 	scratch_clear(L);
 	free(L->scratch);
+	free(L->scratch_env);
+	free(L->scratch_node);
+	strv_free(L->check_envs);
 	for (size_t i = 0; i < L->ndefaults; i++)
 		json_decref(L->defaults[i].value);
 	free(L->defaults);

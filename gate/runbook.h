@@ -119,7 +119,19 @@ int runbook_load(struct runbook *rb, const char *path,
                  const struct gate_registry *reg, struct gate_error *err);
 void runbook_release(struct runbook *rb);
 
-/* Values (exported for the unit tests and for hooks.yaml). */
+/* Values (exported for the unit tests and for hooks.yaml).
+ *
+ * Every duration and size has an upper limit, so that no deadline
+ * (now + timeout), no conversion (ms to us or ns) and no product (samples
+ * x interval) can overflow, and a typo such as an extra digit is caught at
+ * load time: a duration at most one year (365d), a size at most 1 PiB
+ * (1024TiB).  0 on success; -1 when the text is not a duration or size;
+ * GATE_VALUE_TOO_BIG when it is one but over the limit (*out untouched). */
+#define GATE_DURATION_MAX_MS (365LL * 86400000)
+#define GATE_DURATION_MAX_TEXT "365d"
+#define GATE_SIZE_MAX_BYTES (1ULL << 50)
+#define GATE_SIZE_MAX_TEXT "1024TiB"
+#define GATE_VALUE_TOO_BIG (-2)
 int parse_duration_ms(const char *s, int64_t *out);  /* "1h30m" */
 int parse_size_bytes(const char *s, uint64_t *out);  /* "16MiB", "512" */
 int parse_rfc3339_ms(const char *s, int64_t *out);   /* "2026-12-20T00:00:00Z" */

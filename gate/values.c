@@ -15,7 +15,9 @@ static int is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* Digits into *out, refusing overflow; returns the number of digits. */
+/* Digits into *out; returns the number of digits.  A number too big for
+ * 64 bits is read to its end and saturates at UINT64_MAX: the caller says
+ * "over the limit", not "invalid", for a huge but well-formed value. */
 static int parse_uint(const char **sp, uint64_t *out)
 {
 	const char *s = *sp;
@@ -23,9 +25,7 @@ static int parse_uint(const char **sp, uint64_t *out)
 	int n = 0;
 	for (; is_digit(*s); s++, n++) {
 		unsigned d = (unsigned)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
+		v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
 	}
 	*sp = s;
 	*out = v;
@@ -41,12 +41,17 @@ static const struct {
 };
 
 /* Units must appear from the largest to the smallest, each once: "1h30m"
- * yes, "30m1h" and "1m1m" no (they are most likely typos). */
+ * yes, "30m1h" and "1m1m" no (they are most likely typos).  The whole
+ * value is checked for its form first, then against GATE_DURATION_MAX_MS
+ * (so a huge number with a typo in its unit is "invalid", not "too big").
+ * Every product and sum stays below 2^63: n is compared with the limit
+ * before it is multiplied. */
 int parse_duration_ms(const char *s, int64_t *out)
 {
 	if (!s || !*s)
 		return -1;
 	uint64_t total = 0, last_unit = UINT64_MAX;
+	int too_big = 0;
 	while (*s) {
 		uint64_t n;
 		int nd = parse_uint(&s, &n);
@@ -66,13 +71,16 @@ int parse_duration_ms(const char *s, int64_t *out)
 			return -1;
 		last_unit = mul;
 		s += strlen(duration_units[u].unit);
-		if (n > (uint64_t)INT64_MAX / mul)
-			return -1;
-		uint64_t add = n * mul;
-		if (total > (uint64_t)INT64_MAX - add)
-			return -1;
-		total += add;
+		if (too_big || n > (uint64_t)GATE_DURATION_MAX_MS / mul) {
+			too_big = 1;
+			continue;
+		}
+		total += n * mul; /* each term and the sum < 2 * the limit */
+		if (total > (uint64_t)GATE_DURATION_MAX_MS)
+			too_big = 1;
 	}
+	if (too_big)
+		return GATE_VALUE_TOO_BIG;
 	*out = (int64_t)total;
 	return 0;
 }
@@ -88,6 +96,7 @@ static const struct {
 	{"TiB", 1024ULL * 1024 * 1024 * 1024},
 };
 
+/* Checked for its form, then against GATE_SIZE_MAX_BYTES. */
 int parse_size_bytes(const char *s, uint64_t *out)
 {
 	if (!s)
@@ -101,8 +110,10 @@ int parse_size_bytes(const char *s, uint64_t *out)
 	for (size_t i = 0; !mul && i < sizeof(size_units) / sizeof(size_units[0]); i++)
 		if (!strcmp(s, size_units[i].unit))
 			mul = size_units[i].mul;
-	if (!mul || n > UINT64_MAX / mul)
+	if (!mul)
 		return -1;
+	if (n > GATE_SIZE_MAX_BYTES / mul)
+		return GATE_VALUE_TOO_BIG;
 	*out = n * mul;
 	return 0;
 }

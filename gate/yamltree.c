@@ -747,7 +747,11 @@ int yt_get_duration(const struct yt_node *n, int64_t *ms,
 		return yt_error(err, n, "expected a duration such as 30s or 1h30m, got %s",
 		                yt_describe(n));
 	s = n->value;
-	if (parse_duration_ms(s, ms) < 0) {
+	int rc = parse_duration_ms(s, ms);
+	if (rc == GATE_VALUE_TOO_BIG)
+		return yt_error(err, n, "duration '%s' is over the limit of %s", s,
+		                GATE_DURATION_MAX_TEXT);
+	if (rc < 0) {
 		int64_t dummy;
 		if (yt_parse_int(s, &dummy) == 0)
 			return yt_error(err, n, "duration '%s' needs a unit (ms, s, m, h, d)", s);
@@ -762,7 +766,11 @@ int yt_get_size(const struct yt_node *n, uint64_t *bytes,
 	if (!n || n->kind != YT_SCALAR || yt_is_null(n))
 		return yt_error(err, n, "expected a size such as 64MiB, got %s",
 		                yt_describe(n));
-	if (parse_size_bytes(n->value, bytes) < 0)
+	int rc = parse_size_bytes(n->value, bytes);
+	if (rc == GATE_VALUE_TOO_BIG)
+		return yt_error(err, n, "size '%s' is over the limit of %s", n->value,
+		                GATE_SIZE_MAX_TEXT);
+	if (rc < 0)
 		return yt_error(err, n, "invalid size '%s' (expected e.g. 512kB, 64MB, 64MiB, 1GiB or bytes)",
 		                n->value);
 	return 0;

@@ -7,7 +7,8 @@
 # need, a missing stanza and one without backups (info exits 0 for both),
 # another cluster's system-id, pgbackrest not on PATH, an old backup, an
 # incremental newer than the full when only full counts, a backup that met
-# an invalid page checksum in the database (error: true).
+# an invalid page checksum in the database (error: true), a stop time in
+# the future (backup.info edited, its checksum recomputed).
 #
 # gate runs as root here and pgBackRest's repository belongs to postgres:
 # root reads it, and the check passes --log-level-file=off, so nothing is
@@ -108,6 +109,71 @@ test_expect_success 'backup older than max_age' '
 	run_check old.yaml &&
 	expect fail "backup $FULL (full) is *s old (max_age 1s; stopped *)" &&
 	test "$(detail .age_s)" -ge 2
+'
+
+# set_stop LABEL EPOCH: the backup's stop time in the repository's
+# backup.info (and backup.info.copy), with pgBackRest's checksum of the
+# file recomputed (SHA-1 of its sections as JSON), so that the real
+# `pgbackrest info` reports it.  Real pgBackRest takes the stop time from
+# the clock, and faketime is not installed.  The originals are kept in
+# saved-info/ for restore_info (run whatever the check said: set -e would
+# stop a body at a failing run_check before a later restore).
+set_stop() {
+	mkdir -p saved-info &&
+	cp -p "$PGBR_REPO/backup/demo/backup.info" "$PGBR_REPO/backup/demo/backup.info.copy" saved-info/ &&
+	/usr/bin/python3 - "$PGBR_REPO/backup/demo" "$1" "$2" <<-'PY'
+	import hashlib, json, re, sys
+	d, label, stop = sys.argv[1], sys.argv[2], int(sys.argv[3])
+	def sections(text):
+	    out, cur = [], None
+	    for line in text.splitlines():
+	        if line.startswith("[") and line.endswith("]"):
+	            cur = (line[1:-1], []); out.append(cur)
+	        elif "=" in line and cur is not None:
+	            k, v = line.split("=", 1); cur[1].append((k, v))
+	    return out
+	def checksum(text):
+	    parts = []
+	    for name, kvs in sections(text):
+	        kvs = [(k, v) for k, v in kvs if not (name == "backrest" and k == "backrest-checksum")]
+	        if kvs:  # the trailing [backrest] holds only the checksum
+	            parts.append(json.dumps(name) + ":{" + ",".join(json.dumps(k) + ":" + v for k, v in kvs) + "}")
+	    return hashlib.sha1(("{" + ",".join(parts) + "}").encode()).hexdigest()
+	text = open(d + "/backup.info").read()
+	old = re.search(r'^backrest-checksum="([0-9a-f]+)"$', text, re.M).group(1)
+	assert checksum(text) == old, "the checksum recipe does not reproduce pgBackRest's"
+	line = re.search("^" + re.escape(label) + "=.*$", text, re.M).group(0)
+	new = re.sub(r'"backup-timestamp-stop":\d+', '"backup-timestamp-stop":%d' % stop, line)
+	text = text.replace(line, new)
+	text = text.replace(old, checksum(text))
+	for f in ("backup.info", "backup.info.copy"):
+	    open(d + "/" + f, "w").write(text)
+	PY
+}
+restore_info() { cp -p saved-info/backup.info saved-info/backup.info.copy "$PGBR_REPO/backup/demo/"; }
+
+test_expect_success 'a backup that stopped in the future fails (the clock or the backup is wrong)' '
+	write_rb future.yaml <<-EOF &&
+	stanza: demo
+	config: $PGBR_CONF
+	max_age: 365d
+	verify: false
+	require_wal: false
+	EOF
+	set_stop "$FULL" 4070908800 &&
+	rc=0 && { test "$(pgbr_backup_field "$FULL" timestamp stop)" = 4070908800 &&
+	          run_check future.yaml || rc=$?; } && restore_info && test $rc = 0 &&
+	expect fail "backup $FULL (full) is dated 2099-01-01T00:00:00Z, *d*h in the future; the clock or the backup is wrong" &&
+	run_check future.yaml 0
+'
+
+test_expect_success 'a stop time up to 5 minutes ahead (clock skew) still counts as now' '
+	set_stop "$FULL" $(( $(date +%s) + 180 )) &&
+	rc=0 && { run_check future.yaml 0 || rc=$?; } && restore_info && test $rc = 0 &&
+	expect pass "backup $FULL (full): stopped *, -*s old, *" &&
+	set_stop "$FULL" $(( $(date +%s) + 600 )) &&
+	rc=0 && { run_check future.yaml || rc=$?; } && restore_info && test $rc = 0 &&
+	expect fail "backup $FULL (full) is dated *, *m* in the future; the clock or the backup is wrong"
 '
 
 test_expect_success 'repo: 1 is passed through; a repository that is not configured is an error' '

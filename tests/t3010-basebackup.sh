@@ -4,7 +4,7 @@
 # `gate check --format json`.  Real faults: a flipped byte in a data file,
 # a removed file, an extra file, a directory left by a pg_basebackup killed
 # mid-copy, one with only backup_manifest.tmp, WAL missing from pg_wal, an
-# old backup.
+# old backup, one dated in the future.
 . "$(dirname "$0")/lib/test-lib.sh"
 . "$GATE_SOURCE_DIR/tests/lib/pg.sh"
 require_cmd psql runuser
@@ -136,6 +136,33 @@ test_expect_success 'backup older than max_age' '
 	run_check old.yaml &&
 	expect fail "$TEST_TMP/bb/base1 is *s old (max_age 1s; started *)" &&
 	! json_get out.json ".checks[?id=b].details.verify" >/dev/null 2>&1
+'
+
+# backup_label's START TIME in the future: that backup is the "newest" and
+# passed as "-26331d old", hiding that real backups had stopped.  Up to 5
+# minutes ahead is clock skew and still counts as now.  (verify: false:
+# pg_verifybackup would also see the edited backup_label.)
+test_expect_success 'a backup started in the future fails, whatever the older ones say' '
+	mkdir -p bbf && cp -a bb/base1 bbf/old && cp -a bb/base1 bbf/future &&
+	sed -i "s/^START TIME: .*/START TIME: 2099-01-01 00:00:00 UTC/" bbf/future/backup_label &&
+	write_rb future.yaml <<-EOF &&
+	path: $TEST_TMP/bbf/*
+	max_age: 365d
+	verify: false
+	EOF
+	run_check future.yaml &&
+	expect fail "$TEST_TMP/bbf/future is dated 2099-01-01T00:00:00Z, *d*h in the future; the clock or the backup is wrong" &&
+	test "$(detail .path)" = "$TEST_TMP/bbf/future"
+'
+
+test_expect_success 'a backup started up to 5 minutes ahead (clock skew) still counts as now' '
+	sed -i "s/^START TIME: .*/START TIME: $(date -u -d "+3 minutes" "+%Y-%m-%d %H:%M:%S") UTC/" bbf/future/backup_label &&
+	run_check future.yaml 0 &&
+	expect pass "$TEST_TMP/bbf/future: started *Z, -*s old, * MiB" &&
+	sed -i "s/^START TIME: .*/START TIME: $(date -u -d "+10 minutes" "+%Y-%m-%d %H:%M:%S") UTC/" bbf/future/backup_label &&
+	run_check future.yaml &&
+	expect fail "$TEST_TMP/bbf/future is dated *, *m* in the future; the clock or the backup is wrong" &&
+	rm -rf bbf
 '
 
 test_expect_success 'no backup directory matches' '

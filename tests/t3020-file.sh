@@ -3,7 +3,7 @@
 # database with a sidecar written by sha256sum(1), checked through
 # `gate check --format json`.  Real faults: a sidecar that does not match,
 # a truncated dump that pg_restore --list rejects, an empty file, no match,
-# an old file, a missing sidecar.
+# an old file, one dated in the future, a missing sidecar.
 . "$(dirname "$0")/lib/test-lib.sh"
 . "$GATE_SOURCE_DIR/tests/lib/pg.sh"
 require_cmd psql pg_dump pg_restore sha256sum runuser
@@ -107,6 +107,32 @@ test_expect_success 'the newest file is too old (and smaller than min_size)' '
 	run_check old.yaml &&
 	expect fail "db-1.dump is * KiB, below min_size 1.00 GiB (+1 more problem)" &&
 	json_get out.json ".checks[?id=b].details.problems[1]" | grep -q "db-1.dump is [12]h[0-9]*m old (max_age 1h00m; modified "
+'
+
+# A file dated in the future was the "newest" and passed as "-26331d old",
+# hiding that the real dumps had stopped.  Up to 5 minutes ahead is clock
+# skew between hosts and still counts as now.
+test_expect_success 'a dump dated in the future fails, whatever the older ones say' '
+	mkdir -p future && cp -p dumps/db-1.dump dumps/db-1.dump.sha256 future/ &&
+	cp dumps/db-2.dump future/db-3.dump && (cd future && sha256sum db-3.dump > db-3.dump.sha256) &&
+	touch -d "2099-01-01 00:00:00 UTC" future/db-3.dump &&
+	write_rb future.yaml <<-EOF &&
+	path: $TEST_TMP/future/*.dump
+	max_age: 365d
+	EOF
+	run_check future.yaml &&
+	expect fail "db-3.dump is dated 2099-01-01T00:00:00Z, *d*h in the future; the clock or the backup is wrong" &&
+	test "$(detail .path)" = "$TEST_TMP/future/db-3.dump" &&
+	test "$(detail .age_s)" -lt -2000000000
+'
+
+test_expect_success 'a dump up to 5 minutes ahead (clock skew) still counts as now' '
+	touch -d "+3 minutes" future/db-3.dump &&
+	run_check future.yaml 0 &&
+	expect pass "$TEST_TMP/future/db-3.dump: * KiB, -*s old, sha256 matches" &&
+	touch -d "+10 minutes" future/db-3.dump &&
+	run_check future.yaml &&
+	expect fail "db-3.dump is dated *, *m* in the future; the clock or the backup is wrong"
 '
 
 test_expect_success 'a missing sidecar fails; checksum: none skips it' '

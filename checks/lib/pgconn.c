@@ -216,6 +216,11 @@ static int64_t conninfo_connect_timeout(const char *conninfo, char **password)
 		v = getenv("PGCONNECT_TIMEOUT");
 	if (v) {
 		long s = strtol(v, NULL, 10);
+		/* Capped (a year) before it is multiplied: the value is the
+		 * conninfo's, and only matters when shorter than the check's
+		 * own deadline anyway. */
+		if (s > 365L * 86400)
+			s = 365L * 86400;
 		if (s > 0)
 			ms = (s < 2 ? 2 : s) * 1000;
 	}

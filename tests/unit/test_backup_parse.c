@@ -163,6 +163,61 @@ static void test_wal_range(void **state)
 	assert_int_equal(bk_wal_seg_size(0x8000028, 0x9000050, 0, 3, 0, 9), 0);
 }
 
+/* The date of the newest backup, with an injected clock: more than
+ * BK_CLOCK_SKEW_S ahead fails (it passed as "-26331d old"), up to it
+ * counts as now; ages at the 64-bit edges neither wrap nor overflow. */
+static void test_judge_date(void **state)
+{
+	(void)state;
+	const int64_t now = 1795574574;
+	static const struct {
+		int64_t t_minus_now; /* the backup's date - now, in s */
+		int64_t max_age_ms;
+		const char *first;   /* NULL: no problem */
+	} rows[] = {
+		{0, 86400000, NULL},
+		{BK_CLOCK_SKEW_S, 86400000, NULL},           /* the allowance */
+		{BK_CLOCK_SKEW_S + 1, 86400000, "b is dated 2026-11-25T02:47:55Z, 5m01s in the future; "
+		                                "the clock or the backup is wrong"},
+		{4070908800 - 1795574574, 365 * 86400000LL,
+		 "b is dated 2099-01-01T00:00:00Z, 26334d21h in the future; the clock or the backup is wrong"},
+		{-86400, 86400000, NULL},                   /* exactly max_age */
+		{-86401, 86400000, "b is 1d0h old (max_age 1d0h; stopped 2026-11-24T02:42:53Z)"},
+		{-1, 1999, NULL},                           /* 1 s <= 1.999 s */
+		{-2, 1999, "b is 2s old (max_age 1s; stopped 2026-11-25T02:42:52Z)"},
+		{-1, -5, "b is 1s old (max_age 0s; stopped 2026-11-25T02:42:53Z)"},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		json_t *d = json_object();
+		struct bk_verdict v;
+		bk_verdict_init(&v, d);
+		bk_judge_date(&v, "b", "stopped", now + rows[i].t_minus_now, now, rows[i].max_age_ms);
+		if (!rows[i].first) {
+			assert_int_equal(v.n, 0);
+		} else {
+			assert_int_equal(v.n, 1);
+			assert_int_equal(v.status, GATE_FAIL);
+			assert_string_equal(v.first, rows[i].first);
+		}
+		json_decref(d);
+	}
+	/* 64-bit edges (a tool's answer or an mtime can say anything) */
+	assert_true(bk_age_s(now, INT64_MIN) == INT64_MAX);
+	assert_true(bk_age_s(now, INT64_MAX) == now - INT64_MAX);
+	assert_true(bk_age_s(INT64_MIN, INT64_MAX) == INT64_MIN + 1);
+	assert_true(bk_age_s(0, INT64_MIN) == INT64_MAX);
+	assert_true(bk_age_s(-1, INT64_MAX) == INT64_MIN + 1); /* negatable */
+	for (int k = 0; k < 2; k++) {
+		json_t *d = json_object();
+		struct bk_verdict v;
+		bk_verdict_init(&v, d);
+		bk_judge_date(&v, "b", "stopped", k ? INT64_MAX : INT64_MIN, now, 86400000);
+		assert_int_equal(v.n, 1);
+		assert_non_null(strstr(v.first, k ? "in the future" : " old (max_age 1d0h"));
+		json_decref(d);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_sidecar),
 		cmocka_unit_test(test_system_id),
 		cmocka_unit_test(test_wal_range),
+		cmocka_unit_test(test_judge_date),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -96,27 +96,51 @@ static void test_null(void **state)
 static void test_literals(void **state)
 {
 	redact_reset();
-	redact_register_secret("tok-123456");
-	redact_register_secret("abc"); /* too short: ignored */
-	redact_register_secret("tok-123456"); /* twice: once */
+	assert_int_equal(redact_register_secret("tok-123456"), 0);
+	assert_int_equal(redact_register_secret("tok-123456"), 0); /* twice: once */
 	char *s = redact_string("Authorization: Bearer tok-123456 (tok-123456) abc");
 	assert_string_equal(s, "Authorization: *** (***) abc");
-	free(s);
-
-	/* 64 values at most; the first ones stay */
-	for (int i = 0; i < 100; i++) {
-		char v[32];
-		snprintf(v, sizeof(v), "secret-%03d", i);
-		redact_register_secret(v);
-	}
-	s = redact_string("secret-000 secret-062 secret-099");
-	assert_string_equal(s, "*** *** secret-099");
 	free(s);
 
 	redact_reset();
 	s = redact_string("Bearer tok-123456");
 	assert_string_equal(s, "Bearer tok-123456");
 	free(s);
+}
+
+/* No limit drops a secret: the 64th, the 65th and the 1000th are masked
+ * like the first (the table had 64 slots and ignored the rest). */
+static void test_many_secrets(void **state)
+{
+	redact_reset();
+	for (int i = 0; i < 1000; i++) {
+		char v[32];
+		snprintf(v, sizeof(v), "secret-%04d", i);
+		assert_int_equal(redact_register_secret(v), 0);
+	}
+	char *s = redact_string("secret-0000 secret-0063 secret-0064 secret-0999 secret-1000");
+	assert_string_equal(s, "*** *** *** *** secret-1000");
+	free(s);
+	redact_reset();
+	s = redact_string("secret-0999");
+	assert_string_equal(s, "secret-0999");
+	free(s);
+}
+
+/* A value that cannot be masked is refused, never silently skipped: the
+ * caller learns it is not protected (the loader refuses the runbook). */
+static void test_unmaskable(void **state)
+{
+	redact_reset();
+	assert_int_equal(redact_register_secret("abc"), -1);
+	assert_int_equal(redact_register_secret("x"), -1);
+	assert_int_equal(redact_register_secret(""), -1);
+	assert_int_equal(redact_register_secret(NULL), -1);
+	assert_int_equal(redact_register_secret("abcd"), 0); /* REDACT_MIN_SECRET_LEN */
+	char *s = redact_string("abc abcd abcde");
+	assert_string_equal(s, "abc *** ***e");
+	free(s);
+	redact_reset();
 }
 
 static void test_json(void **state)
@@ -148,6 +172,8 @@ int main(void)
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_null),
 		cmocka_unit_test(test_literals),
+		cmocka_unit_test(test_many_secrets),
+		cmocka_unit_test(test_unmaskable),
 		cmocka_unit_test(test_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

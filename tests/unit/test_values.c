@@ -12,6 +12,9 @@
 
 #include "gate/runbook.h"
 
+/* ok: 1 parsed, 0 not a duration (-1), TOO_BIG over the limit (-2). */
+#define TOO_BIG 2
+
 struct dur_case {
 	const char *in;
 	int ok;
@@ -39,12 +42,33 @@ static const struct dur_case dur_cases[] = {
 	{"30m1h", 0, 0},       /* units from largest to smallest */
 	{"1m1m", 0, 0},        /* each once */
 	{"1h30", 0, 0},        /* trailing bare number */
-	{"9223372036854775807ms", 1, INT64_MAX},
-	{"9223372036854775808ms", 0, 0}, /* overflow */
-	{"106751991167d", 1, 9223372036828800000LL},
-	{"106751991168d", 0, 0},          /* overflow in the multiplication */
-	{"106751991167d8h", 0, 0},        /* overflow in the sum */
-	{"99999999999999999999999s", 0, 0},
+	/* The limit: one year, however it is written. */
+	{"365d", 1, 31536000000LL},
+	{"364d23h59m59s999ms", 1, 31535999999LL},
+	{"31536000000ms", 1, 31536000000LL},
+	{"525600m", 1, 31536000000LL},
+	{"365d1ms", TOO_BIG, 0},          /* the limit + 1 */
+	{"31536000001ms", TOO_BIG, 0},
+	{"366d", TOO_BIG, 0},
+	{"364d24h", 1, 31536000000LL},
+	{"364d24h1ms", TOO_BIG, 0},       /* over in the sum */
+	{"8760h1s", TOO_BIG, 0},
+	/* Far over: no product or sum may wrap around into range (it did:
+	 * 106751991167d was accepted and overflowed every deadline). */
+	{"9223372036854775807ms", TOO_BIG, 0},
+	{"9223372036854775808ms", TOO_BIG, 0},
+	{"106751991167d", TOO_BIG, 0},
+	{"106751991168d", TOO_BIG, 0},    /* 64-bit overflow in the multiplication */
+	{"213503982335d", TOO_BIG, 0},    /* wraps to a small value mod 2^64 */
+	{"106751991167d8h", TOO_BIG, 0},  /* 64-bit overflow in the sum */
+	{"18446744073709551616ms", TOO_BIG, 0}, /* 2^64 wraps to 0 */
+	{"99999999999999999999999s", TOO_BIG, 0},
+	{"99999999999999999999999999999999999999999999999999d", TOO_BIG, 0},
+	{"1d99999999999999999999999ms", TOO_BIG, 0},
+	/* Form before size: a huge number with a bad unit is invalid. */
+	{"99999999999999999999999x", 0, 0},
+	{"99999999999999999999999", 0, 0},
+	{"366d1d", 0, 0},
 };
 
 static void test_durations(void **state)
@@ -54,7 +78,8 @@ static void test_durations(void **state)
 		const struct dur_case *c = &dur_cases[i];
 		int64_t ms = -1;
 		int rc = parse_duration_ms(c->in, &ms);
-		if ((rc == 0) != c->ok || (c->ok && ms != c->ms)) {
+		int want = c->ok == 1 ? 0 : c->ok == TOO_BIG ? GATE_VALUE_TOO_BIG : -1;
+		if (rc != want || (rc == 0 && ms != c->ms) || (rc && ms != -1)) {
 			print_error("duration '%s': rc %d ms %lld\n", c->in, rc, (long long)ms);
 			fail();
 		}
@@ -86,9 +111,22 @@ static const struct size_case size_cases[] = {
 	{"1.5GiB", 0, 0},
 	{"-1", 0, 0},
 	{"1 MiB", 0, 0},
-	{"18446744073709551615", 1, UINT64_MAX},
-	{"18446744073709551616", 0, 0},
-	{"17179869184GiB", 0, 0}, /* overflow */
+	/* The limit: 1 PiB. */
+	{"1125899906842624", 1, 1125899906842624ULL},
+	{"1024TiB", 1, 1125899906842624ULL},
+	{"1048576GiB", 1, 1125899906842624ULL},
+	{"1125TB", 1, 1125000000000000ULL},
+	{"1125899906842kB", 1, 1125899906842000ULL},
+	{"1125899906842625", TOO_BIG, 0},  /* the limit + 1 */
+	{"1025TiB", TOO_BIG, 0},
+	{"1125899906843kB", TOO_BIG, 0},
+	{"1126TB", TOO_BIG, 0},
+	{"18446744073709551615", TOO_BIG, 0},
+	{"18446744073709551616", TOO_BIG, 0},
+	{"17179869184GiB", TOO_BIG, 0},    /* 64-bit overflow in the multiplication */
+	{"16777216TiB", TOO_BIG, 0},       /* 2^64: wraps to 0 */
+	{"99999999999999999999999999999999MiB", TOO_BIG, 0},
+	{"99999999999999999999999999999999XiB", 0, 0},
 };
 
 static void test_sizes(void **state)
@@ -98,7 +136,8 @@ static void test_sizes(void **state)
 		const struct size_case *c = &size_cases[i];
 		uint64_t b = 0;
 		int rc = parse_size_bytes(c->in, &b);
-		if ((rc == 0) != c->ok || (c->ok && b != c->bytes)) {
+		int want = c->ok == 1 ? 0 : c->ok == TOO_BIG ? GATE_VALUE_TOO_BIG : -1;
+		if (rc != want || (rc == 0 && b != c->bytes) || (rc && b != 0)) {
 			print_error("size '%s': rc %d bytes %llu\n", c->in, rc, (unsigned long long)b);
 			fail();
 		}
