@@ -21,6 +21,7 @@
 #include "gate/runbook.h"
 #include "gate/runner.h"
 #include "gate/util.h"
+#include "lib/proc.h"
 
 /* ---- test check types (run in the runner's child) ---- */
 
@@ -108,6 +109,17 @@ static void t_latin1(const json_t *p, const struct gate_run_env *env, struct gat
 	gate_result_set(res, GATE_FAIL, "Pr\xfc" "fung fehlgeschlagen");
 }
 
+/* A tool that leaves a process in the background; its pid in details. */
+static void t_leftover(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
+{
+	struct proc_result pr;
+	struct proc_opts o = {.timeout_ms = 5000};
+	proc_run((char *const[]){"sh", "-c", "sleep 30 >/dev/null 2>&1 & echo $!", NULL}, &o, &pr);
+	json_object_set_new(res->details, "pid", json_integer(atoi(pr.out)));
+	proc_result_release(&pr);
+	gate_result_set(res, GATE_PASS, "started one");
+}
+
 static void t_sleep300(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
 {
 	usleep(300 * 1000);
@@ -134,7 +146,7 @@ static const struct gate_check_type types[] = {
 	T("hang", t_hang),         T("crash", t_crash),     T("exit3", t_exit3),
 	T("garbage", t_garbage),   T("huge", t_huge),       T("badstatus", t_badstatus),
 	T("secret", t_secret),     T("sleep300", t_sleep300), T("flaky", t_flaky),
-	T("latin1", t_latin1),
+	T("latin1", t_latin1),     T("leftover", t_leftover),
 };
 
 static const struct gate_check_type *type_named(const char *n)
@@ -355,6 +367,39 @@ static void test_redacted(void **state)
 	rb_free(&rb);
 }
 
+static void test_nothing_left_behind(void **state)
+{
+	/* What a check's tool left in the background ends with the check. */
+	struct runbook rb;
+	struct eval ev;
+	rb_make(&rb, 1);
+	rb_set(&rb, 0, "bg", "leftover", 5000);
+	run(&ev, &rb, 0, 10000);
+	assert_int_equal(ev.results[0].status, CHECK_PASS);
+	pid_t pid = (pid_t)json_integer_value(json_object_get(ev.results[0].details, "pid"));
+	assert_true(pid > 1);
+	int gone = 0;
+	for (int i = 0; i < 1000 && !gone; i++) { /* up to 10 s on a busy machine */
+		char path[64], buf[512] = "";
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		FILE *f = fopen(path, "r");
+		if (f) {
+			size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+			buf[n] = '\0';
+			fclose(f);
+		}
+		const char *rp = strrchr(buf, ')');
+		gone = !f || (rp && (rp[2] == 'Z' || rp[2] == 'X'));
+		if (!gone)
+			usleep(10000);
+	}
+	if (!gone)
+		kill(pid, SIGKILL);
+	assert_true(gone);
+	eval_release(&ev);
+	rb_free(&rb);
+}
+
 static int progress_calls, progress_final_done;
 static void on_progress(const struct runner_progress *p, void *ud)
 {
@@ -391,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_retries),
 		cmocka_unit_test(test_redacted),
 		cmocka_unit_test(test_progress),
+		cmocka_unit_test(test_nothing_left_behind),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
