@@ -197,6 +197,11 @@ static void child_run(struct runner *r, struct job *j, int wfd)
 	                        json_is_object(res.details) ? res.details : NULL);
 	char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	int rc = s && write_all(wfd, s, strlen(s)) == 0 ? 0 : 1;
+	/* The exit status counts (0 or the result is void): nothing of ours
+	 * left for a leak checker to hold against it. */
+	free(s);
+	json_decref(doc);
+	json_decref(res.details);
 	_exit(rc);
 }
 
@@ -357,7 +362,52 @@ static enum check_status map_status(json_int_t s, int *ok)
 	}
 }
 
-/* The attempt ended on its own (EOF and exit): judge what it sent. */
+/* What the child sent, if it is exactly one result as child_run writes
+ * it: an object with an integer status, a string summary and optionally
+ * an object of details, nothing else (no key twice, nothing after it).
+ * Else NULL, with what was wrong in why. */
+static json_t *parse_result(const struct strbuf *out, char *why, size_t whylen)
+{
+	json_error_t je;
+	json_t *doc = json_loadb(out->buf, out->len, JSON_REJECT_DUPLICATES, &je);
+	if (!doc) {
+		snprintf(why, whylen, "module sent an unparsable result: %s", je.text);
+		return NULL;
+	}
+	const char *k;
+	json_t *v;
+	if (!json_is_object(doc)) {
+		snprintf(why, whylen, "module sent a malformed result: not an object");
+		goto bad;
+	}
+	json_object_foreach(doc, k, v) {
+		if (strcmp(k, "status") && strcmp(k, "summary") && strcmp(k, "details")) {
+			snprintf(why, whylen, "module sent a malformed result: unknown member");
+			goto bad;
+		}
+	}
+	if (!json_is_integer(json_object_get(doc, "status"))) {
+		snprintf(why, whylen, "module sent a malformed result: no integer status");
+		goto bad;
+	}
+	if (!json_is_string(json_object_get(doc, "summary"))) {
+		snprintf(why, whylen, "module sent a malformed result: no summary");
+		goto bad;
+	}
+	v = json_object_get(doc, "details");
+	if (v && !json_is_object(v)) {
+		snprintf(why, whylen, "module sent a malformed result: details not an object");
+		goto bad;
+	}
+	return doc;
+bad:
+	json_decref(doc);
+	return NULL;
+}
+
+/* The attempt ended on its own (EOF and exit): judge what it sent.  A
+ * result counts only from a child that exited 0 after writing exactly
+ * one well-formed result; anything else is an error that says why. */
 static void judge_output(struct runner *r, struct job *j)
 {
 	int st = j->wstatus;
@@ -374,24 +424,26 @@ static void judge_output(struct runner *r, struct job *j)
 		set_result(r, j, CHECK_ERROR, msg, NULL);
 		return;
 	}
-	if (j->out.len == 0) {
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		char msg[128];
-		snprintf(msg, sizeof(msg), "module exited with status %d without a result",
-		         WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		snprintf(msg, sizeof(msg), "module exited with status %d %s",
+		         WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+		         j->out.len ? "after its result (the result does not count)"
+		                    : "without a result");
 		set_result(r, j, CHECK_ERROR, msg, NULL);
 		return;
 	}
-	json_error_t je;
-	json_t *doc = json_loadb(j->out.buf, j->out.len, 0, &je);
-	json_t *jst = json_object_get(doc, "status");
-	json_t *jsum = json_object_get(doc, "summary");
-	json_t *jdet = json_object_get(doc, "details");
-	if (!json_is_object(doc) || !json_is_integer(jst) || !json_is_string(jsum) ||
-	    (jdet && !json_is_object(jdet))) {
-		json_decref(doc);
-		set_result(r, j, CHECK_ERROR, "module sent an unparsable result", NULL);
+	if (j->out.len == 0) {
+		set_result(r, j, CHECK_ERROR, "module exited with status 0 without a result", NULL);
 		return;
 	}
+	char why[256];
+	json_t *doc = parse_result(&j->out, why, sizeof(why));
+	if (!doc) {
+		set_result(r, j, CHECK_ERROR, why, NULL);
+		return;
+	}
+	json_t *jst = json_object_get(doc, "status");
 	int ok;
 	enum check_status cs = map_status(json_integer_value(jst), &ok);
 	if (!ok) {
@@ -402,8 +454,9 @@ static void judge_output(struct runner *r, struct job *j)
 		set_result(r, j, CHECK_ERROR, msg, NULL);
 		return;
 	}
+	json_t *jdet = json_object_get(doc, "details");
 	json_t *details = jdet ? json_incref(jdet) : json_object();
-	set_result(r, j, cs, json_string_value(jsum), details);
+	set_result(r, j, cs, json_string_value(json_object_get(doc, "summary")), details);
 	json_decref(doc);
 }
 

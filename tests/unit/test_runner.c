@@ -109,6 +109,50 @@ static void t_latin1(const json_t *p, const struct gate_run_env *env, struct gat
 	gate_result_set(res, GATE_FAIL, "Pr\xfc" "fung fehlgeschlagen");
 }
 
+/* Results that parse but must not count (write_doc writes them raw). */
+static void write_doc(const char *doc)
+{
+	if (write(result_fd(), doc, strlen(doc)) < 0)
+		_exit(1);
+}
+
+static void t_passexit1(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
+{
+	write_doc("{\"status\":0,\"summary\":\"fine\",\"details\":{}}");
+	_exit(1);
+}
+
+static void t_dupkeys(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
+{
+	write_doc("{\"status\":1,\"summary\":\"broken\",\"status\":0}");
+	_exit(0);
+}
+
+static void t_twodocs(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
+{
+	/* One of its own, then the runner's child writes the real one. */
+	write_doc("{\"status\":0,\"summary\":\"fine\"}");
+	gate_result_set(res, GATE_FAIL, "it is false");
+}
+
+static void t_trailing(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
+{
+	write_doc("{\"status\":0,\"summary\":\"fine\"} and more");
+	_exit(0);
+}
+
+static void t_extrakey(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
+{
+	write_doc("{\"status\":0,\"summary\":\"fine\",\"override\":true}");
+	_exit(0);
+}
+
+static void t_notobject(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
+{
+	write_doc("[0, \"fine\"]");
+	_exit(0);
+}
+
 /* A tool that leaves a process in the background; its pid in details. */
 static void t_leftover(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
 {
@@ -146,7 +190,9 @@ static const struct gate_check_type types[] = {
 	T("hang", t_hang),         T("crash", t_crash),     T("exit3", t_exit3),
 	T("garbage", t_garbage),   T("huge", t_huge),       T("badstatus", t_badstatus),
 	T("secret", t_secret),     T("sleep300", t_sleep300), T("flaky", t_flaky),
-	T("latin1", t_latin1),     T("leftover", t_leftover),
+	T("latin1", t_latin1),     T("passexit1", t_passexit1), T("dupkeys", t_dupkeys),
+	T("twodocs", t_twodocs),   T("trailing", t_trailing), T("extrakey", t_extrakey),
+	T("notobject", t_notobject), T("leftover", t_leftover),
 };
 
 static const struct gate_check_type *type_named(const char *n)
@@ -218,6 +264,14 @@ static const struct row rows[] = {
 	{"garbage", 2000, CHECK_ERROR, "unparsable result", 0, 1500},
 	{"huge", 2000, CHECK_ERROR, "more than 1 MiB", 0, 1500},
 	{"badstatus", 2000, CHECK_ERROR, "unknown status 7", 0, 1500},
+	/* A result counts only from a child that exited 0 after writing
+	 * exactly one well-formed result. */
+	{"passexit1", 2000, CHECK_ERROR, "module exited with status 1 after its result", 0, 1500},
+	{"dupkeys", 2000, CHECK_ERROR, "unparsable result: duplicate object key", 0, 1500},
+	{"twodocs", 2000, CHECK_ERROR, "unparsable result: end of file expected", 0, 1500},
+	{"trailing", 2000, CHECK_ERROR, "unparsable result: end of file expected", 0, 1500},
+	{"extrakey", 2000, CHECK_ERROR, "malformed result: unknown member", 0, 1500},
+	{"notobject", 2000, CHECK_ERROR, "malformed result: not an object", 0, 1500},
 	/* Not UTF-8: the result survives, the odd byte does not. */
 	{"latin1", 2000, CHECK_FAIL, "Pr?fung fehlgeschlagen", 0, 1500},
 };
