@@ -148,9 +148,12 @@ static const struct gate_param exec_params[] = {
 	{"command", GATE_P_STRING_LIST, GATE_PF_REQUIRED, NULL, NULL,
 	 "The command as an argv list (no shell); argv[0] is searched in PATH."},
 	{"protocol", GATE_P_ENUM, 0, "nagios", "nagios|exit",
-	 "nagios: exit 0 OK passes, 1 WARNING passes with a warning, 2 CRITICAL "
+	 "nagios: exit 0 OK passes, 1 WARNING fails (see warning), 2 CRITICAL "
 	 "fails, 3 UNKNOWN or anything else is an error. exit: 0 passes, "
 	 "anything else fails."},
+	{"warning", GATE_P_ENUM, 0, "fail", "fail|pass",
+	 "What a Nagios WARNING (exit 1) is: fail (any doubt blocks), or pass, "
+	 "with the warning kept in the summary and details. Protocol nagios only."},
 	{"env", GATE_P_STRING_MAP, 0, NULL, NULL,
 	 "Extra environment variables for the command."},
 	{NULL, 0, 0, NULL, NULL, NULL},
@@ -428,7 +431,7 @@ static int judge_abnormal(const struct proc_result *pr, const char *tool,
 }
 
 static void judge_nagios(const struct proc_result *pr, const char *tool,
-                         struct gate_result *res)
+                         int warning_passes, struct gate_result *res)
 {
 	struct plugin_output po;
 	plugin_output_parse(pr->out, &po);
@@ -465,10 +468,11 @@ static void judge_nagios(const struct proc_result *pr, const char *tool,
 		gate_result_set(res, GATE_PASS, "%s", line);
 		break;
 	case 1:
-		/* A pass that reports must show as a warning; most plugins
-		 * already start with "WARNING", so do not say it twice. */
+		/* A failure unless the check says `warning: pass`; either way
+		 * the summary shows it is a warning (most plugins already start
+		 * with "WARNING", so do not say it twice). */
 		json_object_set_new(d, "warning", json_true());
-		gate_result_set(res, GATE_PASS, "%s%s",
+		gate_result_set(res, warning_passes ? GATE_PASS : GATE_FAIL, "%s%s",
 		                strncmp(line, "WARNING", 7) ? "WARNING: " : "", line);
 		break;
 	case 2:
@@ -518,6 +522,8 @@ static void exec_run(const json_t *params, const struct gate_run_env *env,
 	if (!protocol)
 		protocol = "nagios";
 	int nagios = strcmp(protocol, "exit") != 0;
+	const char *warning = gate_param_str(params, "warning");
+	int warning_passes = warning && !strcmp(warning, "pass");
 
 	char **argv = calloc(argc + 1, sizeof(*argv));
 	const json_t *envmap = json_object_get(params, "env");
@@ -558,7 +564,7 @@ static void exec_run(const json_t *params, const struct gate_run_env *env,
 	add_common_details(res->details, &pr, protocol);
 	if (!judge_abnormal(&pr, tool, env->timeout_ms, res)) {
 		if (nagios)
-			judge_nagios(&pr, tool, res);
+			judge_nagios(&pr, tool, warning_passes, res);
 		else
 			judge_exit(&pr, tool, res);
 	}
@@ -578,9 +584,10 @@ static const struct gate_check_type exec_types[] = {
 		"Runs `command` (an argv list, no shell) with the check's deadline; "
 		"the whole process group is killed when it runs out. With protocol "
 		"nagios (Monitoring Plugins), the first output line is the summary "
-		"and performance data after `|` is parsed into details; with "
-		"protocol exit, exit status 0 passes. A command that is not "
-		"installed, is killed by a signal or times out is an error.",
+		"and performance data after `|` is parsed into details; a WARNING "
+		"fails unless `warning: pass`; with protocol exit, exit status 0 "
+		"passes. A command that is not installed, is killed by a signal or "
+		"times out is an error.",
 		exec_params,
 		exec_validate,
 		exec_run,

@@ -4,7 +4,10 @@
  * calls, handlers back to SIG_DFL, the mask restored, every fd above 2
  * closed, then execvp.  An exec failure travels back as errno over a
  * CLOEXEC pipe, so the parent can tell "not found" from "not executable"
- * without guessing from the status. */
+ * without guessing from the status.  Should gate die while the command
+ * runs, even of SIGKILL, the command gets SIGTERM (PR_SET_PDEATHSIG), as
+ * if gate had forwarded it; the kernel clears that when the command is a
+ * setuid or setgid program (sudo), which then outlives a killed gate. */
 #include "exec.h"
 
 #include <errno.h>
@@ -73,7 +76,8 @@ static void close_fds(unsigned first, unsigned last, int maxfd)
 }
 
 /* In the child, between fork and exec: async-signal-safe calls only. */
-static void child_exec(char *const *argv, int errfd, const sigset_t *oldmask, int maxfd)
+static void child_exec(char *const *argv, int errfd, const sigset_t *oldmask, int maxfd,
+                       pid_t parent)
 {
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
@@ -86,6 +90,17 @@ static void child_exec(char *const *argv, int errfd, const sigset_t *oldmask, in
 		/* Keep what the user ignored (nohup); undo our handlers. */
 		if (cur.sa_handler != SIG_IGN && cur.sa_handler != SIG_DFL)
 			sigaction(sig, &dfl, NULL);
+	}
+	/* Not SIGKILL: what a person or a supervisor stopping gate would
+	 * have sent on; the command may clean up.  Do not start it at all
+	 * if gate is already gone. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent) {
+		int e = ESRCH;
+		ssize_t w;
+		do
+			w = write(errfd, &e, sizeof(e));
+		while (w < 0 && errno == EINTR);
+		_exit(127);
 	}
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
 	/* Nothing of gate's leaks into the command but stdin/out/err. */
@@ -177,9 +192,10 @@ int exec_command(char *const *argv, int *exec_errno, double *duration_ms)
 	long maxfd = sysconf(_SC_OPEN_MAX);
 	if (maxfd < 0 || maxfd > 65536)
 		maxfd = 65536;
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0)
-		child_exec(argv, pfd[1], &oldmask, (int)maxfd);
+		child_exec(argv, pfd[1], &oldmask, (int)maxfd, parent);
 	int fork_errno = errno;
 	child_pid = pid > 0 ? pid : 0;
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -249,6 +250,7 @@ int hooks_git(char *const *argv, char **out, struct gate_error *err)
 		free(prog);
 		return -1;
 	}
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		gate_error_set(err, NULL, 0, 0, "fork: %s", strerror(errno));
@@ -260,7 +262,10 @@ int hooks_git(char *const *argv, char **out, struct gate_error *err)
 		return -1;
 	}
 	if (pid == 0) {
-		/* Only async-signal-safe calls between fork and exec. */
+		/* Only async-signal-safe calls between fork and exec.  git
+		 * dies with gate, whatever kills gate. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(127);
 		int devnull = open("/dev/null", O_RDONLY);
 		if (devnull >= 0)
 			dup2(devnull, 0);

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* The runner.  Every check attempt runs in its own child process (its own
  * process group, so a tool it started dies with it) and sends back one
- * JSON document {status, summary, details} over a pipe.  The parent runs a
+ * JSON document {status, summary, details} over a pipe.  Nothing a check
+ * started outlives it, nor gate: the group is killed at the deadline, when
+ * the check ends (what it left in the background), and when gate is
+ * stopped by SIGINT, SIGTERM, SIGHUP or SIGQUIT; if gate dies any other
+ * way (SIGKILL), the check gets a parent-death signal and kills its group
+ * itself.  The parent runs a
  * single poll() loop on one monotonic clock: it starts attempts (at most
  * `jobs` at once), reads their pipes, reaps them through pidfds, kills a
  * process group at its deadline, schedules retries, and gives up on what
@@ -18,6 +23,7 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +36,11 @@
 #define RUNNER_MAX_OUTPUT (1024 * 1024)
 #define RUNNER_PROGRESS_MS 250
 #define RUNNER_KILL_GRACE_MS 100
+/* What a check child gets when gate dies.  Not SIGKILL: the child must
+ * take its process group (the tools it started, and theirs) along, so it
+ * needs a handler.  Not SIGTERM: a module may ignore that (and a tool's
+ * `kill 0` sends it); no module has a reason to touch a real-time one. */
+#define RUNNER_DEATH_SIGNAL (SIGRTMIN + 1)
 
 enum job_state { JOB_PENDING, JOB_RUNNING, JOB_DONE };
 
@@ -63,6 +74,9 @@ struct runner {
 	int64_t next_progress;
 	int saturated;           /* out of fds/processes: start more only after one ends */
 	pid_t parent;            /* gate itself, for the children's death signal */
+	int sigfd;               /* signalfd of the stop signals, or -1 */
+	sigset_t stop;           /* the signals read through sigfd */
+	sigset_t oldmask;        /* the caller's signal mask */
 };
 
 static int64_t min64(int64_t a, int64_t b)
@@ -101,19 +115,37 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+static pid_t child_group;
+
+/* gate died: take the whole group along (tools and what they started),
+ * this process included. */
+static void on_gate_death(int sig)
+{
+	kill(-child_group, SIGKILL);
+	_exit(128 + sig);
+}
+
 static void child_run(struct runner *r, struct job *j, int wfd)
 {
 	const struct rb_check *c = &r->rb->checks[j->idx];
 	/* Its own process group: the parent kills the whole group (and any
 	 * tool the module started) at the deadline.  If gate itself dies,
-	 * the check goes with it. */
-	setpgid(0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != r->parent)
-		_exit(1); /* gate died before the line above took effect */
+	 * the check goes with it, and the group with the check. */
+	if (setpgid(0, 0) < 0)
+		_exit(1);
+	child_group = getpid();
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_gate_death;
+	sigfillset(&sa.sa_mask);
+	sigaction(RUNNER_DEATH_SIGNAL, &sa, NULL);
+	if (prctl(PR_SET_PDEATHSIG, RUNNER_DEATH_SIGNAL) < 0 || getppid() != r->parent)
+		_exit(1); /* gate died before the death signal was set */
+	if (r->sigfd >= 0)
+		close(r->sigfd);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -165,6 +197,11 @@ static void child_run(struct runner *r, struct job *j, int wfd)
 	                        json_is_object(res.details) ? res.details : NULL);
 	char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	int rc = s && write_all(wfd, s, strlen(s)) == 0 ? 0 : 1;
+	/* The exit status counts (0 or the result is void): nothing of ours
+	 * left for a leak checker to hold against it. */
+	free(s);
+	json_decref(doc);
+	json_decref(res.details);
 	_exit(rc);
 }
 
@@ -257,6 +294,19 @@ static void reap(struct job *j, int options)
 {
 	if (j->reaped)
 		return;
+	/* Once the check has exited, and before it is reaped (its pid, the
+	 * group's id, cannot be reused while it is a zombie), kill what it
+	 * left running in its group. */
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	int w;
+	do
+		w = waitid(P_PID, (id_t)j->pid, &si, WEXITED | WNOWAIT | (options & WNOHANG));
+	while (w < 0 && errno == EINTR);
+	if (w == 0 && si.si_pid == j->pid)
+		kill(-j->pid, SIGKILL);
+	else if (w == 0)
+		return; /* WNOHANG and still running */
 	int st;
 	pid_t p;
 	do
@@ -312,7 +362,52 @@ static enum check_status map_status(json_int_t s, int *ok)
 	}
 }
 
-/* The attempt ended on its own (EOF and exit): judge what it sent. */
+/* What the child sent, if it is exactly one result as child_run writes
+ * it: an object with an integer status, a string summary and optionally
+ * an object of details, nothing else (no key twice, nothing after it).
+ * Else NULL, with what was wrong in why. */
+static json_t *parse_result(const struct strbuf *out, char *why, size_t whylen)
+{
+	json_error_t je;
+	json_t *doc = json_loadb(out->buf, out->len, JSON_REJECT_DUPLICATES, &je);
+	if (!doc) {
+		snprintf(why, whylen, "module sent an unparsable result: %s", je.text);
+		return NULL;
+	}
+	const char *k;
+	json_t *v;
+	if (!json_is_object(doc)) {
+		snprintf(why, whylen, "module sent a malformed result: not an object");
+		goto bad;
+	}
+	json_object_foreach(doc, k, v) {
+		if (strcmp(k, "status") && strcmp(k, "summary") && strcmp(k, "details")) {
+			snprintf(why, whylen, "module sent a malformed result: unknown member");
+			goto bad;
+		}
+	}
+	if (!json_is_integer(json_object_get(doc, "status"))) {
+		snprintf(why, whylen, "module sent a malformed result: no integer status");
+		goto bad;
+	}
+	if (!json_is_string(json_object_get(doc, "summary"))) {
+		snprintf(why, whylen, "module sent a malformed result: no summary");
+		goto bad;
+	}
+	v = json_object_get(doc, "details");
+	if (v && !json_is_object(v)) {
+		snprintf(why, whylen, "module sent a malformed result: details not an object");
+		goto bad;
+	}
+	return doc;
+bad:
+	json_decref(doc);
+	return NULL;
+}
+
+/* The attempt ended on its own (EOF and exit): judge what it sent.  A
+ * result counts only from a child that exited 0 after writing exactly
+ * one well-formed result; anything else is an error that says why. */
 static void judge_output(struct runner *r, struct job *j)
 {
 	int st = j->wstatus;
@@ -329,24 +424,26 @@ static void judge_output(struct runner *r, struct job *j)
 		set_result(r, j, CHECK_ERROR, msg, NULL);
 		return;
 	}
-	if (j->out.len == 0) {
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		char msg[128];
-		snprintf(msg, sizeof(msg), "module exited with status %d without a result",
-		         WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		snprintf(msg, sizeof(msg), "module exited with status %d %s",
+		         WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+		         j->out.len ? "after its result (the result does not count)"
+		                    : "without a result");
 		set_result(r, j, CHECK_ERROR, msg, NULL);
 		return;
 	}
-	json_error_t je;
-	json_t *doc = json_loadb(j->out.buf, j->out.len, 0, &je);
-	json_t *jst = json_object_get(doc, "status");
-	json_t *jsum = json_object_get(doc, "summary");
-	json_t *jdet = json_object_get(doc, "details");
-	if (!json_is_object(doc) || !json_is_integer(jst) || !json_is_string(jsum) ||
-	    (jdet && !json_is_object(jdet))) {
-		json_decref(doc);
-		set_result(r, j, CHECK_ERROR, "module sent an unparsable result", NULL);
+	if (j->out.len == 0) {
+		set_result(r, j, CHECK_ERROR, "module exited with status 0 without a result", NULL);
 		return;
 	}
+	char why[256];
+	json_t *doc = parse_result(&j->out, why, sizeof(why));
+	if (!doc) {
+		set_result(r, j, CHECK_ERROR, why, NULL);
+		return;
+	}
+	json_t *jst = json_object_get(doc, "status");
 	int ok;
 	enum check_status cs = map_status(json_integer_value(jst), &ok);
 	if (!ok) {
@@ -357,8 +454,9 @@ static void judge_output(struct runner *r, struct job *j)
 		set_result(r, j, CHECK_ERROR, msg, NULL);
 		return;
 	}
+	json_t *jdet = json_object_get(doc, "details");
 	json_t *details = jdet ? json_incref(jdet) : json_object();
-	set_result(r, j, cs, json_string_value(jsum), details);
+	set_result(r, j, cs, json_string_value(json_object_get(doc, "summary")), details);
 	json_decref(doc);
 }
 
@@ -496,11 +594,92 @@ static int poll_timeout(const struct runner *r, int64_t now)
 	return wait > 60000 ? 60000 : (int)wait;
 }
 
+/* ---- stop signals ---- */
+
+/* The signals that stop gate from a terminal or a supervisor.  While
+ * checks run they are read from a signalfd instead of killing gate at
+ * once: gate first kills every check it started (and so everything they
+ * started), then dies of the same signal.  Only those that would have
+ * killed gate: an ignored one stays ignored, a handled or blocked one is
+ * left to its owner. */
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+static void stop_signals_catch(struct runner *r)
+{
+	r->sigfd = -1;
+	sigemptyset(&r->stop);
+	sigprocmask(SIG_SETMASK, NULL, &r->oldmask);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++) {
+		struct sigaction cur;
+		int sig = stop_signals[i];
+		if (sigaction(sig, NULL, &cur) == 0 && cur.sa_handler == SIG_DFL &&
+		    !sigismember(&r->oldmask, sig))
+			sigaddset(&r->stop, sig);
+	}
+	sigprocmask(SIG_BLOCK, &r->stop, NULL);
+	r->sigfd = signalfd(-1, &r->stop, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (r->sigfd < 0)
+		sigprocmask(SIG_SETMASK, &r->oldmask, NULL); /* the death signal still holds */
+}
+
+static void stop_signals_release(struct runner *r)
+{
+	if (r->sigfd < 0)
+		return;
+	close(r->sigfd);
+	r->sigfd = -1;
+	/* One that came after the last poll is still pending: it is
+	 * delivered here, and does what it would have done anyway. */
+	sigprocmask(SIG_SETMASK, &r->oldmask, NULL);
+}
+
+/* A stop signal came: kill every running check's group, reap them, and
+ * die of the signal.  Should gate survive that (it cannot, the signal's
+ * action is the default one), every check not done is an error. */
+static void stop_all(struct runner *r, int sig)
+{
+	for (size_t k = 0; k < r->njobs; k++)
+		if (r->jobs[k].state == JOB_RUNNING) {
+			kill(-r->jobs[k].pid, SIGKILL);
+			kill(r->jobs[k].pid, SIGKILL);
+		}
+	for (size_t k = 0; k < r->njobs; k++)
+		if (r->jobs[k].state == JOB_RUNNING)
+			kill_job(&r->jobs[k]);
+	stop_signals_release(r);
+	raise(sig);
+	const char *abbrev = sigabbrev_np(sig);
+	char msg[64];
+	snprintf(msg, sizeof(msg), "interrupted by SIG%s", abbrev ? abbrev : "?");
+	for (size_t k = 0; k < r->njobs; k++) {
+		struct job *j = &r->jobs[k];
+		if (j->state == JOB_DONE)
+			continue;
+		if (j->state == JOB_RUNNING)
+			r->running--;
+		set_result(r, j, CHECK_ERROR, msg, NULL);
+		j->state = JOB_DONE;
+		r->done++;
+	}
+}
+
+static void read_stop_signal(struct runner *r)
+{
+	struct signalfd_siginfo si;
+	ssize_t n = read(r->sigfd, &si, sizeof(si));
+	if (n == (ssize_t)sizeof(si))
+		stop_all(r, (int)si.ssi_signo);
+}
+
 static void wait_events(struct runner *r, int64_t now)
 {
-	struct pollfd *pfds = xcalloc(2 * r->njobs + 1, sizeof(*pfds));
-	struct job **owner = xcalloc(2 * r->njobs + 1, sizeof(*owner));
+	struct pollfd *pfds = xcalloc(2 * r->njobs + 2, sizeof(*pfds));
+	struct job **owner = xcalloc(2 * r->njobs + 2, sizeof(*owner));
 	nfds_t n = 0;
+	if (r->sigfd >= 0) {
+		pfds[n] = (struct pollfd){.fd = r->sigfd, .events = POLLIN};
+		owner[n++] = NULL;
+	}
 	for (size_t k = 0; k < r->njobs; k++) {
 		struct job *j = &r->jobs[k];
 		if (j->state != JOB_RUNNING)
@@ -515,9 +694,14 @@ static void wait_events(struct runner *r, int64_t now)
 		}
 	}
 	int rc = poll(pfds, n, poll_timeout(r, now));
+	if (rc > 0 && r->sigfd >= 0 && pfds[0].revents) {
+		read_stop_signal(r);
+		if (r->done == r->njobs)
+			rc = 0; /* nothing left to read */
+	}
 	for (nfds_t i = 0; rc > 0 && i < n; i++) {
 		struct job *j = owner[i];
-		if (!pfds[i].revents || j->state != JOB_RUNNING)
+		if (!j || !pfds[i].revents || j->state != JOB_RUNNING)
 			continue;
 		if (pfds[i].fd == j->fd) {
 			read_output(j);
@@ -554,6 +738,7 @@ int runner_run(struct eval *ev, const struct runner_opts *opts)
 	r.timeout_ms = timeout;
 	r.overall_deadline = r.t0 + timeout;
 	r.next_progress = r.t0 + RUNNER_PROGRESS_MS;
+	stop_signals_catch(&r);
 
 	for (size_t k = 0; k < r.njobs; k++) {
 		struct job *j = &r.jobs[k];
@@ -588,6 +773,7 @@ int runner_run(struct eval *ev, const struct runner_opts *opts)
 		wait_events(&r, now);
 	}
 	report_progress(&r, gate_mono_ms());
+	stop_signals_release(&r);
 
 	for (size_t k = 0; k < r.njobs; k++)
 		strbuf_release(&r.jobs[k].out);

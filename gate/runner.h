@@ -31,7 +31,10 @@ struct runner_opts {
 
 /* Fill ev->results[0..rb->nchecks-1] for the runbook's checks (the policy
  * adds the pseudo-checks).  ev->results must be allocated by eval_init.
- * Returns 0; a check that could not run is recorded as an error result. */
+ * Returns 0; a check that could not run is recorded as an error result.
+ * SIGINT, SIGTERM, SIGHUP or SIGQUIT (those at their default action) that
+ * arrive meanwhile do what they would have done, kill gate, but only after
+ * every running check's process group has been killed and reaped. */
 int runner_run(struct eval *ev, const struct runner_opts *opts);
 
 #endif

@@ -55,6 +55,11 @@ checks:
     type: exec
     with:
       command: ["$PLUG/check_dummy", "1", "getting full"]
+  - id: dummy-warn-passes
+    type: exec
+    with:
+      command: ["$PLUG/check_dummy", "1", "getting full"]
+      warning: pass
   - id: dummy-crit
     type: exec
     with:
@@ -111,11 +116,43 @@ test_expect_success 'check_dummy 0: pass, first line is the summary' '
 	test "$(st dummy-ok details.state)" = OK
 '
 
-test_expect_success 'check_dummy 1: pass with a warning shown in the summary' '
-	test "$(st dummy-warn status)" = pass &&
+test_expect_success 'check_dummy 1: a WARNING fails (any doubt blocks)' '
+	test "$(st dummy-warn status)" = fail &&
 	test "$(st dummy-warn details.warning)" = true &&
 	test "$(st dummy-warn details.state)" = WARNING &&
 	case "$(st dummy-warn summary)" in WARNING*"getting full") ;; *) st dummy-warn summary; false ;; esac
+'
+
+test_expect_success 'check_dummy 1 with warning: pass: pass, the warning shown in the summary' '
+	test "$(st dummy-warn-passes status)" = pass &&
+	test "$(st dummy-warn-passes details.warning)" = true &&
+	test "$(st dummy-warn-passes details.state)" = WARNING &&
+	case "$(st dummy-warn-passes summary)" in WARNING*"getting full") ;; *) st dummy-warn-passes summary; false ;; esac
+'
+
+cat >warning-only.yaml <<EOF
+version: 1
+name: exec-warning
+checks:
+  - id: dummy-warn
+    type: exec
+    with:
+      command: ["$PLUG/check_dummy", "1", "getting full"]
+EOF
+sed "s/^      command:.*/&\n      warning: pass/" warning-only.yaml >warning-pass.yaml
+sed "s/^      command:.*/&\n      warning: ignore/" warning-only.yaml >warning-bad.yaml
+chmod 644 warning-*.yaml
+
+test_expect_success 'a lone WARNING blocks (75); with warning: pass it allows' '
+	expect_status 75 gate check -q warning-only.yaml >/dev/null &&
+	expect_status 0 gate check -q warning-pass.yaml >/dev/null
+'
+
+test_expect_success 'warning: anything but fail or pass is refused at load time, with line:col' '
+	expect_status 78 gate check warning-bad.yaml 2>err &&
+	test_grep "warning-bad.yaml:8:[0-9]*: .*fail|pass.*ignore" err &&
+	expect_status 78 gate lint warning-bad.yaml >out 2>&1 &&
+	test_grep "warning-bad.yaml:8:[0-9]*:" out
 '
 
 test_expect_success 'check_dummy 2: fail; 3: error' '
@@ -127,10 +164,11 @@ test_expect_success 'check_dummy 2: fail; 3: error' '
 	test "$(st dummy-unknown summary)" = "UNKNOWN: cannot tell"
 '
 
-test_expect_success 'blocking reasons name the critical and unknown checks only' '
+test_expect_success 'blocking reasons name the critical, unknown and warning checks only' '
 	json_get plugins.json .reasons >reasons &&
 	grep -q dummy-crit reasons && grep -q dummy-unknown reasons &&
-	! grep -q dummy-ok reasons && ! grep -q dummy-warn reasons
+	grep -q "dummy-warn: WARNING" reasons &&
+	! grep -q dummy-ok reasons && ! grep -q dummy-warn-passes reasons
 '
 
 if [ -n "$DISK_WANT" ]; then
@@ -212,6 +250,7 @@ checks:
     type: exec
     with:
       command: ["sh", "-c", "printf 'WARNING '; i=0; while [ $i -lt 300 ]; do printf 'xé'; i=$((i+1)); done; echo; exit 1"]
+      warning: pass
 EOF
 
 test_expect_success 'output that is not UTF-8 (Latin-1, a cut character) still makes a valid report' '

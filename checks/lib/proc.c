@@ -4,12 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -101,6 +101,129 @@ static char **build_env(char *const *add)
 	return env;
 }
 
+/* Where argv[0] may be, in the order execvp tries them: itself when it
+ * holds a '/', else each directory of PATH (an empty entry is the current
+ * directory).  Built before the child exists: it may not allocate. */
+static char **path_candidates(const char *file)
+{
+	if (!*file || strchr(file, '/')) {
+		char **c = calloc(2, sizeof(*c));
+		if (!c || !(c[0] = strdup(file)))
+			abort();
+		return c;
+	}
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/bin:/usr/bin"; /* glibc's default for posix_spawnp */
+	size_t n = 1;
+	for (const char *p = path; *p; p++)
+		n += *p == ':';
+	char **c = calloc(n + 1, sizeof(*c));
+	if (!c)
+		abort();
+	size_t k = 0, fl = strlen(file);
+	for (const char *p = path;; p++) {
+		const char *e = strchr(p, ':');
+		size_t dl = e ? (size_t)(e - p) : strlen(p);
+		c[k] = malloc(dl + fl + 2);
+		if (!c[k])
+			abort();
+		if (dl)
+			memcpy(c[k], p, dl);
+		else
+			c[k][dl++] = '.';
+		c[k][dl] = '/';
+		memcpy(c[k] + dl + 1, file, fl + 1);
+		k++;
+		if (!e)
+			break;
+		p = e;
+	}
+	return c;
+}
+
+static void free_candidates(char **c)
+{
+	for (size_t i = 0; c[i]; i++)
+		free(c[i]);
+	free(c);
+}
+
+struct spawn_args {
+	char **cands;           /* from path_candidates() */
+	char *const *argv;
+	char **env;
+	int outw, errw;         /* the pipes' write ends, for stdout and stderr */
+	pid_t parent;           /* the caller, for the death-signal race check */
+	int maxfd;              /* for closing fds where close_range is missing */
+	const sigset_t *mask;   /* the caller's signal mask, for the tool */
+	volatile int exec_errno; /* written by the child when it cannot exec */
+};
+
+/* The child, between vfork and exec.  It borrows the caller's memory
+ * until then, so it only makes system calls and writes a->exec_errno;
+ * every signal is blocked (no handler of the caller can run here) until
+ * the handlers are back to SIG_DFL. */
+__attribute__((noreturn)) static void spawn_child(struct spawn_args *a)
+{
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &dfl, NULL); /* fails harmlessly for libc's own */
+	/* The tool dies with the thread that started it, even when that
+	 * one is SIGKILLed; if it is already gone, do not start at all. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != a->parent) {
+		a->exec_errno = ESRCH;
+		_exit(127);
+	}
+	int nul = open("/dev/null", O_RDONLY);
+	if (nul < 0 || (nul != 0 && dup2(nul, 0) < 0) || dup2(a->outw, 1) < 0 ||
+	    dup2(a->errw, 2) < 0) {
+		a->exec_errno = errno;
+		_exit(127);
+	}
+	/* No other descriptor: a check may hold sockets a library opened
+	 * without O_CLOEXEC. */
+	if (close_range(3, ~0u, 0) < 0)
+		for (int fd = 3; fd < a->maxfd; fd++)
+			close(fd);
+	sigprocmask(SIG_SETMASK, a->mask, NULL);
+	int e = ENOENT, eacces = 0;
+	for (size_t i = 0; a->cands[i]; i++) {
+		execve(a->cands[i], a->argv, a->env);
+		e = errno;
+		if (e == EACCES)
+			eacces = 1;
+		else if (e != ENOENT && e != ENOTDIR && e != ESTALE && e != ENODEV &&
+		         e != ETIMEDOUT)
+			break; /* as execvp: a real error, not "try the next one" */
+	}
+	a->exec_errno = eacces && (e == ENOENT || e == ENOTDIR) ? EACCES : e;
+	_exit(127);
+}
+
+/* vfork: the child shares our memory until it execs, so nothing of
+ * gate's address space is copied for each tool (bench/core: this was the
+ * largest cost of `exec` checks).  posix_spawn would be as fast but
+ * cannot set a parent-death signal.  All signals stay blocked around it. */
+static pid_t spawn(struct spawn_args *a, int *err)
+{
+	sigset_t all, cur;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &cur);
+	a->mask = &cur;
+	a->exec_errno = 0;
+	pid_t pid = vfork();
+	if (pid == 0)
+		spawn_child(a);
+	*err = pid < 0 ? errno : a->exec_errno;
+	sigprocmask(SIG_SETMASK, &cur, NULL);
+	a->mask = NULL;
+	return pid;
+}
+
 int proc_run(char *const *argv, const struct proc_opts *opts,
              struct proc_result *res)
 {
@@ -117,43 +240,38 @@ int proc_run(char *const *argv, const struct proc_opts *opts,
 		res->exec_errno = errno;
 		goto fail_fds;
 	}
-	char **env = build_env(opts->env_add);
-	/* posix_spawn (clone with CLONE_VM|CLONE_VFORK in glibc) instead of
-	 * fork: a check's process is a copy of gate with ~40 libraries
-	 * mapped, and copying its page tables for every tool it runs was
-	 * the largest cost of `exec` checks (bench/core).  The child gets
-	 * default signal handlers, the caller's signal mask, its own process
-	 * group (killed as a whole at the deadline), /dev/null as stdin, the
-	 * pipes as stdout/stderr, and no other descriptor (a check may hold
-	 * sockets a library opened without O_CLOEXEC).  glibc reports a
-	 * failed exec (ENOENT: not installed) as posix_spawnp's result. */
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t all, cur;
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, NULL, &cur);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	posix_spawnattr_init(&at);
-	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setsigmask(&at, &cur);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
-	                                  POSIX_SPAWN_SETPGROUP);
-	pid_t pid = -1;
-	int spawn_errno = posix_spawnp(&pid, argv[0], &fa, &at, argv, env);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	free(env);
+	/* The tool gets default signal handlers, the caller's signal mask,
+	 * /dev/null as stdin, the pipes as stdout/stderr, and no other
+	 * descriptor.  It stays in the caller's process group: the runner
+	 * kills a check's group at its deadline, when gate is stopped by a
+	 * signal, and when the check ends, and that takes the tool and
+	 * whatever it started along.  And it dies with its parent
+	 * (PR_SET_PDEATHSIG; cleared when it execs a setuid program). */
+	long maxfd = sysconf(_SC_OPEN_MAX);
+	struct spawn_args sa = {
+		.cands = path_candidates(argv[0]),
+		.argv = argv,
+		.env = build_env(opts->env_add),
+		.outw = outp[1],
+		.errw = errp[1],
+		.parent = getpid(),
+		.maxfd = maxfd < 0 || maxfd > 65536 ? 65536 : (int)maxfd,
+	};
+	int spawn_errno = 0;
+	pid_t pid = spawn(&sa, &spawn_errno);
+	free(sa.env);
+	free_candidates(sa.cands);
 	close(outp[1]);
 	outp[1] = -1;
 	close(errp[1]);
 	errp[1] = -1;
-	if (spawn_errno) {
-		res->exec_errno = spawn_errno;
+	if (pid > 0 && spawn_errno) {
+		/* It never ran: reap the child that could not exec. */
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (pid < 0 || spawn_errno) {
+		res->exec_errno = spawn_errno ? spawn_errno : EAGAIN;
 		goto fail_fds;
 	}
 	res->started = 1;
@@ -224,10 +342,11 @@ int proc_run(char *const *argv, const struct proc_opts *opts,
 			}
 		}
 	}
-	/* Kill the whole group: at the deadline, when told to stop, and
-	 * whatever the child left running behind it.  The child is not
-	 * reaped yet, so its process group id cannot have been reused. */
-	kill(-pid, SIGKILL);
+	/* Kill the tool: at the deadline, when told to stop, or if it only
+	 * closed its pipes.  What it started in the background lives in the
+	 * check's process group and ends with the check (the runner kills
+	 * that group before it reaps the check). */
+	kill(pid, SIGKILL);
 	if (pidfd >= 0)
 		close(pidfd);
 	int st = 0;

@@ -38,7 +38,12 @@ struct proc_opts {
 
 /* Run argv[0] (searched in PATH) with argv; stdin is /dev/null.  Returns 0
  * when the process was started (whatever its status), -1 when it could not
- * be (res->exec_errno set).  Kills the whole process group at the deadline. */
+ * be (res->exec_errno set).  Kills the tool at the deadline.  The tool stays
+ * in the caller's process group, so what it leaves in the background ends
+ * when the runner kills the check's group (at the deadline, when the check
+ * ends, when gate is stopped); and it gets SIGKILL should the calling
+ * thread die first (PR_SET_PDEATHSIG: call it from a thread that outlives
+ * the tool; the kernel clears it for a setuid or setgid program). */
 int proc_run(char *const *argv, const struct proc_opts *opts,
              struct proc_result *res);
 void proc_result_release(struct proc_result *res);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* proc_run (checks/lib/proc.c): running external tools from checks with
  * captured output, exit codes, signals, ENOENT, deadlines that kill the
- * whole process group, and bounded capture. */
+ * tool, tools that die with their parent, and bounded capture.  What a
+ * tool leaves in the background stays in the caller's process group,
+ * which the runner kills when the check ends (test_runner.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -145,10 +148,21 @@ static int wait_gone(pid_t pid)
 	return 0;
 }
 
-static void test_deadline_kills_the_process_group(void **state)
+/* A process the tool left behind is in our process group (where the
+ * runner's kill of a check's group reaches it); the test ends it. */
+static void assert_in_our_group_and_kill(pid_t pid)
+{
+	assert_true(pid > 1);
+	pid_t pgid = getpgid(pid);
+	kill(pid, SIGKILL); /* first: a failed assertion must not leave it running */
+	assert_true(wait_gone(pid));
+	assert_int_equal(pgid, getpgrp());
+}
+
+static void test_deadline_kills_the_tool(void **state)
 {
 	/* The shell starts a background sleep (a grandchild of ours), prints
-	 * its PID and waits: both must die at the deadline. */
+	 * its PID and waits: the shell dies at the deadline. */
 	struct proc_opts o = {.timeout_ms = 300};
 	struct proc_result r;
 	int64_t t0 = now_ms();
@@ -160,9 +174,7 @@ static void test_deadline_kills_the_process_group(void **state)
 	assert_true(took >= 280 && took < 2000);
 	assert_true(r.duration_ms >= 280 && r.duration_ms < 2000);
 	assert_non_null(strstr(proc_describe(&r, "sh"), "sh: timed out after"));
-	pid_t child = (pid_t)atoi(r.out);
-	assert_true(child > 1);
-	assert_true(wait_gone(child));
+	assert_in_our_group_and_kill((pid_t)atoi(r.out));
 	proc_result_release(&r);
 }
 
@@ -170,8 +182,7 @@ static void test_grandchild_holding_the_pipes(void **state)
 {
 	/* The child exits at once but leaves a grandchild holding stdout:
 	 * proc_run returns soon after the child's exit (not at the 10 s
-	 * deadline, not after 30 s), with the child's real status, and the
-	 * grandchild is killed. */
+	 * deadline, not after 30 s), with the child's real status. */
 	struct proc_opts o = {.timeout_ms = 10000};
 	struct proc_result r;
 	int64_t t0 = now_ms();
@@ -181,16 +192,14 @@ static void test_grandchild_holding_the_pipes(void **state)
 	assert_false(r.timed_out);
 	assert_true(r.exited);
 	assert_int_equal(r.exit_code, 5);
-	pid_t child = (pid_t)atoi(r.out);
-	assert_true(child > 1);
-	assert_true(wait_gone(child));
+	assert_in_our_group_and_kill((pid_t)atoi(r.out));
 	proc_result_release(&r);
 }
 
-static void test_background_process_left_behind_is_killed(void **state)
+static void test_background_process_stays_in_our_group(void **state)
 {
-	/* A grandchild that let go of the pipes is still in the group: a
-	 * check leaves nothing running. */
+	/* A grandchild that let go of the pipes is still in the caller's
+	 * group (not one of its own that a group kill would miss). */
 	struct proc_opts o = {.timeout_ms = 10000};
 	struct proc_result r;
 	assert_int_equal(proc_run(ARGV("sh", "-c", "sleep 30 >/dev/null 2>&1 & echo $!"), &o, &r),
@@ -198,10 +207,50 @@ static void test_background_process_left_behind_is_killed(void **state)
 	assert_false(r.timed_out);
 	assert_true(r.exited);
 	assert_int_equal(r.exit_code, 0);
-	pid_t child = (pid_t)atoi(r.out);
-	assert_true(child > 1);
-	assert_true(wait_gone(child));
+	assert_in_our_group_and_kill((pid_t)atoi(r.out));
 	proc_result_release(&r);
+}
+
+static void test_tool_dies_with_its_parent(void **state)
+{
+	/* A process (a check, here a fork of the test) runs a tool and is
+	 * SIGKILLed: the tool goes too (parent-death signal), though its
+	 * parent could not kill it. */
+	char pidfile[] = "/tmp/gate-test-proc-XXXXXX";
+	int fd = mkstemp(pidfile);
+	assert_true(fd >= 0);
+	close(fd);
+	char script[256];
+	snprintf(script, sizeof(script), "echo $$ >%s.tmp && mv %s.tmp %s && exec sleep 30",
+	         pidfile, pidfile, pidfile);
+	pid_t check = fork();
+	assert_true(check >= 0);
+	if (check == 0) {
+		struct proc_result r;
+		proc_run(ARGV("sh", "-c", script), NULL, &r);
+		_exit(0);
+	}
+	pid_t tool = 0;
+	for (int i = 0; i < 1000 && tool <= 0; i++) {
+		FILE *f = fopen(pidfile, "r");
+		if (f) {
+			if (fscanf(f, "%d", &tool) != 1)
+				tool = 0;
+			fclose(f);
+		}
+		if (tool <= 0)
+			usleep(10000);
+	}
+	kill(check, SIGKILL);
+	waitpid(check, NULL, 0);
+	unlink(pidfile);
+	assert_true(tool > 1);
+	int died = 0;
+	for (int i = 0; i < 10 && !died; i++) /* up to 10 s on a busy machine */
+		died = wait_gone(tool);
+	if (!died)
+		kill(tool, SIGKILL);
+	assert_true(died);
 }
 
 static void test_child_closing_its_pipes_is_bounded(void **state)
@@ -364,9 +413,10 @@ int main(void)
 		cmocka_unit_test(test_killed_by_signal),
 		cmocka_unit_test(test_not_installed),
 		cmocka_unit_test(test_not_executable),
-		cmocka_unit_test(test_deadline_kills_the_process_group),
+		cmocka_unit_test(test_deadline_kills_the_tool),
 		cmocka_unit_test(test_grandchild_holding_the_pipes),
-		cmocka_unit_test(test_background_process_left_behind_is_killed),
+		cmocka_unit_test(test_background_process_stays_in_our_group),
+		cmocka_unit_test(test_tool_dies_with_its_parent),
 		cmocka_unit_test(test_child_closing_its_pipes_is_bounded),
 		cmocka_unit_test(test_no_timeout_when_fast),
 		cmocka_unit_test(test_truncation),

@@ -21,6 +21,7 @@
 #include "gate/runbook.h"
 #include "gate/runner.h"
 #include "gate/util.h"
+#include "lib/proc.h"
 
 /* ---- test check types (run in the runner's child) ---- */
 
@@ -108,6 +109,61 @@ static void t_latin1(const json_t *p, const struct gate_run_env *env, struct gat
 	gate_result_set(res, GATE_FAIL, "Pr\xfc" "fung fehlgeschlagen");
 }
 
+/* Results that parse but must not count (write_doc writes them raw). */
+static void write_doc(const char *doc)
+{
+	if (write(result_fd(), doc, strlen(doc)) < 0)
+		_exit(1);
+}
+
+static void t_passexit1(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
+{
+	write_doc("{\"status\":0,\"summary\":\"fine\",\"details\":{}}");
+	_exit(1);
+}
+
+static void t_dupkeys(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
+{
+	write_doc("{\"status\":1,\"summary\":\"broken\",\"status\":0}");
+	_exit(0);
+}
+
+static void t_twodocs(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
+{
+	/* One of its own, then the runner's child writes the real one. */
+	write_doc("{\"status\":0,\"summary\":\"fine\"}");
+	gate_result_set(res, GATE_FAIL, "it is false");
+}
+
+static void t_trailing(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
+{
+	write_doc("{\"status\":0,\"summary\":\"fine\"} and more");
+	_exit(0);
+}
+
+static void t_extrakey(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
+{
+	write_doc("{\"status\":0,\"summary\":\"fine\",\"override\":true}");
+	_exit(0);
+}
+
+static void t_notobject(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
+{
+	write_doc("[0, \"fine\"]");
+	_exit(0);
+}
+
+/* A tool that leaves a process in the background; its pid in details. */
+static void t_leftover(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
+{
+	struct proc_result pr;
+	struct proc_opts o = {.timeout_ms = 5000};
+	proc_run((char *const[]){"sh", "-c", "sleep 30 >/dev/null 2>&1 & echo $!", NULL}, &o, &pr);
+	json_object_set_new(res->details, "pid", json_integer(atoi(pr.out)));
+	proc_result_release(&pr);
+	gate_result_set(res, GATE_PASS, "started one");
+}
+
 static void t_sleep300(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
 {
 	usleep(300 * 1000);
@@ -134,7 +190,9 @@ static const struct gate_check_type types[] = {
 	T("hang", t_hang),         T("crash", t_crash),     T("exit3", t_exit3),
 	T("garbage", t_garbage),   T("huge", t_huge),       T("badstatus", t_badstatus),
 	T("secret", t_secret),     T("sleep300", t_sleep300), T("flaky", t_flaky),
-	T("latin1", t_latin1),
+	T("latin1", t_latin1),     T("passexit1", t_passexit1), T("dupkeys", t_dupkeys),
+	T("twodocs", t_twodocs),   T("trailing", t_trailing), T("extrakey", t_extrakey),
+	T("notobject", t_notobject), T("leftover", t_leftover),
 };
 
 static const struct gate_check_type *type_named(const char *n)
@@ -206,6 +264,14 @@ static const struct row rows[] = {
 	{"garbage", 2000, CHECK_ERROR, "unparsable result", 0, 1500},
 	{"huge", 2000, CHECK_ERROR, "more than 1 MiB", 0, 1500},
 	{"badstatus", 2000, CHECK_ERROR, "unknown status 7", 0, 1500},
+	/* A result counts only from a child that exited 0 after writing
+	 * exactly one well-formed result. */
+	{"passexit1", 2000, CHECK_ERROR, "module exited with status 1 after its result", 0, 1500},
+	{"dupkeys", 2000, CHECK_ERROR, "unparsable result: duplicate object key", 0, 1500},
+	{"twodocs", 2000, CHECK_ERROR, "unparsable result: end of file expected", 0, 1500},
+	{"trailing", 2000, CHECK_ERROR, "unparsable result: end of file expected", 0, 1500},
+	{"extrakey", 2000, CHECK_ERROR, "malformed result: unknown member", 0, 1500},
+	{"notobject", 2000, CHECK_ERROR, "malformed result: not an object", 0, 1500},
 	/* Not UTF-8: the result survives, the odd byte does not. */
 	{"latin1", 2000, CHECK_FAIL, "Pr?fung fehlgeschlagen", 0, 1500},
 };
@@ -355,6 +421,39 @@ static void test_redacted(void **state)
 	rb_free(&rb);
 }
 
+static void test_nothing_left_behind(void **state)
+{
+	/* What a check's tool left in the background ends with the check. */
+	struct runbook rb;
+	struct eval ev;
+	rb_make(&rb, 1);
+	rb_set(&rb, 0, "bg", "leftover", 5000);
+	run(&ev, &rb, 0, 10000);
+	assert_int_equal(ev.results[0].status, CHECK_PASS);
+	pid_t pid = (pid_t)json_integer_value(json_object_get(ev.results[0].details, "pid"));
+	assert_true(pid > 1);
+	int gone = 0;
+	for (int i = 0; i < 1000 && !gone; i++) { /* up to 10 s on a busy machine */
+		char path[64], buf[512] = "";
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		FILE *f = fopen(path, "r");
+		if (f) {
+			size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+			buf[n] = '\0';
+			fclose(f);
+		}
+		const char *rp = strrchr(buf, ')');
+		gone = !f || (rp && (rp[2] == 'Z' || rp[2] == 'X'));
+		if (!gone)
+			usleep(10000);
+	}
+	if (!gone)
+		kill(pid, SIGKILL);
+	assert_true(gone);
+	eval_release(&ev);
+	rb_free(&rb);
+}
+
 static int progress_calls, progress_final_done;
 static void on_progress(const struct runner_progress *p, void *ud)
 {
@@ -391,6 +490,7 @@ int main(void)
 		cmocka_unit_test(test_retries),
 		cmocka_unit_test(test_redacted),
 		cmocka_unit_test(test_progress),
+		cmocka_unit_test(test_nothing_left_behind),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
