@@ -111,9 +111,9 @@ test_expect_success 'a wrong password: authentication error, and the password is
 	conn badpw 5s "host=127.0.0.1 port=$PORT dbname=postgres user=gatepw password=Wrong-Pass-99" &&
 	check badpw && rc_is badpw 75 && test "$(st badpw c)" = error &&
 	test "$(summary badpw c)" = "127.0.0.1:$PORT: password authentication failed for user \"gatepw\"" &&
-	gate check "$T/badpw.yaml" >"$T/badpw.txt" 2>&1 || true &&
+	expect_status 75 gate check "$T/badpw.yaml" >"$T/badpw.txt" 2>&1 &&
 	grep -F "password authentication failed" "$T/badpw.txt" &&
-	gate check --format junit "$T/badpw.yaml" >"$T/badpw.xml" 2>&1 || true &&
+	expect_status 75 gate check --format junit "$T/badpw.yaml" >"$T/badpw.xml" 2>&1 &&
 	no_secret Wrong-Pass-99 "$T/badpw.json" "$T/badpw.err" "$T/badpw.txt" "$T/badpw.xml" "$T/audit.jsonl"
 '
 
