@@ -22,7 +22,7 @@ cd "$TEST_TMP" || exit 1
 # write_rb FILE: a runbook with one check `b` of type pgbackrest.backup
 # whose `with:` lines come from stdin.
 RB_NAME=t3000 RB_TYPE=pgbackrest.backup
-. "$(dirname "$0")/lib/onecheck.sh"
+. "$GATE_SOURCE_DIR/tests/lib/onecheck.sh"
 
 t0=$(date +%s)
 pg_primary_start primary || exit 1
