@@ -117,6 +117,18 @@ test_expect_success 'GATE_TEST_NO_SKIP=1 (CI, after install-deps.sh): a skip is 
 	grep -q "^1 passed, 1 failed, 0 skipped" inner.out
 '
 
+test_expect_success 'a sanitizer report left by any process of a script fails the script' '
+	mkdir -p logs &&
+	rc=0 && GATE_TEST_SANITIZER_LOGS=$TEST_TMP/logs inner_script <<-\EOS || rc=$? &&
+	test_expect_success "a child dies of a finding" "echo ERROR: AddressSanitizer >\"\$GATE_TEST_SANITIZER_LOGS/\$TEST_NAME.asan.4242\""
+	test_done
+	EOS
+	test $rc = 1 &&
+	grep -q "^1 passed, 0 failed" inner.out &&
+	grep -q "^not ok - AddressSanitizer/UndefinedBehaviorSanitizer reports" inner.out &&
+	grep -q "ERROR: AddressSanitizer" inner.out
+'
+
 test_expect_success 'test_now_ms is monotonic milliseconds and wait_until waits for a state' '
 	t0=$(test_now_ms) && sleep 0.3 && t1=$(test_now_ms) &&
 	test $((t1 - t0)) -ge 290 &&

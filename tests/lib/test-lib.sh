@@ -26,6 +26,16 @@ export GATE_SOURCE_DIR GATE_BUILD_DIR GATE_BIN GATE_TOOLS_DIR
 export NO_COLOR=1 LC_ALL=C.UTF-8 TZ=UTC
 unset GATE_MODULE_PATH
 
+# Under scripts/test.sh's sanitizer run every ASan/UBSan report of this
+# script's processes (gate and the check children it forks, which may die
+# of a finding without the test seeing it) goes to a file named after the
+# script; any such file fails the script at exit.
+if [ -n "${GATE_TEST_SANITIZER_LOGS:-}" ]; then
+	rm -f "$GATE_TEST_SANITIZER_LOGS/$TEST_NAME".*san.*
+	export ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$GATE_TEST_SANITIZER_LOGS/$TEST_NAME.asan"
+	export UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$GATE_TEST_SANITIZER_LOGS/$TEST_NAME.ubsan"
+fi
+
 TEST_TMP=$(mktemp -d "/tmp/gate-$TEST_NAME.XXXXXX")
 chmod 755 "$TEST_TMP"
 export TEST_TMP
@@ -42,6 +52,12 @@ _test_exit() {
 	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
 		eval "${_cleanups[$i]}" >/dev/null 2>&1 || true
 	done
+	if [ -n "${GATE_TEST_SANITIZER_LOGS:-}" ] &&
+		ls "$GATE_TEST_SANITIZER_LOGS/$TEST_NAME".*san.* >/dev/null 2>&1; then
+		echo "not ok - AddressSanitizer/UndefinedBehaviorSanitizer reports from gate or its check children:"
+		tail -n +1 "$GATE_TEST_SANITIZER_LOGS/$TEST_NAME".*san.* | sed 's/^/#   /' | head -n 200
+		rc=1
+	fi
 	if [ -n "${TEST_KEEP:-}" ]; then
 		echo "# kept $TEST_TMP" >&2
 	else
