@@ -129,6 +129,19 @@ test_expect_success 'a sanitizer report left by any process of a script fails th
 	grep -q "ERROR: AddressSanitizer" inner.out
 '
 
+test_expect_success 'test_expect_failure: a known breakage is reported as TODO, not as passed' '
+	inner_script <<-\EOS &&
+	test_expect_failure "broken" "false"
+	test_done
+	EOS
+	grep -q "^not ok 1 - broken # TODO known breakage$" inner.out &&
+	inner_script <<-\EOS &&
+	test_expect_failure "fixed" "true"
+	test_done
+	EOS
+	grep -q "^ok 1 - fixed # TODO known breakage vanished" inner.out
+'
+
 test_expect_success 'test_now_ms is monotonic milliseconds and wait_until waits for a state' '
 	t0=$(test_now_ms) && sleep 0.3 && t1=$(test_now_ms) &&
 	test $((t1 - t0)) -ge 290 &&
