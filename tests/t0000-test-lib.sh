@@ -5,6 +5,9 @@
 # relative files stay in the script's scratch directory.
 . "$(dirname "$0")/lib/test-lib.sh"
 
+# The inner scripts see none of the switches the suite may run under.
+unset GATE_TEST_NO_SKIP GATE_TEST_SANITIZER_LOGS
+
 inner() {
 	local body=$1
 	cat >"$TEST_TMP/inner.sh" <<EOS
