@@ -69,7 +69,7 @@ PY
 }
 
 test_expect_success 'the allow record is in the audit file before the command starts' '
-	gate run --audit-log audit.jsonl pass.yaml -- sh -c "cp audit.jsonl seen.jsonl; exit 4" || test $? = 4 &&
+	expect_status 4 gate run --audit-log audit.jsonl pass.yaml -- sh -c "cp audit.jsonl seen.jsonl; exit 4" &&
 	audit_lines seen.jsonl >seen &&
 	echo "decision allow None run" >want && test_cmp want seen &&
 	audit_lines audit.jsonl >all &&

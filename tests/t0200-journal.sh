@@ -248,7 +248,7 @@ fill_queue() {
 	assert n < 100000
 	PY
 }
-ms() { date +%s%3N; }
+ms() { test_now_ms; }
 
 test_expect_success 'a stuck journald (stopped, queue full): gate gives up after 3s per record' '
 	kill -STOP $JPID &&

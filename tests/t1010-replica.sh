@@ -54,7 +54,8 @@ test_expect_success 'replay paused on an idle primary fails (allow_paused: true 
 '
 
 test_expect_success 'replay behind receive (recovery_min_apply_delay and writes) fails max_replay_bytes' '
-	pg_set replica1 recovery_min_apply_delay 60s && sleep 0.5 &&
+	pg_set replica1 recovery_min_apply_delay 60s &&
+	wait_until 30 q_is replica1 "show recovery_min_apply_delay" 1min &&
 	pg_wal_write primary 1 && pg_wal_write primary 30000 &&
 	wait_until 10 q_is primary "select pg_wal_lsn_diff(pg_current_wal_lsn(), flush_lsn) from pg_stat_replication where application_name = '"'"'replica1'"'"'" 0 &&
 	replica lag replica1 "max_replay_bytes: 1MB" &&
@@ -86,7 +87,8 @@ test_expect_success 'a hung walsender: the receiver says streaming but hears not
 	pid=$(pg_psql primary "select pid from pg_stat_replication where application_name = '"'"'replica2'"'"'") &&
 	test -n "$pid" &&
 	test_cleanup "kill -CONT $pid" &&
-	kill -STOP "$pid" && sleep 3 &&
+	kill -STOP "$pid" &&
+	wait_until 30 q_is replica2 "select extract(epoch from now() - last_msg_receipt_time) > 2.5 from pg_stat_wal_receiver" t &&
 	replica hung replica2 "max_receive_age: 2s" &&
 	check hung; kill -CONT "$pid";
 	rc_is hung 75 &&

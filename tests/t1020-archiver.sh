@@ -56,7 +56,7 @@ test_expect_success "archive_command = 'false' after a WAL switch: archiving fai
 test_expect_success 'too many and too old .ready files fail max_ready and max_ready_age' '
 	switch primary && switch primary &&
 	wait_until 10 q_is primary "select count(*) >= 3 from pg_ls_archive_statusdir() where name like '"'"'%.ready'"'"'" t &&
-	sleep 1.2 &&
+	wait_until 30 q_is primary "select min(modification) < now() - interval '"'"'1.2 s'"'"' from pg_ls_archive_statusdir() where name like '"'"'%.ready'"'"'" t &&
 	arch ready primary "max_ready: 2" "max_ready_age: 1s" &&
 	check ready && rc_is ready 75 &&
 	summary ready a | grep -E "[3-9] WAL segments waiting to be archived \(max 2\)" &&
@@ -73,7 +73,7 @@ test_expect_success 'healed: failed_count stays above 0 but the check passes aga
 '
 
 test_expect_success 'max_age: an old last_archived_time fails when max_age is set' '
-	sleep 2.1 &&
+	wait_until 30 q_is primary "select now() - last_archived_time > interval '"'"'2.1 s'"'"' from pg_stat_archiver" t &&
 	arch old primary "max_age: 2s" &&
 	check old && rc_is old 75 &&
 	summary old a | grep -E "last WAL archived [0-9.]+ s ago \(max 2 s\)$" &&

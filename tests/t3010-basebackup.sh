@@ -12,7 +12,7 @@ test_cleanup pg_stop_all
 cd "$TEST_TMP" || exit 1
 
 RB_NAME=t3010 RB_TYPE=backup.basebackup
-. "$(dirname "$0")/lib/onecheck.sh"
+. "$GATE_SOURCE_DIR/tests/lib/onecheck.sh"
 # basebackup DIR [options]: a real pg_basebackup as postgres
 basebackup() {
 	local dir=$1; shift
@@ -96,8 +96,12 @@ test_expect_success 'WAL missing from pg_wal fails; parse_wal: false and wal_pat
 	rm -rf bb/nowal
 '
 
+# older_than FILE S: FILE was last changed at least S seconds ago (a state
+# to wait for where a test needs a backup older by whole seconds)
+older_than() { test $(( $(date +%s) - $(stat -c %Y "$1") )) -ge "$2"; }
+
 test_expect_success 'a pg_basebackup killed mid-copy is never chosen; the older complete one is' '
-	sleep 1 &&
+	wait_until 30 older_than bb/base1/backup_label 2 &&
 	(cd "$TEST_TMP" && exec runuser -u postgres -- "$PGBIN/pg_basebackup" -h 127.0.0.1 \
 		-p "$(pg_port primary)" -U postgres -D "$TEST_TMP/bb/base2" -X fetch -c fast \
 		--max-rate=32k) >/dev/null 2>&1 &
@@ -132,7 +136,7 @@ test_expect_success 'backup older than max_age' '
 	max_age: 1s
 	verify: false
 	EOF
-	sleep 1 &&
+	wait_until 30 older_than bb/base1/backup_label 2 &&
 	run_check old.yaml &&
 	expect fail "$TEST_TMP/bb/base1 is *s old (max_age 1s; started *)" &&
 	! json_get out.json ".checks[?id=b].details.verify" >/dev/null 2>&1

@@ -11,7 +11,7 @@ test_cleanup pg_stop_all
 cd "$TEST_TMP" || exit 1
 
 RB_NAME=t3020 RB_TYPE=backup.file
-. "$(dirname "$0")/lib/onecheck.sh"
+. "$GATE_SOURCE_DIR/tests/lib/onecheck.sh"
 
 pg_primary_start primary || exit 1
 runuser -u postgres -- "$PGBIN/pgbench" -h 127.0.0.1 -p "$(pg_port primary)" -U postgres -i -s 1 -q postgres >/dev/null 2>&1

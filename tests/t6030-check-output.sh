@@ -96,7 +96,7 @@ test_expect_success 'gate check, allowed: exit 0 and the expected text' '
 
 test_expect_success 'gate run --dry-run adds the command that would have run' '
 	rm -f flag &&
-	gate run --dry-run rb.yaml -- echo "hello world" >out 2>err || true;
+	expect_status 75 gate run --dry-run rb.yaml -- echo "hello world" >out 2>err &&
 	norm <out >got &&
 	{ cat block.expect; echo "command  echo '"'"'hello world'"'"' (not run)"; } | sed "s/^mode     check/mode     dry-run/" >want &&
 	test_cmp want got

@@ -78,6 +78,32 @@ for k in sys.argv[2:]:
 print(b)' "$label" "$@"
 }
 
+# pgbr_wal_file SEGMENT: the one finished file of WAL segment SEGMENT in the
+# repository (SEGMENT-<sha1>[.gz|...]).  Never pgBackRest's
+# "....pgbackrest.tmp", which archive-push is still writing: only a name it
+# has renamed into place counts.  Fails unless exactly one file matches.
+pgbr_wal_file() {
+	local seg=$1 dir
+	dir=$PGBR_REPO/archive/$PGBR_STANZA/$(pgbr_archive_id)/${seg:0:16}
+	find "$dir" -maxdepth 1 -type f -regextype posix-extended \
+		-regex ".*/$seg-[0-9a-f]{40}(\.(gz|bz2|lz4|zst))?" 2>/dev/null |
+		awk 'END { if (NR != 1) exit 1 } { print }'
+}
+
+# the archive id of the stanza (e.g. 15-1)
+pgbr_archive_id() {
+	pgbr info --output=json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["archive"][0]["id"])'
+}
+
+# pgbr_archived PRIMARY SEGMENT: PostgreSQL reports SEGMENT archived, that
+# is archive-push returned success, which it does only after the file is
+# complete in the repository.
+pgbr_archived() {
+	local n
+	n=$(pg_psql "$1" "select count(*) from pg_stat_archiver where last_archived_wal >= '$2' and last_archived_wal ~ '^[0-9A-F]{24}\$'") &&
+	test "$n" = 1
+}
+
 # flip_byte FILE: invert one byte in the middle of FILE (a real corruption)
 flip_byte() {
 	/usr/bin/python3 -c 'import sys
