@@ -796,6 +796,10 @@ static void archiver_run(const json_t *params, const struct gate_run_env *env,
 		problem(&why, "last WAL archived %s ago (max %s)",
 		        fmt_secs(b1, sizeof(b1), strtod(last_age, NULL)),
 		        fmt_secs(b2, sizeof(b2), (double)max_age / 1000));
+	/* the pass summary below names the last segment: kept past PQclear */
+	char last_wal_kept[64];
+	double last_age_s = last_age ? strtod(last_age, NULL) : 0;
+	setf(last_wal_kept, sizeof(last_wal_kept), "%s", last_wal ? last_wal : "");
 	PQclear(r);
 	r = NULL;
 
@@ -815,7 +819,7 @@ static void archiver_run(const json_t *params, const struct gate_run_env *env,
 		gate_result_set(res, GATE_FAIL, "%s: %s", c.where, why.text);
 	else
 		gate_result_set(res, GATE_PASS, "%s: archiving works: last %s %s ago, %s waiting",
-		                c.where, last_wal, fmt_secs(b1, sizeof(b1), last_age ? strtod(last_age, NULL) : 0),
+		                c.where, last_wal_kept, fmt_secs(b1, sizeof(b1), last_age_s),
 		                nready ? nready : "0");
 out:
 	json_object_set_new(res->details, "problems", why.list);

@@ -140,13 +140,9 @@ test_expect_success 'check children (http, postgres, backup.file, exec killed at
 	test "$(json_get kids.json ".checks[?id=hang].status")" = error
 '
 
-# Known breakage: a check child ends with _exit(2) right after writing its
-# result and does not free the result document and its text first
-# (gate/runner.c child_run: doc, s, res.details), so valgrind, which
-# follows the children, reports them lost.  Harmless at run time (the
-# process ends) but it hides real leaks in children; to be freed before
-# _exit, then this becomes test_expect_success.
-test_expect_failure 'check children free their result before _exit (gate/runner.c child_run)' '
+# A check child frees its result before _exit (gate/runner.c child_run):
+# valgrind, which follows the children, finds nothing lost in them.
+test_expect_success 'check children free their result before _exit (gate/runner.c child_run)' '
 	test ! -s known-leaks.txt
 '
 

@@ -62,7 +62,7 @@ PY
 }
 
 test_expect_success 'the plugin really prints escapes (the test would notice them)' '
-	sh evil.sh >raw.out 2>raw.err || true &&
+	{ sh evil.sh >raw.out 2>raw.err || true; } &&
 	! bad_bytes raw.out >/dev/null && ! bad_bytes raw.err >/dev/null
 '
 
