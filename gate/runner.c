@@ -30,10 +30,16 @@
 
 #include "redact.h"
 #include "runbook.h"
+#include "textsafe.h"
 #include "util.h"
 
 /* A child that writes more than this is broken (or hostile). */
 #define RUNNER_MAX_OUTPUT (1024 * 1024)
+/* What a check prints itself (stdout and stderr: a module's diagnostics,
+ * a library's notices) is kept in the result's details, redacted and,
+ * like every text from outside, escaped when printed; never passed raw to
+ * gate's terminal.  Beyond this much, the rest is read and dropped. */
+#define RUNNER_MAX_STDERR (16 * 1024)
 #define RUNNER_PROGRESS_MS 250
 #define RUNNER_KILL_GRACE_MS 100
 /* What a check child gets when gate dies.  Not SIGKILL: the child must
@@ -53,6 +59,9 @@ struct job {
 	/* RUNNING */
 	pid_t pid;
 	int fd;                  /* read end of the result pipe, -1 at EOF */
+	int efd;                 /* read end of the child's stdout+stderr, or -1 */
+	struct strbuf err;       /* what came through efd (at most RUNNER_MAX_STDERR) */
+	int err_cut;             /* more came than was kept */
 	int pidfd;               /* readable when the child exited; -1 when reaped */
 	int wstatus;
 	int reaped;
@@ -156,12 +165,20 @@ static void child_run(struct runner *r, struct job *j, int wfd)
 		dup2(devnull, 0);
 		close(devnull);
 	}
-	dup2(2, 1);
+	if (j->efd >= 0) {
+		dup2(j->efd, 1);
+		dup2(j->efd, 2);
+		close(j->efd);
+	} else {
+		dup2(2, 1);
+	}
 	for (size_t k = 0; k < r->njobs; k++) {
 		struct job *o = &r->jobs[k];
 		if (o != j && o->state == JOB_RUNNING) {
 			if (o->fd >= 0)
 				close(o->fd);
+			if (o->efd >= 0)
+				close(o->efd);
 			if (o->pidfd >= 0)
 				close(o->pidfd);
 		}
@@ -238,25 +255,41 @@ static void start_attempt(struct runner *r, struct job *j, int64_t now)
 	j->reaped = 0;
 	j->wstatus = 0;
 	strbuf_release(&j->out);
+	strbuf_release(&j->err);
+	j->err_cut = 0;
 
-	int pfd[2];
+	int pfd[2], efd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
 		cannot_start(r, j, "pipe", errno);
 		return;
 	}
+	if (pipe2(efd, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(pfd[0]);
+		close(pfd[1]);
+		cannot_start(r, j, "pipe", e);
+		return;
+	}
 	fflush(NULL); /* nothing buffered is written twice by the child */
+	j->efd = efd[1]; /* for the child only: it points 1 and 2 at it */
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(pfd[0]);
+		close(efd[0]);
 		child_run(r, j, pfd[1]);
 	}
 	int fork_errno = errno;
 	close(pfd[1]);
+	close(efd[1]);
+	j->efd = -1;
 	if (pid < 0) {
 		close(pfd[0]);
+		close(efd[0]);
 		cannot_start(r, j, "fork", fork_errno);
 		return;
 	}
+	fcntl(efd[0], F_SETFL, O_NONBLOCK);
+	j->efd = efd[0];
 	setpgid(pid, pid); /* also here: no race with the kill at the deadline */
 	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
 	j->pid = pid;
@@ -288,6 +321,50 @@ static void read_output(struct job *j)
 		}
 		strbuf_add(&j->out, buf, (size_t)n);
 	}
+}
+
+/* Drain what the child printed without waiting for more: a tool it left
+ * in the background may hold the pipe open.  eof: close it now. */
+static void read_stderr(struct job *j, int eof)
+{
+	char buf[4096];
+	while (j->efd >= 0) {
+		ssize_t n = read(j->efd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && !eof)
+			return;
+		if (n <= 0)
+			break;
+		size_t room = RUNNER_MAX_STDERR - j->err.len;
+		if ((size_t)n > room)
+			j->err_cut = 1;
+		strbuf_add(&j->err, buf, (size_t)n < room ? (size_t)n : room);
+	}
+	if (j->efd >= 0)
+		close(j->efd);
+	j->efd = -1;
+}
+
+/* The attempt is judged: what the check printed goes with its result. */
+static void attach_stderr(struct runner *r, struct job *j)
+{
+	read_stderr(j, 1);
+	if (!j->err.len)
+		return;
+	struct check_result *res = &r->ev->results[j->idx];
+	if (!res->details)
+		res->details = json_object();
+	/* bytes, maybe not UTF-8, maybe with NULs: made valid text first */
+	struct strbuf sb = STRBUF_INIT;
+	text_safe_addn(&sb, j->err.buf, j->err.len, TEXT_KEEP_NEWLINE | TEXT_KEEP_TAB);
+	if (j->err_cut)
+		strbuf_adds(&sb, "\n[... cut]");
+	char *red = redact_string(sb.buf);
+	json_object_set_new(res->details, "check_output", json_string(red));
+	free(red);
+	strbuf_release(&sb);
+	strbuf_release(&j->err);
 }
 
 static void reap(struct job *j, int options)
@@ -507,6 +584,7 @@ static void finish_if_over(struct runner *r, struct job *j, int64_t now)
 	if (!j->reaped)
 		return;
 	judge_output(r, j);
+	attach_stderr(r, j);
 	attempt_over(r, j, now);
 }
 
@@ -553,6 +631,7 @@ static void enforce_deadlines(struct runner *r, int64_t now)
 		if (j->state == JOB_RUNNING && now >= j->deadline) {
 			kill_job(j);
 			judge_timeout(r, j);
+			attach_stderr(r, j);
 			attempt_over(r, j, now);
 		}
 	}
@@ -673,8 +752,8 @@ static void read_stop_signal(struct runner *r)
 
 static void wait_events(struct runner *r, int64_t now)
 {
-	struct pollfd *pfds = xcalloc(2 * r->njobs + 2, sizeof(*pfds));
-	struct job **owner = xcalloc(2 * r->njobs + 2, sizeof(*owner));
+	struct pollfd *pfds = xcalloc(3 * r->njobs + 2, sizeof(*pfds));
+	struct job **owner = xcalloc(3 * r->njobs + 2, sizeof(*owner));
 	nfds_t n = 0;
 	if (r->sigfd >= 0) {
 		pfds[n] = (struct pollfd){.fd = r->sigfd, .events = POLLIN};
@@ -690,6 +769,10 @@ static void wait_events(struct runner *r, int64_t now)
 		}
 		if (j->pidfd >= 0 && !j->reaped) {
 			pfds[n] = (struct pollfd){.fd = j->pidfd, .events = POLLIN};
+			owner[n++] = j;
+		}
+		if (j->efd >= 0) {
+			pfds[n] = (struct pollfd){.fd = j->efd, .events = POLLIN};
 			owner[n++] = j;
 		}
 	}
@@ -708,10 +791,13 @@ static void wait_events(struct runner *r, int64_t now)
 			if (j->overflow) {
 				kill_job(j);
 				judge_output(r, j);
+				attach_stderr(r, j);
 				attempt_over(r, j, gate_mono_ms());
 			}
 		} else if (pfds[i].fd == j->pidfd) {
 			reap(j, WNOHANG);
+		} else if (pfds[i].fd == j->efd) {
+			read_stderr(j, 0);
 		}
 	}
 	int64_t t = gate_mono_ms();
@@ -744,7 +830,7 @@ int runner_run(struct eval *ev, const struct runner_opts *opts)
 		struct job *j = &r.jobs[k];
 		const struct rb_check *c = &ev->rb->checks[k];
 		j->idx = k;
-		j->fd = j->pidfd = -1;
+		j->fd = j->pidfd = j->efd = -1;
 		j->not_before = r.t0;
 		j->state = JOB_PENDING;
 		if (!c->ct) {
@@ -775,8 +861,12 @@ int runner_run(struct eval *ev, const struct runner_opts *opts)
 	report_progress(&r, gate_mono_ms());
 	stop_signals_release(&r);
 
-	for (size_t k = 0; k < r.njobs; k++)
+	for (size_t k = 0; k < r.njobs; k++) {
 		strbuf_release(&r.jobs[k].out);
+		strbuf_release(&r.jobs[k].err);
+		if (r.jobs[k].efd >= 0)
+			close(r.jobs[k].efd);
+	}
 	free(r.jobs);
 	return 0;
 }
