@@ -171,8 +171,9 @@ static void test_deadline_kills_the_tool(void **state)
 	assert_true(r.timed_out);
 	assert_true(r.signaled);
 	assert_int_equal(r.term_signal, SIGKILL);
-	assert_true(took >= 280 && took < 2000);
-	assert_true(r.duration_ms >= 280 && r.duration_ms < 2000);
+	/* upper bounds: long before the 30 s sleep, whatever the load */
+	assert_true(took >= 280 && took < 10000);
+	assert_true(r.duration_ms >= 280 && r.duration_ms < 10000);
 	assert_non_null(strstr(proc_describe(&r, "sh"), "sh: timed out after"));
 	assert_in_our_group_and_kill((pid_t)atoi(r.out));
 	proc_result_release(&r);
@@ -188,7 +189,7 @@ static void test_grandchild_holding_the_pipes(void **state)
 	int64_t t0 = now_ms();
 	assert_int_equal(proc_run(ARGV("sh", "-c", "sleep 30 & echo $!; exit 5"), &o, &r), 0);
 	int64_t took = now_ms() - t0;
-	assert_true(took < 1500);
+	assert_true(took < 9000); /* before the 10 s deadline, however loaded */
 	assert_false(r.timed_out);
 	assert_true(r.exited);
 	assert_int_equal(r.exit_code, 5);
