@@ -80,6 +80,11 @@ static int label_value(const char *label, const char *key, char *buf, size_t len
 	return 0;
 }
 
+int bk_label_value(const char *label, const char *key, char *buf, size_t len)
+{
+	return label_value(label, key, buf, len);
+}
+
 /* Seconds east of UTC for the zone PostgreSQL printed (log_timezone's
  * abbreviation): UTC/GMT, a numeric offset ("+02", "-0530", "+05:30"), or
  * the local zone's own abbreviations.  -1 when not understood. */
@@ -238,6 +243,12 @@ static void judge_verify_output(const struct proc_result *pr, const char *dir,
 	else
 		bk_problem(v, GATE_FAIL, "%s: pg_verifybackup found %d problems: %s; ...",
 		           base, count, first);
+}
+
+void bk_judge_verifybackup(const struct proc_result *pr, const char *dir,
+                           struct bk_verdict *v, json_t *vd)
+{
+	judge_verify_output(pr, dir, v, vd);
 }
 
 static void run_verify(const json_t *params, const char *dir,
