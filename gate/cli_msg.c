@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+GATE_PRINTF(2, 0)
 static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "gate: %s", prefix);
