@@ -135,10 +135,14 @@ int bk_parse_start_time(const char *s, time_t *out)
 	if (sscanf(s, "%d-%d-%d %d:%d:%d %63s%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
 	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, zone, &n) != 7)
 		return -1;
+	/* Range first: the fields are whatever the file says, and an int
+	 * near INT_MIN would overflow below. */
+	if (tm.tm_year < 1970 || tm.tm_year > 9999 || tm.tm_mon < 1 || tm.tm_mon > 12 ||
+	    tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 ||
+	    tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
+		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
-	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31)
-		return -1;
 	long off;
 	if (zone_offset(zone, &tm, &off))
 		return -1;

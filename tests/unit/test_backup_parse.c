@@ -32,6 +32,17 @@ static void test_start_time(void **state)
 		{"2026-11-25 02:42:54 XYZT", -1},       /* a zone we cannot place */
 		{"2026-13-25 02:42:54 UTC", -1},        /* month 13 */
 		{"yesterday", -1},
+		/* out of range: the year and month once overflowed an int (found
+		 * by fuzz/fuzz_backup_label.c) */
+		{"-2147483648-01-01 00:00:00 UTC", -1},
+		{"2026--2147483648-01 00:00:00 UTC", -1},
+		{"2147483647-12-31 23:59:59 UTC", -1},
+		{"1969-12-31 23:59:59 UTC", -1},
+		{"10000-01-01 00:00:00 UTC", -1},
+		{"2026-11-25 24:00:00 UTC", -1},
+		{"2026-11-25 02:60:00 UTC", -1},
+		{"2026-11-25 02:42:61 UTC", -1},
+		{"2026-11-25 -1:42:54 UTC", -1},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		time_t t = 0;
