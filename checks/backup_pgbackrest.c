@@ -171,6 +171,15 @@ static int64_t jint(const json_t *o, const char *k, int64_t dflt)
 	return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
 }
 
+/* A Unix time (seconds) from pgbackrest info, or dflt when absent or out
+ * of 1970..9999: the age arithmetic must not overflow on a value pgBackRest
+ * never writes. */
+static int64_t jtime(const json_t *o, const char *k, int64_t dflt)
+{
+	int64_t t = jint(o, k, dflt);
+	return t >= 0 && t <= 253402300799 ? t : dflt;
+}
+
 static int type_allowed(const json_t *types, const char *type)
 {
 	if (!types)
@@ -723,11 +732,11 @@ static void describe_backup(struct pgbr *p, const json_t *b, int64_t now)
 	json_object_set_new(p->d, "label", bk_jstr(jstr(b, "label")));
 	json_object_set_new(p->d, "type", bk_jstr(jstr(b, "type")));
 	json_object_set_new(p->d, "repo", json_integer(jint(json_object_get(b, "database"), "repo-key", 0)));
-	bk_fmt_time((time_t)jint(ts, "start", 0), t, sizeof(t));
+	bk_fmt_time((time_t)jtime(ts, "start", 0), t, sizeof(t));
 	json_object_set_new(p->d, "start_time", bk_jstr(t));
-	bk_fmt_time((time_t)jint(ts, "stop", 0), t, sizeof(t));
+	bk_fmt_time((time_t)jtime(ts, "stop", 0), t, sizeof(t));
 	json_object_set_new(p->d, "stop_time", bk_jstr(t));
-	json_object_set_new(p->d, "age_s", json_integer(now - jint(ts, "stop", 0)));
+	json_object_set_new(p->d, "age_s", json_integer(now - jtime(ts, "stop", 0)));
 	json_object_set_new(p->d, "size", json_integer(jint(info, "size", -1)));
 	json_object_set_new(p->d, "repo_size",
 	                    json_integer(jint(json_object_get(info, "repository"), "size", -1)));
@@ -844,7 +853,7 @@ void bk_pgbackrest_run_with(const json_t *params, const struct gate_run_env *env
 	describe_backup(&p, b, now);
 	int brepo = (int)jint(json_object_get(b, "database"), "repo-key", repo);
 	const char *type = jstr(b, "type");
-	int64_t stop = jint(json_object_get(b, "timestamp"), "stop", -1);
+	int64_t stop = jtime(json_object_get(b, "timestamp"), "stop", -1);
 	const json_t *err = json_object_get(b, "error");
 	if (json_is_true(err))
 		bk_problem(&p.v, GATE_FAIL, "backup %s: pgBackRest recorded errors during the "

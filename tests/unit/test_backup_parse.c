@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -174,6 +175,63 @@ static void test_wal_range(void **state)
 	assert_int_equal(bk_wal_seg_size(0x8000028, 0x9000050, 0, 3, 0, 9), 0);
 }
 
+/* pgbackrest.backup with `info` answered from memory (no pgbackrest run):
+ * the stop time is whatever the JSON says, and an absurd one must be an
+ * error, never arithmetic that overflows (found by fuzz_pgbackrest_info). */
+static const char *info_answer;
+
+static int answer_info(char *const *argv, const struct gate_run_env *env, size_t max_out,
+                       struct proc_result *pr)
+{
+	(void)argv;
+	(void)env;
+	(void)max_out;
+	memset(pr, 0, sizeof(*pr));
+	pr->started = pr->exited = 1;
+	pr->out = strdup(info_answer);
+	pr->err = strdup("");
+	return 0;
+}
+
+static void test_pgbackrest_times(void **state)
+{
+	(void)state;
+	char now_stop[32];
+	snprintf(now_stop, sizeof(now_stop), "%lld", (long long)time(NULL) - 60);
+#define INFO_FMT                                                                        \
+	"[{\"name\":\"demo\",\"status\":{\"code\":0,\"message\":\"ok\"},"                    \
+	"\"backup\":[{\"label\":\"20261128-165523F\",\"type\":\"full\",\"error\":false,"      \
+	"\"timestamp\":{\"start\":%s,\"stop\":%s},\"database\":{\"id\":1,\"repo-key\":1},"  \
+	"\"info\":{\"size\":100,\"repository\":{\"size\":10}}}]}]"
+	const struct {
+		const char *start, *stop;
+		enum gate_status want;
+	} rows[] = {
+		{"1795885197", now_stop, GATE_PASS}, /* the control: a minute old */
+		{"1795885197", "9223372036854775807", GATE_ERROR},
+		{"1795885197", "-9223372036854775808", GATE_ERROR},
+		{"1795885197", "253402300800", GATE_ERROR}, /* year 10000 */
+		{"9223372036854775807", now_stop, GATE_PASS},
+		{"-9223372036854775808", now_stop, GATE_PASS},
+	};
+	json_t *params = json_pack("{s:s,s:b,s:b}", "stanza", "demo", "verify", 0, "require_wal", 0);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char text[1024];
+		snprintf(text, sizeof(text), INFO_FMT, rows[i].start, rows[i].stop);
+		info_answer = text;
+		struct gate_run_env env = {.abi_version = GATE_ABI_VERSION, .timeout_ms = 10000};
+		struct gate_result res = {.status = GATE_ERROR, .details = json_object()};
+		bk_pgbackrest_run_with(params, &env, &res, answer_info);
+		print_message("start %s stop %s: %d %s\n", rows[i].start, rows[i].stop, res.status,
+		              res.summary);
+		assert_int_equal(res.status, rows[i].want);
+		if (rows[i].want == GATE_ERROR)
+			assert_non_null(strstr(res.summary, "timestamp.stop"));
+		json_decref(res.details);
+	}
+	json_decref(params);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_sidecar),
 		cmocka_unit_test(test_system_id),
 		cmocka_unit_test(test_wal_range),
+		cmocka_unit_test(test_pgbackrest_times),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
