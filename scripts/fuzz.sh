@@ -6,7 +6,8 @@
 #
 # Each target works on a copy of its seed corpus (fuzz/corpus/TARGET/, and
 # for runbook also every *.yaml of examples/ and policies/) in a temporary
-# directory, so the tree is never modified.  One line per target: name,
+# directory, so the tree is never modified, with its dictionary
+# (fuzz/dict/TARGET.dict).  One line per target: name,
 # runs, executions per second, result (ok, or crash/leak/timeout/oom with
 # the saved input).  Exit status 1 when any target found something (its
 # work directory is then kept: replay with build-fuzz/fuzz/fuzz_TARGET FILE).
@@ -50,9 +51,11 @@ run_one() {
 			cp "$f" "$d/corpus/tree-$(echo "$f" | tr / _)"
 		done
 	fi
+	local dict=()
+	[ -f "fuzz/dict/$t.dict" ] && dict=(-dict="fuzz/dict/$t.dict")
 	UBSAN_OPTIONS=print_stacktrace=1 "$bd/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 \
 		-rss_limit_mb=2048 -artifact_prefix="$d/artifacts/" -print_final_stats=1 \
-		"$d/corpus" >"$d/log" 2>&1 || rc=$?
+		"${dict[@]}" "$d/corpus" >"$d/log" 2>&1 || rc=$?
 	local runs eps res art
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$d/log" | tail -n 1)
 	eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$d/log" | tail -n 1)
