@@ -17,6 +17,7 @@
 #
 # Multi-part seeds separate their parts with a line "%%" (fuzz/README.md).
 set -u
+# shellcheck source=tests/lib/test-lib.sh
 . "$(dirname "$0")/../tests/lib/test-lib.sh"
 . "$GATE_SOURCE_DIR/tests/lib/pg.sh"
 test_cleanup pg_stop_all
@@ -87,10 +88,8 @@ if want git; then
 	export GIT_CONFIG_NOSYSTEM=1 HOME=$T
 	git init -q --bare srv.git
 	git init -q -b main work
-	for h in pre-receive; do
-		printf '#!/bin/sh\ncat >%s/%s.stdin\n' "$T" "$h" >"srv.git/hooks/$h"
-		chmod +x "srv.git/hooks/$h"
-	done
+	printf '#!/bin/sh\ncat >%s/pre-receive.stdin\n' "$T" >srv.git/hooks/pre-receive
+	chmod +x srv.git/hooks/pre-receive
 	printf '#!/bin/sh\ncat >%s/pre-push.stdin\n' "$T" >work/.git/hooks/pre-push
 	chmod +x work/.git/hooks/pre-push
 	(cd work && git -c user.name=f -c user.email=f@f commit -q --allow-empty -m one &&
@@ -135,6 +134,8 @@ if want pgbackrest; then
 	archid=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["archive"][0]["id"])' info.json)
 	ls_json "archive/demo/$archid/0000000100000000" >ls.json
 	seed pgbackrest_repo_ls wal-dir ls.json
+	# the whole check's conversation, for fuzz_pgbackrest_info
+	seed pgbackrest_info check-ok info.json v.out v.err ls.json
 	ls_json "backup/demo" >ls-backup.json
 	seed pgbackrest_repo_ls backup-dir ls-backup.json
 	ls_json "archive/demo/$archid/00000001000000FF" >ls-none.json 2>/dev/null
@@ -144,6 +145,7 @@ if want pgbackrest; then
 	flip_byte "$f"
 	verify
 	seed pgbackrest_verify checksum v.label v.out v.err
+	seed pgbackrest_info check-checksum info.json v.out v.err ls.json
 	flip_byte "$f"
 	# a file of the backup removed
 	mv "$f" "$T/aside.gz"
@@ -151,12 +153,13 @@ if want pgbackrest; then
 	seed pgbackrest_verify file-missing v.label v.out v.err
 	mv "$T/aside.gz" "$f"
 	# a WAL segment of the archive removed
-	w=$(ls "$PGBR_REPO/archive/demo/$archid/0000000100000000/" | grep -v backup | sort | sed -n 2p)
+	w=$(find "$PGBR_REPO/archive/demo/$archid/0000000100000000/" -name '0*' ! -name '*.backup' -printf '%f\n' | sort | sed -n 2p)
 	mv "$PGBR_REPO/archive/demo/$archid/0000000100000000/$w" "$T/aside.wal"
 	verify
 	seed pgbackrest_verify wal-missing v.label v.out v.err
 	ls_json "archive/demo/$archid/0000000100000000" >ls.json
 	seed pgbackrest_repo_ls wal-missing ls.json
+	seed pgbackrest_info check-wal-missing info.json v.out v.err ls.json
 	mv "$T/aside.wal" "$PGBR_REPO/archive/demo/$archid/0000000100000000/$w"
 	# a backup's info read with the stanza's db gone from backup.info: verify on another stanza
 	PGBR_STANZA=nope q --log-level-stderr=info --output=text --verbose verify >v.out 2>v.err
@@ -182,7 +185,7 @@ if want basebackup; then
 	seed verifybackup missing-extra vb.rc vb.out vb.err
 	mv "$T/aside.rel" "bb/base1/$rel"
 	rm -f "bb/base1/extra-file"
-	seg=$(ls "bb/base1/pg_wal" | grep -E '^[0-9A-F]{24}$' | head -n 1)
+	seg=$(find bb/base1/pg_wal -name '[0-9A-F]*' -printf '%f\n' | grep -E '^[0-9A-F]{24}$' | sort | head -n 1)
 	mv "bb/base1/pg_wal/$seg" "$T/aside.seg"
 	vb base1
 	seed verifybackup wal-missing vb.rc vb.out vb.err
