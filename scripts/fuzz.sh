@@ -15,7 +15,6 @@
 # (default build-fuzz), FUZZ_KEEP=1 keeps every work directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-src=$PWD
 secs=20
 if [ $# -gt 0 ] && [[ $1 =~ ^[0-9]+$ ]]; then
 	secs=$1
@@ -98,5 +97,9 @@ if [ "$failed" -gt 0 ]; then
 	echo "scripts/fuzz.sh: $failed target(s) found problems; inputs and logs kept in $work"
 	exit 1
 fi
-[ -n "${FUZZ_KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
+if [ -n "${FUZZ_KEEP:-}" ]; then
+	echo "kept $work"
+else
+	rm -rf "$work"
+fi
 echo "== fuzz targets: all ${#targets[@]} clean"
