@@ -56,12 +56,13 @@ static inline void fuzz_dir_remove(void)
 }
 
 /* Create the directory (removed at exit); its real path in fuzz_dir.  In
+ * $TMPDIR (scripts/fuzz.sh points it into its work directory), else in
  * /dev/shm when there is one: rewriting a file for every input on ext4
  * starts disk writes (auto_da_alloc) and costs most of the time. */
 static inline void fuzz_dir_make(const char *tag)
 {
 	const char *tmp = getenv("TMPDIR");
-	if (access("/dev/shm", W_OK | X_OK) == 0)
+	if ((!tmp || !*tmp) && access("/dev/shm", W_OK | X_OK) == 0)
 		tmp = "/dev/shm";
 	char tmpl[PATH_MAX];
 	snprintf(tmpl, sizeof(tmpl), "%s/gate-fuzz-%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", tag);

@@ -6,8 +6,9 @@
 #
 # Each target works on a copy of its seed corpus (fuzz/corpus/TARGET/, and
 # for runbook also every *.yaml of examples/ and policies/) in a temporary
-# directory, so the tree is never modified, with its dictionary
-# (fuzz/dict/TARGET.dict).  One line per target: name,
+# directory (in /dev/shm when there is one, else $TMPDIR or /tmp; it is
+# also the targets' TMPDIR), so the tree is never modified, with its
+# dictionary (fuzz/dict/TARGET.dict).  One line per target: name,
 # runs, executions per second, result (ok, or crash/leak/timeout/oom with
 # the saved input).  Exit status 1 when any target found something (its
 # work directory is then kept: replay with build-fuzz/fuzz/fuzz_TARGET FILE).
@@ -39,11 +40,13 @@ cmake -S . -B "$bd" -DGATE_FUZZ=ON -DGATE_TESTS=OFF -DCMAKE_C_COMPILER=clang \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$bd" -j"$(nproc)" --target "${targets[@]/#/fuzz_}" >/dev/null
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/gate-fuzz.XXXXXX")
+root=${TMPDIR:-/tmp}
+[ -w /dev/shm ] && [ -x /dev/shm ] && root=/dev/shm
+work=$(mktemp -d "$root/gate-fuzz.XXXXXX")
 # run_one TARGET: fuzz it; writes $work/TARGET/{log,result}
 run_one() {
 	local t=$1 d=$work/$1 rc=0
-	mkdir -p "$d/corpus" "$d/artifacts"
+	mkdir -p "$d/corpus" "$d/artifacts" "$d/tmp"
 	[ -d "fuzz/corpus/$t" ] && cp -R "fuzz/corpus/$t/." "$d/corpus/"
 	if [ "$t" = runbook ]; then
 		find examples policies -name '*.yaml' | while read -r f; do
@@ -52,7 +55,7 @@ run_one() {
 	fi
 	local dict=()
 	[ -f "fuzz/dict/$t.dict" ] && dict=(-dict="fuzz/dict/$t.dict")
-	UBSAN_OPTIONS=print_stacktrace=1 "$bd/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 \
+	TMPDIR=$d/tmp UBSAN_OPTIONS=print_stacktrace=1 "$bd/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 \
 		-rss_limit_mb=2048 -artifact_prefix="$d/artifacts/" -print_final_stats=1 \
 		"${dict[@]}" "$d/corpus" >"$d/log" 2>&1 || rc=$?
 	local runs eps res art
