@@ -23,6 +23,14 @@ void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
 void bk_file_run(const json_t *params, const struct gate_run_env *env,
                  struct gate_result *res);
 
+/* How a check runs its tool: bk_run_tool, or a stand-in that answers from
+ * memory (the fuzz targets, fuzz/).  Same contract as bk_run_tool. */
+typedef int (*bk_tool_fn)(char *const *argv, const struct gate_run_env *env,
+                          size_t max_out, struct proc_result *pr);
+/* bk_pgbackrest_run with pgbackrest run through `run`. */
+void bk_pgbackrest_run_with(const json_t *params, const struct gate_run_env *env,
+                            struct gate_result *res, bk_tool_fn run);
+
 /* ---- clocks and formatting ---- */
 
 int64_t bk_mono_ms(void);
@@ -122,5 +130,25 @@ uint64_t bk_wal_seg_size(uint64_t lsn_start, uint64_t lsn_stop, uint32_t slog,
                          uint32_t sseg, uint32_t elog, uint32_t eseg);
 /* Name of segment number segno (log * segments-per-log + seg). */
 void bk_wal_segment_name(uint32_t tli, uint64_t segno, uint64_t seg_size, char out[25]);
+
+/* ---- judges of a tool's answer, pure (no I/O), for the unit tests and
+ * the fuzz targets (fuzz/) ---- */
+
+/* backup_label: the value of "KEY: value" into buf (truncated); 0 when
+ * there is no such line. */
+int bk_label_value(const char *label, const char *key, char *buf, size_t len);
+/* pg_verifybackup's exit code, stdout and stderr for the backup in dir:
+ * problems into v, details into vd. */
+void bk_judge_verifybackup(const struct proc_result *pr, const char *dir,
+                           struct bk_verdict *v, json_t *vd);
+/* `pgbackrest verify --output=text --verbose` (stdout `out`, stderr
+ * `err` at --log-level-stderr=info) judged for backup `label` of
+ * `stanza`: problems into v, details into vd. */
+void bk_pgbr_judge_verify(const char *stanza, const char *label, const char *out,
+                          const char *err, struct bk_verdict *v, json_t *vd);
+/* `pgbackrest repo-ls --output=json` of a WAL directory: an object of the
+ * WAL segment names listed ("000000010000000000000005" -> the file name),
+ * or NULL with why (JSON's complaint) when it is not a JSON object. */
+json_t *bk_pgbr_wal_names(const char *text, char *why, size_t whylen);
 
 #endif

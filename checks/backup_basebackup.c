@@ -80,6 +80,11 @@ static int label_value(const char *label, const char *key, char *buf, size_t len
 	return 0;
 }
 
+int bk_label_value(const char *label, const char *key, char *buf, size_t len)
+{
+	return label_value(label, key, buf, len);
+}
+
 /* Seconds east of UTC for the zone PostgreSQL printed (log_timezone's
  * abbreviation): UTC/GMT, a numeric offset ("+02", "-0530", "+05:30"), or
  * the local zone's own abbreviations.  -1 when not understood. */
@@ -130,10 +135,14 @@ int bk_parse_start_time(const char *s, time_t *out)
 	if (sscanf(s, "%d-%d-%d %d:%d:%d %63s%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
 	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, zone, &n) != 7)
 		return -1;
+	/* Range first: the fields are whatever the file says, and an int
+	 * near INT_MIN would overflow below. */
+	if (tm.tm_year < 1970 || tm.tm_year > 9999 || tm.tm_mon < 1 || tm.tm_mon > 12 ||
+	    tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 ||
+	    tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
+		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
-	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31)
-		return -1;
 	long off;
 	if (zone_offset(zone, &tm, &off))
 		return -1;
@@ -238,6 +247,12 @@ static void judge_verify_output(const struct proc_result *pr, const char *dir,
 	else
 		bk_problem(v, GATE_FAIL, "%s: pg_verifybackup found %d problems: %s; ...",
 		           base, count, first);
+}
+
+void bk_judge_verifybackup(const struct proc_result *pr, const char *dir,
+                           struct bk_verdict *v, json_t *vd)
+{
+	judge_verify_output(pr, dir, v, vd);
 }
 
 static void run_verify(const json_t *params, const char *dir,

@@ -40,6 +40,7 @@ struct pgbr {
 	char config_opt[4200];
 	json_t *d; /* details */
 	struct bk_verdict v;
+	bk_tool_fn run; /* bk_run_tool, or a stand-in (fuzz/) */
 };
 
 /* argv: binary [--config=] [--repo=N] [--stanza=] quiet-log options,
@@ -98,7 +99,7 @@ static int run_pgbr(struct pgbr *p, const char *what, int repo, int with_stanza,
 	const char *argv[24];
 	char repo_opt[32];
 	build_argv(p, argv, 24, repo, with_stanza, repo_opt, sizeof(repo_opt), words);
-	bk_run_tool((char *const *)argv, p->env, INFO_MAX, pr);
+	p->run((char *const *)argv, p->env, INFO_MAX, pr);
 	tidy_stderr(pr->err);
 	bk_add_stderr(dst, "stderr", pr);
 	json_object_set_new(dst, "duration_ms", json_real(pr->duration_ms));
@@ -168,6 +169,15 @@ static int64_t jint(const json_t *o, const char *k, int64_t dflt)
 {
 	const json_t *v = json_object_get(o, k);
 	return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
+}
+
+/* A Unix time (seconds) from pgbackrest info, or dflt when absent or out
+ * of 1970..9999: the age arithmetic must not overflow on a value pgBackRest
+ * never writes. */
+static int64_t jtime(const json_t *o, const char *k, int64_t dflt)
+{
+	int64_t t = jint(o, k, dflt);
+	return t >= 0 && t <= 253402300799 ? t : dflt;
 }
 
 static int type_allowed(const json_t *types, const char *type)
@@ -318,17 +328,9 @@ static void nonzero_counts(const char *line, char *buf, size_t len)
 	}
 }
 
-static void judge_verify(struct pgbr *p, const char *label, int repo)
+void bk_pgbr_judge_verify(const char *stanza, const char *label, const char *out,
+                          const char *err, struct bk_verdict *v, json_t *vd)
 {
-	json_t *vd = json_object();
-	json_object_set_new(p->d, "verify", vd);
-	const char *words[] = {"--log-level-stderr=info", "--output=text", "--verbose",
-	                       "verify", NULL};
-	struct proc_result pr;
-	if (run_pgbr(p, "verify", repo, 1, words, vd, &pr)) {
-		proc_result_release(&pr);
-		return;
-	}
 	/* The report on stdout:
 	 *   stanza: demo
 	 *   status: ok|error
@@ -336,7 +338,7 @@ static void judge_verify(struct pgbr *p, const char *label, int repo)
 	 *       missing: 0, checksum invalid: 0, size invalid: 0, other: 0
 	 *     backup: LABEL, status: valid, total files checked: 984, ...
 	 *       missing: 0, checksum invalid: 0, size invalid: 0, other: 0 */
-	char *report = proc_tail(pr.out, 4096);
+	char *report = proc_tail(out, 4096);
 	json_object_set_new(vd, "report", bk_jstr(report));
 	free(report);
 	int in_stanza = 0, seen_stanza = 0;
@@ -344,7 +346,7 @@ static void judge_verify(struct pgbr *p, const char *label, int repo)
 	char archive_findings[512] = "", other_lines[512] = "";
 	enum { NONE, ARCHIVE, BACKUP, OTHER_BACKUP } block = NONE;
 	char archive_id[64] = "";
-	for (const char *l = pr.out; *l;) {
+	for (const char *l = out; *l;) {
 		size_t n = strcspn(l, "\n");
 		char line[1024];
 		snprintf(line, sizeof(line), "%.*s", (int)(n < 1023 ? n : 1023), l);
@@ -353,7 +355,7 @@ static void judge_verify(struct pgbr *p, const char *label, int repo)
 		while (*t == ' ')
 			t++;
 		if (t == line && !strncmp(line, "stanza: ", 8)) {
-			in_stanza = !strcmp(line + 8, p->stanza);
+			in_stanza = !strcmp(line + 8, stanza);
 			seen_stanza |= in_stanza;
 			block = NONE;
 			continue;
@@ -415,7 +417,7 @@ static void judge_verify(struct pgbr *p, const char *label, int repo)
 	};
 	json_t *bad = json_array();
 	json_object_set_new(vd, "invalid_files", bad);
-	collect_bad_files(pr.err, label, ff, sizeof(ff) / sizeof(ff[0]), bad);
+	collect_bad_files(err, label, ff, sizeof(ff) / sizeof(ff[0]), bad);
 	/* WAL files of the archive that failed, for the stanza-level finding */
 	struct file_findings wf[] = {
 		{"invalid checksum", "with invalid checksum", 0, ""},
@@ -426,7 +428,7 @@ static void judge_verify(struct pgbr *p, const char *label, int repo)
 	json_t *badwal = json_array();
 	json_object_set_new(vd, "invalid_wal", badwal);
 	if (*archive_id)
-		collect_bad_files(pr.err, archive_id, wf, sizeof(wf) / sizeof(wf[0]), badwal);
+		collect_bad_files(err, archive_id, wf, sizeof(wf) / sizeof(wf[0]), badwal);
 	for (size_t k = 0; k < sizeof(wf) / sizeof(wf[0]); k++) {
 		if (!wf[k].n)
 			continue;
@@ -436,10 +438,10 @@ static void judge_verify(struct pgbr *p, const char *label, int repo)
 	}
 
 	if (!seen_stanza || !*stanza_status) {
-		bk_problem(&p->v, GATE_ERROR, "pgbackrest verify printed no result for stanza %s",
-		           p->stanza);
+		bk_problem(v, GATE_ERROR, "pgbackrest verify printed no result for stanza %s",
+		           stanza);
 	} else if (!*backup_status) {
-		bk_problem(&p->v, GATE_FAIL, "backup %s: pgbackrest verify did not check it "
+		bk_problem(v, GATE_FAIL, "backup %s: pgbackrest verify did not check it "
 		           "(stanza status: %s%s%s)", label, stanza_status,
 		           *other_lines ? "; " : "", other_lines);
 	} else if (strcmp(backup_status, "valid")) {
@@ -452,14 +454,28 @@ static void judge_verify(struct pgbr *p, const char *label, int repo)
 			         ff[k].n, ff[k].n == 1 ? "" : "s", ff[k].phrase, ff[k].files,
 			         ff[k].n > 3 ? ", ..." : "");
 		}
-		bk_problem(&p->v, GATE_FAIL, "backup %s: pgbackrest verify: status %s: %s", label,
+		bk_problem(v, GATE_FAIL, "backup %s: pgbackrest verify: status %s: %s", label,
 		           backup_status, *what ? what : *counts ? counts : "no detail");
 	} else if (strcmp(stanza_status, "ok")) {
-		bk_problem(&p->v, GATE_FAIL, "stanza %s: pgbackrest verify: status %s%s%s "
-		           "(backup %s itself valid)", p->stanza, stanza_status,
+		bk_problem(v, GATE_FAIL, "stanza %s: pgbackrest verify: status %s%s%s "
+		           "(backup %s itself valid)", stanza, stanza_status,
 		           *archive_findings || *other_lines ? ": " : "",
 		           *archive_findings ? archive_findings : other_lines, label);
 	}
+}
+
+static void judge_verify(struct pgbr *p, const char *label, int repo)
+{
+	json_t *vd = json_object();
+	json_object_set_new(p->d, "verify", vd);
+	const char *words[] = {"--log-level-stderr=info", "--output=text", "--verbose",
+	                       "verify", NULL};
+	struct proc_result pr;
+	if (run_pgbr(p, "verify", repo, 1, words, vd, &pr)) {
+		proc_result_release(&pr);
+		return;
+	}
+	bk_pgbr_judge_verify(p->stanza, label, pr.out, pr.err, &p->v, vd);
 	proc_result_release(&pr);
 }
 
@@ -531,12 +547,21 @@ static json_t *list_wal_dir(struct pgbr *p, const char *relpath, int repo, json_
 		proc_result_release(&pr);
 		return NULL;
 	}
-	json_error_t je;
-	json_t *o = json_loads(pr.out, 0, &je);
+	char why[JSON_ERROR_TEXT_LENGTH];
+	json_t *names = bk_pgbr_wal_names(pr.out, why, sizeof(why));
 	proc_result_release(&pr);
-	if (!json_is_object(o)) {
+	if (!names)
 		bk_problem(&p->v, GATE_ERROR, "pgbackrest repo-ls %s: unparsable output (%s)",
-		           relpath, je.text);
+		           relpath, why);
+	return names;
+}
+
+json_t *bk_pgbr_wal_names(const char *text, char *why, size_t whylen)
+{
+	json_error_t je;
+	json_t *o = json_loads(text, 0, &je);
+	if (!json_is_object(o)) {
+		bk_copy(why, whylen, je.text);
 		json_decref(o);
 		return NULL;
 	}
@@ -707,11 +732,11 @@ static void describe_backup(struct pgbr *p, const json_t *b, int64_t now)
 	json_object_set_new(p->d, "label", bk_jstr(jstr(b, "label")));
 	json_object_set_new(p->d, "type", bk_jstr(jstr(b, "type")));
 	json_object_set_new(p->d, "repo", json_integer(jint(json_object_get(b, "database"), "repo-key", 0)));
-	bk_fmt_time((time_t)jint(ts, "start", 0), t, sizeof(t));
+	bk_fmt_time((time_t)jtime(ts, "start", 0), t, sizeof(t));
 	json_object_set_new(p->d, "start_time", bk_jstr(t));
-	bk_fmt_time((time_t)jint(ts, "stop", 0), t, sizeof(t));
+	bk_fmt_time((time_t)jtime(ts, "stop", 0), t, sizeof(t));
 	json_object_set_new(p->d, "stop_time", bk_jstr(t));
-	json_object_set_new(p->d, "age_s", json_integer(bk_age_s(now, jint(ts, "stop", 0))));
+	json_object_set_new(p->d, "age_s", json_integer(bk_age_s(now, jtime(ts, "stop", 0))));
 	json_object_set_new(p->d, "size", json_integer(jint(info, "size", -1)));
 	json_object_set_new(p->d, "repo_size",
 	                    json_integer(jint(json_object_get(info, "repository"), "size", -1)));
@@ -724,7 +749,13 @@ static void describe_backup(struct pgbr *p, const json_t *b, int64_t now)
 void bk_pgbackrest_run(const json_t *params, const struct gate_run_env *env,
                        struct gate_result *res)
 {
-	struct pgbr p = {.params = params, .env = env, .d = res->details};
+	bk_pgbackrest_run_with(params, env, res, bk_run_tool);
+}
+
+void bk_pgbackrest_run_with(const json_t *params, const struct gate_run_env *env,
+                            struct gate_result *res, bk_tool_fn run)
+{
+	struct pgbr p = {.params = params, .env = env, .d = res->details, .run = run};
 	p.bin = gate_param_str(params, "binary");
 	if (!p.bin)
 		p.bin = "pgbackrest";
@@ -822,7 +853,7 @@ void bk_pgbackrest_run(const json_t *params, const struct gate_run_env *env,
 	describe_backup(&p, b, now);
 	int brepo = (int)jint(json_object_get(b, "database"), "repo-key", repo);
 	const char *type = jstr(b, "type");
-	int64_t stop = jint(json_object_get(b, "timestamp"), "stop", -1);
+	int64_t stop = jtime(json_object_get(b, "timestamp"), "stop", -1);
 	const json_t *err = json_object_get(b, "error");
 	if (json_is_true(err))
 		bk_problem(&p.v, GATE_FAIL, "backup %s: pgBackRest recorded errors during the "

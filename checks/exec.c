@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "gate/module.h"
+#include "exec_nagios.h"
 #include "lib/timefmt.h"
 #include "lib/proc.h"
 
@@ -118,7 +119,7 @@ static size_t utf8_seq(const unsigned char *p)
 
 /* Replace every byte that is not part of valid UTF-8 by '?', in place:
  * a plugin may print Latin-1, and JSON (the report) takes only UTF-8. */
-static void utf8_fix(char *s)
+void utf8_fix(char *s)
 {
 	unsigned char *p = (unsigned char *)s;
 	while (*p) {
@@ -263,7 +264,7 @@ static json_t *perf_item(const char *label, const char *p, size_t n)
 
 /* Parse perfdata text into an array of objects.  Labels may be quoted
  * with single quotes ('' is a literal quote). */
-static json_t *perf_parse(const char *s)
+json_t *perf_parse(const char *s)
 {
 	json_t *arr = json_array();
 	const char *p = s;
@@ -310,14 +311,7 @@ static json_t *perf_parse(const char *s)
 
 /* ---- output ---- */
 
-struct plugin_output {
-	char *summary;   /* first line, before '|' */
-	char *perf_raw;  /* all perfdata text, joined by spaces ("" if none) */
-	char *long_text; /* lines after the first, perfdata removed */
-	int long_truncated;
-};
-
-static void plugin_output_parse(const char *out, struct plugin_output *po)
+void plugin_output_parse(const char *out, struct plugin_output *po)
 {
 	const char *nl = strchr(out, '\n');
 	size_t l1 = nl ? (size_t)(nl - out) : strlen(out);
@@ -361,7 +355,7 @@ static void plugin_output_parse(const char *out, struct plugin_output *po)
 	po->perf_raw = t;
 }
 
-static void plugin_output_release(struct plugin_output *po)
+void plugin_output_release(struct plugin_output *po)
 {
 	free(po->summary);
 	free(po->perf_raw);

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_fetch.h"
+#include "http_judge.h"
 
 const struct gate_param http_check_params[] = {
 	{"url", GATE_P_STRING, GATE_PF_REQUIRED, NULL, NULL,
@@ -161,7 +161,7 @@ static int validate_expect_json(const json_t *ej, char *msg, size_t msglen)
 }
 
 /* Evaluate one assertion; on failure write why into why. */
-static int assertion_holds(json_t *doc, const json_t *item, char *why, size_t len)
+int http_assertion_holds(json_t *doc, const json_t *item, char *why, size_t len)
 {
 	const char *ptr = json_string_value(json_object_get(item, "pointer"));
 	int bad = 0;
@@ -318,8 +318,8 @@ static json_t *header_names(const json_t *headers)
 }
 
 /* expect_body; 1 when it holds, 0 (res set) when not. */
-static int judge_body(const char *re_text, const struct http_response *rs,
-                      struct gate_result *res)
+int http_judge_body(const char *re_text, const struct http_response *rs,
+                    struct gate_result *res)
 {
 	regex_t re;
 	int rc = regcomp(&re, re_text, REG_EXTENDED | REG_NOSUB);
@@ -341,8 +341,8 @@ static int judge_body(const char *re_text, const struct http_response *rs,
 }
 
 /* expect_json; 1 when every assertion holds, 0 (res set) when not. */
-static int judge_json(const json_t *ej, const struct http_response *rs,
-                      struct gate_result *res)
+int http_judge_json(const json_t *ej, const struct http_response *rs,
+                    struct gate_result *res)
 {
 	json_error_t je;
 	json_t *doc = json_loadb(rs->body, rs->body_len, JSON_DECODE_ANY, &je);
@@ -359,7 +359,7 @@ static int judge_json(const json_t *ej, const struct http_response *rs,
 	json_array_foreach(ej, i, item)
 	{
 		char why[200] = "";
-		int ok = assertion_holds(doc, item, why, sizeof(why));
+		int ok = http_assertion_holds(doc, item, why, sizeof(why));
 		const char *ptr = json_string_value(json_object_get(item, "pointer"));
 		json_t *r = json_pack("{s:s,s:b}", "pointer", ptr ? ptr : "", "ok", ok);
 		if (!ok) {
@@ -435,9 +435,9 @@ void http_check_run(const json_t *params, const struct gate_run_env *env,
 		}
 		goto out;
 	}
-	if (eb && !judge_body(eb, &rs, res))
+	if (eb && !http_judge_body(eb, &rs, res))
 		goto out;
-	if (json_is_array(ej) && !judge_json(ej, &rs, res))
+	if (json_is_array(ej) && !http_judge_json(ej, &rs, res))
 		goto out;
 	if (ej && !json_is_array(ej)) {
 		gate_result_set(res, GATE_ERROR, "expect_json must be a list");

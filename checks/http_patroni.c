@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_fetch.h"
+#include "http_judge.h"
 
 #define PATRONI_MAX_BODY (4u * 1024 * 1024)
 
@@ -203,14 +203,21 @@ static json_t *fetch_leader_view(const json_t *leader, const char *ca_file,
 	return doc;
 }
 
+struct leader_ask {
+	const char *ca_file;
+	const struct gate_run_env *env;
+};
+
+static json_t *ask_leader(const json_t *leader, void *ud, struct gate_result *res)
+{
+	const struct leader_ask *a = ud;
+	return fetch_leader_view(leader, a->ca_file, a->env, res);
+}
+
 void patroni_cluster_run(const json_t *params, const struct gate_run_env *env,
                          struct gate_result *res)
 {
 	const char *url = gate_param_str(params, "url");
-	int64_t min_streaming = gate_param_int(params, "min_streaming", 1);
-	int require_unpaused = gate_param_bool(params, "require_unpaused", 0);
-	struct verdict vd = {.timeline = -1,
-	                     .max_lag = gate_param_int(params, "max_lag_bytes", 16777216)};
 	if (!url) {
 		gate_result_set(res, GATE_ERROR, "url is required");
 		return;
@@ -218,7 +225,7 @@ void patroni_cluster_run(const json_t *params, const struct gate_run_env *env,
 	char *full = http_join_url(url, "/cluster");
 	char *shown = http_redact_url(full);
 	json_object_set_new(res->details, "url", json_string(shown));
-	json_t *doc = NULL, *leader_view = NULL;
+	json_t *doc = NULL;
 	char err[384];
 	const char *ca_file = gate_param_str(params, "ca_file");
 	struct http_request rq = {
@@ -229,6 +236,23 @@ void patroni_cluster_run(const json_t *params, const struct gate_run_env *env,
 		gate_result_set(res, GATE_ERROR, "%s", err);
 		goto out;
 	}
+	struct leader_ask ask = {ca_file, env};
+	patroni_cluster_judge(params, doc, shown, ask_leader, &ask, res);
+out:
+	json_decref(doc);
+	free(shown);
+	free(full);
+}
+
+void patroni_cluster_judge(const json_t *params, const json_t *doc, const char *shown,
+                           patroni_leader_fn leader_view_fn, void *ud,
+                           struct gate_result *res)
+{
+	int64_t min_streaming = gate_param_int(params, "min_streaming", 1);
+	int require_unpaused = gate_param_bool(params, "require_unpaused", 0);
+	struct verdict vd = {.timeline = -1,
+	                     .max_lag = gate_param_int(params, "max_lag_bytes", 16777216)};
+	json_t *leader_view = NULL;
 	json_t *members = json_object_get(doc, "members");
 	if (!json_is_array(members) || !json_array_size(members)) {
 		gate_result_set(res, GATE_ERROR, "%s lists no members", shown);
@@ -250,7 +274,7 @@ void patroni_cluster_run(const json_t *params, const struct gate_run_env *env,
 		if (json_is_integer(tl))
 			vd.timeline = json_integer_value(tl);
 		if (needs_leader_view(members, leader)) {
-			leader_view = fetch_leader_view(leader, ca_file, env, res);
+			leader_view = leader_view_fn(leader, ud, res);
 			vd.leader_status = leader_view;
 			/* Right after a start the leader's /cluster entry may lack its
 			 * timeline while its own /patroni already has it. */
@@ -336,7 +360,4 @@ void patroni_cluster_run(const json_t *params, const struct gate_run_env *env,
 	http_buf_append(res->summary, sizeof(res->summary), states);
 out:
 	json_decref(leader_view);
-	json_decref(doc);
-	free(shown);
-	free(full);
 }

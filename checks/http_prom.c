@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_fetch.h"
+#include "http_judge.h"
 
 #define PROM_MAX_BODY (16u * 1024 * 1024)
 
@@ -32,15 +32,10 @@ const struct gate_param prom_alerts_params[] = {
 	{NULL, 0, 0, NULL, NULL, NULL},
 };
 
-struct matcher {
-	const char *label;
-	regex_t re;
-};
-
 /* Compile `match` into anchored matchers (PromQL's =~ is anchored too).
  * -1 with msg on a bad expression. */
-static int compile_match(const json_t *match, struct matcher **out, size_t *n,
-                         char *msg, size_t msglen)
+int prom_compile_match(const json_t *match, struct prom_matcher **out, size_t *n,
+                       char *msg, size_t msglen)
 {
 	*out = NULL;
 	*n = 0;
@@ -50,7 +45,7 @@ static int compile_match(const json_t *match, struct matcher **out, size_t *n,
 		snprintf(msg, msglen, "must be a mapping of label name to regular expression");
 		return -1;
 	}
-	struct matcher *m = calloc(json_object_size(match) + 1, sizeof(*m));
+	struct prom_matcher *m = calloc(json_object_size(match) + 1, sizeof(*m));
 	if (!m)
 		abort();
 	const char *label;
@@ -89,7 +84,7 @@ bad:
 	return -1;
 }
 
-static void free_match(struct matcher *m, size_t n)
+void prom_free_match(struct prom_matcher *m, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		regfree(&m[i].re);
@@ -110,17 +105,17 @@ int prom_alerts_validate(const json_t *params, const char **param, char *msg,
 		snprintf(msg, msglen, "must be 0 or more");
 		return -1;
 	}
-	struct matcher *m;
+	struct prom_matcher *m;
 	size_t n;
-	if (compile_match(json_object_get(params, "match"), &m, &n, msg, msglen) < 0) {
+	if (prom_compile_match(json_object_get(params, "match"), &m, &n, msg, msglen) < 0) {
 		*param = "match";
 		return -1;
 	}
-	free_match(m, n);
+	prom_free_match(m, n);
 	return 0;
 }
 
-static int alert_matches(const json_t *labels, const struct matcher *m, size_t n)
+static int alert_matches(const json_t *labels, const struct prom_matcher *m, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *v = json_string_value(json_object_get(labels, m[i].label));
@@ -172,10 +167,10 @@ void prom_alerts_run(const json_t *params, const struct gate_run_env *env,
 		gate_result_set(res, GATE_ERROR, "url is required");
 		return;
 	}
-	struct matcher *m = NULL;
+	struct prom_matcher *m = NULL;
 	size_t nm = 0;
 	char err[384];
-	if (compile_match(json_object_get(params, "match"), &m, &nm, err, sizeof(err)) < 0) {
+	if (prom_compile_match(json_object_get(params, "match"), &m, &nm, err, sizeof(err)) < 0) {
 		gate_result_set(res, GATE_ERROR, "match: %s", err);
 		return;
 	}
@@ -202,6 +197,18 @@ void prom_alerts_run(const json_t *params, const struct gate_run_env *env,
 		gate_result_set(res, GATE_ERROR, "%s", err);
 		goto out;
 	}
+	prom_alerts_judge(doc, m, nm, any, max, shown, res);
+out:
+	json_decref(doc);
+	free(shown);
+	free(full);
+	prom_free_match(m, nm);
+}
+
+void prom_alerts_judge(const json_t *doc, const struct prom_matcher *m, size_t nm,
+                       int any, int64_t max, const char *shown,
+                       struct gate_result *res)
+{
 	const char *status = json_string_value(json_object_get(doc, "status"));
 	json_t *alerts = json_object_get(json_object_get(doc, "data"), "alerts");
 	if (!status || strcmp(status, "success") || !json_is_array(alerts)) {
@@ -209,7 +216,7 @@ void prom_alerts_run(const json_t *params, const struct gate_run_env *env,
 		gate_result_set(res, GATE_ERROR,
 		                "%s did not answer {status: success, data: {alerts: [...]}}%s%s",
 		                shown, e ? ": " : "", e ? e : "");
-		goto out;
+		return;
 	}
 
 	json_t *listed = json_array();
@@ -224,7 +231,7 @@ void prom_alerts_run(const json_t *params, const struct gate_run_env *env,
 		if (!json_is_object(labels) || !st) {
 			gate_result_set(res, GATE_ERROR,
 			                "alert %zu from %s has no labels or no state", i + 1, shown);
-			goto out;
+			return;
 		}
 		if (!any && strcmp(st, "firing"))
 			continue;
@@ -268,9 +275,4 @@ void prom_alerts_run(const json_t *params, const struct gate_run_env *env,
 	} else {
 		gate_result_set(res, GATE_PASS, "no %s alert%s%s", what, nm ? " matches" : "", ign);
 	}
-out:
-	json_decref(doc);
-	free(shown);
-	free(full);
-	free_match(m, nm);
 }

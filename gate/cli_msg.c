@@ -10,6 +10,7 @@
 /* A message often echoes text from outside (a server's answer, a value
  * of a file being linted): one line, every control escaped (textsafe.h),
  * so it cannot forge a line or drive the terminal. */
+GATE_PRINTF(2, 0)
 static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
 	va_list cp;

@@ -11,22 +11,27 @@
 #     with _exit (async-signal-safe after fork), which skips LeakSanitizer,
 #     and valgrind (t0106) looks at their leaks instead.  t0106 runs in
 #     step 3 only: valgrind cannot run a sanitizer build;
-#  3. build normally (what users ship) and run every test again.
+#  3. build the libFuzzer targets (fuzz/, clang) and run each briefly
+#     (20 s, as many at once as there are CPUs: scripts/fuzz.sh), so that
+#     a parser that regressed is caught; a crash, leak or timeout fails;
+#  4. build normally (what users ship) and run every test again.
 # When step 1 ran (CI), a skipped test is a failure: everything the tests
 # need is installed by scripts/install-deps.sh (GATE_TEST_NO_SKIP=1).
 # Options: --no-install (skip step 1), -R REGEX / -L LABEL / -E REGEX
-# (passed to ctest), --no-asan / --asan-only (one of the two runs).
+# (passed to ctest), --no-asan / --asan-only (one of the two runs),
+# --no-fuzz (skip step 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-install=1 normal=1 asan=1
+install=1 normal=1 asan=1 fuzz=1
 ctest_args=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--no-install) install=0 ;;
 	--no-asan) asan=0 ;;
 	--asan-only) normal=0 ;;
+	--no-fuzz) fuzz=0 ;;
 	-R|-L|-E) ctest_args+=("$1" "$2"); shift ;;
-	*) echo "usage: scripts/test.sh [--no-install] [--no-asan|--asan-only] [-R REGEX] [-L LABEL] [-E REGEX]" >&2; exit 64 ;;
+	*) echo "usage: scripts/test.sh [--no-install] [--no-asan|--asan-only] [--no-fuzz] [-R REGEX] [-L LABEL] [-E REGEX]" >&2; exit 64 ;;
 	esac
 	shift
 done
@@ -72,6 +77,11 @@ if [ "$asan" = 1 ]; then
 		fail=1
 	fi
 	echo "== ASan+UBSan run took $(( $(date +%s) - t0 ))s"
+fi
+
+if [ "$fuzz" = 1 ]; then
+	echo "== fuzz targets, 20 s each"
+	FUZZ_JOBS=$jobs scripts/fuzz.sh 20 || fail=1
 fi
 
 if [ "$normal" = 1 ]; then

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -32,6 +33,17 @@ static void test_start_time(void **state)
 		{"2026-11-25 02:42:54 XYZT", -1},       /* a zone we cannot place */
 		{"2026-13-25 02:42:54 UTC", -1},        /* month 13 */
 		{"yesterday", -1},
+		/* out of range: the year and month once overflowed an int (found
+		 * by fuzz/fuzz_backup_label.c) */
+		{"-2147483648-01-01 00:00:00 UTC", -1},
+		{"2026--2147483648-01 00:00:00 UTC", -1},
+		{"2147483647-12-31 23:59:59 UTC", -1},
+		{"1969-12-31 23:59:59 UTC", -1},
+		{"10000-01-01 00:00:00 UTC", -1},
+		{"2026-11-25 24:00:00 UTC", -1},
+		{"2026-11-25 02:60:00 UTC", -1},
+		{"2026-11-25 02:42:61 UTC", -1},
+		{"2026-11-25 -1:42:54 UTC", -1},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		time_t t = 0;
@@ -216,6 +228,61 @@ static void test_judge_date(void **state)
 		assert_non_null(strstr(v.first, k ? "in the future" : " old (max_age 1d0h"));
 		json_decref(d);
 	}
+/* pgbackrest.backup with `info` answered from memory (no pgbackrest run):
+ * the stop time is whatever the JSON says, and an absurd one must be an
+ * error, never arithmetic that overflows (found by fuzz_pgbackrest_info). */
+static const char *info_answer;
+
+static int answer_info(char *const *argv, const struct gate_run_env *env, size_t max_out,
+                       struct proc_result *pr)
+{
+	(void)argv;
+	(void)env;
+	(void)max_out;
+	memset(pr, 0, sizeof(*pr));
+	pr->started = pr->exited = 1;
+	pr->out = strdup(info_answer);
+	pr->err = strdup("");
+	return 0;
+}
+
+static void test_pgbackrest_times(void **state)
+{
+	(void)state;
+	char now_stop[32];
+	snprintf(now_stop, sizeof(now_stop), "%lld", (long long)time(NULL) - 60);
+#define INFO_FMT                                                                        \
+	"[{\"name\":\"demo\",\"status\":{\"code\":0,\"message\":\"ok\"},"                    \
+	"\"backup\":[{\"label\":\"20261128-165523F\",\"type\":\"full\",\"error\":false,"      \
+	"\"timestamp\":{\"start\":%s,\"stop\":%s},\"database\":{\"id\":1,\"repo-key\":1},"  \
+	"\"info\":{\"size\":100,\"repository\":{\"size\":10}}}]}]"
+	const struct {
+		const char *start, *stop;
+		enum gate_status want;
+	} rows[] = {
+		{"1795885197", now_stop, GATE_PASS}, /* the control: a minute old */
+		{"1795885197", "9223372036854775807", GATE_ERROR},
+		{"1795885197", "-9223372036854775808", GATE_ERROR},
+		{"1795885197", "253402300800", GATE_ERROR}, /* year 10000 */
+		{"9223372036854775807", now_stop, GATE_PASS},
+		{"-9223372036854775808", now_stop, GATE_PASS},
+	};
+	json_t *params = json_pack("{s:s,s:b,s:b}", "stanza", "demo", "verify", 0, "require_wal", 0);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char text[1024];
+		snprintf(text, sizeof(text), INFO_FMT, rows[i].start, rows[i].stop);
+		info_answer = text;
+		struct gate_run_env env = {.abi_version = GATE_ABI_VERSION, .timeout_ms = 10000};
+		struct gate_result res = {.status = GATE_ERROR, .details = json_object()};
+		bk_pgbackrest_run_with(params, &env, &res, answer_info);
+		print_message("start %s stop %s: %d %s\n", rows[i].start, rows[i].stop, res.status,
+		              res.summary);
+		assert_int_equal(res.status, rows[i].want);
+		if (rows[i].want == GATE_ERROR)
+			assert_non_null(strstr(res.summary, "timestamp.stop"));
+		json_decref(res.details);
+	}
+	json_decref(params);
 }
 
 int main(void)
@@ -226,6 +293,9 @@ int main(void)
 		cmocka_unit_test(test_system_id),
 		cmocka_unit_test(test_wal_range),
 		cmocka_unit_test(test_judge_date),
+}
+
+		cmocka_unit_test(test_pgbackrest_times),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

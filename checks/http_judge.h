@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to the http family (checks/http*.c): the judges of an answer,
+ * pure (no I/O: the checks fetch, these parse and judge into the result),
+ * for the unit tests and the fuzz targets (fuzz/). */
+#ifndef GATE_CHECKS_HTTP_JUDGE_H
+#define GATE_CHECKS_HTTP_JUDGE_H
+
+#include <regex.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "http_fetch.h"
+
+/* http: expect_body (a POSIX ERE) against the body; 1 when it matches,
+ * 0 with res set when not. */
+int http_judge_body(const char *re_text, const struct http_response *rs,
+                    struct gate_result *res);
+/* http: every expect_json assertion (a list, as validated) against the
+ * body; 1 when all hold, 0 with res set when not. */
+int http_judge_json(const json_t *ej, const struct http_response *rs,
+                    struct gate_result *res);
+/* One {pointer, equals|matches|max|min} against doc; 0 with why when it
+ * does not hold. */
+int http_assertion_holds(json_t *doc, const json_t *item, char *why, size_t len);
+
+/* prometheus.alerts: `match` compiled into anchored matchers. */
+struct prom_matcher {
+	const char *label;
+	regex_t re;
+};
+/* -1 with msg on a bad expression; free with prom_free_match. */
+int prom_compile_match(const json_t *match, struct prom_matcher **out, size_t *n,
+                       char *msg, size_t msglen);
+void prom_free_match(struct prom_matcher *m, size_t n);
+/* Judge /api/v1/alerts (doc) into res: alerts matching m (firing, or also
+ * pending when any) counted against max; shown is the URL for messages. */
+void prom_alerts_judge(const json_t *doc, const struct prom_matcher *m, size_t nm,
+                       int any, int64_t max, const char *shown,
+                       struct gate_result *res);
+
+/* patroni.cluster: the leader's own /patroni, asked only when the
+ * judgement needs it; returns a new reference or NULL (having put
+ * leader_api_error into res->details). */
+typedef json_t *(*patroni_leader_fn)(const json_t *leader, void *ud,
+                                     struct gate_result *res);
+/* Judge /cluster (doc) into res with the check's params; shown is the
+ * URL for messages. */
+void patroni_cluster_judge(const json_t *params, const json_t *doc, const char *shown,
+                           patroni_leader_fn leader_view, void *ud,
+                           struct gate_result *res);
+
+#endif
