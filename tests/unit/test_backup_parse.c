@@ -228,6 +228,8 @@ static void test_judge_date(void **state)
 		assert_non_null(strstr(v.first, k ? "in the future" : " old (max_age 1d0h"));
 		json_decref(d);
 	}
+}
+
 /* pgbackrest.backup with `info` answered from memory (no pgbackrest run):
  * the stop time is whatever the JSON says, and an absurd one must be an
  * error, never arithmetic that overflows (found by fuzz_pgbackrest_info). */
@@ -293,8 +295,6 @@ int main(void)
 		cmocka_unit_test(test_system_id),
 		cmocka_unit_test(test_wal_range),
 		cmocka_unit_test(test_judge_date),
-}
-
 		cmocka_unit_test(test_pgbackrest_times),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
