@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The backup check family: the parameter tables of pgbackrest.backup,
- * backup.basebackup and backup.file (shared/spec/checks.md, "Backups"),
+ * backup.basebackup and backup.file (gate-runbook(5), "Backups"),
  * and the helpers the three share.  The checks themselves live in
  * backup_pgbackrest.c, backup_basebackup.c and backup_file.c.
  *
- * The lesson that shapes them (shared/notes/anchors-backup-replica.md):
+ * The lesson that shapes them (verified against the real tools):
  * the tools print a bad result and still exit 0, so every check parses
  * what the tool says and never trusts its exit status alone. */
 #include "backup.h"

@@ -3,7 +3,7 @@
  * must be fresh, error-free, of the live cluster, intact in the
  * repository (`verify`), and have the WAL from its start to its stop.
  *
- * What pgBackRest 2.45 really says (shared/notes/anchors-backup-replica.md):
+ * What pgBackRest 2.45 really says (verified against the real tool):
  * `info` exits 0 for a missing stanza (status code 1) and keeps saying
  * "ok" with "error": false when the repository is corrupt; `verify` exits
  * 0 with "status: error" and prints nothing unless --output=text

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Real PostgreSQL 15 servers for tests and the demo, after the verified
-# recipe in shared/notes/fixtures.md.  Everything lives under $PG_ROOT
+# recipe for PostgreSQL as root (initdb and pg_ctl run as postgres).  Everything lives under $PG_ROOT
 # (default $TEST_TMP/pg); every server is stopped by PID at exit (the
 # caller registers pg_stop_all with its cleanup).  PostgreSQL refuses to run
 # as root, so servers run as the `postgres` user.

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # A real pgBackRest 2.45 repository for tests and benchmarks, after the
-# verified recipe in shared/notes/fixtures.md section 3.  Everything lives
+# verified recipe for a local repository.  Everything lives
 # under $PGBR_DIR (default $TEST_TMP/pgbackrest): the configuration file,
 # the repository, lock, log and spool paths.  The host's
 # /etc/pgbackrest.conf and /var/log/pgbackrest are never read or written:

@@ -160,7 +160,7 @@ static void test_wal_range(void **state)
 	                  "0/8000028", "0/A000000", names, 8, &size);
 	assert_int_equal(size, 16u << 20);
 	assert_int_equal(n, 2);
-	/* The fixture's own numbers (shared/notes/fixtures.md). */
+	/* The fixture's own numbers (a real pg_basebackup). */
 	n = segment_names("000000010000000000000008", "000000010000000000000009",
 	                  "0/8000028", "0/9000050", names, 8, &size);
 	assert_int_equal(size, 16u << 20);
