@@ -45,20 +45,6 @@ int outfile_check(const char *path, struct gate_error *err)
 	return 0;
 }
 
-static int write_all(int fd, const char *s, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int outfile_replace(const char *path, const char *data, size_t len,
                     struct gate_error *err)
 {
@@ -76,7 +62,7 @@ int outfile_replace(const char *path, const char *data, size_t len,
 	mode_t mask = umask(0);
 	umask(mask);
 	int r = 0;
-	if (fchmod(fd, 0644 & ~mask) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, 0644 & ~mask) < 0 || write_full(fd, data, len) < 0 || fsync(fd) < 0) {
 		gate_error_set(err, path, 0, 0, "%s", strerror(errno));
 		r = -1;
 	}

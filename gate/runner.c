@@ -110,20 +110,6 @@ static void set_result(struct runner *r, struct job *j, enum check_status st,
 
 /* ---- the child ---- */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static pid_t child_group;
 
 /* gate died: take the whole group along (tools and what they started),
@@ -213,7 +199,7 @@ static void child_run(struct runner *r, struct job *j, int wfd)
 	                        "summary", res.summary, "details",
 	                        json_is_object(res.details) ? res.details : NULL);
 	char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-	int rc = s && write_all(wfd, s, strlen(s)) == 0 ? 0 : 1;
+	int rc = s && write_full(wfd, s, strlen(s)) == 0 ? 0 : 1;
 	/* The exit status counts (0 or the result is void): nothing of ours
 	 * left for a leak checker to hold against it. */
 	free(s);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include "util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int64_t gate_mono_ms(void)
 {
@@ -173,4 +175,19 @@ char *strv_join(char *const *v, const char *sep)
 		strbuf_adds(&sb, v[i]);
 	}
 	return strbuf_detach(&sb);
+}
+
+int write_full(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }

@@ -49,4 +49,8 @@ void strv_free(char **v);
 /* argv joined by single spaces (for allow_commands and reports). */
 char *strv_join(char *const *v, const char *sep);
 
+/* write(2) all n bytes, again after EINTR or a short write; 0, or -1 with
+ * errno.  Async-signal-safe (a forked check child uses it). */
+int write_full(int fd, const void *p, size_t n);
+
 #endif

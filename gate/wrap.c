@@ -281,20 +281,6 @@ static int copy_file(const char *src, const char *dst, struct gate_error *err)
 	return r;
 }
 
-static int write_all(int fd, const char *s, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Does path exist, and does it contain marker in its head? */
 static int existing_is_ours(const char *path, const char *marker, int *exists)
 {
@@ -337,7 +323,7 @@ int write_script_atomic(const char *path, const char *content,
 		return -1;
 	}
 	int r = 0;
-	if (write_all(fd, content, strlen(content)) < 0 || fchmod(fd, 0755) < 0 ||
+	if (write_full(fd, content, strlen(content)) < 0 || fchmod(fd, 0755) < 0 ||
 	    fsync(fd) < 0) {
 		gate_error_set(err, tmp, 0, 0, "%s", strerror(errno));
 		r = -1;
