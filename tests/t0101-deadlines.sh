@@ -25,8 +25,6 @@ timed() {
 	return $rc
 }
 
-write_rb() { cat >"$1"; chmod 644 "$1"; }
-
 # a sleep of its own, so that no other sleep on the machine is taken for it
 ln -s "$(command -v sleep)" sleep-t0101
 write_rb hang.yaml <<EOF

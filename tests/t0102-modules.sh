@@ -9,8 +9,6 @@ require_cmd make cc pkg-config nm
 cd "$TEST_TMP" || exit 1
 PREFIX=$TEST_TMP/prefix
 
-write_rb() { cat >"$1"; chmod 644 "$1"; }
-
 now_ms() { test_now_ms; }
 
 test_expect_success 'the example module builds against the installed header only' '

@@ -6,8 +6,6 @@
 
 cd "$TEST_TMP" || exit 1
 
-write_rb() { cat >"$1"; chmod 644 "$1"; }
-
 # A check that leaves a trace: if it ran, check-ran exists.
 write_rb allow.yaml <<EOF
 version: 1

@@ -10,18 +10,7 @@ require_cmd unshare nsenter python3
 
 cd "$TEST_TMP" || exit 1
 
-write_rb() { cat >"$1"; chmod 644 "$1"; }
-
-write_rb pass.yaml <<'EOF'
-version: 1
-name: pass
-checks:
-  - id: ok
-    type: exec
-    with:
-      command: ["true"]
-      protocol: exit
-EOF
+write_pass_rb pass.yaml
 
 # A command that says it started, then waits for a signal; its trap
 # decides the status.

@@ -5,8 +5,6 @@
 
 cd "$TEST_TMP" || exit 1
 
-write_rb() { cat >"$1"; chmod 644 "$1"; }
-
 write_rb good.yaml <<EOF
 version: 1
 name: good

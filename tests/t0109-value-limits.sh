@@ -8,8 +8,6 @@
 
 cd "$TEST_TMP" || exit 1
 
-write_rb() { cat >"$1"; chmod 644 "$1"; }
-
 write_rb huge.yaml <<'EOF'
 version: 1
 name: huge

@@ -9,18 +9,7 @@
 
 cd "$TEST_TMP" || exit 1
 
-write_rb() { cat >"$1"; chmod 644 "$1"; }
-
-write_rb pass.yaml <<'EOF'
-version: 1
-name: pass
-checks:
-  - id: ok
-    type: exec
-    with:
-      command: ["true"]
-      protocol: exit
-EOF
+write_pass_rb pass.yaml
 
 write_rb audited.yaml <<EOF
 version: 1

@@ -80,17 +80,7 @@ for sig in TERM INT KILL; do
 	done
 done
 
-cat >pass.yaml <<'EOF'
-version: 1
-name: pass
-checks:
-  - id: ok
-    type: exec
-    with:
-      command: ["true"]
-      protocol: exit
-EOF
-chmod 644 pass.yaml
+write_pass_rb pass.yaml
 
 new_mark
 test_expect_success 'gate run killed by SIGKILL: the wrapped command gets SIGTERM' '

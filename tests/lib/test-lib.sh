@@ -68,6 +68,23 @@ _test_exit() {
 trap _test_exit EXIT
 trap 'exit 130' INT TERM
 
+# write_rb FILE: stdin into FILE, mode 0644 (a runbook gate trusts).
+write_rb() { cat >"$1"; chmod 644 "$1"; }
+
+# write_pass_rb FILE [NAME]: a runbook of one exec check that passes.
+write_pass_rb() {
+	write_rb "$1" <<-EOF
+	version: 1
+	name: ${2:-pass}
+	checks:
+	  - id: ok
+	    type: exec
+	    with:
+	      command: ["true"]
+	      protocol: exit
+	EOF
+}
+
 say() { printf '# %s\n' "$*"; }
 
 test_expect_success() {
