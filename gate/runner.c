@@ -544,6 +544,7 @@ static void attempt_over(struct runner *r, struct job *j, int64_t now)
 {
 	const struct rb_check *c = &r->rb->checks[j->idx];
 	struct check_result *res = &r->ev->results[j->idx];
+	attach_stderr(r, j); /* whichever way it ended */
 	strbuf_release(&j->out);
 	r->running--;
 	r->saturated = 0;
@@ -570,7 +571,6 @@ static void finish_if_over(struct runner *r, struct job *j, int64_t now)
 	if (!j->reaped)
 		return;
 	judge_output(r, j);
-	attach_stderr(r, j);
 	attempt_over(r, j, now);
 }
 
@@ -617,7 +617,6 @@ static void enforce_deadlines(struct runner *r, int64_t now)
 		if (j->state == JOB_RUNNING && now >= j->deadline) {
 			kill_job(j);
 			judge_timeout(r, j);
-			attach_stderr(r, j);
 			attempt_over(r, j, now);
 		}
 	}
@@ -777,7 +776,6 @@ static void wait_events(struct runner *r, int64_t now)
 			if (j->overflow) {
 				kill_job(j);
 				judge_output(r, j);
-				attach_stderr(r, j);
 				attempt_over(r, j, gate_mono_ms());
 			}
 		} else if (pfds[i].fd == j->pidfd) {
