@@ -101,56 +101,7 @@ static char **build_env(char *const *add)
 	return env;
 }
 
-/* Where argv[0] may be, in the order execvp tries them: itself when it
- * holds a '/', else each directory of PATH (an empty entry is the current
- * directory).  Built before the child exists: it may not allocate. */
-static char **path_candidates(const char *file)
-{
-	if (!*file || strchr(file, '/')) {
-		char **c = calloc(2, sizeof(*c));
-		if (!c || !(c[0] = strdup(file)))
-			abort();
-		return c;
-	}
-	const char *path = getenv("PATH");
-	if (!path)
-		path = "/bin:/usr/bin"; /* glibc's default for posix_spawnp */
-	size_t n = 1;
-	for (const char *p = path; *p; p++)
-		n += *p == ':';
-	char **c = calloc(n + 1, sizeof(*c));
-	if (!c)
-		abort();
-	size_t k = 0, fl = strlen(file);
-	for (const char *p = path;; p++) {
-		const char *e = strchr(p, ':');
-		size_t dl = e ? (size_t)(e - p) : strlen(p);
-		c[k] = malloc(dl + fl + 2);
-		if (!c[k])
-			abort();
-		if (dl)
-			memcpy(c[k], p, dl);
-		else
-			c[k][dl++] = '.';
-		c[k][dl] = '/';
-		memcpy(c[k] + dl + 1, file, fl + 1);
-		k++;
-		if (!e)
-			break;
-		p = e;
-	}
-	return c;
-}
-
-static void free_candidates(char **c)
-{
-	for (size_t i = 0; c[i]; i++)
-		free(c[i]);
-	free(c);
-}
-
 struct spawn_args {
-	char **cands;           /* from path_candidates() */
 	char *const *argv;
 	char **env;
 	int outw, errw;         /* the pipes' write ends, for stdout and stderr */
@@ -190,17 +141,11 @@ __attribute__((noreturn)) static void spawn_child(struct spawn_args *a)
 		for (int fd = 3; fd < a->maxfd; fd++)
 			close(fd);
 	sigprocmask(SIG_SETMASK, a->mask, NULL);
-	int e = ENOENT, eacces = 0;
-	for (size_t i = 0; a->cands[i]; i++) {
-		execve(a->cands[i], a->argv, a->env);
-		e = errno;
-		if (e == EACCES)
-			eacces = 1;
-		else if (e != ENOENT && e != ENOTDIR && e != ESTALE && e != ENODEV &&
-		         e != ETIMEDOUT)
-			break; /* as execvp: a real error, not "try the next one" */
-	}
-	a->exec_errno = eacces && (e == ENOENT || e == ENOTDIR) ? EACCES : e;
+	/* glibc's execvpe searches PATH without allocating (safe in a vfork
+	 * child) and leaves execvp's errno: EACCES if a candidate was not
+	 * executable and none ran. */
+	execvpe(a->argv[0], a->argv, a->env);
+	a->exec_errno = errno;
 	_exit(127);
 }
 
@@ -249,7 +194,6 @@ int proc_run(char *const *argv, const struct proc_opts *opts,
 	 * (PR_SET_PDEATHSIG; cleared when it execs a setuid program). */
 	long maxfd = sysconf(_SC_OPEN_MAX);
 	struct spawn_args sa = {
-		.cands = path_candidates(argv[0]),
 		.argv = argv,
 		.env = build_env(opts->env_add),
 		.outw = outp[1],
@@ -260,7 +204,6 @@ int proc_run(char *const *argv, const struct proc_opts *opts,
 	int spawn_errno = 0;
 	pid_t pid = spawn(&sa, &spawn_errno);
 	free(sa.env);
-	free_candidates(sa.cands);
 	close(outp[1]);
 	outp[1] = -1;
 	close(errp[1]);
