@@ -248,32 +248,6 @@ static json_t *ms_value(double ms)
 	return json_real(round(ms * 10) / 10);
 }
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0. */
-static size_t utf8_seq(const unsigned char *p)
-{
-	size_t n;
-	unsigned cp;
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0)
-		n = 2, cp = p[0] & 0x1f;
-	else if ((p[0] & 0xf0) == 0xe0)
-		n = 3, cp = p[0] & 0x0f;
-	else if ((p[0] & 0xf8) == 0xf0)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	static const unsigned min[] = {0, 0, 0x80, 0x800, 0x10000};
-	if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /* A JSON string even when s is not UTF-8 (a plugin printing Latin-1, an
  * argv byte string): invalid bytes become U+FFFD instead of the member
  * silently missing from the report. */
@@ -285,8 +259,8 @@ static json_t *jstring(const char *s)
 	struct strbuf sb = STRBUF_INIT;
 	const unsigned char *p = (const unsigned char *)s;
 	while (*p) {
-		size_t n = utf8_seq(p);
-		if (n == 0) {
+		size_t n = 0;
+		if (text_utf8_decode((const char *)p, strlen((const char *)p), &n) < 0) {
 			strbuf_adds(&sb, "\xef\xbf\xbd");
 			p++;
 		} else {

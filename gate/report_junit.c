@@ -14,37 +14,6 @@
 #include "report_impl.h"
 #include "textsafe.h"
 
-/* Length of the valid UTF-8 sequence at p, or 0. */
-static size_t utf8_len(const unsigned char *p)
-{
-	size_t n;
-	unsigned cp;
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0) {
-		n = 2;
-		cp = p[0] & 0x1f;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		n = 3;
-		cp = p[0] & 0x0f;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		n = 4;
-		cp = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	static const unsigned min[] = {0, 0, 0x80, 0x800, 0x10000};
-	if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-	    cp == 0xfffe || cp == 0xffff)
-		return 0;
-	return n;
-}
-
 /* Text as XML character data or attribute value: controls and broken
  * UTF-8 escaped visibly first (textsafe.h: XML 1.0 cannot carry C0
  * controls, and a terminal showing the file must not obey C1 ones), then
@@ -65,8 +34,9 @@ static void xml_add(struct strbuf *sb, const char *s, int attr)
 		case '\r': strbuf_adds(sb, "&#13;"); p++; continue;
 		default: break;
 		}
-		size_t n = *p < 0x20 ? 0 : utf8_len(p);
-		if (n == 0) {
+		size_t n = 0;
+		long cp = *p < 0x20 ? -1 : text_utf8_decode((const char *)p, strlen((const char *)p), &n);
+		if (cp < 0 || cp == 0xfffe || cp == 0xffff) {
 			strbuf_adds(sb, "?");
 			p++;
 			continue;

@@ -8,8 +8,9 @@
 /* The code point of the valid UTF-8 sequence at p (at most `left` bytes),
  * its length in *len; -1 when p does not start one (RFC 3629: no overlong
  * forms, no surrogates, nothing above U+10FFFF). */
-static long utf8_decode(const unsigned char *p, size_t left, size_t *len)
+long text_utf8_decode(const char *s, size_t left, size_t *len)
 {
+	const unsigned char *p = (const unsigned char *)s;
 	size_t n;
 	unsigned long cp;
 	if (p[0] < 0x80) {
@@ -71,7 +72,7 @@ void text_safe_addn(struct strbuf *sb, const char *s, size_t n, unsigned flags)
 		return;
 	while (i < n) {
 		size_t len;
-		long cp = utf8_decode(p + i, n - i, &len);
+		long cp = text_utf8_decode((const char *)p + i, n - i, &len);
 		if (cp >= 0x20 && !unsafe_high(cp)) {
 			i += len;
 			continue;
@@ -129,7 +130,7 @@ void text_safe_json(struct strbuf *sb, const char *json)
 	size_t n = json ? strlen(json) : 0, i = 0, plain = 0;
 	while (i < n) {
 		size_t len;
-		long cp = utf8_decode(p + i, n - i, &len);
+		long cp = text_utf8_decode((const char *)p + i, n - i, &len);
 		if (cp >= 0 && (cp < 0x7f || !unsafe_high(cp))) {
 			i += len;
 			continue;

@@ -35,6 +35,11 @@ enum {
 void text_safe_add(struct strbuf *sb, const char *s, unsigned flags);
 /* The same for the first n bytes of s (NULs among them are escaped). */
 void text_safe_addn(struct strbuf *sb, const char *s, size_t n, unsigned flags);
+/* The code point of the valid UTF-8 sequence at s (at most `left` bytes),
+ * its length in *len; -1 when s does not start one (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF).  The one decoder every
+ * renderer uses. */
+long text_utf8_decode(const char *s, size_t left, size_t *len);
 /* A safe copy of s (NULL: ""); free() it. */
 char *text_safe(const char *s, unsigned flags);
 /* 1 when text_safe(s, flags) would be s itself. */
