@@ -351,10 +351,8 @@ static int write_json_file(const struct eval *ev, const char *path)
 	char *text = report_json_string(ev, 1);
 	struct gate_error err = {0};
 	char buf[2048];
-	int rc = -1;
-	if (!text)
-		msg_error("cannot write the report to %s: cannot encode it", path);
-	else if ((rc = outfile_replace(path, text, strlen(text), &err)) < 0)
+	int rc = outfile_replace(path, text, strlen(text), &err);
+	if (rc < 0)
 		msg_error("cannot write the report: %s", gate_error_format(&err, buf, sizeof(buf)));
 	free(text);
 	return rc;
