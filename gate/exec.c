@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
+
 /* The signals a person or a supervisor uses to stop a maintenance
  * command: gate passes them on instead of dying and orphaning it. */
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
@@ -96,10 +98,7 @@ static void child_exec(char *const *argv, int errfd, const sigset_t *oldmask, in
 	 * if gate is already gone. */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent) {
 		int e = ESRCH;
-		ssize_t w;
-		do
-			w = write(errfd, &e, sizeof(e));
-		while (w < 0 && errno == EINTR);
+		(void)write_full(errfd, &e, sizeof(e));
 		_exit(127);
 	}
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
@@ -113,10 +112,7 @@ static void child_exec(char *const *argv, int errfd, const sigset_t *oldmask, in
 		setrlimit(RLIMIT_CORE, &start_core_limit);
 	execvp(argv[0], argv);
 	int e = errno;
-	ssize_t w;
-	do
-		w = write(errfd, &e, sizeof(e));
-	while (w < 0 && errno == EINTR);
+	(void)write_full(errfd, &e, sizeof(e));
 	_exit(127);
 }
 
