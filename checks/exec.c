@@ -21,7 +21,7 @@
 
 #include "gate/module.h"
 #include "exec_nagios.h"
-#include "lib/timefmt.h"
+#include "kit/timefmt.h"
 #include "lib/proc.h"
 
 #define EXEC_MAX_OUT (1u << 20)    /* stdout kept from a plugin */

@@ -16,7 +16,7 @@
 #include <systemd/sd-bus.h>
 
 #include "gate/module.h"
-#include "lib/timefmt.h"
+#include "kit/timefmt.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
 #define SD_PATH "/org/freedesktop/systemd1"

@@ -38,8 +38,10 @@
 #include "audit.h"
 #include "redact.h"
 #include "report.h"
-#include "textsafe.h"
-#include "util.h"
+#include "kit/alloc.h"
+#include "kit/clock.h"
+#include "kit/strbuf.h"
+#include "kit/text.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 /* How long journald may take to accept one record before it counts as
@@ -271,7 +273,7 @@ static char *file_line(const struct eval *ev, enum audit_kind kind, const char *
 	char *line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json_decref(o);
 	/* DEL and C1 controls as \u escapes: `tail -f` of the file shows
-	 * them safely (textsafe.h). */
+	 * them safely (kit/text.h). */
 	struct strbuf sb = STRBUF_INIT;
 	text_safe_json(&sb, line ? line : "{}");
 	strbuf_adds(&sb, "\n");

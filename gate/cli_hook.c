@@ -12,7 +12,8 @@
 #include "cli.h"
 #include "hooks.h"
 #include "msg.h"
-#include "util.h"
+#include "kit/alloc.h"
+#include "kit/strbuf.h"
 #include "wrap.h"
 
 /* Git gives a hook one line per ref; a push with more than this on stdin

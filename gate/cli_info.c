@@ -10,7 +10,6 @@
 #include "msg.h"
 #include "registry.h"
 #include "runbook.h"
-#include "util.h"
 
 /* ---- gate lint ---- */
 

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "textsafe.h"
+#include "kit/alloc.h"
+#include "kit/strbuf.h"
+#include "kit/text.h"
 
 /* A message often echoes text from outside (a server's answer, a value
- * of a file being linted): one line, every control escaped (textsafe.h),
+ * of a file being linted): one line, every control escaped (kit/text.h),
  * so it cannot forge a line or drive the terminal. */
 GATE_PRINTF(2, 0)
 static void vmsg(const char *prefix, const char *fmt, va_list ap)

@@ -13,7 +13,7 @@
 #include "cli.h"
 #include "msg.h"
 #include "runbook.h"
-#include "util.h"
+#include "kit/alloc.h"
 
 void cli_opts_init(struct cli_opts *o)
 {

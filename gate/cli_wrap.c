@@ -12,7 +12,7 @@
 #include "msg.h"
 #include "registry.h"
 #include "runbook.h"
-#include "util.h"
+#include "kit/alloc.h"
 #include "wrap.h"
 
 static const char wrap_usage[] =

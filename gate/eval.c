@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "kit/alloc.h"
+#include "kit/strbuf.h"
 
 void eval_init(struct eval *ev, const struct runbook *rb, enum eval_mode mode)
 {

@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "kit/io.h"
 
 /* The signals a person or a supervisor uses to stop a maintenance
  * command: gate passes them on instead of dying and orphaning it. */

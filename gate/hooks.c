@@ -15,7 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "kit/alloc.h"
+#include "kit/strbuf.h"
 #include "wrap.h"
 #include "yamltree.h"
 

@@ -32,8 +32,10 @@
 #include "report.h"
 #include "runbook.h"
 #include "runner.h"
-#include "textsafe.h"
-#include "util.h"
+#include "kit/alloc.h"
+#include "kit/clock.h"
+#include "kit/strbuf.h"
+#include "kit/text.h"
 
 /* What one invocation has loaded and decided. */
 struct session {

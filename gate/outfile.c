@@ -10,7 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "kit/alloc.h"
+#include "kit/io.h"
 
 static const char *file_kind(mode_t m)
 {

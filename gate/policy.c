@@ -23,7 +23,8 @@
 #include <time.h>
 
 #include "policy.h"
-#include "util.h"
+#include "kit/alloc.h"
+#include "kit/strbuf.h"
 
 static const char *const day_names[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
 

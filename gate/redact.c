@@ -24,7 +24,8 @@
 #include <strings.h>
 
 #include "redact.h"
-#include "util.h"
+#include "kit/alloc.h"
+#include "kit/strbuf.h"
 
 #define MASK "***"
 

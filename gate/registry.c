@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "trust.h"
-#include "util.h"
+#include "kit/alloc.h"
 
 void registry_init(struct gate_registry *reg)
 {

@@ -11,7 +11,10 @@
 
 #include "redact.h"
 #include "report_impl.h"
-#include "textsafe.h"
+#include "kit/alloc.h"
+#include "kit/strbuf.h"
+#include "kit/text.h"
+#include "kit/timefmt.h"
 
 int report_format_parse(const char *s, enum report_format *out)
 {
@@ -123,7 +126,7 @@ char *report_next_window(const struct eval *ev)
 #define DETAIL_MAX_LINES 12 /* of one multi-line string value */
 
 /* Keys and values of details come from outside: every one is escaped
- * (textsafe.h) and kept on its line. */
+ * (kit/text.h) and kept on its line. */
 static void add_key(struct strbuf *sb, const char *indent, const char *k,
                     const char *after)
 {

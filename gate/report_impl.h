@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "report.h"
-#include "util.h"
+#include "kit/strbuf.h"
 
 /* A warn-severity check that did not pass: reported, never decisive. */
 int report_is_warning(const struct check_result *r);

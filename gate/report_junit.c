@@ -12,10 +12,13 @@
 
 #include "redact.h"
 #include "report_impl.h"
-#include "textsafe.h"
+#include "kit/alloc.h"
+#include "kit/strbuf.h"
+#include "kit/text.h"
+#include "kit/timefmt.h"
 
 /* Text as XML character data or attribute value: controls and broken
- * UTF-8 escaped visibly first (textsafe.h: XML 1.0 cannot carry C0
+ * UTF-8 escaped visibly first (kit/text.h: XML 1.0 cannot carry C0
  * controls, and a terminal showing the file must not obey C1 ones), then
  * markup escaped; U+FFFE and U+FFFF, not XML characters, become '?'. */
 static void xml_add(struct strbuf *sb, const char *s, int attr)

@@ -8,10 +8,11 @@
 
 #include "redact.h"
 #include "report_impl.h"
-#include "textsafe.h"
+#include "kit/strbuf.h"
+#include "kit/text.h"
 
 /* Outside text in the one line: redacted, on one line, controls escaped
- * (textsafe.h), and no '|' that would start the perfdata. */
+ * (kit/text.h), and no '|' that would start the perfdata. */
 static void add_plain(struct strbuf *sb, const char *s)
 {
 	char *red = redact_string(s);

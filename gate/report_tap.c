@@ -13,7 +13,8 @@
 
 #include "redact.h"
 #include "report_impl.h"
-#include "textsafe.h"
+#include "kit/strbuf.h"
+#include "kit/text.h"
 
 /* TAP's to-do directive: a "not ok" the harness does not count as a
  * failure.  Written in two pieces so that the tree's check for
@@ -21,7 +22,7 @@
 #define TAP_UNCOUNTED " # T" "ODO severity warn: reported, does not block"
 
 /* A description on one line (a newline in it must not start a TAP line
- * of its own; other controls are escaped, textsafe.h), with '#' escaped
+ * of its own; other controls are escaped, kit/text.h), with '#' escaped
  * (TAP reads it as a directive) and redacted. */
 static void add_desc(struct strbuf *sb, const char *s)
 {

@@ -9,7 +9,9 @@
 
 #include "redact.h"
 #include "report_impl.h"
-#include "textsafe.h"
+#include "kit/strbuf.h"
+#include "kit/text.h"
+#include "kit/timefmt.h"
 
 #define C_RESET "\033[0m"
 #define C_BOLD "\033[1m"
@@ -65,7 +67,7 @@ static const char *mark(const struct check_result *r, const char **color)
 
 /* Any text that is not gate's own, on one line: redacted (before it is
  * escaped, so a secret is still found), newlines and tabs become spaces,
- * every other control is escaped visibly (textsafe.h): a summary cannot
+ * every other control is escaped visibly (kit/text.h): a summary cannot
  * move the cursor or print a line of its own. */
 static void add_flat(struct strbuf *sb, const char *s)
 {

@@ -39,7 +39,8 @@
 #include "redact.h"
 #include "registry.h"
 #include "trust.h"
-#include "util.h"
+#include "kit/alloc.h"
+#include "kit/strbuf.h"
 #include "yamltree.h"
 
 #define CHECK_MAX_RETRIES 100

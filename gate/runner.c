@@ -30,8 +30,11 @@
 
 #include "redact.h"
 #include "runbook.h"
-#include "textsafe.h"
-#include "util.h"
+#include "kit/alloc.h"
+#include "kit/clock.h"
+#include "kit/io.h"
+#include "kit/strbuf.h"
+#include "kit/text.h"
 
 /* A child that writes more than this is broken (or hostile). */
 #define RUNNER_MAX_OUTPUT (1024 * 1024)

@@ -11,7 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "kit/alloc.h"
+#include "kit/strbuf.h"
 
 int trust_open(const char *path, struct gate_error *err)
 {

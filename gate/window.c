@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "util.h"
+#include "kit/alloc.h"
 
 struct tz_saved {
 	char *old;

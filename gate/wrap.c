@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "outfile.h"
-#include "util.h"
+#include "kit/alloc.h"
+#include "kit/io.h"
+#include "kit/strbuf.h"
 
 /* A wrapper is a few hundred bytes; reading more than this to find the
  * marker would only mean the file is something else. */

@@ -17,7 +17,7 @@
 #include <yaml.h>
 
 #include "runbook.h"
-#include "util.h"
+#include "kit/alloc.h"
 
 static const struct yt_limits default_limits = {
 	YT_MAX_FILE_SIZE, YT_MAX_DEPTH, YT_MAX_ALIASES, YT_MAX_ALIAS_NODES,

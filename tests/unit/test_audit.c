@@ -27,7 +27,8 @@
 #include "audit.h"
 #include "eval.h"
 #include "policy.h"
-#include "util.h"
+#include "kit/alloc.h"
+#include "kit/strbuf.h"
 
 struct fx {
 	struct runbook rb;

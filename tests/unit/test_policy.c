@@ -15,7 +15,7 @@
 
 #include "eval.h"
 #include "policy.h"
-#include "util.h"
+#include "kit/alloc.h"
 
 #define MAXC 5
 

@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "gate/registry.h"
-#include "gate/util.h"
+#include "kit/alloc.h"
+#include "kit/clock.h"
+#include "kit/strbuf.h"
 
 static void run_nothing(const json_t *params, const struct gate_run_env *env,
                         struct gate_result *res)

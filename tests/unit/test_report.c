@@ -20,7 +20,8 @@
 #include "policy.h"
 #include "redact.h"
 #include "report.h"
-#include "util.h"
+#include "kit/alloc.h"
+#include "kit/strbuf.h"
 
 #define T_THU_0130 1795656600000LL /* 2026-11-26T01:30:00Z, Thursday */
 #define T_SAT_0000 1795824000000LL /* 2026-11-28T00:00:00Z = sat 01:00 Berlin */

@@ -24,7 +24,9 @@
 
 #include "gate/registry.h"
 #include "gate/runbook.h"
-#include "gate/util.h"
+#include "kit/alloc.h"
+#include "kit/clock.h"
+#include "kit/strbuf.h"
 
 /* ---- test check types ---- */
 

@@ -21,7 +21,9 @@
 #include "gate/redact.h"
 #include "gate/runbook.h"
 #include "gate/runner.h"
-#include "gate/util.h"
+#include "kit/alloc.h"
+#include "kit/clock.h"
+#include "kit/strbuf.h"
 #include "lib/proc.h"
 
 /* ---- test check types (run in the runner's child) ---- */

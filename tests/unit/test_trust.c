@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "trust.h"
-#include "util.h"
+#include "kit/alloc.h"
 
 #define U 4242 /* an unprivileged user */
 #define V 4343 /* another one */

@@ -13,7 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gate/util.h"
+#include "kit/alloc.h"
+#include "kit/clock.h"
+#include "kit/strbuf.h"
 #include "gate/yamltree.h"
 
 static int parse(const char *text, struct yt_doc *d, struct gate_error *err)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* textsafe (gate/textsafe.c): text from outside made safe to print.  Rows
+/* kit/text.c: text from outside made safe to print.  Rows
  * of {input, flags, expected}; then the JSON variant, which must keep the
  * document's meaning. */
 #include <stdarg.h>
@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "textsafe.h"
+#include "kit/strbuf.h"
+#include "kit/text.h"
 
 struct row {
 	const char *in;

@@ -1,86 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-#include "util.h"
+#include "strbuf.h"
+#include "alloc.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
-
-int64_t gate_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t gate_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void gate_format_time(int64_t epoch_ms, char *buf, size_t len)
-{
-	time_t t = (time_t)(epoch_ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	char base[32];
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03dZ", base, (int)(epoch_ms % 1000));
-}
-
-void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-	if (!p)
-		abort();
-	return p;
-}
-
-void *xcalloc(size_t n, size_t m)
-{
-	void *p = calloc(n ? n : 1, m ? m : 1);
-	if (!p)
-		abort();
-	return p;
-}
-
-void *xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n ? n : 1);
-	if (!p)
-		abort();
-	return p;
-}
-
-char *xstrdup(const char *s)
-{
-	char *r = strdup(s ? s : "");
-	if (!r)
-		abort();
-	return r;
-}
-
-char *xstrndup(const char *s, size_t n)
-{
-	char *r = strndup(s, n);
-	if (!r)
-		abort();
-	return r;
-}
-
-char *xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *r;
-	va_start(ap, fmt);
-	if (vasprintf(&r, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return r;
-}
 
 static void strbuf_grow(struct strbuf *sb, size_t extra)
 {
@@ -175,19 +103,4 @@ char *strv_join(char *const *v, const char *sep)
 		strbuf_adds(&sb, v[i]);
 	}
 	return strbuf_detach(&sb);
-}
-
-int write_full(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }

@@ -14,12 +14,12 @@
  *    byte is a CSI to a terminal in an 8-bit locale).
  * Backslashes are left as they are.  Never prints; never fails.
  */
-#ifndef GATE_TEXTSAFE_H
-#define GATE_TEXTSAFE_H
+#ifndef GATE_KIT_TEXT_H
+#define GATE_KIT_TEXT_H
 
 #include <stddef.h>
 
-#include "util.h"
+#include "strbuf.h"
 
 enum {
 	/* '\n' (and "\r\n") stays a newline: multi-line bodies */

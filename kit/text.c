@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Text from outside made safe to print (textsafe.h). */
-#include "textsafe.h"
+/* Text from outside made safe to print (kit/text.h). */
+#include "text.h"
+
+#include "alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
