@@ -15,6 +15,7 @@
 
 #include "fuzz.h"
 #include "gate/registry.h"
+#include "kit/timefmt.h"
 #include "gate/runbook.h"
 #include "sandbox.h"
 
@@ -95,9 +96,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)window_contains(&rb.windows[i], now);
 		(void)windows_next_open(rb.windows, rb.nwindows, now);
 		char buf[64];
-		format_duration_ms(rb.timeout_ms, buf, sizeof(buf));
+		fmt_duration_ms(rb.timeout_ms, buf, sizeof(buf));
 		for (size_t i = 0; i < rb.nchecks; i++) {
-			format_duration_ms(rb.checks[i].timeout_ms, buf, sizeof(buf));
+			fmt_duration_ms(rb.checks[i].timeout_ms, buf, sizeof(buf));
 			char *s = json_dumps(rb.checks[i].params, JSON_COMPACT);
 			free(s);
 		}

@@ -30,6 +30,7 @@
 #include "redact.h"
 #include "registry.h"
 #include "report.h"
+#include "kit/timefmt.h"
 #include "runbook.h"
 #include "runner.h"
 #include "kit/alloc.h"
@@ -180,14 +181,6 @@ static void progress_draw(const struct runner_progress *p, void *ud)
 
 /* ---- evaluation ---- */
 
-/* Sleep until the monotonic time `until` (between --wait attempts). */
-static void sleep_until(int64_t until_ms)
-{
-	struct timespec ts = {(time_t)(until_ms / 1000), (long)(until_ms % 1000) * 1000000L};
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		;
-}
-
 static void evaluate_once(struct session *s, enum eval_mode mode, char **command)
 {
 	const struct cli_opts *o = s->o;
@@ -231,18 +224,18 @@ static void evaluate(struct session *s, enum eval_mode mode, char **command)
 		char dur[32];
 		const char *why = s->ev.reasons && s->ev.reasons[0] ? s->ev.reasons[0] : "blocked";
 		if (next > wait_end) {
-			format_duration_ms(o->wait_ms, dur, sizeof(dur));
+			fmt_duration_ms(o->wait_ms, dur, sizeof(dur));
 			if (!o->quiet)
 				msg_note("attempt %d: blocked (%s); gave up after waiting %s",
 				         attempt, why, dur);
 			return;
 		}
-		format_duration_ms(o->interval_ms, dur, sizeof(dur));
+		fmt_duration_ms(o->interval_ms, dur, sizeof(dur));
 		if (!o->quiet)
 			msg_note("attempt %d: blocked (%s); next attempt in %s", attempt, why, dur);
 		eval_release(&s->ev);
 		s->have_ev = 0;
-		sleep_until(next);
+		gate_sleep_until(next);
 	}
 }
 

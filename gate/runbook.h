@@ -136,8 +136,6 @@ int parse_duration_ms(const char *s, int64_t *out);  /* "1h30m" */
 int parse_size_bytes(const char *s, uint64_t *out);  /* "16MiB", "512" */
 int parse_rfc3339_ms(const char *s, int64_t *out);   /* "2026-12-20T00:00:00Z" */
 int parse_hhmm(const char *s, int *minutes);         /* "01:00" */
-/* Format ms as "1h30m", "500ms", "2.5s" for reports. */
-void format_duration_ms(int64_t ms, char *buf, size_t len);
 
 /* Does the argv match one of the allow_commands patterns?  (1 also when
  * the runbook has none.)  A pattern is split into words at blanks and

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "redact.h"
+#include "kit/timefmt.h"
 #include "runbook.h"
 #include "kit/alloc.h"
 #include "kit/clock.h"
@@ -530,9 +531,9 @@ static void judge_timeout(struct runner *r, struct job *j)
 {
 	char took[32], overall[32], msg[160];
 	/* The budget it had, not the poll latency on top of it. */
-	format_duration_ms(j->deadline - j->start, took, sizeof(took));
+	fmt_duration_ms(j->deadline - j->start, took, sizeof(took));
 	if (j->deadline_is_overall) {
-		format_duration_ms(r->timeout_ms, overall, sizeof(overall));
+		fmt_duration_ms(r->timeout_ms, overall, sizeof(overall));
 		snprintf(msg, sizeof(msg), "timed out after %s: overall deadline of %s passed",
 		         took, overall);
 	} else {
@@ -581,7 +582,7 @@ static void give_up_unstarted(struct runner *r, struct job *j)
 {
 	if (j->attempts == 0) {
 		char overall[32], msg[128];
-		format_duration_ms(r->timeout_ms, overall, sizeof(overall));
+		fmt_duration_ms(r->timeout_ms, overall, sizeof(overall));
 		snprintf(msg, sizeof(msg), "not run: overall deadline of %s passed", overall);
 		set_result(r, j, CHECK_ERROR, msg, NULL);
 	}

@@ -11,4 +11,7 @@ int64_t gate_mono_ms(void);
 /* CLOCK_REALTIME in milliseconds since the epoch. */
 int64_t gate_now_ms(void);
 
+/* Sleep until the monotonic time until_ms, again after EINTR. */
+void gate_sleep_until(int64_t until_ms);
+
 #endif

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kit/timefmt.h"
 #include "gate/runbook.h"
 
 /* ok: 1 parsed, 0 not a duration (-1), TOO_BIG over the limit (-2). */
@@ -226,7 +227,7 @@ static void test_format(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char buf[64];
-		format_duration_ms(cases[i].ms, buf, sizeof(buf));
+		fmt_duration_ms(cases[i].ms, buf, sizeof(buf));
 		assert_string_equal(buf, cases[i].out);
 		/* What is printed parses back (whole units only). */
 		int64_t back;
@@ -236,9 +237,9 @@ static void test_format(void **state)
 		}
 	}
 	char small[4];
-	format_duration_ms(93784005, small, sizeof(small)); /* truncates, no overflow */
+	fmt_duration_ms(93784005, small, sizeof(small)); /* truncates, no overflow */
 	assert_int_equal(strlen(small), 3);
-	format_duration_ms(INT64_MIN, small, sizeof(small));
+	fmt_duration_ms(INT64_MIN, small, sizeof(small));
 }
 
 int main(void)
