@@ -11,11 +11,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "kit/alloc.h"
+#include "kit/spawn.h"
 #include "kit/strbuf.h"
 #include "wrap.h"
 #include "yamltree.h"
@@ -210,104 +210,70 @@ static void read_to_end(int fd, struct strbuf *sb)
 	close(fd);
 }
 
-/* argv0 looked up in PATH before fork(): the child may then call only
- * async-signal-safe functions, and execvp() is not one (it allocates). */
-static char *find_in_path(const char *argv0)
+/* git's answer, or why there is none. */
+static int git_answer(char *const *argv, int status, char *o, char *e, char **out,
+                      struct gate_error *err)
 {
-	if (strchr(argv0, '/'))
-		return xstrdup(argv0);
-	const char *pe = getenv("PATH");
-	char *copy = xstrdup(pe && *pe ? pe : "/usr/local/bin:/usr/bin:/bin");
-	char *save = NULL, *found = NULL;
-	for (char *d = strtok_r(copy, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
-		char *cand = xasprintf("%s/%s", d, argv0);
-		if (access(cand, X_OK) == 0)
-			found = cand;
-		else
-			free(cand);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		char *nl = strchr(e, '\n');
+		if (nl)
+			*nl = '\0';
+		gate_error_set(err, NULL, 0, 0, "git %s failed%s%s", argv[1] ? argv[1] : "",
+		               *e ? ": " : "", e);
+		free(o);
+		free(e);
+		return -1;
 	}
-	free(copy);
-	return found;
+	size_t len = strlen(o);
+	while (len && (o[len - 1] == '\n' || o[len - 1] == '\r'))
+		o[--len] = '\0';
+	*out = o;
+	free(e);
+	return 0;
 }
 
 int hooks_git(char *const *argv, char **out, struct gate_error *err)
 {
 	int opipe[2], epipe[2];
 	*out = NULL;
-	char *prog = find_in_path(argv[0]);
-	if (!prog) {
-		gate_error_set(err, NULL, 0, 0, "cannot run %s: not found in PATH", argv[0]);
-		return -1;
-	}
 	if (pipe2(opipe, O_CLOEXEC) < 0) {
 		gate_error_set(err, NULL, 0, 0, "pipe: %s", strerror(errno));
-		free(prog);
 		return -1;
 	}
 	if (pipe2(epipe, O_CLOEXEC) < 0) {
 		gate_error_set(err, NULL, 0, 0, "pipe: %s", strerror(errno));
 		close(opipe[0]);
 		close(opipe[1]);
-		free(prog);
 		return -1;
 	}
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid < 0) {
-		gate_error_set(err, NULL, 0, 0, "fork: %s", strerror(errno));
-		close(opipe[0]);
-		close(opipe[1]);
-		close(epipe[0]);
-		close(epipe[1]);
-		free(prog);
-		return -1;
-	}
-	if (pid == 0) {
-		/* Only async-signal-safe calls between fork and exec.  git
-		 * dies with gate, whatever kills gate. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-			_exit(127);
-		int devnull = open("/dev/null", O_RDONLY);
-		if (devnull >= 0)
-			dup2(devnull, 0);
-		dup2(opipe[1], 1);
-		dup2(epipe[1], 2);
-		signal(SIGPIPE, SIG_DFL);
-		execv(prog, argv);
-		_exit(127);
-	}
-	free(prog);
+	/* git dies with gate, whatever kills gate; it gets SIGPIPE back
+	 * (git push runs the pre-push hook with it ignored). */
+	struct spawn_opts so = {.argv = argv, .in = SPAWN_DEVNULL, .out = opipe[1], .err = epipe[1],
+	                        .death_signal = SIGKILL, .keep_ignored = 1, .reset_signal = SIGPIPE};
+	struct spawn sp;
+	int started = spawn_start(&sp, &so) == 0;
 	close(opipe[1]);
 	close(epipe[1]);
+	if (!started) {
+		if (sp.failed == SPAWN_EXEC)
+			gate_error_set(err, NULL, 0, 0, "cannot run %s: %s", argv[0],
+			               sp.error == ENOENT ? "not found in PATH" : strerror(sp.error));
+		else
+			gate_error_set(err, NULL, 0, 0, "cannot run %s: %s: %s", argv[0],
+			               spawn_step_name(sp.failed), strerror(sp.error));
+		close(opipe[0]);
+		close(epipe[0]);
+		spawn_release(&sp);
+		return -1;
+	}
 	/* git's answers here are a path or a word: read stdout to the end,
 	 * then stderr (a few lines at most, well under a pipe buffer). */
 	struct strbuf ob = STRBUF_INIT, eb = STRBUF_INIT;
 	read_to_end(opipe[0], &ob);
 	read_to_end(epipe[0], &eb);
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	char *o = strbuf_detach(&ob), *e = strbuf_detach(&eb);
-	int r = 0;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		char *nl = strchr(e, '\n');
-		if (nl)
-			*nl = '\0';
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && !*e)
-			gate_error_set(err, NULL, 0, 0, "cannot run git (is it installed?)");
-		else
-			gate_error_set(err, NULL, 0, 0, "git %s failed%s%s", argv[1] ? argv[1] : "",
-			               *e ? ": " : "", e);
-		free(o);
-		r = -1;
-	} else {
-		size_t len = strlen(o);
-		while (len && (o[len - 1] == '\n' || o[len - 1] == '\r'))
-			o[--len] = '\0';
-		*out = o;
-	}
-	free(e);
-	return r;
+	spawn_wait(&sp, -1);
+	spawn_release(&sp);
+	return git_answer(argv, sp.status, strbuf_detach(&ob), strbuf_detach(&eb), out, err);
 }
 
 char *hooks_script_text(const char *gate, const char *hook, const char *config)

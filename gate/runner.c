@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* The runner.  Every check attempt runs in its own child process (its own
- * process group, so a tool it started dies with it) and sends back one
- * JSON document {status, summary, details} over a pipe.  Nothing a check
- * started outlives it, nor gate: the group is killed at the deadline, when
- * the check ends (what it left in the background), and when gate is
- * stopped by SIGINT, SIGTERM, SIGHUP or SIGQUIT; if gate dies any other
- * way (SIGKILL), the check gets a parent-death signal and kills its group
- * itself.  The parent runs a
+ * process group, so a tool it started dies with it; started by
+ * kit/spawn.h) and sends back one JSON document {status, summary,
+ * details} over a pipe.  Nothing a check started outlives it, nor gate:
+ * the group is killed at the deadline, when the check ends (what it left
+ * in the background), and when gate is stopped by SIGINT, SIGTERM, SIGHUP
+ * or SIGQUIT; if gate dies any other way (SIGKILL), the check gets a
+ * parent-death signal and kills its group itself.  The parent runs a
  * single poll() loop on one monotonic clock: it starts attempts (at most
  * `jobs` at once), reads their pipes, reaps them through pidfds, kills a
  * process group at its deadline, schedules retries, and gives up on what
@@ -21,21 +21,19 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "redact.h"
-#include "kit/timefmt.h"
-#include "runbook.h"
 #include "kit/alloc.h"
 #include "kit/clock.h"
 #include "kit/io.h"
+#include "kit/spawn.h"
 #include "kit/strbuf.h"
 #include "kit/text.h"
+#include "kit/timefmt.h"
+#include "redact.h"
+#include "runbook.h"
 
 /* A child that writes more than this is broken (or hostile). */
 #define RUNNER_MAX_OUTPUT (1024 * 1024)
@@ -45,7 +43,6 @@
  * gate's terminal.  Beyond this much, the rest is read and dropped. */
 #define RUNNER_MAX_STDERR (16 * 1024)
 #define RUNNER_PROGRESS_MS 250
-#define RUNNER_KILL_GRACE_MS 100
 /* What a check child gets when gate dies.  Not SIGKILL: the child must
  * take its process group (the tools it started, and theirs) along, so it
  * needs a handler.  Not SIGTERM: a module may ignore that (and a tool's
@@ -61,14 +58,11 @@ struct job {
 	int attempts;
 	int64_t first_start;     /* mono ms of the first attempt */
 	/* RUNNING */
-	pid_t pid;
+	struct spawn sp;         /* the child: pid, pidfd (-1 once reaped), status */
 	int fd;                  /* read end of the result pipe, -1 at EOF */
 	int efd;                 /* read end of the child's stdout+stderr, or -1 */
 	struct strbuf err;       /* what came through efd (at most RUNNER_MAX_STDERR) */
 	int err_cut;             /* more came than was kept */
-	int pidfd;               /* readable when the child exited; -1 when reaped */
-	int wstatus;
-	int reaped;
 	struct strbuf out;
 	int overflow;
 	int64_t start, deadline;
@@ -86,7 +80,6 @@ struct runner {
 	int64_t timeout_ms; /* the overall budget */
 	int64_t next_progress;
 	int saturated;           /* out of fds/processes: start more only after one ends */
-	pid_t parent;            /* gate itself, for the children's death signal */
 	int sigfd;               /* signalfd of the stop signals, or -1 */
 	sigset_t stop;           /* the signals read through sigfd */
 	sigset_t oldmask;        /* the caller's signal mask */
@@ -114,72 +107,72 @@ static void set_result(struct runner *r, struct job *j, enum check_status st,
 
 /* ---- the child ---- */
 
-static pid_t child_group;
+/* What the check child is given: the runner as it was at the fork, its
+ * job, and the pipes' ends. */
+struct child_arg {
+	struct runner *r;
+	struct job *j;
+	int wfd;       /* the result pipe's write end */
+	int rfd, efd;  /* the parent's read ends: not the child's business */
+};
 
-/* gate died: take the whole group along (tools and what they started),
- * this process included. */
-static void on_gate_death(int sig)
+/* The runner's descriptors, which the check has no use for. */
+static void child_close_runner_fds(const struct child_arg *a)
 {
-	kill(-child_group, SIGKILL);
-	_exit(128 + sig);
-}
-
-static void child_run(struct runner *r, struct job *j, int wfd)
-{
-	const struct rb_check *c = &r->rb->checks[j->idx];
-	/* Its own process group: the parent kills the whole group (and any
-	 * tool the module started) at the deadline.  If gate itself dies,
-	 * the check goes with it, and the group with the check. */
-	if (setpgid(0, 0) < 0)
-		_exit(1);
-	child_group = getpid();
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_gate_death;
-	sigfillset(&sa.sa_mask);
-	sigaction(RUNNER_DEATH_SIGNAL, &sa, NULL);
-	if (prctl(PR_SET_PDEATHSIG, RUNNER_DEATH_SIGNAL) < 0 || getppid() != r->parent)
-		_exit(1); /* gate died before the death signal was set */
+	const struct runner *r = a->r;
 	if (r->sigfd >= 0)
 		close(r->sigfd);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* No stdin; anything a module prints goes to stderr, never into
-	 * the report on stdout. */
-	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (devnull >= 0) {
-		dup2(devnull, 0);
-		close(devnull);
-	}
-	if (j->efd >= 0) {
-		dup2(j->efd, 1);
-		dup2(j->efd, 2);
-		close(j->efd);
-	} else {
-		dup2(2, 1);
-	}
+	close(a->rfd);
+	close(a->efd);
 	for (size_t k = 0; k < r->njobs; k++) {
-		struct job *o = &r->jobs[k];
-		if (o != j && o->state == JOB_RUNNING) {
+		const struct job *o = &r->jobs[k];
+		if (o != a->j && o->state == JOB_RUNNING) {
 			if (o->fd >= 0)
 				close(o->fd);
 			if (o->efd >= 0)
 				close(o->efd);
-			if (o->pidfd >= 0)
-				close(o->pidfd);
+			if (o->sp.pidfd >= 0)
+				close(o->sp.pidfd);
 		}
 	}
+}
 
+/* The result as one JSON document on wfd; 0 when it was written.  A
+ * tool's message in Latin-1 must not cost the whole result: JSON strings
+ * are UTF-8, so a summary that is not is made safe text first. */
+static int child_send(int wfd, struct gate_result *res)
+{
+	res->summary[sizeof(res->summary) - 1] = '\0';
+	json_t *summary = json_string(res->summary);
+	if (!summary) {
+		char *safe = text_safe(res->summary, TEXT_KEEP_NEWLINE | TEXT_KEEP_TAB);
+		summary = json_string(safe);
+		free(safe);
+	}
+	json_t *doc = json_pack("{s:i,s:o,s:O?}", "status", (int)res->status, "summary", summary,
+	                        "details", json_is_object(res->details) ? res->details : NULL);
+	char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	int rc = s && write_full(wfd, s, strlen(s)) == 0 ? 0 : -1;
+	free(s);
+	json_decref(doc);
+	return rc;
+}
+
+/* The check child (kit/spawn.h sets it up: its own process group, the
+ * death signal that takes the group along, stdin /dev/null, stdout and
+ * stderr into the pipe the parent reads, default signal handlers, an
+ * empty mask).  Runs the module and sends its result. */
+static int child_run(void *arg)
+{
+	const struct child_arg *a = arg;
+	const struct rb_check *c = &a->r->rb->checks[a->j->idx];
+	child_close_runner_fds(a);
 	struct gate_run_env env = {
 		.abi_version = GATE_ABI_VERSION,
 		.check_id = c->id,
-		.timeout_ms = j->deadline - gate_mono_ms(),
-		.deadline_ms = j->deadline,
-		.verbose = r->opts->verbose,
+		.timeout_ms = a->j->deadline - gate_mono_ms(),
+		.deadline_ms = a->j->deadline,
+		.verbose = a->r->opts->verbose,
 	};
 	if (env.timeout_ms < 1)
 		env.timeout_ms = 1;
@@ -189,25 +182,9 @@ static void child_run(struct runner *r, struct job *j, int wfd)
 	snprintf(res.summary, sizeof(res.summary), "module returned no result");
 	res.details = json_object();
 	c->ct->run(c->params, &env, &res);
-
-	res.summary[sizeof(res.summary) - 1] = '\0';
-	/* A tool's message in Latin-1 must not cost the whole result: JSON
-	 * strings are UTF-8, so bytes that are not are replaced. */
-	json_t *probe = json_string(res.summary);
-	if (!probe)
-		for (char *p = res.summary; *p; p++)
-			if ((unsigned char)*p >= 0x80)
-				*p = '?';
-	json_decref(probe);
-	json_t *doc = json_pack("{s:i,s:s,s:O?}", "status", (int)res.status,
-	                        "summary", res.summary, "details",
-	                        json_is_object(res.details) ? res.details : NULL);
-	char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-	int rc = s && write_full(wfd, s, strlen(s)) == 0 ? 0 : 1;
+	int rc = child_send(a->wfd, &res) == 0 ? 0 : 1;
 	/* The exit status counts (0 or the result is void): nothing of ours
 	 * left for a leak checker to hold against it. */
-	free(s);
-	json_decref(doc);
 	json_decref(res.details);
 	_exit(rc);
 }
@@ -242,8 +219,6 @@ static void start_attempt(struct runner *r, struct job *j, int64_t now)
 	j->deadline = min64(own, r->overall_deadline);
 	j->deadline_is_overall = own > r->overall_deadline;
 	j->overflow = 0;
-	j->reaped = 0;
-	j->wstatus = 0;
 	strbuf_release(&j->out);
 	strbuf_release(&j->err);
 	j->err_cut = 0;
@@ -260,31 +235,32 @@ static void start_attempt(struct runner *r, struct job *j, int64_t now)
 		cannot_start(r, j, "pipe", e);
 		return;
 	}
-	fflush(NULL); /* nothing buffered is written twice by the child */
-	j->efd = efd[1]; /* for the child only: it points 1 and 2 at it */
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(pfd[0]);
-		close(efd[0]);
-		child_run(r, j, pfd[1]);
-	}
-	int fork_errno = errno;
+	/* Its own process group: the parent kills the whole group (and any
+	 * tool the module started) at the deadline.  If gate itself dies,
+	 * the check goes with it, and the group with the check.  No stdin;
+	 * anything a module prints goes with its result, never into the
+	 * report on stdout. */
+	sigset_t none;
+	sigemptyset(&none);
+	struct child_arg arg = {r, j, pfd[1], pfd[0], efd[0]};
+	struct spawn_opts so = {.fn = child_run, .arg = &arg, .in = SPAWN_DEVNULL, .out = efd[1],
+	                        .err = efd[1], .group = SPAWN_GROUP_NEW,
+	                        .death_signal = RUNNER_DEATH_SIGNAL, .death_kills_group = 1,
+	                        .mask = &none};
+	int started = spawn_start(&j->sp, &so) == 0;
 	close(pfd[1]);
 	close(efd[1]);
-	j->efd = -1;
-	if (pid < 0) {
+	if (!started) {
 		close(pfd[0]);
 		close(efd[0]);
-		cannot_start(r, j, "fork", fork_errno);
+		spawn_release(&j->sp);
+		cannot_start(r, j, spawn_step_name(j->sp.failed), j->sp.error);
 		return;
 	}
 	fcntl(efd[0], F_SETFL, O_NONBLOCK);
-	j->efd = efd[0];
-	setpgid(pid, pid); /* also here: no race with the kill at the deadline */
 	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
-	j->pid = pid;
+	j->efd = efd[0];
 	j->fd = pfd[0];
-	j->pidfd = pidfd_open(pid, 0);
 	j->state = JOB_RUNNING;
 	r->running++;
 }
@@ -357,58 +333,13 @@ static void attach_stderr(struct runner *r, struct job *j)
 	strbuf_release(&j->err);
 }
 
-static void reap(struct job *j, int options)
-{
-	if (j->reaped)
-		return;
-	/* Once the check has exited, and before it is reaped (its pid, the
-	 * group's id, cannot be reused while it is a zombie), kill what it
-	 * left running in its group. */
-	siginfo_t si;
-	memset(&si, 0, sizeof(si));
-	int w;
-	do
-		w = waitid(P_PID, (id_t)j->pid, &si, WEXITED | WNOWAIT | (options & WNOHANG));
-	while (w < 0 && errno == EINTR);
-	if (w == 0 && si.si_pid == j->pid)
-		kill(-j->pid, SIGKILL);
-	else if (w == 0)
-		return; /* WNOHANG and still running */
-	int st;
-	pid_t p;
-	do
-		p = waitpid(j->pid, &st, options);
-	while (p < 0 && errno == EINTR);
-	if (p == j->pid || p < 0) {
-		j->reaped = 1;
-		j->wstatus = p == j->pid ? st : 0;
-		if (j->pidfd >= 0)
-			close(j->pidfd);
-		j->pidfd = -1;
-	}
-}
-
+/* Killed, with its group, and reaped (or left behind, kit/spawn.h). */
 static void kill_job(struct job *j)
 {
-	kill(-j->pid, SIGKILL);
-	kill(j->pid, SIGKILL);
 	if (j->fd >= 0)
 		close(j->fd);
 	j->fd = -1;
-	/* SIGKILL cannot be caught, so the wait is short, unless the child
-	 * sits in an uninterruptible sleep (a dead NFS server): then it is
-	 * left behind rather than holding up the decision. */
-	if (j->pidfd >= 0) {
-		struct pollfd pf = {.fd = j->pidfd, .events = POLLIN};
-		if (poll(&pf, 1, RUNNER_KILL_GRACE_MS) <= 0) {
-			close(j->pidfd);
-			j->pidfd = -1;
-			j->reaped = 1;
-			j->wstatus = SIGKILL; /* as if killed: it is an error anyway */
-			return;
-		}
-	}
-	reap(j, 0);
+	spawn_wait(&j->sp, 0);
 }
 
 static enum check_status map_status(json_int_t s, int *ok)
@@ -477,7 +408,7 @@ bad:
  * one well-formed result; anything else is an error that says why. */
 static void judge_output(struct runner *r, struct job *j)
 {
-	int st = j->wstatus;
+	int st = j->sp.status;
 	if (j->overflow) {
 		set_result(r, j, CHECK_ERROR, "module wrote more than 1 MiB of result", NULL);
 		return;
@@ -570,9 +501,9 @@ static void finish_if_over(struct runner *r, struct job *j, int64_t now)
 {
 	if (j->state != JOB_RUNNING || j->fd >= 0)
 		return;
-	if (!j->reaped && j->pidfd < 0)
-		reap(j, 0); /* no pidfd: EOF means it is exiting */
-	if (!j->reaped)
+	if (!j->sp.reaped && j->sp.pidfd < 0)
+		spawn_reap(&j->sp, 1); /* no pidfd: EOF means it is exiting */
+	if (!j->sp.reaped)
 		return;
 	judge_output(r, j);
 	attempt_over(r, j, now);
@@ -707,10 +638,8 @@ static void stop_signals_release(struct runner *r)
 static void stop_all(struct runner *r, int sig)
 {
 	for (size_t k = 0; k < r->njobs; k++)
-		if (r->jobs[k].state == JOB_RUNNING) {
-			kill(-r->jobs[k].pid, SIGKILL);
-			kill(r->jobs[k].pid, SIGKILL);
-		}
+		if (r->jobs[k].state == JOB_RUNNING)
+			spawn_kill(&r->jobs[k].sp);
 	for (size_t k = 0; k < r->njobs; k++)
 		if (r->jobs[k].state == JOB_RUNNING)
 			kill_job(&r->jobs[k]);
@@ -756,8 +685,8 @@ static void wait_events(struct runner *r, int64_t now)
 			pfds[n] = (struct pollfd){.fd = j->fd, .events = POLLIN};
 			owner[n++] = j;
 		}
-		if (j->pidfd >= 0 && !j->reaped) {
-			pfds[n] = (struct pollfd){.fd = j->pidfd, .events = POLLIN};
+		if (j->sp.pidfd >= 0 && !j->sp.reaped) {
+			pfds[n] = (struct pollfd){.fd = j->sp.pidfd, .events = POLLIN};
 			owner[n++] = j;
 		}
 		if (j->efd >= 0) {
@@ -782,8 +711,8 @@ static void wait_events(struct runner *r, int64_t now)
 				judge_output(r, j);
 				attempt_over(r, j, gate_mono_ms());
 			}
-		} else if (pfds[i].fd == j->pidfd) {
-			reap(j, WNOHANG);
+		} else if (pfds[i].fd == j->sp.pidfd) {
+			spawn_reap(&j->sp, 0);
 		} else if (pfds[i].fd == j->efd) {
 			read_stderr(j, 0);
 		}
@@ -805,7 +734,6 @@ int runner_run(struct eval *ev, const struct runner_opts *opts)
 	r.njobs = ev->rb->nchecks;
 	r.jobs = xcalloc(r.njobs + 1, sizeof(*r.jobs));
 	r.t0 = gate_mono_ms();
-	r.parent = getpid();
 	int64_t timeout = opts->timeout_ms > 0       ? opts->timeout_ms
 	                  : ev->rb->timeout_ms > 0 ? ev->rb->timeout_ms
 	                                           : RUNBOOK_DEFAULT_TIMEOUT_MS;
@@ -818,7 +746,7 @@ int runner_run(struct eval *ev, const struct runner_opts *opts)
 		struct job *j = &r.jobs[k];
 		const struct rb_check *c = &ev->rb->checks[k];
 		j->idx = k;
-		j->fd = j->pidfd = j->efd = -1;
+		j->fd = j->efd = j->sp.pidfd = -1;
 		j->not_before = r.t0;
 		j->state = JOB_PENDING;
 		if (!c->ct) {

@@ -20,6 +20,8 @@ extern char **environ;
 /* Without pidfds (kernels before 5.3), how often a wait with a deadline
  * looks whether the child has exited. */
 #define SPAWN_POLL_MS 10
+/* How long a wait whose deadline passed waits for SIGKILL to work. */
+#define SPAWN_KILL_GRACE_MS 100
 
 /* What the child sends when it cannot go on. */
 struct spawn_report {
@@ -308,21 +310,18 @@ int spawn_reap(struct spawn *sp, int block)
 	return 1;
 }
 
-int spawn_wait(struct spawn *sp, int64_t deadline_ms)
+/* Reap it if it exits by until_ms: 1 reaped, 0 not by then, -1 error. */
+static int wait_until(struct spawn *sp, int64_t until_ms)
 {
-	if (deadline_ms < 0)
-		return spawn_reap(sp, 1) < 0 ? -1 : 0;
 	while (!sp->reaped) {
-		int64_t left = deadline_ms - gate_mono_ms();
-		if (left <= 0) {
-			spawn_kill(sp);
-			return spawn_reap(sp, 1) < 0 ? -1 : 1;
-		}
+		int64_t left = until_ms - gate_mono_ms();
+		if (left <= 0)
+			return 0;
 		int wait = left > 60000 ? 60000 : (int)left;
 		if (sp->pidfd < 0) {
 			int r = spawn_reap(sp, 0);
 			if (r != 0)
-				return r < 0 ? -1 : 0;
+				return r;
 			poll(NULL, 0, wait < SPAWN_POLL_MS ? wait : SPAWN_POLL_MS);
 			continue;
 		}
@@ -330,10 +329,31 @@ int spawn_wait(struct spawn *sp, int64_t deadline_ms)
 		int r = poll(&pf, 1, wait);
 		if (r < 0 && errno != EINTR)
 			return -1;
-		if (r > 0 && spawn_reap(sp, 1) < 0)
-			return -1;
+		if (r > 0)
+			return spawn_reap(sp, 1);
 	}
-	return 0;
+	return 1;
+}
+
+int spawn_wait(struct spawn *sp, int64_t deadline_ms)
+{
+	if (sp->reaped || sp->pid <= 0)
+		return 0;
+	if (deadline_ms < 0)
+		return spawn_reap(sp, 1) < 0 ? -1 : 0;
+	int r = wait_until(sp, deadline_ms);
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	/* SIGKILL cannot be caught, so the wait is short, unless it sits in
+	 * an uninterruptible sleep (a dead NFS server): then it is left
+	 * behind rather than holding up the caller. */
+	spawn_kill(sp);
+	r = wait_until(sp, gate_mono_ms() + SPAWN_KILL_GRACE_MS);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		reaped(sp, SIGKILL); /* as if killed and reaped */
+	return 1;
 }
 
 void spawn_release(struct spawn *sp)

@@ -113,7 +113,10 @@ int spawn_reap(struct spawn *sp, int block);
 
 /* Wait for it to exit until deadline_ms (gate_mono_ms time; < 0: no
  * deadline).  0 it exited, 1 the deadline passed: it was killed (with its
- * group) and reaped, -1 it cannot be waited for.  sp->status is set. */
+ * group) and reaped, -1 it cannot be waited for.  sp->status is set.  A
+ * child still there 100 ms after SIGKILL (an uninterruptible sleep: a
+ * dead NFS server) is left behind, as if reaped, killed by SIGKILL.
+ * spawn_wait(sp, 0): kill it now. */
 int spawn_wait(struct spawn *sp, int64_t deadline_ms);
 
 /* Close the pidfd.  A child not yet reaped stays so. */
