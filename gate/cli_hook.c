@@ -152,10 +152,80 @@ struct hook_run_args {
 	int ngit_args;
 };
 
+enum { OPT_CONFIG = 256, OPT_PRE_COMMIT, OPT_VAR, OPT_TIMEOUT, OPT_AUDIT, OPT_MODPATH,
+       OPT_NOCOLOR };
+
+/* --var NAME=VALUE */
+static int take_var(struct hook_run_args *a, char *arg)
+{
+	char *eq = strchr(arg, '=');
+	if (!eq || eq == arg) {
+		msg_error("--var wants NAME=VALUE, got '%s'", arg);
+		return -1;
+	}
+	*eq = '\0';
+	a->vars = xrealloc(a->vars, (a->nvars + 1) * sizeof(*a->vars));
+	a->vars[a->nvars].name = arg;
+	a->vars[a->nvars++].value = eq + 1;
+	return 0;
+}
+
+/* One option of hook run (getopt's c and optarg); 0, or -1 after saying
+ * what is wrong. */
+static int take_run_opt(int c, char *arg, struct hook_run_args *a, char **argv)
+{
+	switch (c) {
+	case OPT_CONFIG:
+		a->config = arg;
+		return 0;
+	case OPT_PRE_COMMIT:
+		a->pre_commit = 1;
+		return 0;
+	case 'f':
+		if (report_format_parse(arg, &a->o.format) == 0)
+			return 0;
+		msg_error("unknown report format '%s'", arg);
+		return -1;
+	case OPT_VAR:
+		return take_var(a, arg);
+	case OPT_TIMEOUT:
+		if (parse_duration_ms(arg, &a->o.timeout_ms) == 0 && a->o.timeout_ms > 0)
+			return 0;
+		msg_error("bad duration '%s' for --timeout", arg);
+		return -1;
+	case 'j':
+		a->o.jobs = atoi(arg);
+		if (a->o.jobs >= 1)
+			return 0;
+		msg_error("--jobs wants a number of at least 1");
+		return -1;
+	case OPT_MODPATH:
+		a->mpaths = xrealloc(a->mpaths, (a->nmpaths + 1) * sizeof(*a->mpaths));
+		a->mpaths[a->nmpaths++] = arg;
+		return 0;
+	case OPT_AUDIT:
+		a->o.audit_log = arg;
+		return 0;
+	case 'q':
+		a->o.quiet = 1;
+		return 0;
+	case 'v':
+		a->o.verbose = 1;
+		return 0;
+	case OPT_NOCOLOR:
+		a->o.no_color = 1;
+		return 0;
+	default:
+		if (optopt)
+			msg_error("hook run: unknown or incomplete option '-%c'", optopt);
+		else
+			msg_error("hook run: unknown option '%s'", argv[optind - 1]);
+		return -1;
+	}
+}
+
 static int parse_run_args(int argc, char **argv, struct hook_run_args *a)
 {
-	enum { OPT_CONFIG = 256, OPT_PRE_COMMIT, OPT_VAR, OPT_TIMEOUT, OPT_AUDIT,
-	       OPT_MODPATH, OPT_NOCOLOR };
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, OPT_CONFIG},
 		{"pre-commit", no_argument, NULL, OPT_PRE_COMMIT},
@@ -173,69 +243,9 @@ static int parse_run_args(int argc, char **argv, struct hook_run_args *a)
 	optind = 1;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "+f:j:qv", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_CONFIG:
-			a->config = optarg;
-			break;
-		case OPT_PRE_COMMIT:
-			a->pre_commit = 1;
-			break;
-		case 'f':
-			if (report_format_parse(optarg, &a->o.format) < 0) {
-				msg_error("unknown report format '%s'", optarg);
-				return -1;
-			}
-			break;
-		case OPT_VAR: {
-			char *eq = strchr(optarg, '=');
-			if (!eq || eq == optarg) {
-				msg_error("--var wants NAME=VALUE, got '%s'", optarg);
-				return -1;
-			}
-			*eq = '\0';
-			a->vars = xrealloc(a->vars, (a->nvars + 1) * sizeof(*a->vars));
-			a->vars[a->nvars].name = optarg;
-			a->vars[a->nvars++].value = eq + 1;
-			break;
-		}
-		case OPT_TIMEOUT:
-			if (parse_duration_ms(optarg, &a->o.timeout_ms) < 0 || a->o.timeout_ms <= 0) {
-				msg_error("bad duration '%s' for --timeout", optarg);
-				return -1;
-			}
-			break;
-		case 'j':
-			a->o.jobs = atoi(optarg);
-			if (a->o.jobs < 1) {
-				msg_error("--jobs wants a number of at least 1");
-				return -1;
-			}
-			break;
-		case OPT_MODPATH:
-			a->mpaths = xrealloc(a->mpaths, (a->nmpaths + 1) * sizeof(*a->mpaths));
-			a->mpaths[a->nmpaths++] = optarg;
-			break;
-		case OPT_AUDIT:
-			a->o.audit_log = optarg;
-			break;
-		case 'q':
-			a->o.quiet = 1;
-			break;
-		case 'v':
-			a->o.verbose = 1;
-			break;
-		case OPT_NOCOLOR:
-			a->o.no_color = 1;
-			break;
-		default:
-			if (optopt)
-				msg_error("hook run: unknown or incomplete option '-%c'", optopt);
-			else
-				msg_error("hook run: unknown option '%s'", argv[optind - 1]);
+	while ((c = getopt_long(argc, argv, "+f:j:qv", longopts, NULL)) != -1)
+		if (take_run_opt(c, optarg, a, argv) < 0)
 			return -1;
-		}
-	}
 	a->o.vars = a->vars;
 	a->o.nvars = a->nvars;
 	a->o.module_paths = a->mpaths;
@@ -314,6 +324,95 @@ static void match_all_rules(const struct hook_set *set, struct hook_match **m,
 	}
 }
 
+/* What hook run decided, and what it holds meanwhile. */
+struct hook_plan {
+	struct repo repo;
+	struct hooks_config hc;
+	char *config;
+	const char *base;      /* where relative runbooks are */
+	struct hook_match *m;  /* the runbooks to evaluate */
+	size_t nm;
+};
+
+static void hook_plan_release(struct hook_plan *p)
+{
+	hook_matches_free(p->m, p->nm);
+	hooks_config_release(&p->hc);
+	repo_release(&p->repo);
+	free(p->config);
+}
+
+/* Which runbooks guard this push: 0, or -1 after saying why it is
+ * refused (not in a repository, no or an invalid configuration, no rules
+ * for the hook, input from git that cannot be understood). */
+static int hook_plan(const char *hook, const struct hook_run_args *a, struct hook_plan *p)
+{
+	struct gate_error err = {0};
+	if (repo_find(&p->repo, &err) < 0) {
+		msg_gate_error(&err);
+		msg_error("%s: not in a git repository: refusing", hook);
+		return -1;
+	}
+	p->base = repo_base(&p->repo, hook);
+	p->config = a->config ? xstrdup(a->config) : xasprintf("%s/%s", p->base, HOOKS_CONFIG_PATH);
+	if (access(p->config, F_OK) < 0) {
+		/* The hook was installed on purpose: without its configuration
+		 * nobody can say the push is safe. */
+		msg_error("%s: %s: %s; refusing the push (add it, or remove the hook)",
+		          hook, p->config, strerror(errno));
+		return -1;
+	}
+	if (hooks_load(&p->hc, p->config, &err) < 0) {
+		msg_gate_error(&err);
+		msg_error("%s: invalid hooks configuration: refusing", hook);
+		return -1;
+	}
+	const struct hook_set *set = hooks_find(&p->hc, hook);
+	if (!set) {
+		/* Installed for a hook the configuration says nothing about:
+		 * no rule says which pushes are safe, so none is. */
+		msg_error("%s: %s has no '%s:' section under hooks: refusing the push "
+		          "(add rules for %s, or remove the hook)", hook, p->config, hook, hook);
+		return -1;
+	}
+	struct ref_update *u = NULL;
+	size_t nu = 0;
+	int all_refs = 0;
+	if (collect_updates(hook, a, &u, &nu, &all_refs, &err) < 0) {
+		msg_gate_error(&err);
+		msg_error("%s: refusing", hook);
+		return -1;
+	}
+	if (all_refs)
+		match_all_rules(set, &p->m, &p->nm);
+	else
+		hooks_match(set, u, nu, &p->m, &p->nm);
+	ref_updates_free(u, nu);
+	return 0;
+}
+
+/* Each runbook of the plan evaluated once; 1 when any blocks. */
+static int hook_evaluate(const char *hook, const struct hook_plan *p, struct cli_opts *o)
+{
+	int refused = 0;
+	for (size_t i = 0; i < p->nm; i++) {
+		char *path = hooks_runbook_path(p->base, p->m[i].runbook);
+		char *refs = strv_join(p->m[i].refs, ", ");
+		msg_note("%s: %s: checking %s", hook, refs, p->m[i].runbook);
+		fflush(stderr);
+		int st = cli_evaluate(path, EVAL_MODE_CHECK, NULL, o);
+		fflush(stdout);
+		if (st != 0) {
+			refused = 1;
+			msg_error("%s: %s %s: refusing the push of %s", hook, p->m[i].runbook,
+			          st == EXIT_CONFIG ? "is invalid" : "blocks", refs);
+		}
+		free(refs);
+		free(path);
+	}
+	return refused;
+}
+
 static int hook_run_cmd(int argc, char **argv)
 {
 	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
@@ -332,15 +431,9 @@ static int hook_run_cmd(int argc, char **argv)
 	struct hook_run_args a;
 	memset(&a, 0, sizeof(a));
 	cli_opts_init(&a.o);
+	struct hook_plan plan;
+	memset(&plan, 0, sizeof(plan));
 	int rc = 1; /* a hook refuses unless everything below says yes */
-	struct repo repo = {0};
-	struct hooks_config hc = {0};
-	struct ref_update *u = NULL;
-	size_t nu = 0;
-	struct hook_match *m = NULL;
-	size_t nm = 0;
-	char *config = NULL;
-	struct gate_error err = {0};
 
 	/* Everything a hook says goes to stderr, where git puts its own
 	 * messages: git's stdout may be parsed (git push --porcelain), and
@@ -351,69 +444,10 @@ static int hook_run_cmd(int argc, char **argv)
 	if (parse_run_args(argc - 1, argv + 1, &a) < 0) {
 		fputs(hook_usage, stderr);
 		rc = EXIT_USAGE;
-		goto out;
+	} else if (hook_plan(hook, &a, &plan) == 0) {
+		rc = hook_evaluate(hook, &plan, &a.o) ? 1 : 0;
 	}
-	if (repo_find(&repo, &err) < 0) {
-		msg_gate_error(&err);
-		msg_error("%s: not in a git repository: refusing", hook);
-		goto out;
-	}
-	const char *base = repo_base(&repo, hook);
-	config = a.config ? xstrdup(a.config) : xasprintf("%s/%s", base, HOOKS_CONFIG_PATH);
-	if (access(config, F_OK) < 0) {
-		/* The hook was installed on purpose: without its configuration
-		 * nobody can say the push is safe. */
-		msg_error("%s: %s: %s; refusing the push (add it, or remove the hook)",
-		          hook, config, strerror(errno));
-		goto out;
-	}
-	if (hooks_load(&hc, config, &err) < 0) {
-		msg_gate_error(&err);
-		msg_error("%s: invalid hooks configuration: refusing", hook);
-		goto out;
-	}
-	const struct hook_set *set = hooks_find(&hc, hook);
-	if (!set) {
-		/* Installed for a hook the configuration says nothing about:
-		 * no rule says which pushes are safe, so none is. */
-		msg_error("%s: %s has no '%s:' section under hooks: refusing the push "
-		          "(add rules for %s, or remove the hook)", hook, config, hook, hook);
-		goto out;
-	}
-	int all_refs = 0;
-	if (collect_updates(hook, &a, &u, &nu, &all_refs, &err) < 0) {
-		msg_gate_error(&err);
-		msg_error("%s: refusing", hook);
-		goto out;
-	}
-	if (all_refs)
-		match_all_rules(set, &m, &nm);
-	else
-		hooks_match(set, u, nu, &m, &nm);
-
-	int refused = 0;
-	for (size_t i = 0; i < nm; i++) {
-		char *path = hooks_runbook_path(base, m[i].runbook);
-		char *refs = strv_join(m[i].refs, ", ");
-		msg_note("%s: %s: checking %s", hook, refs, m[i].runbook);
-		fflush(stderr);
-		int st = cli_evaluate(path, EVAL_MODE_CHECK, NULL, &a.o);
-		fflush(stdout);
-		if (st != 0) {
-			refused = 1;
-			msg_error("%s: %s %s: refusing the push of %s", hook, m[i].runbook,
-			          st == EXIT_CONFIG ? "is invalid" : "blocks", refs);
-		}
-		free(refs);
-		free(path);
-	}
-	rc = refused ? 1 : 0;
-out:
-	hook_matches_free(m, nm);
-	ref_updates_free(u, nu);
-	hooks_config_release(&hc);
-	repo_release(&repo);
-	free(config);
+	hook_plan_release(&plan);
 	free(a.vars);
 	free(a.mpaths);
 	a.o.vars = NULL;
@@ -476,7 +510,8 @@ static int install_check_config(const struct repo *r, const char *hook, const ch
 	return rc;
 }
 
-static int hook_install_cmd(int argc, char **argv)
+/* hook install's options: 0, 1 when --help was printed, -1 (usage). */
+static int parse_install_args(int argc, char **argv, const char **config, int *force)
 {
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
@@ -484,92 +519,76 @@ static int hook_install_cmd(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *config_arg = NULL;
-	int force = 0, c;
+	int c;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (c == 'c') {
-			config_arg = optarg;
+			*config = optarg;
 		} else if (c == 'F') {
-			force = 1;
+			*force = 1;
 		} else if (c == 'h') {
 			fputs(hook_help, stdout);
-			return 0;
+			return 1;
 		} else {
 			msg_error("hook install: unknown option '%s'", argv[optind - 1]);
 			fputs(hook_usage, stderr);
-			return EXIT_USAGE;
+			return -1;
 		}
 	}
 	for (int i = optind; i < argc; i++) {
 		if (!hooks_known(argv[i])) {
 			msg_error("unknown hook '%s' (gate reads pre-push, pre-receive and update)",
 			          argv[i]);
-			return EXIT_USAGE;
+			return -1;
 		}
 	}
+	return 0;
+}
 
+/* Where git looks for hooks, absolute and created (--git-path hooks
+ * honours core.hooksPath; it is relative to here); NULL after saying why. */
+static char *hooks_dir_find(void)
+{
 	struct gate_error err = {0};
-	struct repo repo;
-	char *hooks_dir = NULL, *gate = NULL, *config = NULL;
-	int rc = 1;
-	if (repo_find(&repo, &err) < 0) {
-		msg_gate_error(&err);
-		msg_error("hook install: run it inside a git repository");
-		repo_release(&repo);
-		return 1;
-	}
-	/* --git-path hooks honours core.hooksPath; it is relative to here. */
-	char *rel = NULL;
+	char *rel = NULL, *dir;
 	if (hooks_git((char *[]){"git", "rev-parse", "--git-path", "hooks", NULL}, &rel, &err) < 0) {
 		msg_gate_error(&err);
-		goto out;
+		return NULL;
 	}
 	if (rel[0] == '/') {
-		hooks_dir = rel;
+		dir = rel;
 	} else {
 		char cwd[4096];
 		if (!getcwd(cwd, sizeof(cwd))) {
 			msg_error("getcwd: %s", strerror(errno));
 			free(rel);
-			goto out;
+			return NULL;
 		}
-		hooks_dir = xasprintf("%s/%s", cwd, rel);
+		dir = xasprintf("%s/%s", cwd, rel);
 		free(rel);
 	}
-	if (mkdir_p(hooks_dir) < 0) {
-		msg_error("%s: %s", hooks_dir, strerror(errno));
-		goto out;
+	if (mkdir_p(dir) < 0) {
+		msg_error("%s: %s", dir, strerror(errno));
+		free(dir);
+		return NULL;
 	}
-	gate = gate_self_exe(&err);
-	if (!gate) {
-		msg_gate_error(&err);
-		goto out;
-	}
-	if (config_arg) {
-		config = path_absolute(config_arg, &err);
-		if (!config) {
-			msg_gate_error(&err);
-			goto out;
-		}
-	}
+	return dir;
+}
 
-	const char *def[] = {repo.bare ? "pre-receive" : "pre-push"};
-	const char **hooks = optind < argc ? (const char **)(argv + optind) : def;
-	int nhooks = optind < argc ? argc - optind : 1;
-	/* Every hook first: an invalid configuration, or one without rules
-	 * for a hook, installs nothing. */
+/* Write each hook (every configuration checked first: an invalid one, or
+ * one without rules for a hook, installs nothing).  0, or 1. */
+static int install_hooks(const struct repo *repo, const char *const *hooks, int nhooks,
+                         const char *dir, const char *gate, const char *config, int force)
+{
+	int rc = 0;
 	for (int i = 0; i < nhooks; i++)
-		if (install_check_config(&repo, hooks[i], config) < 0)
-			rc = 2;
-	if (rc == 2) {
-		rc = 1;
-		goto out;
-	}
-	rc = 0;
+		if (install_check_config(repo, hooks[i], config) < 0)
+			rc = 1;
+	if (rc)
+		return 1;
 	for (int i = 0; i < nhooks; i++) {
-		char *path = xasprintf("%s/%s", hooks_dir, hooks[i]);
+		char *path = xasprintf("%s/%s", dir, hooks[i]);
 		char *text = hooks_script_text(gate, hooks[i], config);
 		struct gate_error werr = {0};
 		if (write_script_atomic(path, text, HOOKS_MARKER, force, &werr) < 0) {
@@ -585,12 +604,52 @@ static int hook_install_cmd(int argc, char **argv)
 		free(path);
 	}
 	for (int i = 0; i < nhooks && rc == 0; i++) {
-		char *expect = config_path(&repo, hooks[i], config);
+		char *expect = config_path(repo, hooks[i], config);
 		if (access(expect, F_OK) < 0)
 			msg_warn("%s does not exist yet: until it does, the %s hook refuses every push",
 			         expect, hooks[i]);
 		free(expect);
 	}
+	return rc;
+}
+
+static int hook_install_cmd(int argc, char **argv)
+{
+	const char *config_arg = NULL;
+	int force = 0;
+	int pr = parse_install_args(argc, argv, &config_arg, &force);
+	if (pr != 0)
+		return pr > 0 ? 0 : EXIT_USAGE;
+
+	struct gate_error err = {0};
+	struct repo repo;
+	char *hooks_dir = NULL, *gate = NULL, *config = NULL;
+	int rc = 1;
+	if (repo_find(&repo, &err) < 0) {
+		msg_gate_error(&err);
+		msg_error("hook install: run it inside a git repository");
+		repo_release(&repo);
+		return 1;
+	}
+	hooks_dir = hooks_dir_find();
+	if (!hooks_dir)
+		goto out;
+	gate = gate_self_exe(&err);
+	if (!gate) {
+		msg_gate_error(&err);
+		goto out;
+	}
+	if (config_arg) {
+		config = path_absolute(config_arg, &err);
+		if (!config) {
+			msg_gate_error(&err);
+			goto out;
+		}
+	}
+	const char *def[] = {repo.bare ? "pre-receive" : "pre-push"};
+	const char *const *hooks = optind < argc ? (const char *const *)(argv + optind) : def;
+	int nhooks = optind < argc ? argc - optind : 1;
+	rc = install_hooks(&repo, hooks, nhooks, hooks_dir, gate, config, force);
 out:
 	repo_release(&repo);
 	free(hooks_dir);
