@@ -260,18 +260,10 @@ static int copy_file(const char *src, const char *dst, struct gate_error *err)
 				r = -1;
 			break;
 		}
-		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(outfd, buf + off, (size_t)(n - off));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				r = -1;
-				break;
-			}
-			off += w;
-		}
-		if (r < 0)
+		if (write_full(outfd, buf, (size_t)n) < 0) {
+			r = -1;
 			break;
+		}
 	}
 	if (r < 0)
 		gate_error_set(err, dst, 0, 0, "%s", strerror(errno));
@@ -381,6 +373,40 @@ static char *wrapper_text(const char *runbook, const char *real, const char *gat
 	return text;
 }
 
+/* The real command the wrapper will run: --real, or NAME found in PATH
+ * outside dir; never a wrapper, never gate.  NULL with err. */
+static char *install_real(const struct wrap_install_opts *o, const char *dir, const char *gate,
+                          struct gate_error *err)
+{
+	char *real = NULL;
+	if (o->real) {
+		if (o->real[0] != '/') {
+			gate_error_set(err, NULL, 0, 0, "--real must be an absolute path");
+			return NULL;
+		}
+		if (!is_executable_file(o->real)) {
+			gate_error_set(err, o->real, 0, 0, "not an executable file");
+			return NULL;
+		}
+		real = xstrdup(o->real);
+	} else {
+		const char *pe = o->path_env ? o->path_env : getenv("PATH");
+		if (wrap_resolve_real(o->name, pe, dir, &real, err) < 0)
+			return NULL;
+	}
+	if (wrap_read(real, NULL, NULL) == 1) {
+		gate_error_set(err, real, 0, 0, "is itself a gate wrapper");
+		free(real);
+		return NULL;
+	}
+	if (same_file(real, gate)) {
+		gate_error_set(err, real, 0, 0, "is gate itself: refusing to wrap it");
+		free(real);
+		return NULL;
+	}
+	return real;
+}
+
 int wrap_install(const struct wrap_install_opts *o, struct wrap_info *result,
                  struct gate_error *err)
 {
@@ -416,29 +442,9 @@ int wrap_install(const struct wrap_install_opts *o, struct wrap_info *result,
 	if (!runbook)
 		goto out;
 
-	if (o->real) {
-		if (o->real[0] != '/') {
-			gate_error_set(err, NULL, 0, 0, "--real must be an absolute path");
-			goto out;
-		}
-		if (!is_executable_file(o->real)) {
-			gate_error_set(err, o->real, 0, 0, "not an executable file");
-			goto out;
-		}
-		real = xstrdup(o->real);
-	} else {
-		const char *pe = o->path_env ? o->path_env : getenv("PATH");
-		if (wrap_resolve_real(o->name, pe, dir, &real, err) < 0)
-			goto out;
-	}
-	if (wrap_read(real, NULL, NULL) == 1) {
-		gate_error_set(err, real, 0, 0, "is itself a gate wrapper");
+	real = install_real(o, dir, gate, err);
+	if (!real)
 		goto out;
-	}
-	if (same_file(real, gate)) {
-		gate_error_set(err, real, 0, 0, "is gate itself: refusing to wrap it");
-		goto out;
-	}
 	if (strchr(runbook, '\n') || strchr(real, '\n') || strstr(runbook, " real=")) {
 		gate_error_set(err, NULL, 0, 0, "paths with a newline or ' real=' cannot be wrapped");
 		goto out;
