@@ -119,20 +119,19 @@ struct child_arg {
 /* The runner's descriptors, which the check has no use for. */
 static void child_close_runner_fds(const struct child_arg *a)
 {
-	const struct runner *r = a->r;
+	struct runner *r = a->r;
 	if (r->sigfd >= 0)
 		close(r->sigfd);
 	close(a->rfd);
 	close(a->efd);
 	for (size_t k = 0; k < r->njobs; k++) {
-		const struct job *o = &r->jobs[k];
+		struct job *o = &r->jobs[k];
 		if (o != a->j && o->state == JOB_RUNNING) {
 			if (o->fd >= 0)
 				close(o->fd);
 			if (o->efd >= 0)
 				close(o->efd);
-			if (o->sp.pidfd >= 0)
-				close(o->sp.pidfd);
+			spawn_release(&o->sp); /* the child's copy of the runner */
 		}
 	}
 }
@@ -409,6 +408,13 @@ bad:
 static void judge_output(struct runner *r, struct job *j)
 {
 	int st = j->sp.status;
+	if (j->sp.failed) { /* set up wrong, the module never ran */
+		char msg[160];
+		snprintf(msg, sizeof(msg), "cannot start check: %s: %s",
+		         spawn_step_name(j->sp.failed), strerror(j->sp.error));
+		set_result(r, j, CHECK_ERROR, msg, NULL);
+		return;
+	}
 	if (j->overflow) {
 		set_result(r, j, CHECK_ERROR, "module wrote more than 1 MiB of result", NULL);
 		return;

@@ -35,6 +35,7 @@ struct spawn_report {
 struct child_ctx {
 	const struct spawn_opts *o;
 	int repfd;            /* the report pipe's write end */
+	int repread;          /* its read end, the parent's */
 	pid_t parent;
 	int maxfd;            /* where close_range is missing */
 	const sigset_t *mask; /* the child's signal mask */
@@ -136,6 +137,7 @@ static void child_stdio(const struct child_ctx *c)
 __attribute__((noreturn)) static void child_main(const struct child_ctx *c)
 {
 	const struct spawn_opts *o = c->o;
+	close(c->repread); /* the parent's: and a free slot for /dev/null */
 	if (o->group == SPAWN_GROUP_NEW && setpgid(0, 0) < 0)
 		child_fail(c, SPAWN_GROUP);
 	if (o->group > 0 && setpgid(0, o->group) < 0)
@@ -181,7 +183,8 @@ static int failed(struct spawn *sp, enum spawn_step step, int err)
 	return -1;
 }
 
-/* A report from the child, or 0 at EOF (it execs, or runs the function). */
+/* A report from the child, or 0 at EOF (it execs, or runs the function)
+ * or, on a non-blocking fd, when there is none yet. */
 static int read_report(int fd, struct spawn_report *rep)
 {
 	size_t got = 0;
@@ -199,7 +202,7 @@ static int read_report(int fd, struct spawn_report *rep)
 int spawn_start(struct spawn *sp, const struct spawn_opts *o)
 {
 	memset(sp, 0, sizeof(*sp));
-	sp->pidfd = -1;
+	sp->pidfd = sp->report_fd = -1;
 	if ((o->argv ? !o->argv[0] : !o->fn) ||
 	    (o->death_kills_group && (o->argv || o->group != SPAWN_GROUP_NEW)))
 		return failed(sp, SPAWN_EXEC, EINVAL);
@@ -217,8 +220,8 @@ int spawn_start(struct spawn *sp, const struct spawn_opts *o)
 	}
 	long maxfd = sysconf(_SC_OPEN_MAX);
 	sigset_t all, old;
-	struct child_ctx c = {o, rp[1], getpid(), maxfd < 0 || maxfd > 65536 ? 65536 : (int)maxfd,
-	                      o->mask ? o->mask : &old};
+	struct child_ctx c = {o, rp[1], rp[0], getpid(),
+	                      maxfd < 0 || maxfd > 65536 ? 65536 : (int)maxfd, o->mask ? o->mask : &old};
 	if (!o->argv)
 		fflush(NULL); /* nothing buffered is written twice by the child */
 	sigfillset(&all);
@@ -236,6 +239,16 @@ int spawn_start(struct spawn *sp, const struct spawn_opts *o)
 		setpgid(pid, pid); /* also here: fails once it has exec'd, harmlessly */
 		sp->group = pid;
 	}
+	sp->pidfd = (int)pidfd_open(pid, 0);
+	if (!o->argv) {
+		/* Waiting here for a forked child to be scheduled would
+		 * start checks one by one: its report is read when it is
+		 * reaped. */
+		fcntl(rp[0], F_SETFL, O_NONBLOCK);
+		sp->report_fd = rp[0];
+		return 0;
+	}
+	/* vfork: it has exec'd, or failed, by now. */
 	struct spawn_report rep;
 	int bad = read_report(rp[0], &rep);
 	close(rp[0]);
@@ -243,7 +256,6 @@ int spawn_start(struct spawn *sp, const struct spawn_opts *o)
 		spawn_reap(sp, 1); /* it never ran */
 		return failed(sp, rep.step, rep.error);
 	}
-	sp->pidfd = (int)pidfd_open(pid, 0);
 	return 0;
 }
 
@@ -270,9 +282,12 @@ static void reaped(struct spawn *sp, int status)
 {
 	sp->reaped = 1;
 	sp->status = status;
-	if (sp->pidfd >= 0)
-		close(sp->pidfd);
-	sp->pidfd = -1;
+	struct spawn_report rep;
+	if (sp->report_fd >= 0 && read_report(sp->report_fd, &rep)) {
+		sp->failed = rep.step;
+		sp->error = rep.error;
+	}
+	spawn_release(sp);
 }
 
 int spawn_reap(struct spawn *sp, int block)
@@ -360,5 +375,7 @@ void spawn_release(struct spawn *sp)
 {
 	if (sp->pidfd >= 0)
 		close(sp->pidfd);
-	sp->pidfd = -1;
+	if (sp->report_fd >= 0)
+		close(sp->report_fd);
+	sp->pidfd = sp->report_fd = -1;
 }

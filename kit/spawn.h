@@ -92,12 +92,16 @@ struct spawn {
 	int pidfd;     /* readable once it has exited; -1 if the kernel gave none */
 	int reaped;
 	int status;    /* its wait status once reaped (0 if it could not be) */
-	enum spawn_step failed; /* spawn_start() failed: at which step */
+	enum spawn_step failed; /* it could not be started: at which step */
 	int error;              /* and its errno */
+	int report_fd; /* a function child's report pipe, read when reaped */
 };
 
 /* Start it.  0, or -1 with sp->failed and sp->error (errno too); a child
- * that could not exec has been reaped.  spawn_release() in both cases. */
+ * that could not exec has been reaped.  A function child is not waited
+ * for (that would start children one by one): if it could not be set up,
+ * it exits 127 and sp->failed and sp->error are set when it is reaped.
+ * spawn_release() in every case. */
 int spawn_start(struct spawn *sp, const struct spawn_opts *o);
 
 /* "fork", "exec"...: for messages. */
@@ -119,7 +123,7 @@ int spawn_reap(struct spawn *sp, int block);
  * spawn_wait(sp, 0): kill it now. */
 int spawn_wait(struct spawn *sp, int64_t deadline_ms);
 
-/* Close the pidfd.  A child not yet reaped stays so. */
+/* Close its descriptors.  A child not yet reaped stays so. */
 void spawn_release(struct spawn *sp);
 
 #endif

@@ -118,6 +118,11 @@ static void test_exec_failure_has_its_errno(void **state)
 	}
 }
 
+static int fn_never(void *arg)
+{
+	return 0; /* the test fails if this runs: its status would be 0 */
+}
+
 static void test_setup_failures_are_reported(void **state)
 {
 	struct spawn sp;
@@ -135,6 +140,18 @@ static void test_setup_failures_are_reported(void **state)
 	assert_int_equal(sp.failed, SPAWN_GROUP);
 	spawn_release(&sp);
 	assert_no_child_left();
+	/* a function child is not waited for: what went wrong is known
+	 * when it is reaped */
+	struct spawn_opts f = {.fn = fn_never, .in = SPAWN_INHERIT, .out = 900,
+	                       .err = SPAWN_INHERIT};
+	assert_int_equal(spawn_start(&sp, &f), 0);
+	assert_int_equal(spawn_wait(&sp, -1), 0);
+	assert_true(WIFEXITED(sp.status));
+	assert_int_equal(WEXITSTATUS(sp.status), 127);
+	assert_int_equal(sp.failed, SPAWN_STDIO);
+	assert_int_equal(sp.error, EBADF);
+	assert_int_equal(sp.report_fd, -1);
+	spawn_release(&sp);
 	/* nothing to run */
 	struct spawn_opts none = {.in = SPAWN_INHERIT, .out = SPAWN_INHERIT, .err = SPAWN_INHERIT};
 	assert_int_equal(spawn_start(&sp, &none), -1);
