@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Reports (gate/report*.c) from hand-built evaluations: the JSON fields of
- * report.md, text golden files (tests/data/report/, no colour; regenerate
+ * doc/report.md, text golden files (tests/data/report/, no colour; regenerate
  * with GATE_UPDATE_GOLDEN=1 after a deliberate change and review the
  * diff), -q / -v / colour, JUnit checked by xmllint, TAP read by prove,
  * Nagios lines and statuses, and no password in any format. */
@@ -47,7 +47,7 @@ static void set_result(struct eval *ev, size_t i, enum check_status st, const ch
 	assert_non_null(r->details);
 }
 
-/* The example runbook of runbook.md.  block: replicas fail, archiver
+/* The example runbook of doc/runbook.md.  block: replicas fail, archiver
  * times out, disk (warn) fails, outside the window.  allow: inside the
  * window, archiver overridden, disk still warns. */
 static void fx_init(struct fx *f, int allow)
