@@ -16,7 +16,7 @@
 
 #include <yaml.h>
 
-#include "runbook.h"
+#include "values.h"
 #include "kit/alloc.h"
 
 static const struct yt_limits default_limits = {
