@@ -17,6 +17,7 @@
 #include "gate/registry.h"
 #include "kit/timefmt.h"
 #include "gate/runbook.h"
+#include "gate/window.h"
 #include "sandbox.h"
 
 #ifndef FUZZ_SOURCE_DIR

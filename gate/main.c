@@ -33,6 +33,7 @@
 #include "kit/timefmt.h"
 #include "runbook.h"
 #include "runner.h"
+#include "window.h"
 #include "kit/alloc.h"
 #include "kit/clock.h"
 #include "kit/strbuf.h"
@@ -44,6 +45,7 @@ struct session {
 	struct gate_registry reg;
 	struct runbook rb;
 	struct eval ev;
+	struct window_facts wf; /* the windows at ev.now_ms, for the policy */
 	int have_reg, have_rb, have_ev;
 };
 
@@ -206,7 +208,10 @@ static void evaluate_once(struct session *s, enum eval_mode mode, char **command
 	};
 	int64_t t0 = gate_mono_ms();
 	runner_run(&s->ev, &ro);
-	policy_decide(&s->ev);
+	/* Local time is worked out here, by the window module; the policy
+	 * takes it as values. */
+	window_facts_at(s->rb.windows, s->rb.nwindows, s->ev.now_ms, &s->wf);
+	policy_decide(&s->ev, &s->wf);
 	s->ev.duration_ms = (double)(gate_mono_ms() - t0);
 }
 
@@ -325,7 +330,7 @@ static void audit(struct session *s, enum audit_kind kind)
 	         file && !st.file_ok
 	                 ? (err.set ? gate_error_format(&err, buf, sizeof(buf)) : "the audit file could not be written")
 	                 : "no systemd journal is reachable");
-	policy_decide(&s->ev);
+	policy_decide(&s->ev, &s->wf);
 	struct audit_status st2 = {0};
 	struct gate_error err2 = {0};
 	audit_record_files(&s->ev, AUDIT_DECISION, files, &st2, &err2);
