@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "checks/builtin.h"
 #include "fuzz.h"
 #include "gate/registry.h"
 #include "kit/timefmt.h"
@@ -71,7 +72,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(rb_path, sizeof(rb_path), "%s/examples/runbook.yaml", fuzz_dir);
 	setenv("GATE_FUZZ_SECRET", "fuzz-secret-value", 1);
 	registry_init(&reg);
-	registry_add_builtins(&reg);
+	registry_add_builtins(&reg, gate_builtin_modules);
 	atexit(registry_free);
 	return 0;
 }
