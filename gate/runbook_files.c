@@ -82,7 +82,7 @@ static int check_trust(struct loader *L, int fd, const char *path)
 	}
 	char buf[sizeof(e.file) + sizeof(e.msg) + 4];
 	rb_strv_push(&L->rb->warnings, &L->rb->nwarnings,
-	          xstrdup(gate_error_format(&e, buf, sizeof(buf))));
+	             xstrdup(gate_error_format(&e, buf, sizeof(buf))));
 	return 0;
 }
 
