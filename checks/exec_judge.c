@@ -422,9 +422,13 @@ int exec_facts_read(const char *head, const char *out, const char *err,
 		int used = 0;
 		while (*p == ' ' || *p == '\t' || *p == '\n')
 			p++;
+		if (*p == '#') {
+			p += strcspn(p, "\n");
+			continue;
+		}
 		if (!*p)
 			break;
-		if (sscanf(p, "%15s %lf%n", key, &num, &used) != 2 || num < 0 || num > 1e9)
+		if (sscanf(p, "%15s %lf%n", key, &num, &used) != 2 || !(num >= 0 && num <= 1e9))
 			return -1;
 		p += used;
 		if (!strcmp(key, "exit"))

@@ -33,7 +33,8 @@ void exec_judge(const struct proc_result *pr, const struct exec_judge_params *p,
                 struct gate_result *res);
 
 /* A recorded run (tests/data/recorded/exec/: header %% stdout %% stderr)
- * as the facts proc_run would leave: head is words and numbers,
+ * as the facts proc_run would leave: head is words and numbers (lines
+ * starting with '#' are comments),
  * "exit 2", "signal 11", "timeout 9" (killed at the deadline by that
  * signal) or "errno 2" (could not be started), optionally followed by
  * "ms 12.5" and "truncated 1".  out and err are borrowed, not copied (do
