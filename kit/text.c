@@ -151,7 +151,9 @@ void text_safe_json(struct strbuf *sb, const char *json)
 char *text_utf8_valid(const char *s)
 {
 	struct strbuf sb = STRBUF_INIT;
-	size_t n = s ? strlen(s) : 0, i = 0, plain = 0;
+	if (!s)
+		s = "";
+	size_t n = strlen(s), i = 0, plain = 0;
 	while (i < n) {
 		size_t len;
 		if (text_utf8_decode(s + i, n - i, &len) >= 0) {
