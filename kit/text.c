@@ -147,3 +147,23 @@ void text_safe_json(struct strbuf *sb, const char *json)
 	}
 	strbuf_add(sb, (const char *)p + plain, i - plain);
 }
+
+char *text_utf8_valid(const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	if (!s)
+		s = "";
+	size_t n = strlen(s), i = 0, plain = 0;
+	while (i < n) {
+		size_t len;
+		if (text_utf8_decode(s + i, n - i, &len) >= 0) {
+			i += len;
+			continue;
+		}
+		strbuf_add(&sb, s + plain, i - plain);
+		add_hex_byte(&sb, (unsigned char)s[i]);
+		plain = ++i;
+	}
+	strbuf_add(&sb, s + plain, i - plain);
+	return strbuf_detach(&sb);
+}

@@ -51,4 +51,10 @@ int text_is_safe(const char *s, unsigned flags);
  * values, and no such byte reaches a terminal.  Appended to sb. */
 void text_safe_json(struct strbuf *sb, const char *json);
 
+/* s (NULL: "") made valid UTF-8 and nothing more: each byte that is not
+ * part of valid UTF-8 written as "\xff" (the rule above), everything else,
+ * controls included, left as it is (a tool's output kept in a report's
+ * JSON, escaped by the renderer that prints it).  free() it. */
+char *text_utf8_valid(const char *s);
+
 #endif
