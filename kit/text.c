@@ -147,3 +147,13 @@ void text_safe_json(struct strbuf *sb, const char *json)
 	}
 	strbuf_add(sb, (const char *)p + plain, i - plain);
 }
+
+size_t text_cut(const char *s, size_t n, size_t max)
+{
+	if (n <= max)
+		return n;
+	size_t keep = max;
+	while (keep > 0 && ((unsigned char)s[keep] & 0xC0) == 0x80)
+		keep--;
+	return keep;
+}

@@ -51,4 +51,9 @@ int text_is_safe(const char *s, unsigned flags);
  * values, and no such byte reaches a terminal.  Appended to sb. */
 void text_safe_json(struct strbuf *sb, const char *json);
 
+/* How many bytes of s (n bytes long) to keep to fit in max bytes without
+ * ending inside a UTF-8 sequence: n when it fits, else at most max, backed
+ * off over continuation bytes.  For cutting a text to a bound. */
+size_t text_cut(const char *s, size_t n, size_t max);
+
 #endif
