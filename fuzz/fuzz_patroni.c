@@ -6,7 +6,7 @@
  * part is not JSON, the leader "did not answer").  Parsed as http_get_json
  * parses them; judged with the default parameters and, when the first
  * byte is odd, stricter ones.  Seeds: tests/data/recorded/http/patroni/
- * (fuzz/record-seeds.sh patroni). */
+ * (tests/tools/record-http.sh). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
