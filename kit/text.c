@@ -167,3 +167,13 @@ char *text_utf8_valid(const char *s)
 	strbuf_add(&sb, s + plain, i - plain);
 	return strbuf_detach(&sb);
 }
+
+size_t text_cut(const char *s, size_t n, size_t max)
+{
+	if (n <= max)
+		return n;
+	size_t keep = max;
+	while (keep > 0 && ((unsigned char)s[keep] & 0xC0) == 0x80)
+		keep--;
+	return keep;
+}

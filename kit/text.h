@@ -57,4 +57,9 @@ void text_safe_json(struct strbuf *sb, const char *json);
  * JSON, escaped by the renderer that prints it).  free() it. */
 char *text_utf8_valid(const char *s);
 
+/* How many bytes of s (n bytes long) to keep to fit in max bytes without
+ * ending inside a UTF-8 sequence: n when it fits, else at most max, backed
+ * off over continuation bytes.  For cutting a text to a bound. */
+size_t text_cut(const char *s, size_t n, size_t max);
+
 #endif
