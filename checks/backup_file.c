@@ -79,11 +79,14 @@ const char *bk_sha256_impl(void)
 {
 	static char impl[128];
 	if (!impl[0]) {
-		const EVP_MD *md = EVP_sha256();
-		const OSSL_PROVIDER *prov = EVP_MD_get0_provider(md);
+		/* EVP_sha256() fetches its implementation when a digest starts:
+		 * fetched here the same way, to name it. */
+		EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
+		const OSSL_PROVIDER *prov = md ? EVP_MD_get0_provider(md) : NULL;
 		snprintf(impl, sizeof(impl), "OpenSSL %s EVP %s (%s provider)",
-		         OpenSSL_version(OPENSSL_VERSION_STRING), EVP_MD_get0_name(md),
-		         prov ? OSSL_PROVIDER_get0_name(prov) : "built-in");
+		         OpenSSL_version(OPENSSL_VERSION_STRING), md ? EVP_MD_get0_name(md) : "SHA256",
+		         prov ? OSSL_PROVIDER_get0_name(prov) : "no");
+		EVP_MD_free(md);
 	}
 	return impl;
 }
