@@ -120,69 +120,70 @@ static int64_t newest_stop(const char *info)
 	return best;
 }
 
+static const struct {
+	const char *rec, *params; /* JSON, stanza demo unless given */
+	int64_t after_stop;       /* now - the newest backup's stop, s */
+	enum gate_status want;
+	const char *summary;
+} pgbr_rows[] = {
+	{"healthy", "{}", 60, GATE_PASS,
+	 "backup *F (full): stopped *Z, 1m00s old, * MiB, verify: valid, WAL * present*"},
+	{"healthy", "{\"verify\":false,\"require_wal\":false}", 60, GATE_PASS,
+	 "backup *F (full): stopped *, 1m00s old, * MiB"},
+	/* stale: the same answer a day and a second later */
+	{"healthy", "{}", 86401, GATE_FAIL,
+	 "backup *F (full) is 1d00h old (max_age 1d; stopped *Z)"},
+	{"healthy", "{\"max_age\":3600000}", 3601, GATE_FAIL,
+	 "backup *F (full) is 1h00m old (max_age 1h; stopped *)"},
+	/* future-dated: now is before the stop, beyond the clock skew */
+	{"healthy", "{}", -301, GATE_FAIL,
+	 "backup *F (full) is dated *Z, 5m01s in the future; the clock or the backup is wrong"},
+	{"healthy", "{}", -300, GATE_PASS, "backup *F (full): stopped *, -5m00s old, *"},
+	{"healthy", "{\"types\":[\"diff\"]}", 60, GATE_FAIL,
+	 "stanza demo: no diff backup (1 backup of other types)"},
+	{"healthy", "{\"stanza\":\"other\"}", 60, GATE_ERROR,
+	 "pgbackrest info: stanza other not in its output"},
+	{"checksum", "{}", 60, GATE_FAIL,
+	 "backup *F: pgbackrest verify: status invalid: 1 file * pg_data/*"},
+	{"checksum", "{\"verify\":false}", 60, GATE_PASS, "backup *F (full): *, WAL * present*"},
+	{"file-missing", "{}", 60, GATE_FAIL,
+	 "backup *F: pgbackrest verify: status invalid: 1 file missing: pg_data/*"},
+	{"wal-missing", "{}", 60, GATE_FAIL,
+	 "backup *F: * missing from the repository*"},
+	{"wal-missing", "{\"require_wal\":false,\"verify\":false}", 60, GATE_PASS,
+	 "backup *F (full): *"},
+	{"wal-corrupt", "{}", 60, GATE_FAIL,
+	 "stanza demo: pgbackrest verify: status error: WAL *: * (backup *F itself valid)"},
+	{"wal-corrupt", "{\"verify\":false}", 60, GATE_PASS, "backup *F (full): *"},
+	{"missing-stanza", "{\"stanza\":\"nope\"}", 0, GATE_FAIL,
+	 "stanza nope: missing stanza path (status 1)"},
+	{"no-backups", "{\"stanza\":\"empty\"}", 0, GATE_FAIL,
+	 "stanza empty: no valid backups (status 2)"},
+	{"incr", "{}", 60, GATE_PASS, "backup *I (incr): stopped *, 1m00s old, *"},
+	/* the full is older than the incremental by at least the time the
+	 * recording took between them */
+	{"incr", "{\"types\":[\"full\"],\"max_age\":60000}", 60, GATE_FAIL,
+	 "backup *F (full) is * old (max_age 1m; stopped *)"},
+	{"incr", "{\"types\":[\"diff\"]}", 60, GATE_FAIL,
+	 "stanza demo: no diff backup (2 backups of other types)"},
+	{"page-error", "{}", 60, GATE_FAIL,
+	 "backup *F: pgBackRest recorded errors during the backup (error: true, e.g. "
+	 "invalid page checksums)*"},
+	{"page-error", "{\"repo\":2}", 60, GATE_FAIL, "stanza demo: no backup"},
+};
+
 static void test_pgbackrest(void **state)
 {
 	(void)state;
-	static const struct {
-		const char *rec, *params; /* JSON, stanza demo unless given */
-		int64_t after_stop;       /* now - the newest backup's stop, s */
-		enum gate_status want;
-		const char *summary;
-	} rows[] = {
-		{"healthy", "{}", 60, GATE_PASS,
-		 "backup *F (full): stopped *Z, 1m00s old, * MiB, verify: valid, WAL * present*"},
-		{"healthy", "{\"verify\":false,\"require_wal\":false}", 60, GATE_PASS,
-		 "backup *F (full): stopped *, 1m00s old, * MiB"},
-		/* stale: the same answer a day and a second later */
-		{"healthy", "{}", 86401, GATE_FAIL,
-		 "backup *F (full) is 1d00h old (max_age 1d; stopped *Z)"},
-		{"healthy", "{\"max_age\":3600000}", 3601, GATE_FAIL,
-		 "backup *F (full) is 1h00m old (max_age 1h; stopped *)"},
-		/* future-dated: now is before the stop, beyond the clock skew */
-		{"healthy", "{}", -301, GATE_FAIL,
-		 "backup *F (full) is dated *Z, 5m01s in the future; the clock or the backup is wrong"},
-		{"healthy", "{}", -300, GATE_PASS, "backup *F (full): stopped *, -5m00s old, *"},
-		{"healthy", "{\"types\":[\"diff\"]}", 60, GATE_FAIL,
-		 "stanza demo: no diff backup (1 backup of other types)"},
-		{"healthy", "{\"stanza\":\"other\"}", 60, GATE_ERROR,
-		 "pgbackrest info: stanza other not in its output"},
-		{"checksum", "{}", 60, GATE_FAIL,
-		 "backup *F: pgbackrest verify: status invalid: 1 file * pg_data/*"},
-		{"checksum", "{\"verify\":false}", 60, GATE_PASS, "backup *F (full): *, WAL * present*"},
-		{"file-missing", "{}", 60, GATE_FAIL,
-		 "backup *F: pgbackrest verify: status invalid: 1 file missing: pg_data/*"},
-		{"wal-missing", "{}", 60, GATE_FAIL,
-		 "backup *F: * missing from the repository*"},
-		{"wal-missing", "{\"require_wal\":false,\"verify\":false}", 60, GATE_PASS,
-		 "backup *F (full): *"},
-		{"wal-corrupt", "{}", 60, GATE_FAIL,
-		 "stanza demo: pgbackrest verify: status error: WAL *: * (backup *F itself valid)"},
-		{"wal-corrupt", "{\"verify\":false}", 60, GATE_PASS, "backup *F (full): *"},
-		{"missing-stanza", "{\"stanza\":\"nope\"}", 0, GATE_FAIL,
-		 "stanza nope: missing stanza path (status 1)"},
-		{"no-backups", "{\"stanza\":\"empty\"}", 0, GATE_FAIL,
-		 "stanza empty: no valid backups (status 2)"},
-		{"incr", "{}", 60, GATE_PASS, "backup *I (incr): stopped *, 1m00s old, *"},
-		/* the full is older than the incremental by at least the time the
-		 * recording took between them */
-		{"incr", "{\"types\":[\"full\"],\"max_age\":60000}", 60, GATE_FAIL,
-		 "backup *F (full) is * old (max_age 1m; stopped *)"},
-		{"incr", "{\"types\":[\"diff\"]}", 60, GATE_FAIL,
-		 "stanza demo: no diff backup (2 backups of other types)"},
-		{"page-error", "{}", 60, GATE_FAIL,
-		 "backup *F: pgBackRest recorded errors during the backup (error: true, e.g. "
-		 "invalid page checksums)*"},
-		{"page-error", "{\"repo\":2}", 60, GATE_FAIL, "stanza demo: no backup"},
-	};
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+	for (size_t i = 0; i < sizeof(pgbr_rows) / sizeof(pgbr_rows[0]); i++) {
 		char name[256], row[300];
-		snprintf(name, sizeof(name), "pgbackrest/%s", rows[i].rec);
-		snprintf(row, sizeof(row), "%s %s %+lld", rows[i].rec, rows[i].params,
-		         (long long)rows[i].after_stop);
+		snprintf(name, sizeof(name), "pgbackrest/%s", pgbr_rows[i].rec);
+		snprintf(row, sizeof(row), "%s %s %+lld", pgbr_rows[i].rec, pgbr_rows[i].params,
+		         (long long)pgbr_rows[i].after_stop);
 		struct rec r;
 		rec_load(&r, name);
 		answering = &r;
-		json_t *params = json_loads(rows[i].params, 0, NULL);
+		json_t *params = json_loads(pgbr_rows[i].params, 0, NULL);
 		assert_non_null(params);
 		if (!json_object_get(params, "stanza"))
 			json_object_set_new(params, "stanza", json_string("demo"));
@@ -190,8 +191,8 @@ static void test_pgbackrest(void **state)
 		struct gate_result res = {.status = GATE_ERROR, .details = json_object()};
 		struct bk_pgbr_facts f = {0};
 		bk_pgbr_fetch(params, &env, answer, &f);
-		bk_pgbr_judge(&f, params, newest_stop(r.part[0]) + rows[i].after_stop, &res);
-		expect(&res, rows[i].want, rows[i].summary, row);
+		bk_pgbr_judge(&f, params, newest_stop(r.part[0]) + pgbr_rows[i].after_stop, &res);
+		expect(&res, pgbr_rows[i].want, pgbr_rows[i].summary, row);
 		char *s = json_dumps(res.details, 0);
 		assert_non_null(s);
 		free(s);
@@ -238,6 +239,33 @@ static void test_pgbackrest_verify_details(void **state)
 
 /* ---- backup.basebackup ---- */
 
+static const struct {
+	const char *rec; /* verifybackup/ */
+	const char *params;
+	int64_t after_start; /* now - START TIME, s */
+	int manifest_tmp;
+	enum gate_status want;
+	const char *summary;
+} bb_rows[] = {
+	{"ok", "{}", 60, 0, GATE_PASS,
+	 "/b/base1: started *Z, 1m00s old, 40.0 MiB, pg_verifybackup: backup successfully verified"},
+	{"ok", "{}", 5, 0, GATE_PASS, "/b/base1: started *, 5.0s old, *"},
+	{"ok", "{}", 86401, 0, GATE_FAIL, "/b/base1 is 1d00h old (max_age 1d; started *Z)"},
+	{"ok", "{\"max_age\":1000}", 2, 0, GATE_FAIL, "/b/base1 is 2.0s old (max_age 1s; started *)"},
+	{"ok", "{}", -400, 0, GATE_FAIL,
+	 "/b/base1 is dated *Z, 6m40s in the future; the clock or the backup is wrong"},
+	{"ok", "{}", -120, 0, GATE_PASS, "/b/base1: started *, -2m00s old, *"},
+	{"ok", "{}", 60, 1, GATE_FAIL,
+	 "no complete backup under /b/base* (1 skipped; last: /b/base1: interrupted (backup_manifest.tmp))"},
+	{"checksum", "{}", 60, 0, GATE_FAIL,
+	 "base1: pg_verifybackup: checksum mismatch for file \"base/5/*\""},
+	{"checksum", "{\"verify\":false}", 60, 0, GATE_PASS, "/b/base1: started *, 1m00s old, 40.0 MiB"},
+	{"checksum", "{}", 86401, 0, GATE_FAIL, "/b/base1 is 1d00h old * (+1 more problem)"},
+	{"missing-extra", "{}", 60, 0, GATE_FAIL, "base1: pg_verifybackup found 2 problems: *"},
+	{"wal-missing", "{}", 60, 0, GATE_FAIL, "base1: pg_verifybackup*WAL*"},
+	{"no-manifest", "{}", 60, 0, GATE_FAIL, "base1: pg_verifybackup*backup_manifest*"},
+};
+
 static void test_basebackup(void **state)
 {
 	(void)state;
@@ -247,43 +275,17 @@ static void test_basebackup(void **state)
 	time_t start;
 	assert_true(bk_label_value(label.text, "START TIME", st, sizeof(st)));
 	assert_int_equal(bk_parse_start_time(st, &start), 0);
-	static const struct {
-		const char *rec; /* verifybackup/ */
-		const char *params;
-		int64_t after_start; /* now - START TIME, s */
-		int manifest_tmp;
-		enum gate_status want;
-		const char *summary;
-	} rows[] = {
-		{"ok", "{}", 60, 0, GATE_PASS,
-		 "/b/base1: started *Z, 1m00s old, 40.0 MiB, pg_verifybackup: backup successfully verified"},
-		{"ok", "{}", 5, 0, GATE_PASS, "/b/base1: started *, 5.0s old, *"},
-		{"ok", "{}", 86401, 0, GATE_FAIL, "/b/base1 is 1d00h old (max_age 1d; started *Z)"},
-		{"ok", "{\"max_age\":1000}", 2, 0, GATE_FAIL, "/b/base1 is 2.0s old (max_age 1s; started *)"},
-		{"ok", "{}", -400, 0, GATE_FAIL,
-		 "/b/base1 is dated *Z, 6m40s in the future; the clock or the backup is wrong"},
-		{"ok", "{}", -120, 0, GATE_PASS, "/b/base1: started *, -2m00s old, *"},
-		{"ok", "{}", 60, 1, GATE_FAIL,
-		 "no complete backup under /b/base* (1 skipped; last: /b/base1: interrupted (backup_manifest.tmp))"},
-		{"checksum", "{}", 60, 0, GATE_FAIL,
-		 "base1: pg_verifybackup: checksum mismatch for file \"base/5/*\""},
-		{"checksum", "{\"verify\":false}", 60, 0, GATE_PASS, "/b/base1: started *, 1m00s old, 40.0 MiB"},
-		{"checksum", "{}", 86401, 0, GATE_FAIL, "/b/base1 is 1d00h old * (+1 more problem)"},
-		{"missing-extra", "{}", 60, 0, GATE_FAIL, "base1: pg_verifybackup found 2 problems: *"},
-		{"wal-missing", "{}", 60, 0, GATE_FAIL, "base1: pg_verifybackup*WAL*"},
-		{"no-manifest", "{}", 60, 0, GATE_FAIL, "base1: pg_verifybackup*backup_manifest*"},
-	};
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+	for (size_t i = 0; i < sizeof(bb_rows) / sizeof(bb_rows[0]); i++) {
 		char name[256], row[300];
-		snprintf(name, sizeof(name), "verifybackup/%s", rows[i].rec);
-		snprintf(row, sizeof(row), "%s %s %+lld", rows[i].rec, rows[i].params,
-		         (long long)rows[i].after_start);
+		snprintf(name, sizeof(name), "verifybackup/%s", bb_rows[i].rec);
+		snprintf(row, sizeof(row), "%s %s %+lld", bb_rows[i].rec, bb_rows[i].params,
+		         (long long)bb_rows[i].after_start);
 		struct rec r;
 		rec_load(&r, name);
 		char *argv[] = {"pg_verifybackup", "--", "/b/base1", NULL};
-		struct bk_bb_dir dir = {.path = "/b/base1", .manifest_tmp = rows[i].manifest_tmp,
+		struct bk_bb_dir dir = {.path = "/b/base1", .manifest_tmp = bb_rows[i].manifest_tmp,
 		                        .manifest = 1, .label_file = 1, .label = label.text};
-		json_t *params = json_loads(rows[i].params, 0, NULL);
+		json_t *params = json_loads(bb_rows[i].params, 0, NULL);
 		int verify = gate_param_bool(params, "verify", 1);
 		struct bk_bb_facts f = {
 			.pattern = "/b/base*", .ndirs = 1, .dirs = &dir,
@@ -293,8 +295,8 @@ static void test_basebackup(void **state)
 			              .out = r.part[1], .err = r.part[2]},
 		};
 		struct gate_result res = {.status = GATE_ERROR, .details = json_object()};
-		bk_bb_judge(&f, params, (int64_t)start + rows[i].after_start, &res);
-		expect(&res, rows[i].want, rows[i].summary, row);
+		bk_bb_judge(&f, params, (int64_t)start + bb_rows[i].after_start, &res);
+		expect(&res, bb_rows[i].want, bb_rows[i].summary, row);
 		json_decref(res.details);
 		json_decref(params);
 		free(r.text);
@@ -323,6 +325,37 @@ static void test_basebackup(void **state)
 
 /* ---- backup.file ---- */
 
+static const struct {
+	const char *sidecar, *restore; /* file/ recordings; NULL: none */
+	const char *params;
+	int64_t after_mtime;
+	enum gate_status want;
+	const char *summary;
+} file_rows[] = {
+	{"sidecar-text", "restore-ok", "{\"restore_test\":[\"pg_restore\",\"--list\",\"{path}\"]}",
+	 60, GATE_PASS, "/d/db.dump: * KiB, 1m00s old, sha256 matches, restore test pg_restore passed"},
+	{"sidecar-binary", NULL, "{}", 60, GATE_PASS, "/d/db.dump: *, sha256 matches"},
+	{"sidecar-tag", NULL, "{}", 60, GATE_PASS, "/d/db.dump: *, sha256 matches"},
+	{"sidecar-text", NULL, "{\"checksum\":\"none\"}", 60, GATE_PASS, "/d/db.dump: * KiB, 1m00s old"},
+	{"sidecar-text", NULL, "{}", 90000, GATE_FAIL,
+	 "db.dump is 1d01h old (max_age 1d; modified *Z)"},
+	{"sidecar-text", NULL, "{\"max_age\":3600000}", 7300, GATE_FAIL,
+	 "db.dump is 2h01m old (max_age 1h; modified *)"},
+	{"sidecar-text", NULL, "{}", -86400 * 2, GATE_FAIL,
+	 "db.dump is dated *Z, 2d00h in the future; the clock or the backup is wrong"},
+	{"sidecar-text", NULL, "{\"min_size\":1073741824}", 60, GATE_FAIL,
+	 "db.dump is * KiB, below min_size 1.00 GiB"},
+	{"sidecar-flipped", NULL, "{}", 60, GATE_FAIL,
+	 "db.dump: sha256 mismatch: sidecar says *..., file is *..."},
+	{"sidecar-other", NULL, "{}", 60, GATE_FAIL,
+	 "db.dump.sha256 has no checksum for db.dump (it names other.dump)"},
+	{"restore-ok", NULL, "{}", 60, GATE_FAIL, "db.dump.sha256 is not in sha256sum format"},
+	{"sidecar-text", "restore-truncated", "{\"restore_test\":[\"pg_restore\",\"--list\",\"{path}\"]}",
+	 60, GATE_FAIL, "db.dump: restore test pg_restore exited 1: pg_restore: error: *"},
+	{"sidecar-text", "restore-cut-data", "{\"restore_test\":[\"pg_restore\",\"-f\",\"/dev/null\",\"{path}\"]}",
+	 60, GATE_FAIL, "db.dump: restore test pg_restore exited 1: pg_restore: error: could not read from input file: end of file"},
+};
+
 static void test_file(void **state)
 {
 	(void)state;
@@ -332,46 +365,16 @@ static void test_file(void **state)
 	unsigned long long size = 0;
 	long long mtime = 0;
 	assert_int_equal(sscanf(stat_rec.text, "%llu %lld", &size, &mtime), 2);
-	static const struct {
-		const char *sidecar, *restore; /* file/ recordings; NULL: none */
-		const char *params;
-		int64_t after_mtime;
-		enum gate_status want;
-		const char *summary;
-	} rows[] = {
-		{"sidecar-text", "restore-ok", "{\"restore_test\":[\"pg_restore\",\"--list\",\"{path}\"]}",
-		 60, GATE_PASS, "/d/db.dump: * KiB, 1m00s old, sha256 matches, restore test pg_restore passed"},
-		{"sidecar-binary", NULL, "{}", 60, GATE_PASS, "/d/db.dump: *, sha256 matches"},
-		{"sidecar-tag", NULL, "{}", 60, GATE_PASS, "/d/db.dump: *, sha256 matches"},
-		{"sidecar-text", NULL, "{\"checksum\":\"none\"}", 60, GATE_PASS, "/d/db.dump: * KiB, 1m00s old"},
-		{"sidecar-text", NULL, "{}", 90000, GATE_FAIL,
-		 "db.dump is 1d01h old (max_age 1d; modified *Z)"},
-		{"sidecar-text", NULL, "{\"max_age\":3600000}", 7300, GATE_FAIL,
-		 "db.dump is 2h01m old (max_age 1h; modified *)"},
-		{"sidecar-text", NULL, "{}", -86400 * 2, GATE_FAIL,
-		 "db.dump is dated *Z, 2d00h in the future; the clock or the backup is wrong"},
-		{"sidecar-text", NULL, "{\"min_size\":1073741824}", 60, GATE_FAIL,
-		 "db.dump is * KiB, below min_size 1.00 GiB"},
-		{"sidecar-flipped", NULL, "{}", 60, GATE_FAIL,
-		 "db.dump: sha256 mismatch: sidecar says *..., file is *..."},
-		{"sidecar-other", NULL, "{}", 60, GATE_FAIL,
-		 "db.dump.sha256 has no checksum for db.dump (it names other.dump)"},
-		{"restore-ok", NULL, "{}", 60, GATE_FAIL, "db.dump.sha256 is not in sha256sum format"},
-		{"sidecar-text", "restore-truncated", "{\"restore_test\":[\"pg_restore\",\"--list\",\"{path}\"]}",
-		 60, GATE_FAIL, "db.dump: restore test pg_restore exited 1: pg_restore: error: *"},
-		{"sidecar-text", "restore-cut-data", "{\"restore_test\":[\"pg_restore\",\"-f\",\"/dev/null\",\"{path}\"]}",
-		 60, GATE_FAIL, "db.dump: restore test pg_restore exited 1: pg_restore: error: could not read from input file: end of file"},
-	};
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+	for (size_t i = 0; i < sizeof(file_rows) / sizeof(file_rows[0]); i++) {
 		char name[256], row[300];
-		snprintf(row, sizeof(row), "%s %s %s %+lld", rows[i].sidecar,
-		         rows[i].restore ? rows[i].restore : "-", rows[i].params,
-		         (long long)rows[i].after_mtime);
+		snprintf(row, sizeof(row), "%s %s %s %+lld", file_rows[i].sidecar,
+		         file_rows[i].restore ? file_rows[i].restore : "-", file_rows[i].params,
+		         (long long)file_rows[i].after_mtime);
 		struct rec sc, rt = {0};
-		snprintf(name, sizeof(name), "file/%s", rows[i].sidecar);
+		snprintf(name, sizeof(name), "file/%s", file_rows[i].sidecar);
 		rec_load(&sc, name);
-		if (rows[i].restore) {
-			snprintf(name, sizeof(name), "file/%s", rows[i].restore);
+		if (file_rows[i].restore) {
+			snprintf(name, sizeof(name), "file/%s", file_rows[i].restore);
 			rec_load(&rt, name);
 		}
 		char *argv[] = {"pg_restore", "/d/db.dump", NULL};
@@ -379,17 +382,17 @@ static void test_file(void **state)
 			.pattern = "/d/*.dump", .nmatch = 1, .nregular = 1, .path = "/d/db.dump",
 			.size = size, .mtime = mtime, .sidecar = 1, .sidecar_text = sc.text,
 			.hashed = 1, .hashed_bytes = size, .sha256_impl = "test",
-			.restore_argv = rows[i].restore ? argv : NULL,
+			.restore_argv = file_rows[i].restore ? argv : NULL,
 			.restore = {.started = 1, .exited = 1,
-			            .exit_code = rows[i].restore ? atoi(rt.part[0]) : 0,
-			            .out = rows[i].restore ? rt.part[1] : "",
-			            .err = rows[i].restore ? rt.part[2] : ""},
+			            .exit_code = file_rows[i].restore ? atoi(rt.part[0]) : 0,
+			            .out = file_rows[i].restore ? rt.part[1] : "",
+			            .err = file_rows[i].restore ? rt.part[2] : ""},
 		};
 		memcpy(f.sha256, actual.text, 64);
-		json_t *params = json_loads(rows[i].params, 0, NULL);
+		json_t *params = json_loads(file_rows[i].params, 0, NULL);
 		struct gate_result res = {.status = GATE_ERROR, .details = json_object()};
-		bk_file_judge(&f, params, mtime + rows[i].after_mtime, &res);
-		expect(&res, rows[i].want, rows[i].summary, row);
+		bk_file_judge(&f, params, mtime + file_rows[i].after_mtime, &res);
+		expect(&res, file_rows[i].want, file_rows[i].summary, row);
 		json_decref(res.details);
 		json_decref(params);
 		free(sc.text);
