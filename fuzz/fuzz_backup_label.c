@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* A backup_label file as backup.basebackup reads it
- * (checks/backup_basebackup.c): the values it takes out
+ * (checks/backup_basebackup_judge.c): the values it takes out
  * (bk_label_value) and START TIME as a time (bk_parse_start_time), which
  * is also tried on the whole input. */
 #include <stdint.h>
