@@ -1,9 +1,10 @@
 #!/bin/bash
 # Record the fuzz targets' seed corpora from the real servers and tools the
 # scenario tests start (tests/lib/*.sh): PostgreSQL 15 + pgBackRest 2.45
-# (info, verify, repo-ls), pg_basebackup + pg_verifybackup, the Monitoring
-# Plugins, and (through tests/tools/record-http.sh) Prometheus, a Patroni
-# 3.0.2 cluster on etcd and the tests' own HTTP server.  Writes
+# (info, verify, repo-ls), pg_basebackup + pg_verifybackup, pg_restore
+# (through tests/tools/record-backup.sh), the Monitoring Plugins, and
+# (through tests/tools/record-http.sh) Prometheus, a Patroni 3.0.2 cluster
+# on etcd and the tests' own HTTP server.  Writes
 # fuzz/corpus/<target>/rec-*; everything else lives in a temporary directory
 # and every server is stopped at exit.  Needs root (servers run as postgres)
 # and what scripts/install-deps.sh installs.  Takes a few minutes.
@@ -102,98 +103,11 @@ if want git; then
 	seed hooks example-delete "$GATE_SOURCE_DIR/examples/git-hooks/.gate/hooks.yaml" pre-receive.stdin
 fi
 
+# The backup checks' answers are recorded with the table tests' own
+# (tests/data/recorded/backup/), and seed the corpora from there.
 if want pgbackrest || want basebackup; then
-	pg_primary_start primary || exit 1
-	runuser -u postgres -- "$PGBIN/pgbench" -h 127.0.0.1 -p "$(pg_port primary)" -U postgres -i -s 1 -q postgres >/dev/null 2>&1
-fi
-
-if want pgbackrest; then
-	. "$GATE_SOURCE_DIR/tests/lib/pgbackrest.sh"
-	pgbr_setup primary || { echo "pgbackrest setup failed"; exit 1; }
-	pgbr_backup full || exit 1
-	pg_psql primary "insert into pgbench_history select 1,1,1,1,now() from generate_series(1,1000)" >/dev/null
-	pgbr_backup incr || exit 1
-	label=$(pgbr_last_label)
-	# as the check calls it (checks/backup_pgbackrest.c)
-	q() { pgbr --log-level-file=off --log-level-console=off "$@"; }
-	ls_json() {
-		(cd "$PGBR_DIR" && runuser -u postgres -- pgbackrest --config="$PGBR_CONF" \
-			--log-level-file=off --log-level-console=off --log-level-stderr=warn \
-			--output=json repo-ls "$1")
-	}
-	q --log-level-stderr=warn --output=json info >info.json
-	seed pgbackrest_info healthy info.json
-	(cd "$PGBR_DIR" && runuser -u postgres -- pgbackrest --config="$PGBR_CONF" \
-		--log-level-file=off --log-level-console=off --output=json info) >info-all.json
-	seed pgbackrest_info all-stanzas info-all.json
-	PGBR_STANZA=nope q --log-level-stderr=warn --output=json info >info-nope.json 2>/dev/null
-	seed pgbackrest_info missing-stanza info-nope.json
-	verify() { q --log-level-stderr=info --output=text --verbose verify >v.out 2>v.err; put v.label "$label"; }
-	verify
-	seed pgbackrest_verify ok v.label v.out v.err
-	archid=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["archive"][0]["id"])' info.json)
-	ls_json "archive/demo/$archid/0000000100000000" >ls.json
-	seed pgbackrest_repo_ls wal-dir ls.json
-	# the whole check's conversation, for fuzz_pgbackrest_info
-	seed pgbackrest_info check-ok info.json v.out v.err ls.json
-	ls_json "backup/demo" >ls-backup.json
-	seed pgbackrest_repo_ls backup-dir ls-backup.json
-	ls_json "archive/demo/$archid/00000001000000FF" >ls-none.json 2>/dev/null
-	seed pgbackrest_repo_ls no-dir ls-none.json
-	# a flipped byte in a file of the newest backup
-	f=$(find "$PGBR_REPO/backup/demo/$label/pg_data" -name '*.gz' -printf '%s %p\n' | sort -n | tail -n 1 | cut -d' ' -f2)
-	flip_byte "$f"
-	verify
-	seed pgbackrest_verify checksum v.label v.out v.err
-	seed pgbackrest_info check-checksum info.json v.out v.err ls.json
-	flip_byte "$f"
-	# a file of the backup removed
-	mv "$f" "$T/aside.gz"
-	verify
-	seed pgbackrest_verify file-missing v.label v.out v.err
-	mv "$T/aside.gz" "$f"
-	# a WAL segment of the archive removed
-	w=$(find "$PGBR_REPO/archive/demo/$archid/0000000100000000/" -name '0*' ! -name '*.backup' -printf '%f\n' | sort | sed -n 2p)
-	mv "$PGBR_REPO/archive/demo/$archid/0000000100000000/$w" "$T/aside.wal"
-	verify
-	seed pgbackrest_verify wal-missing v.label v.out v.err
-	ls_json "archive/demo/$archid/0000000100000000" >ls.json
-	seed pgbackrest_repo_ls wal-missing ls.json
-	seed pgbackrest_info check-wal-missing info.json v.out v.err ls.json
-	mv "$T/aside.wal" "$PGBR_REPO/archive/demo/$archid/0000000100000000/$w"
-	# a backup's info read with the stanza's db gone from backup.info: verify on another stanza
-	PGBR_STANZA=nope q --log-level-stderr=info --output=text --verbose verify >v.out 2>v.err
-	seed pgbackrest_verify missing-stanza v.label v.out v.err
-fi
-
-if want basebackup; then
-	mkdir -p bb && chown postgres:postgres bb
-	bb() { runuser -u postgres -- "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$(pg_port primary)" -U postgres -D "$T/bb/$1" -X stream -c fast; }
-	vb() { local rc=0; runuser -u postgres -- "$PGBIN/pg_verifybackup" -- "$T/bb/$1" >vb.out 2>vb.err || rc=$?; put vb.rc "$rc"; }
-	bb base1 || exit 1
-	seed backup_label base1 "bb/base1/backup_label"
-	vb base1
-	seed verifybackup ok vb.rc vb.out vb.err
-	rel=$(pg_psql primary "select pg_relation_filepath('pgbench_accounts')")
-	flip_byte "bb/base1/$rel"
-	vb base1
-	seed verifybackup checksum vb.rc vb.out vb.err
-	flip_byte "bb/base1/$rel"
-	mv "bb/base1/$rel" "$T/aside.rel"
-	echo x >"bb/base1/extra-file"
-	vb base1
-	seed verifybackup missing-extra vb.rc vb.out vb.err
-	mv "$T/aside.rel" "bb/base1/$rel"
-	rm -f "bb/base1/extra-file"
-	seg=$(find bb/base1/pg_wal -name '[0-9A-F]*' -printf '%f\n' | grep -E '^[0-9A-F]{24}$' | sort | head -n 1)
-	mv "bb/base1/pg_wal/$seg" "$T/aside.seg"
-	vb base1
-	seed verifybackup wal-missing vb.rc vb.out vb.err
-	mv "$T/aside.seg" "bb/base1/pg_wal/$seg"
-	mv bb/base1/backup_manifest "$T/aside.manifest"
-	vb base1
-	seed verifybackup no-manifest vb.rc vb.out vb.err
-	mv "$T/aside.manifest" bb/base1/backup_manifest
+	w=(); want pgbackrest && w+=(pgbackrest); want basebackup && w+=(basebackup file)
+	bash "$GATE_SOURCE_DIR/tests/tools/record-backup.sh" "${w[@]}" || exit 1
 fi
 
 if want prometheus || want patroni || want http; then
