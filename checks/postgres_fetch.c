@@ -83,7 +83,15 @@ void pg_fetch_replication(struct pgconn *c, struct pg_replication_facts *f)
 		return;
 	f->in_recovery = pgconn_val(r, 0, 0) && pgconn_val(r, 0, 0)[0] == 't';
 	PQclear(r);
-	if (f->in_recovery || !(r = query(c, replication_sql, &f->f)))
+	if (f->in_recovery)
+		return;
+	r = pgconn_query(c, inactive_slots_sql);
+	const char *v = r ? pgconn_val(r, 0, 0) : NULL;
+	f->inactive_slots = v ? xstrdup(v) : NULL;
+	PQclear(r);
+	/* pg_stat_replication last: a sample ends with it (t1000 waits for
+	 * a session idle after it to bring a fault in between samples) */
+	if (!(r = query(c, replication_sql, &f->f)))
 		return;
 	f->n = (size_t)PQntuples(r);
 	f->rows = xcalloc(f->n ? f->n : 1, sizeof(*f->rows));
@@ -92,10 +100,6 @@ void pg_fetch_replication(struct pgconn *c, struct pg_replication_facts *f)
 		fill(&f->rows[i], pg_walsender_fields, r, (int)i);
 	}
 	f->have_rows = 1;
-	PQclear(r);
-	r = pgconn_query(c, inactive_slots_sql);
-	const char *v = r ? pgconn_val(r, 0, 0) : NULL;
-	f->inactive_slots = v ? xstrdup(v) : NULL;
 	PQclear(r);
 }
 

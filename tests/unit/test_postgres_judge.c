@@ -372,11 +372,13 @@ static void test_refused(void **state)
 			json_object_del(p, key);
 		}
 		struct gate_result res = {GATE_SKIP, "", json_object()};
-		pg_judge_json(doc, json_object(), &res);
+		json_t *params = json_object();
+		pg_judge_json(doc, params, &res);
 		if (res.status != GATE_ERROR || !strstr(res.summary, rows[i].why))
 			fail_msg("row %zu (%s %s): status %d, summary \"%s\"", i, rows[i].file,
 			         rows[i].pointer, res.status, res.summary);
 		json_decref(res.details);
+		json_decref(params);
 		json_decref(doc);
 	}
 }
