@@ -103,9 +103,7 @@ int bk_sha256_file(const char *path, int64_t deadline_ms, char hex[65], uint64_t
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	unsigned char *buf = xmalloc(HASH_CHUNK);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	if (!ctx)
-		abort();
+	EVP_MD_CTX *ctx = xnonnull(EVP_MD_CTX_new());
 	int rc = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ? 0 : -1;
 	if (rc)
 		snprintf(msg, msglen, "cannot hash %s: OpenSSL has no SHA-256", path);

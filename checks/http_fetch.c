@@ -307,12 +307,10 @@ static int build_headers(const json_t *headers, struct curl_slist **out,
 			snprintf(line, n, "%s: %s", name, val);
 		else
 			snprintf(line, n, "%s;", name);
-		struct curl_slist *nl = curl_slist_append(*out, line);
+		struct curl_slist *nl = xnonnull(curl_slist_append(*out, line));
 		/* Wipe our copy: the secret lives on only in curl's list. */
 		explicit_bzero(line, n);
 		free(line);
-		if (!nl)
-			abort();
 		*out = nl;
 	}
 	return 0;

@@ -12,9 +12,7 @@ char *url_redact_password(const char *url)
 {
 	if (!url)
 		return xstrdup("");
-	CURLU *u = curl_url();
-	if (!u)
-		abort();
+	CURLU *u = xnonnull(curl_url());
 	char *pw = NULL, *shown = NULL, *out;
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
 		out = xstrdup(URL_MASK);
