@@ -14,20 +14,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- clocks and formatting ---- */
+#include "kit/clock.h"
+#include "kit/strbuf.h"
+#include "kit/text.h"
+#include "kit/timefmt.h"
 
-int64_t bk_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+/* ---- clocks and formatting ---- */
 
 int64_t bk_budget_ms(const struct gate_run_env *env)
 {
 	int64_t left = env->timeout_ms > 0 ? env->timeout_ms : 30000;
 	if (env->deadline_ms > 0)
-		left = env->deadline_ms - bk_mono_ms();
+		left = env->deadline_ms - gate_mono_ms();
 	int64_t margin = left / 10;
 	if (margin > 250)
 		margin = 250;
@@ -35,31 +33,10 @@ int64_t bk_budget_ms(const struct gate_run_env *env)
 	return left > 0 ? left : 1;
 }
 
-void bk_fmt_time(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, len, "@%lld", (long long)t);
-}
-
 void bk_fmt_age(int64_t s, char *buf, size_t len)
 {
-	const char *sign = "";
-	if (s < 0) {
-		sign = "-";
-		s = -s;
-	}
-	if (s < 60)
-		snprintf(buf, len, "%s%llds", sign, (long long)s);
-	else if (s < 3600)
-		snprintf(buf, len, "%s%lldm%02llds", sign, (long long)(s / 60),
-		         (long long)(s % 60));
-	else if (s < 86400)
-		snprintf(buf, len, "%s%lldh%02lldm", sign, (long long)(s / 3600),
-		         (long long)(s % 3600 / 60));
-	else
-		snprintf(buf, len, "%s%lldd%lldh", sign, (long long)(s / 86400),
-		         (long long)(s % 86400 / 3600));
+	const int64_t lim = INT64_MAX / 1000;
+	fmt_duration_approx(s > lim ? lim * 1000 : s < -lim ? -lim * 1000 : s * 1000, buf, len);
 }
 
 /* ---- the date of a backup ---- */
@@ -77,7 +54,7 @@ void bk_judge_date(struct bk_verdict *v, const char *what, const char *verb,
 {
 	int64_t age = bk_age_s(now, t);
 	char when[40], ago[32], maxage[32];
-	bk_fmt_time((time_t)t, when, sizeof(when));
+	fmt_utc_s(t, when, sizeof(when));
 	if (age < -BK_CLOCK_SKEW_S) {
 		bk_fmt_age(-age, ago, sizeof(ago));
 		bk_problem(v, GATE_FAIL, "%s is dated %s, %s in the future; the clock or "
@@ -89,7 +66,7 @@ void bk_judge_date(struct bk_verdict *v, const char *what, const char *verb,
 	/* age * 1000 > max_age_ms, without the product */
 	if (age > max_age_ms / 1000) {
 		bk_fmt_age(age, ago, sizeof(ago));
-		bk_fmt_age(max_age_ms / 1000, maxage, sizeof(maxage));
+		fmt_duration_ms(max_age_ms, maxage, sizeof(maxage));
 		bk_problem(v, GATE_FAIL, "%s is %s old (max_age %s; %s %s)", what, ago,
 		           maxage, verb, when);
 	}
@@ -188,15 +165,11 @@ json_t *bk_jstrn(const char *s, size_t n)
 	if (j)
 		return j;
 	/* Not UTF-8 (a file name in Latin-1, a tool's localized message):
-	 * keep the ASCII, mark the rest, rather than lose the detail. */
-	char *c = malloc(n + 1);
-	if (!c)
-		abort();
-	for (size_t i = 0; i < n; i++)
-		c[i] = (unsigned char)s[i] < 0x80 && s[i] ? s[i] : '?';
-	c[n] = '\0';
-	j = json_stringn(c, n);
-	free(c);
+	 * each stray byte shown as "\xNN", rather than lose the detail. */
+	struct strbuf sb = STRBUF_INIT;
+	text_safe_addn(&sb, s, n, TEXT_KEEP_NEWLINE | TEXT_KEEP_TAB);
+	j = json_stringn(sb.buf ? sb.buf : "", sb.len);
+	strbuf_release(&sb);
 	return j;
 }
 

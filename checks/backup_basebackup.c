@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* backup.basebackup: pg_basebackup directories (plain format, with a
- * backup_manifest).  The newest complete one, by backup_label's START
- * TIME, must be fresh and pass pg_verifybackup.
+/* backup.basebackup, the fetch: pg_basebackup directories (plain format,
+ * with a backup_manifest) matching a glob, which of their files are there,
+ * their backup_label, and pg_verifybackup's answer for the newest
+ * complete one (bk_bb_pick).  backup_basebackup_judge.c judges.
  *
  * "Complete" is backup_manifest and backup_label present and no
  * backup_manifest.tmp: pg_basebackup writes the manifest under the .tmp
@@ -10,7 +11,6 @@
  * time, so backup_label's START TIME dates the backup. */
 #include "backup.h"
 
-#include <errno.h>
 #include <ftw.h>
 #include <glob.h>
 #include <pthread.h>
@@ -20,15 +20,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define LABEL_MAX (16u << 10)
-#define VERIFY_MAX_LINES 50
+#include "kit/alloc.h"
+#include "kit/strbuf.h"
 
-struct candidate {
-	char *dir;
-	time_t start;     /* START TIME, as Unix time */
-	char start_text[64];
-	const char *why;  /* not complete: why (static text) */
-};
+#define LABEL_MAX (16u << 10)
 
 static int is_file(const char *dir, const char *name)
 {
@@ -53,101 +48,11 @@ static char *read_label(const char *dir)
 	FILE *f = fopen(p, "re");
 	if (!f)
 		return NULL;
-	char *buf = malloc(LABEL_MAX + 1);
-	if (!buf)
-		abort();
+	char *buf = xmalloc(LABEL_MAX + 1);
 	size_t n = fread(buf, 1, LABEL_MAX, f);
 	buf[n] = '\0';
 	fclose(f);
 	return buf;
-}
-
-/* The value of "KEY: value" in backup_label, into buf. */
-static int label_value(const char *label, const char *key, char *buf, size_t len)
-{
-	size_t kl = strlen(key);
-	for (const char *l = label; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
-		if (!strncmp(l, key, kl) && l[kl] == ':' && l[kl + 1] == ' ') {
-			const char *v = l + kl + 2;
-			size_t n = strcspn(v, "\r\n");
-			if (n >= len)
-				n = len - 1;
-			memcpy(buf, v, n);
-			buf[n] = '\0';
-			return 1;
-		}
-	}
-	return 0;
-}
-
-int bk_label_value(const char *label, const char *key, char *buf, size_t len)
-{
-	return label_value(label, key, buf, len);
-}
-
-/* Seconds east of UTC for the zone PostgreSQL printed (log_timezone's
- * abbreviation): UTC/GMT, a numeric offset ("+02", "-0530", "+05:30"), or
- * the local zone's own abbreviations.  -1 when not understood. */
-static int zone_offset(const char *z, struct tm *tm, long *off)
-{
-	if (!strcmp(z, "UTC") || !strcmp(z, "GMT") || !strcmp(z, "UCT") || !strcmp(z, "Z")) {
-		*off = 0;
-		return 0;
-	}
-	if ((z[0] == '+' || z[0] == '-') && z[1] >= '0' && z[1] <= '9') {
-		int h = 0, m = 0;
-		const char *p = z + 1;
-		size_t digits = strspn(p, "0123456789");
-		if (digits == 2 && !p[2])
-			h = atoi(p);
-		else if (digits == 4 && !p[4])
-			h = (p[0] - '0') * 10 + (p[1] - '0'), m = atoi(p + 2);
-		else if (digits == 2 && p[2] == ':' && strspn(p + 3, "0123456789") == 2 && !p[5])
-			h = atoi(p), m = atoi(p + 3);
-		else
-			return -1;
-		*off = (h * 3600L + m * 60L) * (z[0] == '-' ? -1 : 1);
-		return 0;
-	}
-	/* The local zone's abbreviation: let mktime apply it, with the
-	 * daylight flag the abbreviation names. */
-	tzset();
-	for (int dst = 0; dst < 2; dst++) {
-		if (tzname[dst] && !strcmp(tzname[dst], z)) {
-			struct tm t = *tm;
-			t.tm_isdst = dst;
-			time_t local = mktime(&t);
-			if (local == (time_t)-1)
-				return -1;
-			*off = (long)(timegm(tm) - local);
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/* "2026-11-25 02:42:54 UTC" -> Unix time; -1 when not understood. */
-int bk_parse_start_time(const char *s, time_t *out)
-{
-	struct tm tm = {0};
-	char zone[64];
-	int n = 0;
-	if (sscanf(s, "%d-%d-%d %d:%d:%d %63s%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, zone, &n) != 7)
-		return -1;
-	/* Range first: the fields are whatever the file says, and an int
-	 * near INT_MIN would overflow below. */
-	if (tm.tm_year < 1970 || tm.tm_year > 9999 || tm.tm_mon < 1 || tm.tm_mon > 12 ||
-	    tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 ||
-	    tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
-		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	long off;
-	if (zone_offset(zone, &tm, &off))
-		return -1;
-	*out = timegm(&tm) - off;
-	return 0;
 }
 
 static uint64_t tree_bytes;
@@ -176,15 +81,13 @@ static char *find_verifybackup(void)
 {
 	const char *path = getenv("PATH");
 	if (path) {
-		char *dup = strdup(path), *save = NULL;
-		if (!dup)
-			abort();
+		char *dup = xstrdup(path), *save = NULL;
 		for (char *d = strtok_r(dup, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
 			char p[4096];
 			snprintf(p, sizeof(p), "%s/pg_verifybackup", *d ? d : ".");
 			if (access(p, X_OK) == 0) {
 				free(dup);
-				return strdup(p);
+				return xstrdup(p);
 			}
 		}
 		free(dup);
@@ -198,7 +101,7 @@ static char *find_verifybackup(void)
 			if (v > bestv && access(g.gl_pathv[i], X_OK) == 0) {
 				bestv = v;
 				free(best);
-				best = strdup(g.gl_pathv[i]);
+				best = xstrdup(g.gl_pathv[i]);
 			}
 		}
 		globfree(&g);
@@ -206,68 +109,13 @@ static char *find_verifybackup(void)
 	return best;
 }
 
-/* pg_verifybackup's findings: the "error:" lines of its stderr, prefix
- * removed, into details and a one-line summary. */
-static void judge_verify_output(const struct proc_result *pr, const char *dir,
-                                struct bk_verdict *v, json_t *vd)
+/* pg_verifybackup's argv for dir, or NULL when it is not installed. */
+static char **verify_argv(const json_t *params, const char *dir)
 {
-	json_t *errs = json_array();
-	json_object_set_new(vd, "errors", errs);
-	char first[300] = "";
-	int count = 0;
-	for (const char *l = pr->err; *l;) {
-		size_t n = strcspn(l, "\n");
-		const char *e = memmem(l, n, "error: ", 7);
-		if (e) {
-			char msg[1024];
-			const char *m = e + 7;
-			size_t ml = n - (size_t)(m - l);
-			/* Keep which tool said it when it was pg_waldump. */
-			if (!strncmp(l, "pg_waldump", 10))
-				snprintf(msg, sizeof(msg), "pg_waldump: %.*s", (int)ml, m);
-			else
-				snprintf(msg, sizeof(msg), "%.*s", (int)ml, m);
-			if (count < VERIFY_MAX_LINES)
-				json_array_append_new(errs, bk_jstr(msg));
-			if (!count)
-				snprintf(first, sizeof(first), "%.299s", msg);
-			count++;
-		}
-		l += n + (l[n] == '\n');
-	}
-	json_object_set_new(vd, "error_count", json_integer(count));
-	const char *base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
-	if (pr->exit_code == 0 && strstr(pr->out, "backup successfully verified"))
-		return;
-	if (count == 0)
-		bk_problem(v, GATE_FAIL, "%s: pg_verifybackup exited %d without \"backup "
-		           "successfully verified\"", base, pr->exit_code);
-	else if (count == 1)
-		bk_problem(v, GATE_FAIL, "%s: pg_verifybackup: %s", base, first);
-	else
-		bk_problem(v, GATE_FAIL, "%s: pg_verifybackup found %d problems: %s; ...",
-		           base, count, first);
-}
-
-void bk_judge_verifybackup(const struct proc_result *pr, const char *dir,
-                           struct bk_verdict *v, json_t *vd)
-{
-	judge_verify_output(pr, dir, v, vd);
-}
-
-static void run_verify(const json_t *params, const char *dir,
-                       const struct gate_run_env *env, struct bk_verdict *v,
-                       json_t *d, int *verified)
-{
-	json_t *vd = json_object();
-	json_object_set_new(d, "verify", vd);
 	const char *given = gate_param_str(params, "binary");
-	char *bin = given ? strdup(given) : find_verifybackup();
-	if (!bin) {
-		bk_problem(v, GATE_ERROR, "pg_verifybackup: not installed (not on PATH nor "
-		           "under /usr/lib/postgresql/*/bin)");
-		return;
-	}
+	char *bin = given ? xstrdup(given) : find_verifybackup();
+	if (!bin)
+		return NULL;
 	const char *argv[10];
 	int a = 0;
 	argv[a++] = bin;
@@ -283,154 +131,74 @@ static void run_verify(const json_t *params, const char *dir,
 	argv[a++] = "--";
 	argv[a++] = dir;
 	argv[a] = NULL;
-	json_t *jargv = json_array();
-	for (int i = 0; i < a; i++)
-		json_array_append_new(jargv, bk_jstr(argv[i]));
-	json_object_set_new(vd, "argv", jargv);
-
-	struct proc_result pr;
-	bk_run_tool((char *const *)argv, env, 64u << 10, &pr);
-	json_object_set_new(vd, "duration_ms", json_real(pr.duration_ms));
-	bk_add_stderr(vd, "stderr", &pr);
-	const char *abn = bk_tool_abnormal(&pr, "pg_verifybackup");
-	if (abn) {
-		bk_problem(v, GATE_ERROR, "%s", abn);
-	} else {
-		json_object_set_new(vd, "exit_code", json_integer(pr.exit_code));
-		int before = v->n;
-		judge_verify_output(&pr, dir, v, vd);
-		*verified = v->n == before;
-		json_object_set_new(vd, "ok", json_boolean(*verified));
-	}
-	proc_result_release(&pr);
+	char **v = strv_dup((char *const *)argv);
 	free(bin);
+	return v;
+}
+
+/* The directories among the glob's matches, what each holds, and the
+ * backup_label of each that looks complete. */
+static int scan_dirs(struct bk_bb_facts *f, glob_t *g)
+{
+	int gr = glob(f->pattern, GLOB_ONLYDIR, NULL, g);
+	if (gr != 0 && gr != GLOB_NOMATCH) {
+		f->glob_err = gr;
+		return gr;
+	}
+	size_t nc = gr == 0 ? g->gl_pathc : 0;
+	f->dirs = xcalloc(nc + 1, sizeof(*f->dirs));
+	for (size_t i = 0; i < nc; i++) {
+		struct stat st;
+		if (stat(g->gl_pathv[i], &st) || !S_ISDIR(st.st_mode))
+			continue;
+		struct bk_bb_dir *k = &f->dirs[f->ndirs++];
+		k->path = g->gl_pathv[i];
+		k->manifest_tmp = exists(k->path, "backup_manifest.tmp");
+		k->manifest = is_file(k->path, "backup_manifest");
+		k->label_file = is_file(k->path, "backup_label");
+		if (!k->manifest_tmp && k->manifest && k->label_file)
+			k->label = read_label(k->path);
+	}
+	return gr;
 }
 
 void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
                        struct gate_result *res)
 {
-	const char *pattern = gate_param_str(params, "path");
-	int64_t max_age_ms = gate_param_int(params, "max_age", 86400000);
-	json_t *d = res->details;
-	if (!pattern) {
+	struct bk_bb_facts f = {.pattern = gate_param_str(params, "path"), .manifest_mtime = -1};
+	if (!f.pattern) {
 		gate_result_set(res, GATE_ERROR, "path is required");
 		return;
 	}
-	json_object_set_new(d, "glob", bk_jstr(pattern));
-	struct bk_verdict v;
-	bk_verdict_init(&v, d);
-
 	glob_t g;
-	int gr = glob(pattern, GLOB_ONLYDIR, NULL, &g);
-	if (gr != 0 && gr != GLOB_NOMATCH) {
-		gate_result_set(res, GATE_ERROR, "cannot search %s (glob error %d)", pattern, gr);
-		return;
+	int gr = scan_dirs(&f, &g);
+	long best = bk_bb_pick(&f);
+	if (best >= 0) {
+		const char *dir = f.dirs[best].path;
+		char mpath[4096];
+		struct stat mst;
+		snprintf(mpath, sizeof(mpath), "%s/backup_manifest", dir);
+		if (stat(mpath, &mst) == 0)
+			f.manifest_mtime = (int64_t)mst.st_mtim.tv_sec;
+		f.verify = gate_param_bool(params, "verify", 1);
+		pthread_t th;
+		int threaded = f.verify && pthread_create(&th, NULL, size_thread, (void *)dir) == 0;
+		if (!threaded)
+			size_thread((void *)dir);
+		if (f.verify && (f.verify_argv = verify_argv(params, dir)))
+			bk_run_tool(f.verify_argv, env, 64u << 10, &f.verify_pr);
+		if (threaded)
+			pthread_join(th, NULL);
+		f.size = tree_bytes;
 	}
-	size_t nc = gr == 0 ? g.gl_pathc : 0;
-	struct candidate *c = calloc(nc + 1, sizeof(*c));
-	if (!c)
-		abort();
-	json_t *skipped = json_array();
-	struct candidate *best = NULL;
-	size_t ndirs = 0;
-	for (size_t i = 0; i < nc; i++) {
-		struct stat st;
-		if (stat(g.gl_pathv[i], &st) || !S_ISDIR(st.st_mode))
-			continue;
-		ndirs++;
-		struct candidate *k = &c[i];
-		k->dir = g.gl_pathv[i];
-		if (exists(k->dir, "backup_manifest.tmp"))
-			k->why = "interrupted (backup_manifest.tmp)";
-		else if (!is_file(k->dir, "backup_manifest"))
-			k->why = "no backup_manifest";
-		else if (!is_file(k->dir, "backup_label"))
-			k->why = "no backup_label";
-		if (!k->why) {
-			char *label = read_label(k->dir);
-			if (!label || !label_value(label, "START TIME", k->start_text,
-			                           sizeof(k->start_text)))
-				k->why = "backup_label has no START TIME";
-			else if (bk_parse_start_time(k->start_text, &k->start))
-				k->why = "backup_label START TIME not understood";
-			free(label);
-			/* A backup we cannot date might be the newest: fail closed. */
-			if (k->why)
-				bk_problem(&v, GATE_ERROR, "%s: %s", k->dir, k->why);
-		}
-		if (k->why) {
-			json_t *sk = json_object();
-			json_object_set_new(sk, "path", bk_jstr(k->dir));
-			json_object_set_new(sk, "reason", bk_jstr(k->why));
-			json_array_append_new(skipped, sk);
-			continue;
-		}
-		if (!best || k->start >= best->start)
-			best = k;
+	bk_bb_judge(&f, params, (int64_t)time(NULL), res);
+	if (f.verify_argv) {
+		proc_result_release(&f.verify_pr);
+		strv_free(f.verify_argv);
 	}
-	json_object_set_new(d, "skipped", skipped);
-	json_object_set_new(d, "candidates", json_integer((json_int_t)ndirs));
-
-	if (!best) {
-		size_t ns = json_array_size(skipped);
-		if (!ndirs)
-			gate_result_set(res, GATE_FAIL, "no backup directory matches %s", pattern);
-		else
-			gate_result_set(res, GATE_FAIL, "no complete backup under %s (%zu "
-			                "skipped; last: %s: %s)", pattern, ns,
-			                json_string_value(json_object_get(json_array_get(skipped, ns - 1), "path")),
-			                json_string_value(json_object_get(json_array_get(skipped, ns - 1), "reason")));
-		goto out;
-	}
-
-	char when[40], age[32], size[32];
-	int64_t now = (int64_t)time(NULL);
-	int64_t age_s = bk_age_s(now, (int64_t)best->start);
-	bk_fmt_time(best->start, when, sizeof(when));
-	bk_fmt_age(age_s, age, sizeof(age));
-	int verify = gate_param_bool(params, "verify", 1);
-	pthread_t th;
-	int threaded = verify && pthread_create(&th, NULL, size_thread, best->dir) == 0;
-	if (!threaded)
-		size_thread(best->dir);
-	json_object_set_new(d, "path", bk_jstr(best->dir));
-	json_object_set_new(d, "type", bk_jstr("basebackup"));
-	json_object_set_new(d, "start_time", bk_jstr(when));
-	json_object_set_new(d, "backup_label_start_time", bk_jstr(best->start_text));
-	json_object_set_new(d, "age_s", json_integer((json_int_t)age_s));
-	/* pg_basebackup renames backup_manifest into place last: its mtime is
-	 * when the backup finished (the manifest itself carries no time). */
-	char mpath[4096];
-	struct stat mst;
-	snprintf(mpath, sizeof(mpath), "%s/backup_manifest", best->dir);
-	if (stat(mpath, &mst) == 0) {
-		char stop[40];
-		bk_fmt_time(mst.st_mtim.tv_sec, stop, sizeof(stop));
-		json_object_set_new(d, "stop_time", bk_jstr(stop));
-	}
-	char *label = read_label(best->dir);
-	char val[256];
-	if (label && label_value(label, "START WAL LOCATION", val, sizeof(val)))
-		json_object_set_new(d, "start_wal_location", bk_jstr(val));
-	if (label && label_value(label, "LABEL", val, sizeof(val)))
-		json_object_set_new(d, "label", bk_jstr(val));
-	free(label);
-
-	bk_judge_date(&v, best->dir, "started", (int64_t)best->start, now, max_age_ms);
-	int verified = 0;
-	if (verify)
-		run_verify(params, best->dir, env, &v, d, &verified);
-	if (threaded)
-		pthread_join(th, NULL);
-	bk_fmt_size(tree_bytes, size, sizeof(size));
-	json_object_set_new(d, "size", json_integer((json_int_t)tree_bytes));
-
-	char pass[GATE_SUMMARY_MAX];
-	snprintf(pass, sizeof(pass), "%s: started %s, %s old, %s%s", best->dir, when, age,
-	         size, verified ? ", pg_verifybackup: backup successfully verified" : "");
-	bk_verdict_finish(&v, res, pass);
-out:
-	free(c);
+	for (size_t i = 0; i < f.ndirs; i++)
+		free(f.dirs[i].label);
+	free(f.dirs);
 	if (gr == 0)
 		globfree(&g);
 }

@@ -378,13 +378,57 @@ int http_judge_json(const json_t *ej, const struct http_response *rs,
 	return nfail == 0;
 }
 
+/* Status, body and JSON assertions against params; a failed exchange is
+ * an error. */
+void http_check_judge(const json_t *params, const struct http_response *rs,
+                      struct gate_result *res)
+{
+	const json_t *ej = json_object_get(params, "expect_json");
+	const char *eb = gate_param_str(params, "expect_body");
+	if (rs->failure != HTTP_OK) {
+		gate_result_set(res, GATE_ERROR, "%s", rs->err);
+		return;
+	}
+	json_object_set_new(res->details, "status", json_integer(rs->status));
+	json_object_set_new(res->details, "duration_ms", json_real(round(rs->total_ms * 10) / 10));
+	json_object_set_new(res->details, "body_bytes", json_integer((json_int_t)rs->body_len));
+
+	const json_t *statuses = json_object_get(params, "expect_status");
+	if (!status_expected(statuses, rs->status)) {
+		char want[160];
+		expected_statuses(statuses, want, sizeof(want));
+		if (rs->location) {
+			/* A redirect we did not follow: say where it pointed. */
+			char *loc = url_redact_password(rs->location);
+			json_object_set_new(res->details, "location", json_string(loc));
+			gate_result_set(res, GATE_FAIL,
+			                "status %ld (redirect to %s, not followed), expected %s",
+			                rs->status, loc, want);
+			free(loc);
+		} else {
+			gate_result_set(res, GATE_FAIL, "status %ld, expected %s", rs->status, want);
+		}
+		return;
+	}
+	if (eb && !http_judge_body(eb, rs, res))
+		return;
+	if (json_is_array(ej) && !http_judge_json(ej, rs, res))
+		return;
+	if (ej && !json_is_array(ej)) {
+		gate_result_set(res, GATE_ERROR, "expect_json must be a list");
+		return;
+	}
+	gate_result_set(res, GATE_PASS, "status %ld in %.0f ms%s%s", rs->status, rs->total_ms,
+	                eb ? ", body matches" : "",
+	                ej ? ", JSON assertions hold" : "");
+}
+
+/* Fetch (http_fetch), then judge (http_check_judge). */
 void http_check_run(const json_t *params, const struct gate_run_env *env,
                     struct gate_result *res)
 {
 	const char *url = gate_param_str(params, "url");
 	const json_t *headers = json_object_get(params, "headers");
-	const json_t *ej = json_object_get(params, "expect_json");
-	const char *eb = gate_param_str(params, "expect_body");
 	int64_t max_body = gate_param_int(params, "max_body", 1048576);
 	struct http_request rq = {
 		.url = url,
@@ -403,52 +447,18 @@ void http_check_run(const json_t *params, const struct gate_run_env *env,
 		gate_result_set(res, GATE_ERROR, "url is required");
 		return;
 	}
-	char *shown = http_redact_url(url);
+	char *shown = url_redact_password(url);
 	json_object_set_new(res->details, "url", json_string(shown));
 	json_object_set_new(res->details, "method", json_string(rq.method));
 	if (rq.headers)
 		json_object_set_new(res->details, "header_names", header_names(rq.headers));
+	free(shown);
 
 	struct http_response rs;
-	if (http_fetch(&rq, &rs) < 0) {
-		gate_result_set(res, GATE_ERROR, "%s", rs.err);
-		goto out;
-	}
-	json_object_set_new(res->details, "status", json_integer(rs.status));
-	json_object_set_new(res->details, "duration_ms", json_real(round(rs.total_ms * 10) / 10));
-	json_object_set_new(res->details, "body_bytes", json_integer((json_int_t)rs.body_len));
-
-	const json_t *statuses = json_object_get(params, "expect_status");
-	if (!status_expected(statuses, rs.status)) {
-		char want[160];
-		expected_statuses(statuses, want, sizeof(want));
-		if (rs.location) {
-			/* A redirect we did not follow: say where it pointed. */
-			char *loc = http_redact_url(rs.location);
-			json_object_set_new(res->details, "location", json_string(loc));
-			gate_result_set(res, GATE_FAIL,
-			                "status %ld (redirect to %s, not followed), expected %s",
-			                rs.status, loc, want);
-			free(loc);
-		} else {
-			gate_result_set(res, GATE_FAIL, "status %ld, expected %s", rs.status, want);
-		}
-		goto out;
-	}
-	if (eb && !http_judge_body(eb, &rs, res))
-		goto out;
-	if (json_is_array(ej) && !http_judge_json(ej, &rs, res))
-		goto out;
-	if (ej && !json_is_array(ej)) {
-		gate_result_set(res, GATE_ERROR, "expect_json must be a list");
-		goto out;
-	}
-	gate_result_set(res, GATE_PASS, "status %ld in %.0f ms%s%s", rs.status, rs.total_ms,
-	                eb ? ", body matches" : "",
-	                ej ? ", JSON assertions hold" : "");
-out:
+	if (http_fetch(&rq, &rs) < 0 && rs.failure == HTTP_OK)
+		rs.failure = HTTP_F_OTHER; /* never judged as an answer */
+	http_check_judge(params, &rs, res);
 	http_response_release(&rs);
-	free(shown);
 }
 
 /* ---- the module ---- */

@@ -5,7 +5,7 @@
  * little before the core's deadline, and a shorter connect timeout.  When
  * the total timeout fires, curl's timers say which phase was stuck, so the
  * summary can tell "never accepted" from "accepted and never answered" from
- * "answered too slowly" (notes/fixtures.md, section 7). */
+ * "answered too slowly". */
 #include "http_fetch.h"
 
 #include <ctype.h>
@@ -14,9 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <curl/curl.h>
+
+#include "kit/alloc.h"
+#include "kit/clock.h"
+#include "kit/text.h"
+#include "lib/url.h"
 
 /* What our own timeouts leave to the core's kill, so that our message wins. */
 #define HTTP_DEADLINE_MARGIN_MS 100
@@ -25,16 +29,9 @@
 #define HTTP_CONNECT_TIMEOUT_MAX_MS 5000
 #define HTTP_MAX_REDIRECTS 10
 
-int64_t http_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int64_t http_attempt_deadline(const struct gate_run_env *env)
 {
-	int64_t now = http_mono_ms();
+	int64_t now = gate_mono_ms();
 	int64_t end = env->timeout_ms > 0 ? now + env->timeout_ms : INT64_MAX;
 	if (env->deadline_ms > 0 && env->deadline_ms < end)
 		end = env->deadline_ms;
@@ -57,9 +54,7 @@ int http_buf_append(char *buf, size_t len, const char *s)
 	/* Keep what fits and mark the cut, without splitting a UTF-8 sequence. */
 	size_t room = len - 1 - used;
 	if (room >= 3) {
-		size_t keep = room - 3;
-		while (keep > 0 && ((unsigned char)s[keep] & 0xC0) == 0x80)
-			keep--;
+		size_t keep = text_cut(s, n, room - 3);
 		memcpy(buf + used, s, keep);
 		memcpy(buf + used + keep, "...", 4);
 	} else {
@@ -73,50 +68,12 @@ int http_url_scheme_ok(const char *url)
 	return url && (!strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8));
 }
 
-char *http_redact_url(const char *url)
-{
-	if (!url)
-		return strdup("");
-	char *out = strdup(url);
-	if (!out)
-		abort();
-	const char *sep = strstr(url, "://");
-	if (!sep)
-		return out;
-	const char *auth = sep + 3;
-	size_t alen = strcspn(auth, "/?#");
-	const char *at = NULL;
-	for (size_t i = 0; i < alen; i++)
-		if (auth[i] == '@')
-			at = auth + i; /* the last '@' ends the userinfo */
-	if (!at)
-		return out;
-	const char *colon = memchr(auth, ':', (size_t)(at - auth));
-	if (!colon)
-		return out;
-	size_t head = (size_t)(colon + 1 - url);
-	size_t total = head + 3 + strlen(at) + 1;
-	char *r = malloc(total);
-	if (!r)
-		abort();
-	memcpy(r, url, head);
-	snprintf(r + head, total - head, "***%s", at);
-	free(out);
-	return r;
-}
-
 char *http_join_url(const char *base, const char *suffix)
 {
 	size_t bl = strlen(base);
 	while (bl > 0 && base[bl - 1] == '/')
 		bl--;
-	size_t n = bl + strlen(suffix) + 1;
-	char *r = malloc(n);
-	if (!r)
-		abort();
-	memcpy(r, base, bl);
-	snprintf(r + bl, n - bl, "%s", suffix);
-	return r;
+	return xasprintf("%.*s%s", (int)bl, base, suffix);
 }
 
 /* RFC 6901 reference token: "~1" is '/', "~0" is '~'; any other '~' is bad. */
@@ -158,9 +115,7 @@ json_t *http_json_pointer(json_t *doc, const char *pointer, int *bad)
 		*bad = 1;
 		return NULL;
 	}
-	char *tok = malloc(strlen(pointer) + 1);
-	if (!tok)
-		abort();
+	char *tok = xmalloc(strlen(pointer) + 1);
 	json_t *cur = doc;
 	const char *p = pointer;
 	while (cur && *p == '/') {
@@ -346,20 +301,16 @@ static int build_headers(const json_t *headers, struct curl_slist **out,
 			return -1;
 		}
 		size_t n = strlen(name) + strlen(val) + 3;
-		char *line = malloc(n);
-		if (!line)
-			abort();
+		char *line = xmalloc(n);
 		/* "Name;" is curl's way to send a header with an empty value. */
 		if (*val)
 			snprintf(line, n, "%s: %s", name, val);
 		else
 			snprintf(line, n, "%s;", name);
-		struct curl_slist *nl = curl_slist_append(*out, line);
+		struct curl_slist *nl = xnonnull(curl_slist_append(*out, line));
 		/* Wipe our copy: the secret lives on only in curl's list. */
 		explicit_bzero(line, n);
 		free(line);
-		if (!nl)
-			abort();
 		*out = nl;
 	}
 	return 0;
@@ -372,40 +323,20 @@ static void wipe_slist(struct curl_slist *l)
 	curl_slist_free_all(l);
 }
 
-/* One request, redirects not followed (http_fetch follows them itself). */
-static int fetch_once(const struct http_request *rq, struct http_response *rs)
+/* libcurl's global state, set up once in the process (the check's child). */
+static int curl_ready(void)
 {
-	memset(rs, 0, sizeof(*rs));
-	struct sink sink = {.max = rq->max_body};
-	int ret = -1;
-	int64_t timeout_ms = rq->deadline_ms - http_mono_ms();
-	if (timeout_ms < 1) {
-		failf(rs, HTTP_F_OTHER, "no time left for the request");
-		goto out_nocurl;
-	}
-	if (!http_url_scheme_ok(rq->url)) {
-		failf(rs, HTTP_F_OTHER, "url must start with http:// or https://");
-		goto out_nocurl;
-	}
-	static int curl_ready;
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			failf(rs, HTTP_F_OTHER, "libcurl could not initialise");
-			goto out_nocurl;
-		}
-		curl_ready = 1;
-	}
-	CURL *c = curl_easy_init();
-	if (!c) {
-		failf(rs, HTTP_F_OTHER, "libcurl could not initialise");
-		goto out_nocurl;
-	}
-	struct curl_slist *hdrs = NULL;
-	if (build_headers(rq->headers, &hdrs, rs) < 0) {
-		rs->failure = HTTP_F_OTHER;
-		goto out;
-	}
-	char errbuf[CURL_ERROR_SIZE] = "";
+	static int ready;
+	if (!ready && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
+		ready = 1;
+	return ready;
+}
+
+/* The request as curl options: the body goes to sink, curl's own words
+ * about a failure to errbuf. */
+static void set_options(CURL *c, const struct http_request *rq, int64_t timeout_ms,
+                        struct curl_slist *hdrs, struct sink *sink, char *errbuf)
+{
 	long connect_ms = timeout_ms < HTTP_CONNECT_TIMEOUT_MAX_MS ? (long)timeout_ms
 	                                                           : HTTP_CONNECT_TIMEOUT_MAX_MS;
 	const char *method = rq->method ? rq->method : "GET";
@@ -418,7 +349,7 @@ static int fetch_once(const struct http_request *rq, struct http_response *rs)
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, rq->tls_verify ? 1L : 0L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, rq->tls_verify ? 2L : 0L);
 	if (rq->ca_file)
@@ -434,26 +365,52 @@ static int fetch_once(const struct http_request *rq, struct http_response *rs)
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(b));
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, b);
 	}
+}
 
+/* Run the exchange set up on c and gather what it gave into rs: timings,
+ * status, the redirect target, or the failure. */
+static int perform(CURL *c, const struct http_request *rq, int64_t timeout_ms,
+                   const struct sink *sink, const char *errbuf, struct http_response *rs)
+{
 	CURLcode rc = curl_easy_perform(c);
 	rs->total_ms = info_ms(c, CURLINFO_TOTAL_TIME_T);
 	rs->connect_ms = info_ms(c, CURLINFO_CONNECT_TIME_T);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
 	if (rc != CURLE_OK) {
-		describe_failure(c, rc, errbuf, rq, &sink, timeout_ms, rs);
-		goto out;
+		describe_failure(c, rc, errbuf, rq, sink, timeout_ms, rs);
+		return -1;
 	}
 	char *loc = NULL;
 	if (curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc)
-		rs->location = strdup(loc);
-	ret = 0;
-out:
+		rs->location = xstrdup(loc);
+	return 0;
+}
+
+/* One request, redirects not followed (http_fetch follows them itself). */
+static int fetch_once(const struct http_request *rq, struct http_response *rs)
+{
+	memset(rs, 0, sizeof(*rs));
+	struct sink sink = {.max = rq->max_body};
+	struct curl_slist *hdrs = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	CURL *c = NULL;
+	int ret = -1;
+	int64_t timeout_ms = rq->deadline_ms - gate_mono_ms();
+	if (timeout_ms < 1) {
+		failf(rs, HTTP_F_OTHER, "no time left for the request");
+	} else if (!http_url_scheme_ok(rq->url)) {
+		failf(rs, HTTP_F_OTHER, "url must start with http:// or https://");
+	} else if (!curl_ready() || !(c = curl_easy_init())) {
+		failf(rs, HTTP_F_OTHER, "libcurl could not initialise");
+	} else if (build_headers(rq->headers, &hdrs, rs) < 0) {
+		rs->failure = HTTP_F_OTHER;
+	} else {
+		set_options(c, rq, timeout_ms, hdrs, &sink, errbuf);
+		ret = perform(c, rq, timeout_ms, &sink, errbuf, rs);
+	}
 	wipe_slist(hdrs);
 	curl_easy_cleanup(c);
-out_nocurl:
-	rs->body = sink.buf ? sink.buf : calloc(1, 1);
-	if (!rs->body)
-		abort();
+	rs->body = sink.buf ? sink.buf : xcalloc(1, 1);
 	rs->body_len = sink.len;
 	return ret;
 }
@@ -496,11 +453,9 @@ int http_fetch(const struct http_request *rq, struct http_response *rs)
 	if (!rq->follow_redirects)
 		return fetch_once(rq, rs);
 	struct http_request hop = *rq;
-	char *url = strdup(rq->url);
+	char *url = xstrdup(rq->url);
 	double total = 0;
 	int ret;
-	if (!url)
-		abort();
 	for (int n = 0;; n++) {
 		hop.url = url;
 		ret = fetch_once(&hop, rs);
@@ -527,9 +482,7 @@ int http_fetch(const struct http_request *rq, struct http_response *rs)
 			hop.method = "GET";
 			hop.body = NULL;
 		}
-		char *next = strdup(rs->location);
-		if (!next)
-			abort();
+		char *next = xstrdup(rs->location);
 		free(url);
 		url = next;
 		http_response_release(rs);
@@ -557,7 +510,7 @@ int http_get_json(const struct http_request *req, json_t **doc, char *err,
 	rq.body = NULL;
 	rq.follow_redirects = 0;
 	*doc = NULL;
-	char *shown = http_redact_url(rq.url);
+	char *shown = url_redact_password(rq.url);
 	int ret = -1;
 	if (http_fetch(&rq, &rs) < 0) {
 		snprintf(err, errlen, "%s", rs.err);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Private to the http family (checks/http*.c): one bounded HTTP exchange
- * over libcurl, URL redaction, JSON pointers and the family's check types.
+ * over libcurl (the fetch), URL helpers, JSON pointers and the family's
+ * check types.
  * Nothing here prints; every failure comes back as a message for the
  * check's summary. */
 #ifndef GATE_CHECKS_HTTP_FETCH_H
@@ -12,6 +13,7 @@
 #include <jansson.h>
 
 #include "gate/module.h"
+#include "lib/url.h" /* url_redact_password: every URL shown */
 
 /* Why an exchange produced no usable response.  The message in
  * http_response.err says the same in words. */
@@ -35,9 +37,10 @@ struct http_request {
 	const char *ca_file;       /* NULL: the system's CA bundle */
 	size_t max_body;           /* 0: no limit */
 	int follow_redirects;
-	int64_t deadline_ms;       /* CLOCK_MONOTONIC: the exchange ends before this */
+	int64_t deadline_ms;       /* gate_mono_ms(): the exchange ends before this */
 };
 
+/* What one exchange gave: all a judge of the answer gets (http_judge.h). */
 struct http_response {
 	enum http_failure failure;
 	char err[384];             /* what went wrong (no secret), when failure != HTTP_OK */
@@ -48,9 +51,6 @@ struct http_response {
 	double total_ms;
 	double connect_ms;
 };
-
-/* Monotonic clock in ms, the one env->deadline_ms uses. */
-int64_t http_mono_ms(void);
 
 /* The deadline an exchange of this attempt must end by: the earlier of the
  * attempt's timeout and the core's deadline, less a margin so that our own
@@ -68,10 +68,6 @@ void http_response_release(struct http_response *rs);
  * 0 with *doc (the caller's reference), or -1 with a message in err. */
 int http_get_json(const struct http_request *rq, json_t **doc, char *err,
                   size_t errlen);
-
-/* A copy of url with the password of its userinfo replaced by "***"
- * (https://user:***@host/).  Caller frees. */
-char *http_redact_url(const char *url);
 
 /* base + suffix, without doubling the '/' between them.  Caller frees. */
 char *http_join_url(const char *base, const char *suffix);

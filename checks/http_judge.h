@@ -13,6 +13,10 @@
 
 #include "http_fetch.h"
 
+/* http: the whole judgement of one exchange (status in expect_status,
+ * expect_body, expect_json; a failed exchange is an error) into res. */
+void http_check_judge(const json_t *params, const struct http_response *rs,
+                      struct gate_result *res);
 /* http: expect_body (a POSIX ERE) against the body; 1 when it matches,
  * 0 with res set when not. */
 int http_judge_body(const char *re_text, const struct http_response *rs,
@@ -40,15 +44,24 @@ void prom_alerts_judge(const json_t *doc, const struct prom_matcher *m, size_t n
                        int any, int64_t max, const char *shown,
                        struct gate_result *res);
 
-/* patroni.cluster: the leader's own /patroni, asked only when the
- * judgement needs it; returns a new reference or NULL (having put
- * leader_api_error into res->details). */
-typedef json_t *(*patroni_leader_fn)(const json_t *leader, void *ud,
-                                     struct gate_result *res);
-/* Judge /cluster (doc) into res with the check's params; shown is the
+/* patroni.cluster: what the fetch gathered. */
+struct patroni_facts {
+	json_t *cluster;            /* GET /cluster */
+	char *leader_api_url;       /* the leader's API, redacted, when it was asked */
+	json_t *leader_view;        /* its GET /patroni, when asked and answered */
+	char leader_api_error[384]; /* why there is no leader_view, when asked ("" else) */
+};
+/* Frees what f holds (the references included) and zeroes it. */
+void patroni_facts_release(struct patroni_facts *f);
+/* The first member of /cluster in the leader or standby_leader role. */
+const json_t *patroni_leader(const json_t *cluster);
+/* Does the judgement need the leader's own /patroni (a replica says
+ * "running", as before Patroni 3.0.4, or the leader's entry lacks its
+ * timeline)?  The fetch asks for it only then. */
+int patroni_needs_leader_view(const json_t *cluster);
+/* Judge the facts into res with the check's params; shown is the /cluster
  * URL for messages. */
-void patroni_cluster_judge(const json_t *params, const json_t *doc, const char *shown,
-                           patroni_leader_fn leader_view, void *ud,
-                           struct gate_result *res);
+void patroni_cluster_judge(const json_t *params, const struct patroni_facts *f,
+                           const char *shown, struct gate_result *res);
 
 #endif

@@ -3,7 +3,7 @@
  * from /replica (which answers 200 for a replica that does not stream,
  * patroni#1462).
  *
- * What Patroni 3.0.2 (Debian 12) really answers (notes/fixtures-ha.md):
+ * What Patroni 3.0.2 (Debian 12) really answers (tests/data/recorded/http/):
  * a healthy replica is "running", never "streaming"; `lag` is an integer
  * number of bytes or the string "unknown"; `timeline` is absent while the
  * member's PostgreSQL is down; `pause` is absent (not false) unless paused.
@@ -176,42 +176,68 @@ static void describe_member(const json_t *m, const char *why, char *out, size_t 
 		snprintf(out + n, len - (size_t)n, " (%s)", why);
 }
 
-/* Fetch the leader's own /patroni when a "running" replica or a missing
- * leader timeline needs it. */
-static json_t *fetch_leader_view(const json_t *leader, const char *ca_file,
-                                 const struct gate_run_env *env, struct gate_result *res)
+const json_t *patroni_leader(const json_t *cluster)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach(json_object_get(cluster, "members"), i, m)
+	{
+		if (is_leader_role(json_string_value(json_object_get(m, "role"))))
+			return m;
+	}
+	return NULL;
+}
+
+int patroni_needs_leader_view(const json_t *cluster)
+{
+	const json_t *members = json_object_get(cluster, "members");
+	const json_t *leader = patroni_leader(cluster);
+	return json_is_array(members) && json_array_size(members) && leader &&
+	       needs_leader_view(members, leader);
+}
+
+void patroni_facts_release(struct patroni_facts *f)
+{
+	json_decref(f->cluster);
+	json_decref(f->leader_view);
+	free(f->leader_api_url);
+	memset(f, 0, sizeof(*f));
+}
+
+/* ---- fetch ---- */
+
+/* The leader's own /patroni into f (or why not into f->leader_api_error). */
+static void fetch_leader_view(const json_t *leader, const char *ca_file,
+                              const struct gate_run_env *env, struct patroni_facts *f)
 {
 	const char *api = json_string_value(json_object_get(leader, "api_url"));
-	char err[384];
-	json_t *doc = NULL;
 	if (!api || !http_url_scheme_ok(api)) {
-		json_object_set_new(res->details, "leader_api_error",
-		                    json_string("the leader has no http(s) api_url"));
-		return NULL;
+		snprintf(f->leader_api_error, sizeof(f->leader_api_error),
+		         "the leader has no http(s) api_url");
+		return;
 	}
-	char *shown = http_redact_url(api);
-	json_object_set_new(res->details, "leader_api_url", json_string(shown));
-	free(shown);
+	f->leader_api_url = url_redact_password(api);
 	struct http_request rq = {
 		.url = api, .tls_verify = 1, .ca_file = ca_file,
 		.max_body = PATRONI_MAX_BODY, .deadline_ms = http_attempt_deadline(env),
 	};
-	if (http_get_json(&rq, &doc, err, sizeof(err)) < 0) {
-		json_object_set_new(res->details, "leader_api_error", json_string(err));
-		return NULL;
-	}
-	return doc;
+	http_get_json(&rq, &f->leader_view, f->leader_api_error, sizeof(f->leader_api_error));
 }
 
-struct leader_ask {
-	const char *ca_file;
-	const struct gate_run_env *env;
-};
-
-static json_t *ask_leader(const json_t *leader, void *ud, struct gate_result *res)
+/* GET url (/cluster) and, when the judgement needs it, the leader's own
+ * /patroni.  -1 with err when /cluster itself gave no JSON. */
+static int patroni_fetch(const char *url, const char *ca_file, const struct gate_run_env *env,
+                         struct patroni_facts *f, char *err, size_t errlen)
 {
-	const struct leader_ask *a = ud;
-	return fetch_leader_view(leader, a->ca_file, a->env, res);
+	struct http_request rq = {
+		.url = url, .tls_verify = 1, .ca_file = ca_file,
+		.max_body = PATRONI_MAX_BODY, .deadline_ms = http_attempt_deadline(env),
+	};
+	if (http_get_json(&rq, &f->cluster, err, errlen) < 0)
+		return -1;
+	if (patroni_needs_leader_view(f->cluster))
+		fetch_leader_view(patroni_leader(f->cluster), ca_file, env, f);
+	return 0;
 }
 
 void patroni_cluster_run(const json_t *params, const struct gate_run_env *env,
@@ -223,75 +249,60 @@ void patroni_cluster_run(const json_t *params, const struct gate_run_env *env,
 		return;
 	}
 	char *full = http_join_url(url, "/cluster");
-	char *shown = http_redact_url(full);
+	char *shown = url_redact_password(full);
 	json_object_set_new(res->details, "url", json_string(shown));
-	json_t *doc = NULL;
+	struct patroni_facts f = {0};
 	char err[384];
-	const char *ca_file = gate_param_str(params, "ca_file");
-	struct http_request rq = {
-		.url = full, .tls_verify = 1, .ca_file = ca_file,
-		.max_body = PATRONI_MAX_BODY, .deadline_ms = http_attempt_deadline(env),
-	};
-	if (http_get_json(&rq, &doc, err, sizeof(err)) < 0) {
+	if (patroni_fetch(full, gate_param_str(params, "ca_file"), env, &f, err, sizeof(err)) < 0)
 		gate_result_set(res, GATE_ERROR, "%s", err);
-		goto out;
-	}
-	struct leader_ask ask = {ca_file, env};
-	patroni_cluster_judge(params, doc, shown, ask_leader, &ask, res);
-out:
-	json_decref(doc);
+	else
+		patroni_cluster_judge(params, &f, shown, res);
+	patroni_facts_release(&f);
 	free(shown);
 	free(full);
 }
 
-void patroni_cluster_judge(const json_t *params, const json_t *doc, const char *shown,
-                           patroni_leader_fn leader_view_fn, void *ud,
-                           struct gate_result *res)
-{
-	int64_t min_streaming = gate_param_int(params, "min_streaming", 1);
-	int require_unpaused = gate_param_bool(params, "require_unpaused", 0);
-	struct verdict vd = {.timeline = -1,
-	                     .max_lag = gate_param_int(params, "max_lag_bytes", 16777216)};
-	json_t *leader_view = NULL;
-	json_t *members = json_object_get(doc, "members");
-	if (!json_is_array(members) || !json_array_size(members)) {
-		gate_result_set(res, GATE_ERROR, "%s lists no members", shown);
-		goto out;
-	}
-	int paused = json_is_true(json_object_get(doc, "pause"));
-	json_object_set_new(res->details, "paused", json_boolean(paused));
+/* ---- judge ---- */
 
-	const json_t *leader = NULL;
-	size_t i;
-	json_t *m;
-	json_array_foreach(members, i, m)
-	{
-		if (!leader && is_leader_role(json_string_value(json_object_get(m, "role"))))
-			leader = m;
-	}
+/* The leader, its timeline (from its own /patroni when /cluster lacks it)
+ * and what asking it gave, into vd and the details. */
+static const json_t *judge_leader(const struct patroni_facts *f, struct verdict *vd,
+                                  struct gate_result *res)
+{
+	const json_t *leader = patroni_leader(f->cluster);
 	if (leader) {
 		const json_t *tl = json_object_get(leader, "timeline");
 		if (json_is_integer(tl))
-			vd.timeline = json_integer_value(tl);
-		if (needs_leader_view(members, leader)) {
-			leader_view = leader_view_fn(leader, ud, res);
-			vd.leader_status = leader_view;
-			/* Right after a start the leader's /cluster entry may lack its
-			 * timeline while its own /patroni already has it. */
-			const json_t *ltl = json_object_get(leader_view, "timeline");
-			if (vd.timeline < 0 && json_is_integer(ltl))
-				vd.timeline = json_integer_value(ltl);
-		}
+			vd->timeline = json_integer_value(tl);
+		if (f->leader_api_url)
+			json_object_set_new(res->details, "leader_api_url",
+			                    json_string(f->leader_api_url));
+		if (*f->leader_api_error)
+			json_object_set_new(res->details, "leader_api_error",
+			                    json_string(f->leader_api_error));
+		vd->leader_status = f->leader_view;
+		/* Right after a start the leader's /cluster entry may lack its
+		 * timeline while its own /patroni already has it. */
+		const json_t *ltl = json_object_get(f->leader_view, "timeline");
+		if (vd->timeline < 0 && json_is_integer(ltl))
+			vd->timeline = json_integer_value(ltl);
 		json_object_set_new(res->details, "leader",
 		                    json_deep_copy(json_object_get(leader, "name")));
 	}
 	json_object_set_new(res->details, "timeline",
-	                    vd.timeline >= 0 ? json_integer(vd.timeline) : json_null());
+	                    vd->timeline >= 0 ? json_integer(vd->timeline) : json_null());
+	return leader;
+}
 
+/* Judge every member into vd, details.members and states (the summary's
+ * list); returns how many are replicas. */
+static size_t judge_members(const json_t *members, const json_t *leader, struct verdict *vd,
+                            char *states, size_t states_len, struct gate_result *res)
+{
 	json_t *list = json_array();
 	json_object_set_new(res->details, "members", list);
-	char states[GATE_SUMMARY_MAX] = "";
-	size_t replicas = 0;
+	size_t i, replicas = 0;
+	json_t *m;
 	json_array_foreach(members, i, m)
 	{
 		const char *role = json_string_value(json_object_get(m, "role"));
@@ -299,13 +310,13 @@ void patroni_cluster_judge(const json_t *params, const json_t *doc, const char *
 		int counts = 0;
 		if (m != leader && is_replica_role(role)) {
 			replicas++;
-			counts = replica_counts(m, &vd, why, sizeof(why));
-			vd.streaming += (size_t)counts;
+			counts = replica_counts(m, vd, why, sizeof(why));
+			vd->streaming += (size_t)counts;
 		}
 		describe_member(m, why, one, sizeof(one));
 		if (i)
-			http_buf_append(states, sizeof(states), ", ");
-		http_buf_append(states, sizeof(states), one);
+			http_buf_append(states, states_len, ", ");
+		http_buf_append(states, states_len, one);
 		json_t *d = json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?,s:b}", "name",
 		                      json_object_get(m, "name"), "role", json_object_get(m, "role"),
 		                      "state", json_object_get(m, "state"), "timeline",
@@ -316,10 +327,16 @@ void patroni_cluster_judge(const json_t *params, const json_t *doc, const char *
 			json_object_set_new(d, "why", json_string(why));
 		json_array_append_new(list, d);
 	}
-	json_object_set_new(res->details, "streaming", json_integer((json_int_t)vd.streaming));
-	json_object_set_new(res->details, "min_streaming", json_integer(min_streaming));
-	json_object_set_new(res->details, "replicas", json_integer((json_int_t)replicas));
+	return replicas;
+}
 
+/* The status and the summary: "[cannot ask the leader: E; ][paused; ]HEAD: STATES". */
+static void patroni_verdict(const json_t *params, const struct patroni_facts *f,
+                            const json_t *leader, int paused, const struct verdict *vd,
+                            const char *states, struct gate_result *res)
+{
+	int64_t min_streaming = gate_param_int(params, "min_streaming", 1);
+	int require_unpaused = gate_param_bool(params, "require_unpaused", 0);
 	char head[160];
 	enum gate_status st = GATE_PASS;
 	const char *lstate = leader ? json_string_value(json_object_get(leader, "state")) : NULL;
@@ -331,24 +348,21 @@ void patroni_cluster_judge(const json_t *params, const json_t *doc, const char *
 		 * replicas one can rely on, whatever their own entries say. */
 		st = GATE_FAIL;
 		snprintf(head, sizeof(head), "the leader is not running");
-	} else if ((int64_t)vd.streaming < min_streaming) {
+	} else {
 		/* Could not ask the leader whether its "running" replicas stream:
 		 * that is not knowing, not a "no". */
-		st = vd.unconfirmed ? GATE_ERROR : GATE_FAIL;
+		if ((int64_t)vd->streaming < min_streaming)
+			st = vd->unconfirmed ? GATE_ERROR : GATE_FAIL;
 		snprintf(head, sizeof(head), "%zu of %lld required replicas streaming",
-		         vd.streaming, (long long)min_streaming);
-	} else {
-		snprintf(head, sizeof(head), "%zu of %lld required replicas streaming",
-		         vd.streaming, (long long)min_streaming);
+		         vd->streaming, (long long)min_streaming);
 	}
 	if (paused && require_unpaused && st == GATE_PASS)
 		st = GATE_FAIL;
 	res->status = st;
 	res->summary[0] = '\0';
-	const char *api_err = json_string_value(json_object_get(res->details, "leader_api_error"));
-	if (st == GATE_ERROR && api_err) {
+	if (st == GATE_ERROR && *f->leader_api_error) {
 		http_buf_append(res->summary, sizeof(res->summary), "cannot ask the leader: ");
-		http_buf_append(res->summary, sizeof(res->summary), api_err);
+		http_buf_append(res->summary, sizeof(res->summary), f->leader_api_error);
 		http_buf_append(res->summary, sizeof(res->summary), "; ");
 	}
 	if (paused)
@@ -358,6 +372,26 @@ void patroni_cluster_judge(const json_t *params, const json_t *doc, const char *
 	http_buf_append(res->summary, sizeof(res->summary), head);
 	http_buf_append(res->summary, sizeof(res->summary), ": ");
 	http_buf_append(res->summary, sizeof(res->summary), states);
-out:
-	json_decref(leader_view);
+}
+
+void patroni_cluster_judge(const json_t *params, const struct patroni_facts *f,
+                           const char *shown, struct gate_result *res)
+{
+	struct verdict vd = {.timeline = -1,
+	                     .max_lag = gate_param_int(params, "max_lag_bytes", 16777216)};
+	json_t *members = json_object_get(f->cluster, "members");
+	if (!json_is_array(members) || !json_array_size(members)) {
+		gate_result_set(res, GATE_ERROR, "%s lists no members", shown);
+		return;
+	}
+	int paused = json_is_true(json_object_get(f->cluster, "pause"));
+	json_object_set_new(res->details, "paused", json_boolean(paused));
+	const json_t *leader = judge_leader(f, &vd, res);
+	char states[GATE_SUMMARY_MAX] = "";
+	size_t replicas = judge_members(members, leader, &vd, states, sizeof(states), res);
+	json_object_set_new(res->details, "streaming", json_integer((json_int_t)vd.streaming));
+	json_object_set_new(res->details, "min_streaming",
+	                    json_integer(gate_param_int(params, "min_streaming", 1)));
+	json_object_set_new(res->details, "replicas", json_integer((json_int_t)replicas));
+	patroni_verdict(params, f, leader, paused, &vd, states, res);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "http_judge.h"
+#include "kit/alloc.h"
 
 #define PROM_MAX_BODY (16u * 1024 * 1024)
 
@@ -45,9 +46,7 @@ int prom_compile_match(const json_t *match, struct prom_matcher **out, size_t *n
 		snprintf(msg, msglen, "must be a mapping of label name to regular expression");
 		return -1;
 	}
-	struct prom_matcher *m = calloc(json_object_size(match) + 1, sizeof(*m));
-	if (!m)
-		abort();
+	struct prom_matcher *m = xcalloc(json_object_size(match) + 1, sizeof(*m));
 	const char *label;
 	json_t *v;
 	json_object_foreach((json_t *)match, label, v)
@@ -57,11 +56,7 @@ int prom_compile_match(const json_t *match, struct prom_matcher **out, size_t *n
 			snprintf(msg, msglen, "%s: the regular expression must be a string", label);
 			goto bad;
 		}
-		size_t len = strlen(pat) + 5;
-		char *anchored = malloc(len);
-		if (!anchored)
-			abort();
-		snprintf(anchored, len, "^(%s)$", pat);
+		char *anchored = xasprintf("^(%s)$", pat);
 		int rc = regcomp(&m[*n].re, anchored, REG_EXTENDED | REG_NOSUB);
 		free(anchored);
 		if (rc) {
@@ -135,9 +130,7 @@ static void alert_name(const json_t *labels, char *out, size_t len)
 {
 	const char *name = json_string_value(json_object_get(labels, "alertname"));
 	size_t nk = json_object_size(labels), k = 0;
-	const char **keys = calloc(nk + 1, sizeof(*keys));
-	if (!keys)
-		abort();
+	const char **keys = xcalloc(nk + 1, sizeof(*keys));
 	const char *key;
 	json_t *v;
 	json_object_foreach((json_t *)labels, key, v) if (strcmp(key, "alertname")) keys[k++] = key;
@@ -178,9 +171,9 @@ void prom_alerts_run(const json_t *params, const struct gate_run_env *env,
 	size_t ul = strlen(url);
 	const char *ep = "/api/v1/alerts";
 	char *full = (ul >= strlen(ep) && !strcmp(url + ul - strlen(ep), ep))
-	                     ? strdup(url)
+	                     ? xstrdup(url)
 	                     : http_join_url(url, ep);
-	char *shown = http_redact_url(full);
+	char *shown = url_redact_password(full);
 	json_object_set_new(res->details, "url", json_string(shown));
 
 	json_t *doc = NULL;

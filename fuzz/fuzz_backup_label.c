@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* A backup_label file as backup.basebackup reads it
- * (checks/backup_basebackup.c): the values it takes out
+ * (checks/backup_basebackup_judge.c): the values it takes out
  * (bk_label_value) and START TIME as a time (bk_parse_start_time), which
  * is also tried on the whole input. */
 #include <stdint.h>
@@ -10,6 +10,7 @@
 
 #include "checks/backup.h"
 #include "fuzz.h"
+#include "kit/timefmt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -29,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)bk_parse_start_time(label, &t);
 	char out[40];
 	if (bk_parse_start_time(label, &t) == 0)
-		bk_fmt_time(t, out, sizeof(out));
+		fmt_utc_s(t, out, sizeof(out));
 	free(label);
 	return 0;
 }

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* The http check's judgement of a body (checks/http.c): expect_json
- * assertions (RFC 6901 pointers, equals/matches/max/min; http_judge_json)
- * and expect_body (http_judge_body).  Input: the expect_json list as JSON,
- * then (each after a line "%%") the expect_body expression and the body.
+/* The http check's judgement of an answer (checks/http.c): expect_json
+ * assertions (RFC 6901 pointers, equals/matches/max/min; http_judge_json),
+ * expect_body (http_judge_body) and the whole of it (http_check_judge:
+ * status 200, or the 302 of a redirect not followed when the first byte
+ * is odd).  Input: the expect_json list as JSON, then (each after a line
+ * "%%") the expect_body expression and the body.  Seeds: the bodies in
+ * tests/data/recorded/http/ with the scenario tests' assertions
+ * (tests/tools/record-http.sh).
  * The assertions are validated first, as the loader does (an invalid list
  * never reaches a judgement); so are the expressions, which are also kept
  * short and free of back-references, bounds (`{`) and stacked quantifiers
@@ -64,6 +68,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ok = http_judge_json(ej, &rs, &res);
 		if (!ok && res.status == GATE_PASS)
 			abort(); /* a judgement that did not hold never passes */
+		fuzz_result_check(&res);
+		if (size && (data[0] & 1)) {
+			rs.status = 302;
+			static char loc[] = "http://gate:secret@127.0.0.1:8080/elsewhere";
+			rs.location = loc;
+		}
+		fuzz_result_init(&res);
+		http_check_judge(params, &rs, &res);
+		if (res.status == GATE_PASS && (!ok || rs.status != 200))
+			abort();
+		if (rs.location && strstr(res.summary, "secret"))
+			abort(); /* a password in a URL is never shown */
 		fuzz_result_check(&res);
 	}
 	json_decref(params);

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* patroni.cluster's judgement (patroni_cluster_judge,
  * checks/http_patroni.c) of a GET /cluster answer and, after a line "%%",
- * the leader's own GET /patroni (used when the judgement asks for it;
- * when that part is not JSON, the leader "did not answer").  Parsed as
- * http_get_json parses them; judged with the default parameters and,
- * when the first byte is odd, stricter ones. */
+ * the leader's own GET /patroni (in the facts only when
+ * patroni_needs_leader_view says the fetch would ask for it; when that
+ * part is not JSON, the leader "did not answer").  Parsed as http_get_json
+ * parses them; judged with the default parameters and, when the first
+ * byte is odd, stricter ones.  Seeds: tests/data/recorded/http/patroni/
+ * (tests/tools/record-http.sh). */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,41 +30,26 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-struct leader_answer {
-	const char *text;
-	size_t len;
-	int asked;
-};
-
-static json_t *leader_view(const json_t *leader, void *ud, struct gate_result *res)
-{
-	(void)leader;
-	struct leader_answer *a = ud;
-	a->asked++;
-	json_error_t je;
-	json_t *doc = json_loadb(a->text, a->len, 0, &je);
-	if (!doc)
-		json_object_set_new(res->details, "leader_api_error", json_string("not JSON"));
-	return doc;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_parts fp;
 	fuzz_split(data, size, 2, &fp);
 	json_error_t je;
-	json_t *doc = json_loadb(fp.part[0], fp.len[0], 0, &je);
-	if (doc) {
-		struct leader_answer a = {fp.part[1], fp.len[1], 0};
+	struct patroni_facts f = {.cluster = json_loadb(fp.part[0], fp.len[0], 0, &je)};
+	if (f.cluster) {
+		if (patroni_needs_leader_view(f.cluster)) {
+			f.leader_api_url = strdup("http://127.0.0.1:8008/patroni");
+			f.leader_view = json_loadb(fp.part[1], fp.len[1], 0, &je);
+			if (!f.leader_view)
+				snprintf(f.leader_api_error, sizeof(f.leader_api_error), "not JSON");
+		}
 		struct gate_result res;
 		fuzz_result_init(&res);
-		patroni_cluster_judge(size && (data[0] & 1) ? strict : defaults, doc,
-		                      "http://127.0.0.1:8008/cluster", leader_view, &a, &res);
-		if (a.asked > 1)
-			abort(); /* the leader is asked once at most */
+		patroni_cluster_judge(size && (data[0] & 1) ? strict : defaults, &f,
+		                      "http://127.0.0.1:8008/cluster", &res);
 		fuzz_result_check(&res);
-		json_decref(doc);
 	}
+	patroni_facts_release(&f);
 	fuzz_parts_free(&fp);
 	return 0;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* pgBackRest `repo-ls --output=json` of a WAL directory read into the
- * segment names it lists (bk_pgbr_wal_names, checks/backup_pgbackrest.c). */
+ * segment names it lists (bk_pgbr_wal_names, checks/backup_wal.c). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* pgBackRest `verify --output=text --verbose` judged for one backup
- * (bk_pgbr_judge_verify, checks/backup_pgbackrest.c).  Input: the backup's
+ * (bk_pgbr_judge_verify, checks/backup_pgbackrest_verify.c).  Input: the backup's
  * label, then (each after a line "%%") verify's stdout and its stderr at
  * --log-level-stderr=info.  Stanza demo. */
 #include <stdint.h>

@@ -2,7 +2,8 @@
 /* prometheus.alerts' judgement (prom_alerts_judge, checks/http_prom.c) of
  * a GET /api/v1/alerts answer, parsed as http_get_json parses it.  Judged
  * three ways: every firing alert (max 0), severity=~critical|warning
- * firing or pending (max 1), and a match on a label most alerts lack. */
+ * firing or pending (max 1), and a match on a label most alerts lack.
+ * Seeds: tests/data/recorded/http/prometheus/ (tests/tools/record-http.sh). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

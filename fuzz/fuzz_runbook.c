@@ -13,10 +13,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "checks/builtin.h"
 #include "fuzz.h"
 #include "gate/registry.h"
 #include "kit/timefmt.h"
 #include "gate/runbook.h"
+#include "gate/window.h"
 #include "sandbox.h"
 
 #ifndef FUZZ_SOURCE_DIR
@@ -31,10 +33,10 @@ static const char inc_yaml[] =
 	"vars:\n"
 	"  inc_url: http://127.0.0.1:9090\n"
 	"  inc_age: 26h\n"
-	"windows:\n"
+	"window:\n"
 	"  - {days: [mon, tue, wed, thu], start: \"01:00\", end: \"05:00\", timezone: UTC}\n"
 	"  - {days: [sat, sun], start: \"22:00\", end: \"06:00\"}\n"
-	"freezes:\n"
+	"freeze:\n"
 	"  - {from: 2026-12-20T00:00:00Z, to: 2027-01-04T00:00:00Z, reason: year end}\n"
 	"checks:\n"
 	"  - id: inc-alerts\n"
@@ -70,7 +72,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(rb_path, sizeof(rb_path), "%s/examples/runbook.yaml", fuzz_dir);
 	setenv("GATE_FUZZ_SECRET", "fuzz-secret-value", 1);
 	registry_init(&reg);
-	registry_add_builtins(&reg);
+	registry_add_builtins(&reg, gate_builtin_modules);
 	atexit(registry_free);
 	return 0;
 }
@@ -95,6 +97,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < rb.nwindows; i++)
 			(void)window_contains(&rb.windows[i], now);
 		(void)windows_next_open(rb.windows, rb.nwindows, now);
+		struct window_facts wf;
+		window_facts_at(rb.windows, rb.nwindows, now, &wf);
 		char buf[64];
 		fmt_duration_ms(rb.timeout_ms, buf, sizeof(buf));
 		for (size_t i = 0; i < rb.nchecks; i++) {

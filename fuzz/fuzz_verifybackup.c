@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* pg_verifybackup's answer judged (bk_judge_verifybackup,
- * checks/backup_basebackup.c).  Input: its exit code, then (each after a
+ * checks/backup_basebackup_judge.c).  Input: its exit code, then (each after a
  * line "%%") its stdout and its stderr. */
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Audit records (report.md "Audit"): one to the systemd journal and one
+ * Audit records (doc/report.md, "Audit records"): one to the systemd journal and one
  * line to the JSON-lines file, per decision and per command result.
  *
  * - The journal: journald's native protocol (one datagram of FIELD=value
  *   lines, binary-framed values where they hold a newline) written by us
  *   on a non-blocking socket with a deadline, not sd_journal_sendv():
  *   libsystemd returns 0 (success) when /run/systemd/journal/socket does
- *   not exist at all (fixtures.md section 1), and it blocks in sendmsg()
+ *   not exist at all (doc/facts.md, journald), and it blocks in sendmsg()
  *   for as long as journald does not read (a stopped journald fills the
  *   socket's queue after about ten datagrams), which would hang gate
  *   before the command with no deadline at all.  Every field is capped

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Audit records (report.md "Audit"): to the systemd journal and to a
+/* Audit records (doc/report.md, "Audit records"): to the systemd journal and to a
  * JSON-lines file written with O_APPEND and fsync'd.  Never prints: what
  * went wrong is returned in err / the status. */
 #ifndef GATE_AUDIT_H

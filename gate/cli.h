@@ -11,7 +11,7 @@
 #include "report.h"
 #include "runbook.h"
 
-/* Exit statuses (cli.md). */
+/* Exit statuses (doc/report.md, gate(1)). */
 #define EXIT_ALLOWED 0
 #define EXIT_BLOCKED 75  /* EX_TEMPFAIL */
 #define EXIT_CONFIG 78   /* EX_CONFIG */
@@ -19,7 +19,7 @@
 #define EXIT_CANNOT_EXEC 126
 #define EXIT_NOT_FOUND 127
 
-/* Options shared by run, check, lint (cli.md "Options"). */
+/* Options shared by run, check, lint (gate(1), OPTIONS). */
 struct cli_opts {
 	enum report_format format;
 	const char *output;        /* -o FILE: also the JSON report there */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Options of the evaluating commands (cli.md "Options") and the help
+/* Options of the evaluating commands (doc/gate.1, OPTIONS) and the help
  * texts.  getopt_long with "+": everything after `--` belongs to the
  * wrapped command, never to gate. */
 #include <errno.h>
@@ -344,10 +344,26 @@ static void push_str(const char ***v, size_t *n, const char *s)
 }
 
 /* One option; -1 to go on, else the exit status. */
+/* --timeout, --wait, --interval: a duration above 0 and within the limit. */
+static int take_duration(const char *cmd, int opt, const char *arg, struct cli_opts *o)
+{
+	char nb[32];
+	int64_t *dst = opt == OPT_TIMEOUT ? &o->timeout_ms
+	               : opt == OPT_WAIT  ? &o->wait_ms
+	                                  : &o->interval_ms;
+	const char *name = opt_name(opt, nb, sizeof(nb));
+	if (parse_duration_ms(arg, dst) == GATE_VALUE_TOO_BIG)
+		return cli_usage_error(cmd, "%s '%s' is over the limit of %s", name, arg,
+		                       GATE_DURATION_MAX_TEXT);
+	if (parse_duration_ms(arg, dst) < 0 || *dst <= 0)
+		return cli_usage_error(cmd, "bad duration for %s: '%s'%s", name, arg,
+		                       opt == OPT_TIMEOUT ? " (e.g. 90s, 2m, 1h30m)" : "");
+	return -1;
+}
+
 static int take_opt(const char *cmd, int opt, const char *arg, struct cli_opts *o)
 {
 	long n;
-	char nb[32];
 	switch (opt) {
 	case 'f':
 		if (report_format_parse(arg, &o->format) < 0)
@@ -375,12 +391,9 @@ static int take_opt(const char *cmd, int opt, const char *arg, struct cli_opts *
 		o->reason = arg;
 		return -1;
 	case OPT_TIMEOUT:
-		if (parse_duration_ms(arg, &o->timeout_ms) == GATE_VALUE_TOO_BIG)
-			return cli_usage_error(cmd, "--timeout '%s' is over the limit of %s",
-			                       arg, GATE_DURATION_MAX_TEXT);
-		if (parse_duration_ms(arg, &o->timeout_ms) < 0 || o->timeout_ms <= 0)
-			return cli_usage_error(cmd, "bad duration for --timeout: '%s' (e.g. 90s, 2m, 1h30m)", arg);
-		return -1;
+	case OPT_WAIT:
+	case OPT_INTERVAL:
+		return take_duration(cmd, opt, arg, o);
 	case 'j':
 		if (parse_positive(arg, 100000, &n) < 0)
 			return cli_usage_error(cmd, "-j wants a positive number, got '%s'", arg);
@@ -410,18 +423,6 @@ static int take_opt(const char *cmd, int opt, const char *arg, struct cli_opts *
 	case OPT_DRY_RUN:
 		o->dry_run = 1;
 		return -1;
-	case OPT_WAIT:
-	case OPT_INTERVAL: {
-		int64_t *dst = opt == OPT_WAIT ? &o->wait_ms : &o->interval_ms;
-		if (parse_duration_ms(arg, dst) == GATE_VALUE_TOO_BIG)
-			return cli_usage_error(cmd, "%s '%s' is over the limit of %s",
-			                       opt_name(opt, nb, sizeof(nb)), arg,
-			                       GATE_DURATION_MAX_TEXT);
-		if (parse_duration_ms(arg, dst) < 0 || *dst <= 0)
-			return cli_usage_error(cmd, "bad duration for %s: '%s'",
-			                       opt_name(opt, nb, sizeof(nb)), arg);
-		return -1;
-	}
 	case 'h':
 		return cli_help(cmd);
 	}

@@ -16,7 +16,7 @@
 
 enum eval_mode { EVAL_MODE_RUN = 0, EVAL_MODE_CHECK = 1, EVAL_MODE_DRY_RUN = 2 };
 
-/* A check's final status as reported (report.md): pass, fail, error,
+/* A check's final status as reported (doc/report.md): pass, fail, error,
  * overridden (plus skip, shown as is and never a pass for a blocking check). */
 enum check_status {
 	CHECK_PASS = 0,

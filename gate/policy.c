@@ -8,9 +8,11 @@
  * no result, a status outside the enum, no blocking check at all) simply
  * never reaches that line.
  *
- * No I/O of its own and no clock: the time is ev->now_ms.  The only
- * outside state touched is the C library's time zone data, through the
- * window helpers and for naming the next window's opening in its zone.
+ * No I/O, no clock and no environment: the time is ev->now_ms, and what
+ * the windows are at that time (inside one? when and on which local day
+ * does the next open?) comes in as values, struct window_facts, worked
+ * out by the window module (window.h), the one place that does local-time
+ * arithmetic.  Durations and timestamps are written by kit/timefmt.h.
  *
  * policy_decide() may be called again on the same evaluation (the CLI does
  * so after a required audit record failed and set ev->audit_failed): the
@@ -20,65 +22,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "policy.h"
 #include "kit/alloc.h"
 #include "kit/strbuf.h"
+#include "kit/timefmt.h"
 
 static const char *const day_names[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
-
-/* "2d 3h", "3h 5m", "12m", "40s": how long until something, for people. */
-static void format_in(int64_t ms, char *buf, size_t len)
-{
-	int64_t s = ms > 0 ? (ms + 999) / 1000 : 0;
-	int64_t d = s / 86400, h = s % 86400 / 3600, m = s % 3600 / 60;
-	if (d > 0)
-		snprintf(buf, len, "%lldd %lldh", (long long)d, (long long)h);
-	else if (h > 0)
-		snprintf(buf, len, "%lldh %lldm", (long long)h, (long long)m);
-	else if (m > 0)
-		snprintf(buf, len, "%lldm", (long long)m);
-	else
-		snprintf(buf, len, "%llds", (long long)s);
-}
-
-/* "2027-01-04T00:00:00Z" (seconds are enough for windows and freezes). */
-static void format_utc(int64_t ms, char *buf, size_t len)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, len, "@%lld", (long long)(ms / 1000));
-}
-
-/* Weekday (monday = 0) and zone abbreviation of `ms` in `zone` (NULL: the
- * machine's).  TZ is borrowed for the call and restored, as window.c does:
- * gate decides from one thread. */
-static int local_day(int64_t ms, const char *zone, char *abbr, size_t len)
-{
-	char *old = NULL;
-	if (zone) {
-		const char *cur = getenv("TZ");
-		old = cur ? xstrdup(cur) : NULL;
-		setenv("TZ", zone, 1);
-		tzset();
-	}
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	int ok = localtime_r(&t, &tm) != NULL;
-	if (ok && abbr)
-		snprintf(abbr, len, "%s", tm.tm_zone ? tm.tm_zone : "local time");
-	if (zone) {
-		if (old)
-			setenv("TZ", old, 1);
-		else
-			unsetenv("TZ");
-		tzset();
-		free(old);
-	}
-	return ok ? (tm.tm_wday + 6) % 7 : -1;
-}
 
 /* "sat,sun 01:00-05:00 Europe/Berlin" */
 static char *window_text(const struct rb_window *w)
@@ -119,8 +69,10 @@ static void set_status(struct check_result *r, enum check_status st)
 }
 
 /* The `window` pseudo-check: pass inside any window; otherwise fail and
- * name the next opening, in the zone of the window that opens first. */
-static void add_window_result(struct eval *ev)
+ * name the next opening, in the zone of the window that opens first.
+ * wf: the windows at ev->now_ms (window_facts_at); without it nothing
+ * says the time is inside a window, so the check fails. */
+static void add_window_result(struct eval *ev, const struct window_facts *wf)
 {
 	const struct runbook *rb = ev->rb;
 	struct check_result *r = append_pseudo(ev, "window");
@@ -133,37 +85,32 @@ static void add_window_result(struct eval *ev)
 	}
 	json_object_set_new(r->details, "windows", list);
 
-	for (size_t i = 0; i < rb->nwindows; i++) {
-		if (window_contains(&rb->windows[i], ev->now_ms)) {
-			char *t = window_text(&rb->windows[i]);
-			set_status(r, CHECK_PASS);
-			r->summary = xasprintf("inside maintenance window %s", t);
-			free(t);
-			return;
-		}
+	if (wf && wf->inside >= 0 && (size_t)wf->inside < rb->nwindows) {
+		char *t = window_text(&rb->windows[wf->inside]);
+		set_status(r, CHECK_PASS);
+		r->summary = xasprintf("inside maintenance window %s", t);
+		free(t);
+		return;
 	}
 
 	set_status(r, CHECK_FAIL);
-	const struct rb_window *first = NULL;
-	int64_t next = -1;
-	for (size_t i = 0; i < rb->nwindows; i++) {
-		int64_t s = windows_next_open(&rb->windows[i], 1, ev->now_ms);
-		if (s >= 0 && (next < 0 || s < next)) {
-			next = s;
-			first = &rb->windows[i];
-		}
+	if (!wf) {
+		r->summary = xstrdup("the maintenance windows were not evaluated");
+		return;
 	}
-	if (!first) {
+	if (wf->next < 0 || (size_t)wf->next >= rb->nwindows || wf->next_open_ms < 0) {
 		r->summary = xstrdup("outside every maintenance window; none opens in the next 8 days");
 		return;
 	}
-	char abbr[64] = "", in[64], utc[32];
-	int wd = local_day(next, first->timezone, abbr, sizeof(abbr));
-	format_in(next - ev->now_ms, in, sizeof(in));
-	format_utc(next, utc, sizeof(utc));
-	char *when = xasprintf("%s %02d:%02d %s", wd >= 0 ? day_names[wd] : "?",
+	const struct rb_window *first = &rb->windows[wf->next];
+	int64_t next = wf->next_open_ms;
+	int wd = wf->next_wday;
+	char in[64], utc[32];
+	fmt_duration_approx(next - ev->now_ms, in, sizeof(in));
+	fmt_utc_s(next / 1000, utc, sizeof(utc));
+	char *when = xasprintf("%s %02d:%02d %s", wd >= 0 && wd < 7 ? day_names[wd] : "?",
 	                       first->start_min / 60, first->start_min % 60,
-	                       first->timezone ? first->timezone : abbr);
+	                       first->timezone ? first->timezone : wf->next_abbr);
 	r->summary = xasprintf("outside every maintenance window; next opens %s (in %s)", when, in);
 	json_object_set_new(r->details, "next_open", json_string(utc));
 	json_object_set_new(r->details, "next_open_local", json_string(when));
@@ -194,8 +141,8 @@ static void add_freeze_result(struct eval *ev)
 		return;
 	}
 	char end[32], in[64], more[64] = "";
-	format_utc(last->to_ms, end, sizeof(end));
-	format_in(last->to_ms - ev->now_ms, in, sizeof(in));
+	fmt_utc_s(last->to_ms / 1000, end, sizeof(end));
+	fmt_duration_approx(last->to_ms - ev->now_ms, in, sizeof(in));
 	if (nactive > 1)
 		snprintf(more, sizeof(more), " (and %zu more)", nactive - 1);
 	set_status(r, CHECK_FAIL);
@@ -203,7 +150,7 @@ static void add_freeze_result(struct eval *ev)
 	                       last->reason ? " \"" : "", last->reason ? last->reason : "",
 	                       last->reason ? "\"" : "", end, in, more);
 	char from[32];
-	format_utc(last->from_ms, from, sizeof(from));
+	fmt_utc_s(last->from_ms / 1000, from, sizeof(from));
 	json_object_set_new(r->details, "from", json_string(from));
 	json_object_set_new(r->details, "to", json_string(end));
 	json_object_set_new(r->details, "reason", last->reason ? json_string(last->reason) : json_null());
@@ -307,7 +254,7 @@ static const struct check_result *result_by_id(const struct eval *ev, size_t idx
 	return NULL;
 }
 
-void policy_decide(struct eval *ev)
+void policy_decide(struct eval *ev, const struct window_facts *wf)
 {
 	ev->allow = 0;
 	strv_free(ev->reasons);
@@ -323,7 +270,7 @@ void policy_decide(struct eval *ev)
 	/* Pseudo-checks, once, after the runbook's checks. */
 	if (ev->nresults <= rb->nchecks) {
 		if (rb->nwindows > 0)
-			add_window_result(ev);
+			add_window_result(ev, wf);
 		if (rb->nfreezes > 0)
 			add_freeze_result(ev);
 	}

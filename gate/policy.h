@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The policy: results + runbook + time + overrides in, decision out.  No
- * I/O, no clock of its own (the time is ev->now_ms), so it is table-tested.
+ * I/O, no clock of its own (the time is ev->now_ms) and no environment:
+ * local time comes in as values (struct window_facts, from window.h), so
+ * it is table-tested.
  *
  * - the window pseudo-check: the runbook has windows and now is in none
  *   of them -> fail; freeze: now is inside a freeze -> fail;
@@ -16,10 +18,14 @@
 #define GATE_POLICY_H
 
 #include "eval.h"
+#include "window.h"
 
 /* Requested overrides must already be in ev->overrides (with
  * ev->override_reason).  Appends the pseudo-check results, applies
- * overrides, sets ev->allow and ev->reasons. */
-void policy_decide(struct eval *ev);
+ * overrides, sets ev->allow and ev->reasons.  wf: the runbook's windows
+ * at ev->now_ms, from window_facts_at(ev->rb->windows, ev->rb->nwindows,
+ * ev->now_ms, wf); NULL only when the runbook has no windows (else the
+ * window pseudo-check fails: nothing says the time is inside one). */
+void policy_decide(struct eval *ev, const struct window_facts *wf);
 
 #endif

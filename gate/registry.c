@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The registry of check types: the built-in modules and external shared
- * objects.  The ABI version is the first thing read from a module and
- * nothing else is touched until it is accepted (STYLE.md, practice 3).
+ * The registry of check types: the modules built into the program (handed
+ * over by it: the core links no check) and external shared objects.  The
+ * ABI version is the first thing read from a module and nothing else is
+ * touched until it is accepted (module.h, MODULE-API.md).
  * A module that cannot be loaded is remembered in reg->failures, so that a
  * runbook check that may have needed it is an error, never skipped.
  */
@@ -121,13 +122,10 @@ int registry_add_module(struct gate_registry *reg,
 	return 0;
 }
 
-void registry_add_builtins(struct gate_registry *reg)
+void registry_add_builtins(struct gate_registry *reg,
+                           const struct gate_module *const *builtins)
 {
-	static const struct gate_module *const builtins[] = {
-		&gate_builtin_exec,  &gate_builtin_postgres, &gate_builtin_backup,
-		&gate_builtin_http,  &gate_builtin_systemd,
-	};
-	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
+	for (size_t i = 0; builtins && builtins[i]; i++) {
 		struct gate_error err = {0};
 		/* Built-ins share the core's header: a failure here is a
 		 * programming error (a duplicate name); record it like an

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The check types gate knows: the built-in modules (checks/) and external
- * shared objects loaded from module directories.  Never prints. */
+/* The check types gate knows: the modules built into the program (the
+ * program passes them in: the core names no check) and external shared
+ * objects loaded from module directories.  Never prints. */
 #ifndef GATE_REGISTRY_H
 #define GATE_REGISTRY_H
 
@@ -36,8 +37,12 @@ struct gate_registry {
 };
 
 void registry_init(struct gate_registry *reg);
-/* The modules built into gate (checks/builtin.c). */
-void registry_add_builtins(struct gate_registry *reg);
+/* The modules linked into the program, a NULL-terminated list (gate's
+ * is gate_builtin_modules, checks/builtin.h), with the origin "built-in".
+ * One that cannot be added (a duplicate type) is recorded in
+ * reg->failures, so that a check needing it errors. */
+void registry_add_builtins(struct gate_registry *reg,
+                           const struct gate_module *const *mods);
 /* Add one module; -1 (err set) on an ABI mismatch or a duplicate type. */
 int registry_add_module(struct gate_registry *reg,
                         const struct gate_module *mod, const char *origin,
@@ -52,12 +57,5 @@ int registry_load_file(struct gate_registry *reg, const char *path,
 const struct gate_registry_entry *registry_find(const struct gate_registry *reg,
                                                 const char *name);
 void registry_release(struct gate_registry *reg);
-
-/* Built-in modules, defined in checks/. */
-extern const struct gate_module gate_builtin_exec;
-extern const struct gate_module gate_builtin_postgres;
-extern const struct gate_module gate_builtin_backup;
-extern const struct gate_module gate_builtin_http;
-extern const struct gate_module gate_builtin_systemd;
 
 #endif

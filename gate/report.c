@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Reports: the JSON object of report.md, the format dispatcher and the
+ * Reports: the JSON object of doc/report.md, the format dispatcher and the
  * helpers the renderers share.  Every string that leaves here went through
  * redact (the whole JSON object is redacted once more at the end, so a
  * field added later cannot forget it).
@@ -295,7 +295,7 @@ static json_t *check_json(const struct check_result *r)
 	json_object_set_new(c, "hint", string_or_null(r->hint));
 	json_object_set_new(c, "details", json_is_object(r->details) ? json_deep_copy(r->details)
 	                                                              : json_object());
-	/* Additions to report.md. */
+	/* Added since the first report (fields are only ever added). */
 	json_object_set_new(c, "description", string_or_null(r->description));
 	json_object_set_new(c, "raw_status", json_string(check_status_name(
 	                                         r->status == CHECK_OVERRIDDEN ? r->raw_status : r->status)));
@@ -355,7 +355,7 @@ json_t *report_json(const struct eval *ev)
 	json_object_set_new(o, "overrides", ovr);
 	json_object_set_new(o, "exit_status", ev->have_exit_status ? json_integer(ev->exit_status) : json_null());
 
-	/* Additions to report.md. */
+	/* Added since the first report (fields are only ever added). */
 	json_object_set_new(o, "description", string_or_null(rb ? rb->description : NULL));
 	json_object_set_new(o, "warnings", warnings);
 	json_object_set_new(o, "runbook_warnings", strv_json(rb ? rb->warnings : NULL));

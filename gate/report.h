@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Reports.  report_json() builds the report.md object; every other format
+/* Reports.  report_json() builds the doc/report.md object; every other format
  * is rendered from the evaluation.  Never runs anything. */
 #ifndef GATE_REPORT_H
 #define GATE_REPORT_H
@@ -27,7 +27,7 @@ struct report_opts {
 
 int report_format_parse(const char *s, enum report_format *out);
 
-/* The JSON report of report.md (new reference). */
+/* The JSON report of doc/report.md (new reference). */
 json_t *report_json(const struct eval *ev);
 /* Write the report in the chosen format.  0, or -1 on a write error. */
 int report_write(FILE *out, const struct eval *ev, const struct report_opts *o);

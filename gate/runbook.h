@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The runbook: a YAML file (runbook.md of the spec) loaded with libyaml
- * into plain data.  The loader resolves includes, variables, durations,
+ * The runbook: a YAML file (doc/runbook.md, doc/gate-runbook.5) loaded
+ * with libyaml into plain data.  The loader resolves includes, variables, durations,
  * sizes, windows and freezes, and validates every check's `with:` against
  * its type's parameter table from the registry.  It never prints, never
  * exits, and links no check library (no libpq, libcurl, sd-bus).
@@ -16,11 +16,12 @@
 #include <jansson.h>
 
 #include "error.h"
+#include "values.h" /* parse_duration_ms ...: the runbook's values */
 
 struct gate_registry;
 struct gate_check_type;
 
-/* Loading limits (runbook.md, "Loading limits"). */
+/* Loading limits (doc/runbook.md, "Loading limits"). */
 #define RUNBOOK_MAX_FILE_SIZE (1024 * 1024)
 #define RUNBOOK_MAX_DEPTH 64
 #define RUNBOOK_MAX_ALIASES 64
@@ -119,24 +120,6 @@ int runbook_load(struct runbook *rb, const char *path,
                  const struct gate_registry *reg, struct gate_error *err);
 void runbook_release(struct runbook *rb);
 
-/* Values (exported for the unit tests and for hooks.yaml).
- *
- * Every duration and size has an upper limit, so that no deadline
- * (now + timeout), no conversion (ms to us or ns) and no product (samples
- * x interval) can overflow, and a typo such as an extra digit is caught at
- * load time: a duration at most one year (365d), a size at most 1 PiB
- * (1024TiB).  0 on success; -1 when the text is not a duration or size;
- * GATE_VALUE_TOO_BIG when it is one but over the limit (*out untouched). */
-#define GATE_DURATION_MAX_MS (365LL * 86400000)
-#define GATE_DURATION_MAX_TEXT "365d"
-#define GATE_SIZE_MAX_BYTES (1ULL << 50)
-#define GATE_SIZE_MAX_TEXT "1024TiB"
-#define GATE_VALUE_TOO_BIG (-2)
-int parse_duration_ms(const char *s, int64_t *out);  /* "1h30m" */
-int parse_size_bytes(const char *s, uint64_t *out);  /* "16MiB", "512" */
-int parse_rfc3339_ms(const char *s, int64_t *out);   /* "2026-12-20T00:00:00Z" */
-int parse_hhmm(const char *s, int *minutes);         /* "01:00" */
-
 /* Does the argv match one of the allow_commands patterns?  (1 also when
  * the runbook has none.)  A pattern is split into words at blanks and
  * matched word by word, fnmatch(3) per argument: a `*` inside a word never
@@ -144,11 +127,5 @@ int parse_hhmm(const char *s, int *minutes);         /* "01:00" */
  * matches any further arguments (zero or more). */
 int runbook_command_allowed(const struct runbook *rb, char *const *argv);
 int runbook_pattern_matches(const char *pattern, char *const *argv);
-
-/* Window helpers (pure: the time is given). */
-int window_contains(const struct rb_window *w, int64_t now_ms);
-/* Epoch ms of the next start of any window at or after now_ms (searching
- * up to 8 days), or -1. */
-int64_t windows_next_open(const struct rb_window *w, size_t n, int64_t now_ms);
 
 #endif

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Runbook values (runbook.md, "Values"): durations, sizes, RFC 3339
+ * Runbook values (doc/runbook.md, "Values"): durations, sizes, RFC 3339
  * timestamps and HH:MM times.  Strict on purpose: a value that is not
  * exactly one of the documented forms is refused, because a guess could
  * loosen a gate ("30" seconds or minutes?).
  */
-#include "runbook.h"
+#include "values.h"
 
 #include <stdio.h>
 #include <string.h>

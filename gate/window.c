@@ -5,9 +5,12 @@
  * answered with that zone's rules (DST included) through the C library:
  * TZ is switched for the call and restored afterwards.  gate evaluates
  * windows from one thread, so the process-wide TZ is safe to borrow.
+ * This is the only code that does so: the policy gets the answers as
+ * values (struct window_facts).
  */
-#include "runbook.h"
+#include "window.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -69,10 +72,16 @@ static int contains_local(const struct rb_window *w, int wday, int minute)
 	       (day_set(w->days, yesterday) && minute < w->end_min);
 }
 
+/* Whole seconds, rounded down (also before 1970). */
+static time_t to_time_t(int64_t ms)
+{
+	return (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+}
+
 int window_contains(const struct rb_window *w, int64_t now_ms)
 {
 	struct tz_saved sv;
-	time_t t = (time_t)(now_ms >= 0 ? now_ms / 1000 : (now_ms - 999) / 1000);
+	time_t t = to_time_t(now_ms);
 	struct tm tm;
 	tz_enter(&sv, w->timezone);
 	int ok = localtime_r(&t, &tm) != NULL;
@@ -87,7 +96,7 @@ int window_contains(const struct rb_window *w, int64_t now_ms)
  * the window's zone already in effect. */
 static int64_t next_start_local(const struct rb_window *w, int64_t now_ms)
 {
-	time_t t = (time_t)(now_ms >= 0 ? now_ms / 1000 : (now_ms - 999) / 1000);
+	time_t t = to_time_t(now_ms);
 	struct tm today;
 	if (!localtime_r(&t, &today))
 		return -1;
@@ -129,4 +138,41 @@ int64_t windows_next_open(const struct rb_window *w, size_t n, int64_t now_ms)
 			best = s;
 	}
 	return best;
+}
+
+int window_local_day(int64_t ms, const char *zone, char *abbr, size_t len)
+{
+	struct tz_saved sv;
+	time_t t = to_time_t(ms);
+	struct tm tm;
+	tz_enter(&sv, zone);
+	int ok = localtime_r(&t, &tm) != NULL;
+	if (ok && abbr)
+		snprintf(abbr, len, "%s", tm.tm_zone ? tm.tm_zone : "local time");
+	tz_leave(&sv);
+	return ok ? monday_based(tm.tm_wday) : -1;
+}
+
+void window_facts_at(const struct rb_window *w, size_t n, int64_t now_ms,
+                     struct window_facts *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->inside = out->next = -1;
+	out->next_open_ms = -1;
+	out->next_wday = -1;
+	for (size_t i = 0; i < n && out->inside < 0; i++)
+		if (window_contains(&w[i], now_ms))
+			out->inside = (long)i;
+	if (out->inside >= 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		int64_t s = windows_next_open(&w[i], 1, now_ms);
+		if (s >= 0 && (out->next_open_ms < 0 || s < out->next_open_ms)) {
+			out->next_open_ms = s;
+			out->next = (long)i;
+		}
+	}
+	if (out->next >= 0)
+		out->next_wday = window_local_day(out->next_open_ms, w[out->next].timezone,
+		                                  out->next_abbr, sizeof(out->next_abbr));
 }

@@ -24,7 +24,8 @@
 
 #include "error.h"
 
-/* Defaults, the same as runbook.md's "Loading limits". */
+/* Defaults, the same as the runbook's loading limits (doc/runbook.md);
+ * a loader with limits of its own passes a struct yt_limits. */
 #define YT_MAX_FILE_SIZE (1024 * 1024)
 #define YT_MAX_DEPTH 64
 #define YT_MAX_ALIASES 64

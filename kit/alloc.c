@@ -59,3 +59,10 @@ char *xasprintf(const char *fmt, ...)
 	va_end(ap);
 	return r;
 }
+
+void *xnonnull(void *p)
+{
+	if (!p)
+		abort();
+	return p;
+}

@@ -16,4 +16,8 @@ __attribute__((format(printf, 1, 2)))
 #endif
 char *xasprintf(const char *fmt, ...);
 
+/* p itself, or abort when it is NULL: for a library's constructor that
+ * returns NULL only without memory (curl_url, EVP_MD_CTX_new, ...). */
+void *xnonnull(void *p);
+
 #endif

@@ -147,3 +147,33 @@ void text_safe_json(struct strbuf *sb, const char *json)
 	}
 	strbuf_add(sb, (const char *)p + plain, i - plain);
 }
+
+char *text_utf8_valid(const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	if (!s)
+		s = "";
+	size_t n = strlen(s), i = 0, plain = 0;
+	while (i < n) {
+		size_t len;
+		if (text_utf8_decode(s + i, n - i, &len) >= 0) {
+			i += len;
+			continue;
+		}
+		strbuf_add(&sb, s + plain, i - plain);
+		add_hex_byte(&sb, (unsigned char)s[i]);
+		plain = ++i;
+	}
+	strbuf_add(&sb, s + plain, i - plain);
+	return strbuf_detach(&sb);
+}
+
+size_t text_cut(const char *s, size_t n, size_t max)
+{
+	if (n <= max)
+		return n;
+	size_t keep = max;
+	while (keep > 0 && ((unsigned char)s[keep] & 0xC0) == 0x80)
+		keep--;
+	return keep;
+}

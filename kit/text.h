@@ -51,4 +51,15 @@ int text_is_safe(const char *s, unsigned flags);
  * values, and no such byte reaches a terminal.  Appended to sb. */
 void text_safe_json(struct strbuf *sb, const char *json);
 
+/* s (NULL: "") made valid UTF-8 and nothing more: each byte that is not
+ * part of valid UTF-8 written as "\xff" (the rule above), everything else,
+ * controls included, left as it is (a tool's output kept in a report's
+ * JSON, escaped by the renderer that prints it).  free() it. */
+char *text_utf8_valid(const char *s);
+
+/* How many bytes of s (n bytes long) to keep to fit in max bytes without
+ * ending inside a UTF-8 sequence: n when it fits, else at most max, backed
+ * off over continuation bytes.  For cutting a text to a bound. */
+size_t text_cut(const char *s, size_t n, size_t max);
+
 #endif

@@ -12,7 +12,7 @@ fi
 apt-get update -q
 apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends \
   build-essential cmake pkg-config git ca-certificates \
-  libyaml-dev libpq-dev libcurl4-openssl-dev libsystemd-dev libjansson-dev libcmocka-dev \
+  libyaml-dev libpq-dev libcurl4-openssl-dev libsystemd-dev libjansson-dev libcmocka-dev libssl-dev \
   postgresql-15 postgresql-client-15 pgbackrest \
   monitoring-plugins-basic \
   systemd dbus-user-session \

@@ -2,8 +2,8 @@
 # The wrapped command's life: signals sent to gate reach it; the allow
 # record is in the audit file (fsync'd) before it starts and its result
 # after; a required audit that cannot be written blocks.  The journal is a
-# real systemd-journald in a private mount namespace (fixtures.md section
-# 5, with a tmpfs over /run inside the namespace so nothing on the host
+# real systemd-journald in a private mount namespace (doc/facts.md,
+# journald; with a tmpfs over /run inside the namespace so nothing on the host
 # changes).
 . "$(dirname "$0")/lib/test-lib.sh"
 require_cmd unshare nsenter python3

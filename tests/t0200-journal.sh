@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Audit records in a real systemd-journald (fixtures.md section 5): a
+# Audit records in a real systemd-journald (doc/report.md, doc/facts.md): a
 # journald of our own in a private mount namespace, the real gate binary
 # run inside that namespace, the records read back with journalctl.  Also:
 # no journal at all (gate says so once and goes on), a required audit that

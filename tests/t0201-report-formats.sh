@@ -49,7 +49,7 @@ check probe block true /bin/true | rb pass
 EOF
 } | rb secret
 
-test_expect_success 'json: the report.md fields of a block' '
+test_expect_success 'json: the doc/report.md fields of a block' '
 	expect_status 75 gate check -f json block.yaml >r.json 2>err &&
 	test "$(json_get r.json .decision)" = block &&
 	test "$(json_get r.json .mode)" = check &&

@@ -114,7 +114,7 @@ test_expect_success 'inside a window: allowed, the window pseudo-check passes' '
 
 test_expect_success 'outside every window: blocked, the next opening named' '
 	expect_status 75 gate check outside.yaml >out &&
-	test_grep "^FAIL  window .*outside every maintenance window; next opens [a-z]\{3\} $(hm 180) UTC (in [23]h [0-9]*m)" out &&
+	test_grep "^FAIL  window .*outside every maintenance window; next opens [a-z]\{3\} $(hm 180) UTC (in [23]h[0-9][0-9]m)" out &&
 	test_grep "^  - window: outside every maintenance window" out &&
 	test_grep "^next window opens " out &&
 	expect_status 75 gate check -f json outside.yaml >r.json &&

@@ -93,7 +93,7 @@ test_expect_success 'a hung walsender: the receiver says streaming but hears not
 	check hung; kill -CONT "$pid";
 	rc_is hung 75 &&
 	test "$(st hung r)" = fail &&
-	summary hung r | grep -E "^replica2: last message from the primary [0-9.]+ s ago \(max 2 s\)$" &&
+	summary hung r | grep -E "^replica2: last message from the primary [0-9.]+s ago \(max 2s\)$" &&
 	test "$(detail hung r .receiver_status)" = streaming
 '
 

@@ -49,7 +49,7 @@ test_expect_success "archive_command = 'false' after a WAL switch: archiving fai
 	arch failing primary &&
 	check failing && rc_is failing 75 &&
 	test "$(st failing a)" = fail &&
-	summary failing a | grep -E "archiving fails: 0000000100000000000000[0-9A-F]{2} failed [0-9.]+ m?s ago, after the last success" &&
+	summary failing a | grep -E "archiving fails: 0000000100000000000000[0-9A-F]{2} failed [0-9.]+m?s ago, after the last success" &&
 	test "$(detail failing a .failed_count)" -ge 1
 '
 
@@ -60,7 +60,7 @@ test_expect_success 'too many and too old .ready files fail max_ready and max_re
 	arch ready primary "max_ready: 2" "max_ready_age: 1s" &&
 	check ready && rc_is ready 75 &&
 	summary ready a | grep -E "[3-9] WAL segments waiting to be archived \(max 2\)" &&
-	summary ready a | grep -E "oldest WAL segment waiting to be archived is [0-9.]+ s old \(max 1 s\)" &&
+	summary ready a | grep -E "oldest WAL segment waiting to be archived is [0-9.]+s old \(max 1s\)" &&
 	test "$(detail ready a .ready)" -ge 3
 '
 
@@ -76,7 +76,7 @@ test_expect_success 'max_age: an old last_archived_time fails when max_age is se
 	wait_until 30 q_is primary "select now() - last_archived_time > interval '"'"'2.1 s'"'"' from pg_stat_archiver" t &&
 	arch old primary "max_age: 2s" &&
 	check old && rc_is old 75 &&
-	summary old a | grep -E "last WAL archived [0-9.]+ s ago \(max 2 s\)$" &&
+	summary old a | grep -E "last WAL archived [0-9.]+s ago \(max 2s\)$" &&
 	arch old2 primary "max_age: 1h" && check old2 && rc_is old2 0
 '
 

@@ -106,7 +106,7 @@ test_expect_success 'the newest file is too old (and smaller than min_size)' '
 	EOF
 	run_check old.yaml &&
 	expect fail "db-1.dump is * KiB, below min_size 1.00 GiB (+1 more problem)" &&
-	json_get out.json ".checks[?id=b].details.problems[1]" | grep -q "db-1.dump is [12]h[0-9]*m old (max_age 1h00m; modified "
+	json_get out.json ".checks[?id=b].details.problems[1]" | grep -q "db-1.dump is [12]h[0-9]*m old (max_age 1h; modified "
 '
 
 # A file dated in the future was the "newest" and passed as "-26331d old",

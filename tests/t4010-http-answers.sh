@@ -5,7 +5,7 @@
 # no leader, a leader API that fails, Prometheus errors and garbage.
 # Served by tests/servers/httpd.py with sticky bodies (POST /__set): a mock
 # only because no such real server can run here; the shapes are the ones
-# in notes/fixtures-ha.md and the Patroni/Prometheus API docs.
+# in doc/facts.md and the Patroni/Prometheus API docs.
 . "$(dirname "$0")/lib/test-lib.sh"
 require_cmd ss curl
 

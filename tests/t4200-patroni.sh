@@ -1,7 +1,7 @@
 #!/bin/bash
 # patroni.cluster against a real Patroni 3.0.2 cluster (Debian's patroni,
 # a one-member etcd-server through `etcd3:`, PostgreSQL 15): a leader and
-# one replica, started here (tests/lib/ha.sh, notes/fixtures-ha.md).
+# one replica, started here (tests/lib/ha.sh; doc/facts.md, Patroni).
 # Patroni 3.0.2 says "running" for a healthy replica, so passing here
 # exercises the leader's /patroni replication[] cross-check.  Judged
 # against the same PostgreSQL: postgres.replication on the leader agrees.

@@ -9,7 +9,7 @@ files=$(cd "$S" && ls policies/*.yaml examples/*.yaml examples/*/*.yaml \
 cd "$TEST_TMP" || exit 1
 
 # A policy with only a window or a freeze is a fragment, not a runbook
-# (runbook.md: checks are required): it is linted the way it is used,
+# (doc/runbook.md: checks are required): it is linted the way it is used,
 # included from a runbook, and its pseudo-check must show in the report.
 including() { # including POLICY > runbook
 	printf 'version: 1\nname: uses-policy\ninclude:\n  - %s\nchecks:\n  - id: local\n    type: exec\n    with: {command: ["true"], protocol: exit}\n' "$1"

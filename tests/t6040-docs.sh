@@ -1,7 +1,9 @@
 #!/bin/bash
 # The manual pages render without a groff warning and stay in step with
-# the binary (commands, options, check types); the bash completion
-# completes what the binary knows; `cmake --install` installs them.
+# the binary (commands, options, check types); doc/checks.md has every
+# check type and parameter the binary has; nothing in the repository cites
+# a document it does not hold; the bash completion completes what the
+# binary knows; `cmake --install` installs them.
 . "$(dirname "$0")/lib/test-lib.sh"
 require_cmd groff
 cd "$TEST_TMP" || exit 1
@@ -41,6 +43,83 @@ test_expect_success 'gate-runbook.5 names every policy in policies/' '
 	ls "$S/policies" | grep "\.yaml$" | sort >pol.dir &&
 	sed -n "/^\.SH POLICIES/,/^\.SH GIT/p" "$S/doc/gate-runbook.5" | sed -n "s/^\.I \(.*\.yaml\)$/\1/p" | sort >pol.man &&
 	test_cmp pol.dir pol.man
+'
+
+# doc/checks.md against the binary: for every type `gate checks` lists, its
+# section ("### `TYPE`") has one table row per parameter of `gate checks
+# TYPE`, with the same type, default ("none" for "-") and required flag;
+# and nothing more.  Prints each difference.
+checks_doc_diff() {
+	/usr/bin/python3 - "$GATE_BIN" "$S/doc/checks.md" <<-'PY'
+	import re, subprocess, sys
+	gate, doc = sys.argv[1], open(sys.argv[2]).read()
+	run = lambda *a: subprocess.run([gate, *a], capture_output=True, text=True, check=True).stdout
+	types = [l.split()[0] for l in run("checks").splitlines() if l.strip()]
+	def binary(t):
+	    out = run("checks", t).splitlines()
+	    i = out.index("Parameters:")
+	    hdr = out[i + 1]
+	    at = [hdr.index(w) for w in ("name", "type", "default", "required", "doc")]
+	    rows = {}
+	    for l in out[i + 2:]:
+	        if not l.strip() or l.strip() == "(none)":
+	            continue
+	        name, ty, dflt, req = (l[at[k]:at[k + 1]].strip() for k in range(4))
+	        if ty.startswith("one of "):
+	            ty = "one of " + ", ".join(ty[7:].split("|"))
+	        rows[name] = (ty, "none" if dflt == "-" else dflt, req)
+	    return rows
+	def documented(t):
+	    m = re.search(r"^### `%s`\n(.*?)(?=^##)" % re.escape(t), doc + "\n## end", re.S | re.M)
+	    if not m:
+	        return None
+	    rows = {}
+	    for l in m.group(1).splitlines():
+	        cells = [c.strip().replace("`", "") for c in re.split(r"(?<!\\)\|", l)[1:-1]]
+	        if len(cells) == 5 and cells[0] not in ("parameter", "---"):
+	            rows[cells[0]] = tuple(cells[1:4])
+	    return rows
+	bad = 0
+	for t in types:
+	    want, got = binary(t), documented(t)
+	    if got is None:
+	        print(f"doc/checks.md has no section ### `{t}`"); bad = 1; continue
+	    for p in want:
+	        if p not in got:
+	            print(f"{t}: parameter {p} is not in doc/checks.md"); bad = 1
+	        elif got[p] != want[p]:
+	            print(f"{t}: {p}: doc/checks.md says {got[p]}, gate checks says {want[p]}"); bad = 1
+	    for p in got:
+	        if p not in want:
+	            print(f"{t}: doc/checks.md documents {p}, which gate does not know"); bad = 1
+	documented_types = re.findall(r"^### `([^`]+)`$", doc, re.M)
+	for t in documented_types:
+	    if t not in types:
+	        print(f"doc/checks.md documents type {t}, which gate does not ship"); bad = 1
+	sys.exit(bad)
+	PY
+}
+
+test_expect_success 'doc/checks.md documents exactly the check types gate ships' '
+	gate checks | awk "{print \$1}" | sort >types.bin &&
+	test "$(wc -l <types.bin)" -ge 10 &&
+	sed -n "s/^### \`\([^\`]*\)\`\$/\1/p" "$S/doc/checks.md" | sort >types.doc &&
+	test_cmp types.bin types.doc
+'
+
+test_expect_success 'doc/checks.md: every parameter, its type, default and required flag, as gate checks TYPE says' '
+	checks_doc_diff
+'
+
+test_expect_success 'the contract documents link only to files that exist' '
+	for d in runbook checks report facts; do test -s "$S/doc/$d.md" || exit 1; done &&
+	grep -o "](\./[^)]*)" "$S"/doc/*.md | sed "s/.*](\.\/\([^)]*\))/\1/" | sort -u >links &&
+	test -s links &&
+	while read -r l; do test -f "$S/doc/$l" || { echo "doc/ links to a missing $l"; exit 1; }; done <links
+'
+
+test_expect_success 'nothing tracked cites a document outside the repository' '
+	"$S/scripts/lint-source.sh" --citations >cite.out 2>&1 || { cat cite.out; exit 1; }
 '
 
 # Drive the completion function the way bash does, without bash-completion.

@@ -36,7 +36,7 @@ until [ "$(pg_psql primary "select count(*) from pg_stat_replication where state
 echo "# cluster: 1 primary + $MAXN streaming replicas up in $(($(now_ms) - t0)) ms"
 echo "# $(nproc) cores, $(uname -r), $(psql --version), $("$GATE_BIN" version 2>/dev/null | head -n 1)"
 
-# What postgres.replica asks a standby (checks/postgres.c), for psql.
+# What postgres.replica asks a standby (checks/postgres_fetch.c), for psql.
 REPLICA_SQL="SELECT pg_is_in_recovery(), current_setting('cluster_name');
 SELECT current_setting('cluster_name'), pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn(),
  pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint,

@@ -2,6 +2,10 @@
 /* Deadline-bounded libpq connections for the postgres checks (pgconn.h). */
 #include "lib/pgconn.h"
 
+#include "kit/alloc.h"
+#include "kit/clock.h"
+#include "kit/timefmt.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
@@ -10,14 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
-
-int64_t pgconn_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- redaction ---- */
 
@@ -47,12 +43,9 @@ static size_t value_len(const char *s)
 
 void pgconn_redact(const struct pgconn *c, char *buf, size_t len)
 {
-	char *tmp = malloc(len);
-	if (!tmp) {
-		/* Cannot redact safely: say nothing rather than leak. */
-		snprintf(buf, len, "(message withheld)");
+	if (!len)
 		return;
-	}
+	char *tmp = xmalloc(len);
 	size_t o = 0;
 	tmp[0] = '\0';
 	const char *p = buf;
@@ -150,11 +143,6 @@ static void update_where(struct pgconn *c)
 		snprintf(c->where, sizeof(c->where), "%s:%s", h, p && *p ? p : "5432");
 }
 
-static void fmt_elapsed(char *buf, size_t len, int64_t ms)
-{
-	snprintf(buf, len, "%.1fs", (double)ms / 1000.0);
-}
-
 /* ---- conninfo ---- */
 
 int pgconn_check_conninfo(const char *conninfo, char *msg, size_t len)
@@ -210,7 +198,7 @@ static int64_t conninfo_connect_timeout(const char *conninfo, char **password)
 		if (!strcmp(o->keyword, "connect_timeout") && o->val)
 			v = o->val;
 		if (!strcmp(o->keyword, "password") && o->val && *o->val)
-			*password = strdup(o->val);
+			*password = xstrdup(o->val);
 	}
 	if (!v)
 		v = getenv("PGCONNECT_TIMEOUT");
@@ -234,7 +222,7 @@ static int64_t conninfo_connect_timeout(const char *conninfo, char **password)
 static int wait_fd(int fd, short events, int64_t deadline_ms)
 {
 	for (;;) {
-		int64_t left = deadline_ms - pgconn_mono_ms();
+		int64_t left = deadline_ms - gate_mono_ms();
 		if (left <= 0)
 			return 0;
 		struct pollfd pfd = {fd, events, 0};
@@ -246,12 +234,46 @@ static int wait_fd(int fd, short events, int64_t deadline_ms)
 	}
 }
 
+/* Drive PQconnectPoll until connected or connect_deadline: 0, or -1
+ * with c->err saying what failed or timed out. */
+static int connect_poll(struct pgconn *c, int64_t connect_deadline)
+{
+	char msg[256];
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	while (st != PGRES_POLLING_OK) {
+		if (st == PGRES_POLLING_FAILED) {
+			update_where(c);
+			tidy_libpq_message(PQerrorMessage(c->conn), msg, sizeof(msg));
+			set_err(c, "%s: %s", c->where, msg);
+			return -1;
+		}
+		int r = wait_fd(PQsocket(c->conn),
+		                st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+		                connect_deadline);
+		if (r <= 0) {
+			int err = errno;
+			char el[32];
+			update_where(c);
+			fmt_duration_approx(gate_mono_ms() - c->started_ms, el, sizeof(el));
+			if (r < 0)
+				set_err(c, "%s: poll failed: %s", c->where, strerror(err));
+			else if (PQstatus(c->conn) == CONNECTION_STARTED)
+				set_err(c, "%s: could not connect within %s", c->where, el);
+			else
+				set_err(c, "%s: no answer within %s", c->where, el);
+			return -1;
+		}
+		st = PQconnectPoll(c->conn);
+	}
+	return 0;
+}
+
 int pgconn_open(struct pgconn *c, const char *conninfo, int64_t deadline_ms)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->where, sizeof(c->where), "postgres");
 	c->deadline_ms = deadline_ms;
-	c->started_ms = pgconn_mono_ms();
+	c->started_ms = gate_mono_ms();
 
 	char msg[256];
 	if (pgconn_check_conninfo(conninfo, msg, sizeof(msg)) < 0) {
@@ -278,35 +300,12 @@ int pgconn_open(struct pgconn *c, const char *conninfo, int64_t deadline_ms)
 		set_err(c, "%s: %s", c->where, msg);
 		return -1;
 	}
-	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-	while (st != PGRES_POLLING_OK) {
-		if (st == PGRES_POLLING_FAILED) {
-			update_where(c);
-			tidy_libpq_message(PQerrorMessage(c->conn), msg, sizeof(msg));
-			set_err(c, "%s: %s", c->where, msg);
-			return -1;
-		}
-		int r = wait_fd(PQsocket(c->conn),
-		                st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
-		                connect_deadline);
-		if (r <= 0) {
-			char el[32];
-			update_where(c);
-			fmt_elapsed(el, sizeof(el), pgconn_mono_ms() - c->started_ms);
-			if (r < 0)
-				set_err(c, "%s: poll failed: %s", c->where, strerror(errno));
-			else if (PQstatus(c->conn) == CONNECTION_STARTED)
-				set_err(c, "%s: could not connect within %s", c->where, el);
-			else
-				set_err(c, "%s: no answer within %s", c->where, el);
-			return -1;
-		}
-		st = PQconnectPoll(c->conn);
-	}
+	if (connect_poll(c, connect_deadline) < 0)
+		return -1;
 	update_where(c);
 	const char *pw = PQpass(c->conn);
 	if (pw && *pw && !c->secret)
-		c->secret = strdup(pw);
+		c->secret = xstrdup(pw);
 	if (PQsetnonblocking(c->conn, 1) != 0) {
 		tidy_libpq_message(PQerrorMessage(c->conn), msg, sizeof(msg));
 		set_err(c, "%s: %s", c->where, msg);
@@ -315,7 +314,7 @@ int pgconn_open(struct pgconn *c, const char *conninfo, int64_t deadline_ms)
 	/* Reads only: make the session read-only.  And let the server give up
 	 * on a statement just after our own deadline: we stop waiting first
 	 * (our message says what hung), nothing lingers on the server. */
-	int64_t left = deadline_ms - pgconn_mono_ms();
+	int64_t left = deadline_ms - gate_mono_ms();
 	char sql[160];
 	snprintf(sql, sizeof(sql),
 	         "SELECT set_config('default_transaction_read_only', 'on', false), "
@@ -333,7 +332,7 @@ PGresult *pgconn_query(struct pgconn *c, const char *sql)
 	char msg[256];
 	c->sqlstate[0] = '\0';
 	c->err[0] = '\0'; /* each query is its own operation */
-	c->started_ms = pgconn_mono_ms();
+	c->started_ms = gate_mono_ms();
 	if (!PQsendQuery(c->conn, sql)) {
 		tidy_libpq_message(PQerrorMessage(c->conn), msg, sizeof(msg));
 		set_err(c, "%s: %s", c->where, msg);
@@ -398,7 +397,7 @@ broken:
 
 timeout:;
 	char el[32];
-	fmt_elapsed(el, sizeof(el), pgconn_mono_ms() - c->started_ms);
+	fmt_duration_approx(gate_mono_ms() - c->started_ms, el, sizeof(el));
 	set_err(c, "%s: no answer to a query within %s", c->where, el);
 	return NULL;
 }
@@ -414,16 +413,6 @@ void pgconn_close(struct pgconn *c)
 		free(c->secret);
 	}
 	c->secret = NULL;
-}
-
-int pgconn_sleep_until(int64_t until_ms, int64_t deadline_ms)
-{
-	if (until_ms > deadline_ms)
-		return -1;
-	struct timespec ts = {(time_t)(until_ms / 1000), (long)(until_ms % 1000) * 1000000L};
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		;
-	return 0;
 }
 
 const char *pgconn_val(const PGresult *r, int row, int col)

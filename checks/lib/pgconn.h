@@ -27,16 +27,13 @@
 
 struct pgconn {
 	PGconn *conn;
-	int64_t deadline_ms; /* CLOCK_MONOTONIC ms: no wait goes past it */
+	int64_t deadline_ms; /* gate_mono_ms() time: no wait goes past it */
 	int64_t started_ms;  /* when the current wait began, for messages */
 	char where[128];     /* "127.0.0.1:5432" (or the socket dir), for messages */
 	char *secret;        /* the password in use, stripped from messages */
 	char sqlstate[6];    /* of the last failed query, "" if none */
 	char err[PGCONN_ERR_MAX]; /* the first error, redacted, no trailing newline */
 };
-
-/* CLOCK_MONOTONIC in milliseconds (the core's clock for deadlines). */
-int64_t pgconn_mono_ms(void);
 
 /* Is `conninfo` something libpq can parse (key=value, URI, service=)?
  * Never contacts a server.  0 if so; else -1 with a message that quotes
@@ -58,10 +55,6 @@ void pgconn_close(struct pgconn *c);
 /* Replace secrets in buf (NUL-terminated, at most len bytes) in place:
  * the connection's password and `password=...` / `://user:pw@` forms. */
 void pgconn_redact(const struct pgconn *c, char *buf, size_t len);
-
-/* Sleep until the monotonic time `until_ms`; 0, or -1 if that is past
- * `deadline_ms` (nothing slept then). */
-int pgconn_sleep_until(int64_t until_ms, int64_t deadline_ms);
 
 /* A value of a result, or NULL when SQL NULL. */
 const char *pgconn_val(const PGresult *r, int row, int col);

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Real Prometheus, etcd and Patroni (+ PostgreSQL 15) for the http-family
-# scenarios, after the verified recipe in notes/fixtures-ha.md, with free
+# scenarios (what they answer: doc/facts.md, Patroni, Prometheus), with free
 # ports (below the ephemeral range) and everything under $TEST_TMP/ha.
 # Source after test-lib.sh.  Every process is stopped by its PID at exit
 # (ha_teardown is registered with test_cleanup), PostgreSQL leftovers by

@@ -128,7 +128,7 @@ pg_stop_all() {
 # ---- appended by the postgres check family (t1xxx, bench/postgres) ----
 
 # pg_replicas_start PRIMARY N [PREFIX]: N streaming replicas PREFIX1..PREFIXN
-# (default "replica"), the fixtures.md way for many at once: every slot
+# (default "replica"), the way that works for many at once: every slot
 # first, one after another, then the base backups a few at a time (a fast
 # checkpoint must not invalidate a slot another backup is creating).
 pg_replicas_start() {

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# A real systemd user manager for the scenario tests (fixtures.md, section 6).
+# A real systemd user manager for the scenario tests.
 #
 #   . "$(dirname "$0")/lib/systemd.sh"
 #   sd_unit gate-ok.service <<'EOF'

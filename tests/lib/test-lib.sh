@@ -196,7 +196,7 @@ PY
 }
 
 # free_port: print a TCP port on 127.0.0.1 that nothing listens on, below
-# the ephemeral range (fixtures.md: "Ports").
+# the ephemeral range (32768-60999), where an outgoing connection may hold it.
 free_port() {
 	local p i
 	for i in $(seq 1 200); do

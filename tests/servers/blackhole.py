@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""A TCP listener that never answers (notes/fixtures.md, section 7).
+"""A TCP listener that never answers (doc/facts.md, libcurl).
 
     blackhole.py PORT accept|noaccept [READY-FILE]
 

@@ -12,13 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "checks/builtin.h"
 #include "gate/module.h"
-#include "gate/registry.h"
-
-static const struct gate_module *const mods[] = {
-	&gate_builtin_exec, &gate_builtin_postgres, &gate_builtin_backup,
-	&gate_builtin_http, &gate_builtin_systemd,
-};
 
 int main(int argc, char **argv)
 {
@@ -27,7 +22,8 @@ int main(int argc, char **argv)
 		return 64;
 	}
 	const struct gate_check_type *ct = NULL;
-	for (size_t m = 0; m < sizeof(mods) / sizeof(mods[0]) && !ct; m++)
+	const struct gate_module *const *mods = gate_builtin_modules;
+	for (size_t m = 0; mods[m] && !ct; m++)
 		for (size_t i = 0; i < mods[m]->ntypes; i++)
 			if (!strcmp(mods[m]->types[i].name, argv[1]))
 				ct = &mods[m]->types[i];

@@ -57,7 +57,7 @@ static void fx_init(struct fx *f, int pass)
 		f->ev.results[i].details = json_object();
 		f->ev.results[i].attempts = 1;
 	}
-	policy_decide(&f->ev);
+	policy_decide(&f->ev, NULL); /* no windows */
 	assert_int_equal(f->ev.allow, pass);
 }
 

@@ -194,10 +194,10 @@ static void test_judge_date(void **state)
 		{4070908800 - 1795574574, 365 * 86400000LL,
 		 "b is dated 2099-01-01T00:00:00Z, 26334d21h in the future; the clock or the backup is wrong"},
 		{-86400, 86400000, NULL},                   /* exactly max_age */
-		{-86401, 86400000, "b is 1d0h old (max_age 1d0h; stopped 2026-11-24T02:42:53Z)"},
+		{-86401, 86400000, "b is 1d00h old (max_age 1d; stopped 2026-11-24T02:42:53Z)"},
 		{-1, 1999, NULL},                           /* 1 s <= 1.999 s */
-		{-2, 1999, "b is 2s old (max_age 1s; stopped 2026-11-25T02:42:52Z)"},
-		{-1, -5, "b is 1s old (max_age 0s; stopped 2026-11-25T02:42:53Z)"},
+		{-2, 1999, "b is 2.0s old (max_age 1.999s; stopped 2026-11-25T02:42:52Z)"},
+		{-1, -5, "b is 1.0s old (max_age 0ms; stopped 2026-11-25T02:42:53Z)"},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		json_t *d = json_object();
@@ -225,7 +225,7 @@ static void test_judge_date(void **state)
 		bk_verdict_init(&v, d);
 		bk_judge_date(&v, "b", "stopped", k ? INT64_MAX : INT64_MIN, now, 86400000);
 		assert_int_equal(v.n, 1);
-		assert_non_null(strstr(v.first, k ? "in the future" : " old (max_age 1d0h"));
+		assert_non_null(strstr(v.first, k ? "in the future" : " old (max_age 1d;"));
 		json_decref(d);
 	}
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The documented module API version (gate/MODULE-API.md, last changelog
- * row) must be the header's: hand-kept docs drift (STYLE.md, "Avoid"). */
+ * row) must be the header's: hand-kept docs drift. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

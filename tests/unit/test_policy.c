@@ -2,7 +2,10 @@
 /* policy_decide (gate/policy.c), table-driven with an injected clock
  * (ev->now_ms): what allows, what blocks, overrides applied / refused /
  * unknown, windows (inside, outside, crossing midnight, next opening),
- * freezes, a failed required audit, and the order of the reasons. */
+ * freezes, a failed required audit, and the order of the reasons.  The
+ * windows' local facts come from window_facts_at (gate/window.c) or are
+ * written out by hand; every decision asserts that the policy left TZ as
+ * it was (the same string at the same address). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +18,7 @@
 
 #include "eval.h"
 #include "policy.h"
+#include "window.h"
 #include "kit/alloc.h"
 
 #define MAXC 5
@@ -95,6 +99,7 @@ struct fixture {
 	struct rb_window windows[3];
 	struct rb_freeze freezes[3];
 	struct eval ev;
+	struct window_facts wf;
 };
 
 static void fixture_init(struct fixture *f, const struct ck *cks, int64_t now_ms)
@@ -126,6 +131,26 @@ static void fixture_eval(struct fixture *f, const struct ck *cks, int64_t now_ms
 	}
 }
 
+/* Decide with facts already in f->wf: the policy reads no environment. */
+static void decide_with(struct fixture *f, const struct window_facts *wf)
+{
+	const char *before = getenv("TZ");
+	char *saved = before ? xstrdup(before) : NULL;
+	policy_decide(&f->ev, wf);
+	const char *after = getenv("TZ");
+	assert_ptr_equal(after, before);
+	if (saved)
+		assert_string_equal(after, saved);
+	free(saved);
+}
+
+/* The CLI's way: the window module works out the facts at ev.now_ms. */
+static void decide(struct fixture *f)
+{
+	window_facts_at(f->rb.windows, f->rb.nwindows, f->ev.now_ms, &f->wf);
+	decide_with(f, &f->wf);
+}
+
 static void set_overrides(struct eval *ev, const char *const *ids)
 {
 	size_t n = 0;
@@ -147,7 +172,7 @@ static void test_table(void **state)
 		fixture_eval(&f, r->checks, 1795656600000);
 		set_overrides(&f.ev, r->overrides);
 		f.ev.audit_failed = r->audit_failed;
-		policy_decide(&f.ev);
+		decide(&f);
 		print_message("row: %s\n", r->name);
 		assert_int_equal(f.ev.allow, r->allow);
 		size_t n = 0;
@@ -174,7 +199,7 @@ static void test_override_bookkeeping(void **state)
 	fixture_init(&f, cks, 0);
 	fixture_eval(&f, cks, 0);
 	set_overrides(&f.ev, ids);
-	policy_decide(&f.ev);
+	decide(&f);
 	assert_false(f.ev.allow);
 
 	struct check_result *disk = &f.ev.results[0], *rep = &f.ev.results[1];
@@ -196,7 +221,7 @@ static void test_override_bookkeeping(void **state)
 	 * override, appends nothing and rebuilds the reasons. */
 	f.ev.audit_failed = 1;
 	snprintf(f.ev.audit_error, sizeof(f.ev.audit_error), "cannot write audit log /x: Permission denied");
-	policy_decide(&f.ev);
+	decide(&f);
 	assert_false(f.ev.allow);
 	assert_int_equal(disk->status, CHECK_OVERRIDDEN);
 	assert_int_equal(f.ev.nreasons, 2);
@@ -216,7 +241,7 @@ static void test_missing_result_blocks(void **state)
 	eval_init(&f.ev, &f.rb, EVAL_MODE_RUN);
 	f.ev.results[0].status = CHECK_PASS;
 	/* results[1] untouched: eval_init's fail-closed CHECK_ERROR */
-	policy_decide(&f.ev);
+	decide(&f);
 	assert_false(f.ev.allow);
 	assert_int_equal(f.ev.nreasons, 1);
 	assert_string_equal(f.ev.reasons[0], "b: error");
@@ -225,7 +250,7 @@ static void test_missing_result_blocks(void **state)
 	fixture_init(&f, cks, 0);
 	fixture_eval(&f, cks, 0);
 	f.ev.nresults = 1; /* the runner "lost" check b */
-	policy_decide(&f.ev);
+	decide(&f);
 	assert_false(f.ev.allow);
 	assert_string_equal(f.ev.reasons[0], "b: no result (the check did not run)");
 	f.ev.nresults = 2;
@@ -245,7 +270,7 @@ static void test_results_out_of_order(void **state)
 	f.ev.results[0] = f.ev.results[1];
 	f.ev.results[1] = tmp;
 	set_overrides(&f.ev, ov);
-	policy_decide(&f.ev);
+	decide(&f);
 	assert_true(f.ev.allow);
 	assert_int_equal(f.ev.results[0].status, CHECK_OVERRIDDEN);
 	eval_release(&f.ev);
@@ -255,7 +280,7 @@ static void test_no_runbook_blocks(void **state)
 {
 	struct eval ev;
 	eval_init(&ev, NULL, EVAL_MODE_CHECK);
-	policy_decide(&ev);
+	policy_decide(&ev, NULL);
 	assert_false(ev.allow);
 	assert_int_equal(ev.nreasons, 1);
 	eval_release(&ev);
@@ -283,7 +308,7 @@ struct wrow {
 static const struct wrow wrows[] = {
 	{"outside: next opening named in the window's zone",
 	 {{DAY(5) | DAY(6), 60, 300, "Europe/Berlin", 0, {0}}}, 1, T_THU_0130, 0, CHECK_FAIL,
-	 "outside every maintenance window; next opens sat 01:00 Europe/Berlin (in 1d 22h)"},
+	 "outside every maintenance window; next opens sat 01:00 Europe/Berlin (in 1d22h)"},
 	{"inside (Berlin 01:00 on Saturday is 00:00 UTC)",
 	 {{DAY(5) | DAY(6), 60, 300, "Europe/Berlin", 0, {0}}}, 1, T_SAT_0000, 0, CHECK_PASS,
 	 "inside maintenance window sat,sun 01:00-05:00 Europe/Berlin"},
@@ -295,10 +320,10 @@ static const struct wrow wrows[] = {
 	 "inside maintenance window fri 22:00-02:00 UTC"},
 	{"crossing midnight, after its end",
 	 {{DAY(4), 22 * 60, 2 * 60, "UTC", 0, {0}}}, 1, T_SAT_0300, 0, CHECK_FAIL,
-	 "outside every maintenance window; next opens fri 22:00 UTC (in 6d 19h)"},
+	 "outside every maintenance window; next opens fri 22:00 UTC (in 6d19h)"},
 	{"the earliest of two windows is named",
 	 {{DAY(0), 60, 120, "UTC", 0, {0}}, {DAY(4), 600, 660, "Asia/Tokyo", 0, {0}}}, 2, T_THU_0130, 0,
-	 CHECK_FAIL, "outside every maintenance window; next opens fri 10:00 Asia/Tokyo (in 23h 30m)"},
+	 CHECK_FAIL, "outside every maintenance window; next opens fri 10:00 Asia/Tokyo (in 23h30m)"},
 	{"overridable windows: --override window waives",
 	 {{DAY(5), 60, 300, "UTC", 1, {0}}}, 1, T_THU_0130, 1, CHECK_OVERRIDDEN, NULL},
 	{"one window not overridable: refused",
@@ -320,7 +345,7 @@ static void test_windows(void **state)
 		static const char *const ov[] = {"window", NULL};
 		static const char *const none[] = {NULL};
 		set_overrides(&f.ev, r->window_overrides ? ov : none);
-		policy_decide(&f.ev);
+		decide(&f);
 
 		assert_int_equal(f.ev.nresults, 2);
 		struct check_result *w = &f.ev.results[1];
@@ -344,25 +369,101 @@ static void test_windows(void **state)
 	}
 }
 
-/* TZ is restored after the policy borrowed the window's zone. */
-static void test_tz_restored(void **state)
+/* The zones are worked out by the window module with whatever TZ the
+ * process has; the same facts give the same decision, and the policy
+ * leaves TZ alone (decide_with asserts it).  Rows: a TZ far from the
+ * windows' zones, TZ unset, and TZ = the window's own zone. */
+static void test_zones_whatever_tz(void **state)
 {
 	static const struct ck cks[] = {{"a", B, PASS, 0, "ok"}, {NULL, 0, 0, 0, NULL}};
-	struct fixture f;
-	fixture_init(&f, cks, 0);
-	f.windows[0] = (struct rb_window){DAY(5), 60, 300, "America/New_York", 0, {0}};
-	f.rb.nwindows = 1;
-	fixture_eval(&f, cks, T_THU_0130);
-	const char *before = getenv("TZ");
-	char *saved = before ? xstrdup(before) : NULL;
-	policy_decide(&f.ev);
-	const char *after = getenv("TZ");
+	static const char *const tzs[] = {"Pacific/Kiritimati", NULL, "Asia/Tokyo", "UTC"};
+	const char *orig = getenv("TZ");
+	char *saved = orig ? xstrdup(orig) : NULL;
+	for (size_t i = 0; i < sizeof(tzs) / sizeof(tzs[0]); i++) {
+		if (tzs[i])
+			setenv("TZ", tzs[i], 1);
+		else
+			unsetenv("TZ");
+		struct fixture f;
+		fixture_init(&f, cks, 0);
+		f.windows[0] = (struct rb_window){DAY(0), 60, 120, "UTC", 0, {0}};
+		f.windows[1] = (struct rb_window){DAY(4), 600, 660, "Asia/Tokyo", 0, {0}};
+		f.rb.nwindows = 2;
+		fixture_eval(&f, cks, T_THU_0130);
+		decide(&f);
+		print_message("TZ=%s\n", tzs[i] ? tzs[i] : "(unset)");
+		assert_string_equal(f.ev.results[1].summary,
+		                    "outside every maintenance window; next opens fri 10:00 Asia/Tokyo (in 23h30m)");
+		assert_string_equal(json_string_value(json_object_get(f.ev.results[1].details, "next_open")),
+		                    "2026-11-27T01:00:00Z");
+		const char *now_tz = getenv("TZ");
+		if (tzs[i])
+			assert_string_equal(now_tz, tzs[i]);
+		else
+			assert_null(now_tz);
+		eval_release(&f.ev);
+	}
 	if (saved)
-		assert_string_equal(after, saved);
+		setenv("TZ", saved, 1);
 	else
-		assert_null(after);
+		unsetenv("TZ");
 	free(saved);
-	eval_release(&f.ev);
+}
+
+/* Facts written by hand: the policy says what it is given (the weekday
+ * and the zone's abbreviation of a window without a zone), whatever the
+ * process's TZ is; and without facts a runbook with windows blocks. */
+struct frow {
+	const char *name;
+	struct window_facts wf;
+	int use_wf;
+	enum check_status want;
+	const char *summary;
+};
+
+static const struct frow frows[] = {
+	{"inside the second window", {1, -1, -1, -1, ""}, 1, CHECK_PASS,
+	 "inside maintenance window sat 22:00-02:00 local time"},
+	{"next opening in a local zone, named by its abbreviation",
+	 {-1, T_THU_0130 + 2 * 3600000, 1, 5, "CET"}, 1, CHECK_FAIL,
+	 "outside every maintenance window; next opens sat 22:00 CET (in 2h00m)"},
+	{"weekday unknown", {-1, T_THU_0130 + 90000, 0, -1, ""}, 1, CHECK_FAIL,
+	 "outside every maintenance window; next opens ? 01:00 UTC (in 1m30s)"},
+	{"none opens", {-1, -1, -1, -1, ""}, 1, CHECK_FAIL,
+	 "outside every maintenance window; none opens in the next 8 days"},
+	{"a window index out of range is none", {7, -1, 9, 2, "X"}, 1, CHECK_FAIL,
+	 "outside every maintenance window; none opens in the next 8 days"},
+	{"no facts at all: fail closed", {0}, 0, CHECK_FAIL,
+	 "the maintenance windows were not evaluated"},
+};
+
+static void test_window_facts_given(void **state)
+{
+	static const struct ck cks[] = {{"a", B, PASS, 0, "ok"}, {NULL, 0, 0, 0, NULL}};
+	const char *orig = getenv("TZ");
+	char *saved = orig ? xstrdup(orig) : NULL;
+	setenv("TZ", "America/New_York", 1);
+	for (size_t t = 0; t < sizeof(frows) / sizeof(frows[0]); t++) {
+		const struct frow *r = &frows[t];
+		print_message("facts row: %s\n", r->name);
+		struct fixture f;
+		fixture_init(&f, cks, 0);
+		f.windows[0] = (struct rb_window){DAY(3), 60, 120, "UTC", 0, {0}};
+		f.windows[1] = (struct rb_window){DAY(5), 22 * 60, 2 * 60, NULL, 0, {0}};
+		f.rb.nwindows = 2;
+		fixture_eval(&f, cks, T_THU_0130);
+		decide_with(&f, r->use_wf ? &r->wf : NULL);
+		assert_string_equal(getenv("TZ"), "America/New_York");
+		assert_int_equal(f.ev.results[1].status, r->want);
+		assert_string_equal(f.ev.results[1].summary, r->summary);
+		assert_int_equal(f.ev.allow, r->want == CHECK_PASS);
+		eval_release(&f.ev);
+	}
+	if (saved)
+		setenv("TZ", saved, 1);
+	else
+		unsetenv("TZ");
+	free(saved);
 }
 
 /* --- freezes --------------------------------------------------------- */
@@ -381,15 +482,15 @@ static void test_freeze(void **state)
 	f.freezes[0] = (struct rb_freeze){T_DEC20, T_JAN04, "year-end change freeze", 0, {0}};
 	f.rb.nfreezes = 1;
 	fixture_eval(&f, cks, T_DEC24_10);
-	policy_decide(&f.ev);
+	decide(&f);
 	assert_false(f.ev.allow);
 	assert_int_equal(f.ev.nresults, 2);
 	assert_string_equal(f.ev.results[1].id, "freeze");
 	assert_int_equal(f.ev.results[1].status, CHECK_FAIL);
 	assert_string_equal(f.ev.results[1].summary,
-	                    "inside change freeze \"year-end change freeze\" until 2027-01-04T00:00:00Z (ends in 10d 14h)");
+	                    "inside change freeze \"year-end change freeze\" until 2027-01-04T00:00:00Z (ends in 10d14h)");
 	assert_string_equal(f.ev.reasons[0],
-	                    "freeze: inside change freeze \"year-end change freeze\" until 2027-01-04T00:00:00Z (ends in 10d 14h)");
+	                    "freeze: inside change freeze \"year-end change freeze\" until 2027-01-04T00:00:00Z (ends in 10d14h)");
 	eval_release(&f.ev);
 
 	/* before and at its end ([from, to)): pass */
@@ -399,7 +500,7 @@ static void test_freeze(void **state)
 		f.freezes[0] = (struct rb_freeze){T_DEC20, T_JAN04, "year-end", 0, {0}};
 		f.rb.nfreezes = 1;
 		fixture_eval(&f, cks, outside[i]);
-		policy_decide(&f.ev);
+		decide(&f);
 		assert_true(f.ev.allow);
 		assert_int_equal(f.ev.results[1].status, CHECK_PASS);
 		eval_release(&f.ev);
@@ -410,7 +511,7 @@ static void test_freeze(void **state)
 	f.freezes[0] = (struct rb_freeze){T_DEC20, T_JAN04, NULL, 0, {0}};
 	f.rb.nfreezes = 1;
 	fixture_eval(&f, cks, T_DEC20);
-	policy_decide(&f.ev);
+	decide(&f);
 	assert_false(f.ev.allow);
 	eval_release(&f.ev);
 
@@ -421,7 +522,7 @@ static void test_freeze(void **state)
 	f.rb.nfreezes = 1;
 	fixture_eval(&f, cks, T_DEC24_10);
 	set_overrides(&f.ev, ov);
-	policy_decide(&f.ev);
+	decide(&f);
 	assert_true(f.ev.allow);
 	assert_int_equal(f.ev.results[1].status, CHECK_OVERRIDDEN);
 	assert_int_equal(f.ev.results[1].raw_status, CHECK_FAIL);
@@ -434,7 +535,7 @@ static void test_freeze(void **state)
 	f.rb.nfreezes = 2;
 	fixture_eval(&f, cks, T_DEC24_10);
 	set_overrides(&f.ev, ov);
-	policy_decide(&f.ev);
+	decide(&f);
 	assert_false(f.ev.allow);
 	assert_true(f.ev.results[1].override_refused);
 	assert_non_null(strstr(f.ev.results[1].summary, "(and 1 more)"));
@@ -453,7 +554,7 @@ static void test_pseudo_order(void **state)
 	f.freezes[0] = (struct rb_freeze){T_THU_0130 - 1000, T_THU_0130 + 1000, "x", 0, {0}};
 	f.rb.nfreezes = 1;
 	fixture_eval(&f, cks, T_THU_0130);
-	policy_decide(&f.ev);
+	decide(&f);
 	assert_int_equal(f.ev.nresults, 3);
 	assert_string_equal(f.ev.results[1].id, "window");
 	assert_string_equal(f.ev.results[2].id, "freeze");
@@ -473,7 +574,8 @@ int main(void)
 		cmocka_unit_test(test_results_out_of_order),
 		cmocka_unit_test(test_no_runbook_blocks),
 		cmocka_unit_test(test_windows),
-		cmocka_unit_test(test_tz_restored),
+		cmocka_unit_test(test_zones_whatever_tz),
+		cmocka_unit_test(test_window_facts_given),
 		cmocka_unit_test(test_freeze),
 		cmocka_unit_test(test_pseudo_order),
 	};

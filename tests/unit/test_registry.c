@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "checks/builtin.h"
 #include "gate/registry.h"
 #include "kit/alloc.h"
 #include "kit/clock.h"
@@ -120,7 +121,7 @@ static void test_builtins(void **state)
 	(void)state;
 	struct gate_registry reg;
 	registry_init(&reg);
-	registry_add_builtins(&reg);
+	registry_add_builtins(&reg, gate_builtin_modules);
 	assert_int_equal(reg.nfailures, 0);
 	const struct gate_module *mods[] = {
 		&gate_builtin_exec, &gate_builtin_postgres, &gate_builtin_backup,
@@ -136,6 +137,36 @@ static void test_builtins(void **state)
 		}
 	}
 	assert_int_equal(reg.ntypes, want);
+	registry_release(&reg);
+}
+
+/* The program hands in its own list: only those modules are built in,
+ * one that cannot be added is a recorded failure (the gate then blocks a
+ * check of its types), and an empty or absent list adds nothing. */
+static void test_builtin_list(void **state)
+{
+	(void)state;
+	static const struct gate_module a = {GATE_ABI_VERSION, "a", "1", types_a, 2};
+	static const struct gate_module dup = {GATE_ABI_VERSION, "dup", "1", types_dup, 1};
+	static const struct gate_module *const list[] = {&a, &dup, NULL};
+	static const struct gate_module *const none[] = {NULL};
+	struct gate_registry reg;
+	registry_init(&reg);
+	registry_add_builtins(&reg, list);
+	assert_int_equal(reg.ntypes, 2);
+	assert_string_equal(registry_find(&reg, "mem.one")->origin, "built-in");
+	assert_ptr_equal(registry_find(&reg, "mem.two")->ct, &types_a[1]);
+	assert_null(registry_find(&reg, "exec"));
+	assert_int_equal(reg.nfailures, 1);
+	assert_string_equal(reg.failures[0].path, "dup");
+	assert_non_null(strstr(reg.failures[0].why, "already provided by built-in"));
+	registry_release(&reg);
+
+	registry_init(&reg);
+	registry_add_builtins(&reg, none);
+	registry_add_builtins(&reg, NULL);
+	assert_int_equal(reg.ntypes, 0);
+	assert_int_equal(reg.nfailures, 0);
 	registry_release(&reg);
 }
 
@@ -308,6 +339,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_module),
 		cmocka_unit_test(test_builtins),
+		cmocka_unit_test(test_builtin_list),
 		cmocka_unit_test(test_shared_objects),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

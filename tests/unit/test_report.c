@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Reports (gate/report*.c) from hand-built evaluations: the JSON fields of
- * report.md, text golden files (tests/data/report/, no colour; regenerate
+ * doc/report.md, text golden files (tests/data/report/, no colour; regenerate
  * with GATE_UPDATE_GOLDEN=1 after a deliberate change and review the
  * diff), -q / -v / colour, JUnit checked by xmllint, TAP read by prove,
  * Nagios lines and statuses, and no password in any format. */
@@ -32,6 +32,7 @@ struct fx {
 	struct rb_window windows[1];
 	char *command[5];
 	struct eval ev;
+	struct window_facts wf; /* the window at ev.now_ms */
 };
 
 static void set_result(struct eval *ev, size_t i, enum check_status st, const char *summary,
@@ -47,7 +48,7 @@ static void set_result(struct eval *ev, size_t i, enum check_status st, const ch
 	assert_non_null(r->details);
 }
 
-/* The example runbook of runbook.md.  block: replicas fail, archiver
+/* The example runbook of doc/runbook.md.  block: replicas fail, archiver
  * times out, disk (warn) fails, outside the window.  allow: inside the
  * window, archiver overridden, disk still warns. */
 static void fx_init(struct fx *f, int allow)
@@ -100,7 +101,8 @@ static void fx_init(struct fx *f, int allow)
 		ev->noverrides = 1;
 		ev->override_reason = "archiver known slow, INC-1234";
 	}
-	policy_decide(ev);
+	window_facts_at(f->rb.windows, f->rb.nwindows, ev->now_ms, &f->wf);
+	policy_decide(ev, &f->wf);
 	assert_int_equal(ev->allow, allow);
 }
 
@@ -389,7 +391,7 @@ static void test_junit_skip(void **state)
 	struct fx f;
 	fx_init(&f, 1);
 	f.ev.results[1].status = f.ev.results[1].raw_status = CHECK_SKIP;
-	policy_decide(&f.ev);
+	policy_decide(&f.ev, &f.wf);
 	assert_false(f.ev.allow);
 	struct report_opts o = {REPORT_JUNIT, 0, 0, 0};
 	char *s = render(&f.ev, &o);
@@ -464,7 +466,7 @@ static void test_nagios(void **state)
 	assert_int_equal(report_nagios_status(&f.ev), 2);
 	assert_string_equal(s, "GATE CRITICAL - blocked: pg-minor-upgrade: replicas: 1 of 2 required replicas "
 	                       "streaming; archiver: timeout after 10s; window: outside every maintenance "
-	                       "window; next opens sat 01:00 Europe/Berlin (in 1d 22h) | checks=5;;; "
+	                       "window; next opens sat 01:00 Europe/Berlin (in 1d22h) | checks=5;;; "
 	                       "failed=4;;; warnings=1;;; duration=0.41s;;;\n");
 	free(s);
 	eval_release(&f.ev);
@@ -491,7 +493,7 @@ static void test_nagios(void **state)
 	f.ev.results[1].status = CHECK_FAIL;
 	free(f.ev.results[1].summary);
 	f.ev.results[1].summary = xstrdup("a|b");
-	policy_decide(&f.ev);
+	policy_decide(&f.ev, &f.wf);
 	s = render(&f.ev, &o);
 	assert_non_null(strstr(s, "replicas: a/b"));
 	assert_ptr_equal(strchr(s, '|'), strstr(s, "| checks="));
@@ -532,7 +534,7 @@ static void test_secret_everywhere(void **state)
 	strv_free(f.ev.reasons);
 	f.ev.reasons = NULL;
 	f.ev.nreasons = 0;
-	policy_decide(&f.ev);
+	policy_decide(&f.ev, &f.wf);
 	strv_free(f.ev.command);
 	f.ev.command = strv_dup((char *const[]){"curl", "-H", "Authorization: Bearer tok-SECRET-42",
 	                                        "https://u:pw@h/", NULL});

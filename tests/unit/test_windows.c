@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "gate/runbook.h"
+#include "gate/window.h"
 
 #define MON (1u << 0)
 #define TUE (1u << 1)
@@ -202,6 +203,72 @@ static void test_next_open(void **state)
 	assert_true(window_contains(&gap, n));
 }
 
+/* The weekday and zone abbreviation of an instant in a zone: what the
+ * policy names the next opening by.  TZ is as it was afterwards. */
+static void test_local_day(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *now, *zone;
+		int wday;
+		const char *abbr;
+	} cases[] = {
+		{"2026-11-28T00:00:00Z", "Europe/Berlin", 5, "CET"},    /* sat 01:00 */
+		{"2026-11-28T00:00:00Z", "America/New_York", 4, "EST"}, /* fri 19:00 */
+		{"2026-07-04T23:30:00Z", "Europe/Berlin", 6, "CEST"},   /* sun 01:30 */
+		{"2026-11-26T16:00:00Z", "Asia/Tokyo", 4, "JST"},       /* fri 01:00 */
+		{"2026-11-26T16:00:00Z", NULL, 3, "UTC"},               /* the process's TZ=UTC */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char abbr[64] = "";
+		assert_int_equal(window_local_day(at(cases[i].now), cases[i].zone, abbr, sizeof(abbr)),
+		                 cases[i].wday);
+		assert_string_equal(abbr, cases[i].abbr);
+		assert_string_equal(getenv("TZ"), "UTC");
+	}
+	assert_int_equal(window_local_day(at("2026-11-28T00:00:00Z"), "Europe/Berlin", NULL, 0), 5);
+}
+
+/* The facts the policy is given: the first window containing now, else
+ * the first of the windows opening earliest, and its local day. */
+static void test_facts(void **state)
+{
+	(void)state;
+	struct rb_window ws[] = {
+		win(MON, "01:00", "02:00", "UTC"),
+		win(FRI, "10:00", "11:00", "Asia/Tokyo"),     /* fri 01:00 UTC */
+		win(THU, "20:00", "21:00", "America/New_York"), /* fri 01:00 UTC too */
+		win(ALL, "00:00", "00:00", NULL),             /* always */
+	};
+	struct window_facts wf;
+	window_facts_at(ws, 3, at("2026-11-26T01:30:00Z"), &wf); /* a Thursday */
+	assert_int_equal(wf.inside, -1);
+	assert_int_equal(wf.next, 1); /* Tokyo and New York open together: the first */
+	assert_int_equal(wf.next_open_ms, at("2026-11-27T01:00:00Z"));
+	assert_int_equal(wf.next_wday, 4);
+	assert_string_equal(wf.next_abbr, "JST");
+
+	window_facts_at(ws, 4, at("2026-11-26T01:30:00Z"), &wf);
+	assert_int_equal(wf.inside, 3);
+	assert_int_equal(wf.next, -1);
+	assert_int_equal(wf.next_open_ms, -1);
+
+	window_facts_at(ws, 1, at("2026-11-30T01:30:00Z"), &wf);
+	assert_int_equal(wf.inside, 0);
+
+	struct rb_window never = win(0, "01:00", "02:00", "UTC");
+	window_facts_at(&never, 1, at("2026-11-30T01:30:00Z"), &wf);
+	assert_int_equal(wf.inside, -1);
+	assert_int_equal(wf.next, -1);
+	assert_int_equal(wf.next_wday, -1);
+	assert_string_equal(wf.next_abbr, "");
+
+	window_facts_at(NULL, 0, at("2026-11-30T01:30:00Z"), &wf);
+	assert_int_equal(wf.inside, -1);
+	assert_int_equal(wf.next, -1);
+	assert_string_equal(getenv("TZ"), "UTC");
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -216,6 +283,8 @@ int main(void)
 		cmocka_unit_test(test_contains),
 		cmocka_unit_test(test_local_zone),
 		cmocka_unit_test(test_next_open),
+		cmocka_unit_test(test_local_day),
+		cmocka_unit_test(test_facts),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
