@@ -34,8 +34,8 @@ struct spawn_report {
  * not for it). */
 struct child_ctx {
 	const struct spawn_opts *o;
-	int repfd;            /* the report pipe's write end */
-	int repread;          /* its read end, the parent's */
+	int repfd;   /* the report pipe's write end */
+	int repread; /* its read end, the parent's */
 	pid_t parent;
 	int maxfd;            /* where close_range is missing */
 	const sigset_t *mask; /* the child's signal mask */
@@ -220,8 +220,12 @@ int spawn_start(struct spawn *sp, const struct spawn_opts *o)
 	}
 	long maxfd = sysconf(_SC_OPEN_MAX);
 	sigset_t all, old;
-	struct child_ctx c = {o, rp[1], rp[0], getpid(),
-	                      maxfd < 0 || maxfd > 65536 ? 65536 : (int)maxfd, o->mask ? o->mask : &old};
+	struct child_ctx c = {o,
+	                      rp[1],
+	                      rp[0],
+	                      getpid(),
+	                      maxfd < 0 || maxfd > 65536 ? 65536 : (int)maxfd,
+	                      o->mask ? o->mask : &old};
 	if (!o->argv)
 		fflush(NULL); /* nothing buffered is written twice by the child */
 	sigfillset(&all);
@@ -262,9 +266,13 @@ int spawn_start(struct spawn *sp, const struct spawn_opts *o)
 const char *spawn_step_name(enum spawn_step step)
 {
 	static const char *const names[] = {
-		[SPAWN_OK] = "start", [SPAWN_PIPE] = "pipe", [SPAWN_FORK] = "fork",
-		[SPAWN_GROUP] = "setpgid", [SPAWN_DEATH_SIGNAL] = "parent-death signal",
-		[SPAWN_STDIO] = "stdio", [SPAWN_EXEC] = "exec",
+		[SPAWN_OK] = "start",
+		[SPAWN_PIPE] = "pipe",
+		[SPAWN_FORK] = "fork",
+		[SPAWN_GROUP] = "setpgid",
+		[SPAWN_DEATH_SIGNAL] = "parent-death signal",
+		[SPAWN_STDIO] = "stdio",
+		[SPAWN_EXEC] = "exec",
 	};
 	return (unsigned)step < sizeof(names) / sizeof(names[0]) ? names[step] : "start";
 }
@@ -301,7 +309,8 @@ int spawn_reap(struct spawn *sp, int block)
 		memset(&si, 0, sizeof(si));
 		int w;
 		do
-			w = waitid(P_PID, (id_t)sp->pid, &si, WEXITED | WNOWAIT | (block ? 0 : WNOHANG));
+			w = waitid(P_PID, (id_t)sp->pid, &si,
+			           WEXITED | WNOWAIT | (block ? 0 : WNOHANG));
 		while (w < 0 && errno == EINTR);
 		if (w == 0 && si.si_pid == sp->pid)
 			kill(-sp->group, SIGKILL);

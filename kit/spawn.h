@@ -78,7 +78,7 @@ struct spawn_opts {
 /* What could not be done (spawn.failed). */
 enum spawn_step {
 	SPAWN_OK,
-	SPAWN_PIPE,         /* the report pipe */
+	SPAWN_PIPE, /* the report pipe */
 	SPAWN_FORK,
 	SPAWN_GROUP,        /* setpgid */
 	SPAWN_DEATH_SIGNAL, /* prctl, or ESRCH: the parent was already gone */
@@ -88,13 +88,13 @@ enum spawn_step {
 
 struct spawn {
 	pid_t pid;
-	pid_t group;   /* the group it leads (SPAWN_GROUP_NEW), else 0 */
-	int pidfd;     /* readable once it has exited; -1 if the kernel gave none */
+	pid_t group; /* the group it leads (SPAWN_GROUP_NEW), else 0 */
+	int pidfd;   /* readable once it has exited; -1 if the kernel gave none */
 	int reaped;
-	int status;    /* its wait status once reaped (0 if it could not be) */
+	int status;             /* its wait status once reaped (0 if it could not be) */
 	enum spawn_step failed; /* it could not be started: at which step */
 	int error;              /* and its errno */
-	int report_fd; /* a function child's report pipe, read when reaped */
+	int report_fd;          /* a function child's report pipe, read when reaped */
 };
 
 /* Start it.  0, or -1 with sp->failed and sp->error (errno too); a child

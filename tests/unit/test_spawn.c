@@ -105,8 +105,10 @@ static void test_exec_failure_has_its_errno(void **state)
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct spawn sp;
-		struct spawn_opts o = {.argv = ARGV((char *)rows[i].cmd), .in = SPAWN_DEVNULL,
-		                       .out = SPAWN_INHERIT, .err = SPAWN_INHERIT};
+		struct spawn_opts o = {.argv = ARGV((char *)rows[i].cmd),
+		                       .in = SPAWN_DEVNULL,
+		                       .out = SPAWN_INHERIT,
+		                       .err = SPAWN_INHERIT};
 		errno = 0;
 		assert_int_equal(spawn_start(&sp, &o), -1);
 		assert_int_equal(errno, rows[i].err);
@@ -127,23 +129,26 @@ static void test_setup_failures_are_reported(void **state)
 {
 	struct spawn sp;
 	/* stdout from a descriptor that is not open */
-	struct spawn_opts o = {.argv = ARGV("true"), .in = SPAWN_INHERIT, .out = 900,
-	                       .err = SPAWN_INHERIT};
+	struct spawn_opts o = {
+		.argv = ARGV("true"), .in = SPAWN_INHERIT, .out = 900, .err = SPAWN_INHERIT};
 	assert_int_equal(spawn_start(&sp, &o), -1);
 	assert_int_equal(sp.failed, SPAWN_STDIO);
 	assert_int_equal(sp.error, EBADF);
 	spawn_release(&sp);
 	/* a group that does not exist in our session */
-	struct spawn_opts g = {.argv = ARGV("true"), .in = SPAWN_INHERIT, .out = SPAWN_INHERIT,
-	                       .err = SPAWN_INHERIT, .group = 1};
+	struct spawn_opts g = {.argv = ARGV("true"),
+	                       .in = SPAWN_INHERIT,
+	                       .out = SPAWN_INHERIT,
+	                       .err = SPAWN_INHERIT,
+	                       .group = 1};
 	assert_int_equal(spawn_start(&sp, &g), -1);
 	assert_int_equal(sp.failed, SPAWN_GROUP);
 	spawn_release(&sp);
 	assert_no_child_left();
 	/* a function child is not waited for: what went wrong is known
 	 * when it is reaped */
-	struct spawn_opts f = {.fn = fn_never, .in = SPAWN_INHERIT, .out = 900,
-	                       .err = SPAWN_INHERIT};
+	struct spawn_opts f = {
+		.fn = fn_never, .in = SPAWN_INHERIT, .out = 900, .err = SPAWN_INHERIT};
 	assert_int_equal(spawn_start(&sp, &f), 0);
 	assert_int_equal(spawn_wait(&sp, -1), 0);
 	assert_true(WIFEXITED(sp.status));
@@ -161,8 +166,10 @@ static void test_setup_failures_are_reported(void **state)
 static void test_statuses(void **state)
 {
 	struct spawn sp;
-	struct spawn_opts o = {.argv = ARGV("sh", "-c", "exit 7"), .in = SPAWN_DEVNULL,
-	                       .out = SPAWN_INHERIT, .err = SPAWN_INHERIT};
+	struct spawn_opts o = {.argv = ARGV("sh", "-c", "exit 7"),
+	                       .in = SPAWN_DEVNULL,
+	                       .out = SPAWN_INHERIT,
+	                       .err = SPAWN_INHERIT};
 	assert_int_equal(spawn_start(&sp, &o), 0);
 	assert_true(sp.pid > 0);
 	assert_int_equal(spawn_wait(&sp, -1), 0);
@@ -187,7 +194,9 @@ static void test_deadline_kills_the_group(void **state)
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	struct spawn sp;
 	struct spawn_opts o = {.argv = ARGV("sh", "-c", "sleep 30 & echo $!; wait"),
-	                       .in = SPAWN_DEVNULL, .out = p[1], .err = SPAWN_INHERIT,
+	                       .in = SPAWN_DEVNULL,
+	                       .out = p[1],
+	                       .err = SPAWN_INHERIT,
 	                       .group = SPAWN_GROUP_NEW};
 	assert_int_equal(spawn_start(&sp, &o), 0);
 	close(p[1]);
@@ -214,7 +223,9 @@ static void test_leftovers_die_when_the_leader_is_reaped(void **state)
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	struct spawn sp;
 	struct spawn_opts o = {.argv = ARGV("sh", "-c", "sleep 30 >/dev/null 2>&1 & echo $!"),
-	                       .in = SPAWN_DEVNULL, .out = p[1], .err = SPAWN_INHERIT,
+	                       .in = SPAWN_DEVNULL,
+	                       .out = p[1],
+	                       .err = SPAWN_INHERIT,
 	                       .group = SPAWN_GROUP_NEW};
 	assert_int_equal(spawn_start(&sp, &o), 0);
 	close(p[1]);
@@ -240,7 +251,9 @@ static void test_only_given_descriptors_reach_the_program(void **state)
 	         "echo out; test -e /proc/self/fd/1",
 	         leak, p[1]);
 	struct spawn sp;
-	struct spawn_opts o = {.argv = ARGV("sh", "-c", script), .in = SPAWN_DEVNULL, .out = p[1],
+	struct spawn_opts o = {.argv = ARGV("sh", "-c", script),
+	                       .in = SPAWN_DEVNULL,
+	                       .out = p[1],
 	                       .err = SPAWN_INHERIT};
 	assert_int_equal(spawn_start(&sp, &o), 0);
 	close(p[1]);
@@ -265,11 +278,13 @@ static void test_parent_death_signal(void **state)
 	assert_true(mid >= 0);
 	if (mid == 0) {
 		struct spawn sp;
-		struct spawn_opts o = {
-			.argv = ARGV("sh", "-c",
-			             "trap 'echo TERM; exit 0' TERM; echo $$; while :; do sleep 0.05; done"),
-			.in = SPAWN_DEVNULL, .out = p[1], .err = SPAWN_INHERIT,
-			.death_signal = SIGTERM};
+		struct spawn_opts o = {.argv = ARGV("sh", "-c",
+		                                    "trap 'echo TERM; exit 0' TERM; echo $$; while "
+		                                    ":; do sleep 0.05; done"),
+		                       .in = SPAWN_DEVNULL,
+		                       .out = p[1],
+		                       .err = SPAWN_INHERIT,
+		                       .death_signal = SIGTERM};
 		if (spawn_start(&sp, &o) < 0)
 			_exit(1);
 		for (;;)
@@ -298,13 +313,13 @@ static int fn_probe(void *arg)
 	sigset_t cur;
 	int bits = 0;
 	sigprocmask(SIG_SETMASK, NULL, &cur);
-	bits |= sigismember(&cur, SIGUSR1) ? 1 : 0;     /* the mask asked for */
+	bits |= sigismember(&cur, SIGUSR1) ? 1 : 0; /* the mask asked for */
 	sigaction(SIGUSR2, NULL, &sa);
-	bits |= sa.sa_handler == SIG_DFL ? 2 : 0;        /* our handler is gone */
+	bits |= sa.sa_handler == SIG_DFL ? 2 : 0; /* our handler is gone */
 	sigaction(SIGHUP, NULL, &sa);
-	bits |= sa.sa_handler == SIG_IGN ? 4 : 0;        /* ignored, kept or not */
+	bits |= sa.sa_handler == SIG_IGN ? 4 : 0; /* ignored, kept or not */
 	sigaction(SIGPIPE, NULL, &sa);
-	bits |= sa.sa_handler == SIG_DFL ? 8 : 0;        /* reset_signal */
+	bits |= sa.sa_handler == SIG_DFL ? 8 : 0; /* reset_signal */
 	bits |= (fcntl(a->leak, F_GETFD) & FD_CLOEXEC) ? 16 : 0;
 	bits |= getpgrp() == getpid() ? 32 : 0;
 	if (printf("value %d\n", a->value) < 0 || fflush(stdout) != 0)
@@ -331,9 +346,15 @@ static void test_function_mode(void **state)
 		int p[2];
 		assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 		struct spawn sp;
-		struct spawn_opts o = {.fn = fn_probe, .arg = &a, .in = SPAWN_DEVNULL, .out = p[1],
-		                       .err = SPAWN_INHERIT, .group = SPAWN_GROUP_NEW,
-		                       .keep_ignored = keep, .reset_signal = SIGPIPE, .mask = &usr1};
+		struct spawn_opts o = {.fn = fn_probe,
+		                       .arg = &a,
+		                       .in = SPAWN_DEVNULL,
+		                       .out = p[1],
+		                       .err = SPAWN_INHERIT,
+		                       .group = SPAWN_GROUP_NEW,
+		                       .keep_ignored = keep,
+		                       .reset_signal = SIGPIPE,
+		                       .mask = &usr1};
 		assert_int_equal(spawn_start(&sp, &o), 0);
 		close(p[1]);
 		assert_string_equal(read_all(p[0]), "value 42\n");
@@ -357,7 +378,9 @@ static int fn_starts_one(void *arg)
 {
 	struct spawn sp;
 	struct spawn_opts o = {.argv = ARGV("sh", "-c", "echo $$; exec sleep 30"),
-	                       .in = SPAWN_DEVNULL, .out = SPAWN_INHERIT, .err = SPAWN_INHERIT};
+	                       .in = SPAWN_DEVNULL,
+	                       .out = SPAWN_INHERIT,
+	                       .err = SPAWN_INHERIT};
 	printf("%d\n", (int)getpid());
 	fflush(stdout);
 	if (spawn_start(&sp, &o) < 0)
@@ -377,9 +400,13 @@ static void test_function_child_takes_its_group_along(void **state)
 	assert_true(mid >= 0);
 	if (mid == 0) {
 		struct spawn sp;
-		struct spawn_opts o = {.fn = fn_starts_one, .in = SPAWN_DEVNULL, .out = p[1],
-		                       .err = SPAWN_INHERIT, .group = SPAWN_GROUP_NEW,
-		                       .death_signal = SIGRTMIN + 1, .death_kills_group = 1};
+		struct spawn_opts o = {.fn = fn_starts_one,
+		                       .in = SPAWN_DEVNULL,
+		                       .out = p[1],
+		                       .err = SPAWN_INHERIT,
+		                       .group = SPAWN_GROUP_NEW,
+		                       .death_signal = SIGRTMIN + 1,
+		                       .death_kills_group = 1};
 		if (spawn_start(&sp, &o) < 0)
 			_exit(1);
 		for (;;)
