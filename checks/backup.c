@@ -49,16 +49,18 @@ int64_t bk_age_s(int64_t now, int64_t t)
 	return age == INT64_MIN ? INT64_MIN + 1 : age; /* negatable */
 }
 
-void bk_judge_date(struct bk_verdict *v, const char *what, const char *verb,
-                   int64_t t, int64_t now, int64_t max_age_ms)
+void bk_judge_date(struct bk_verdict *v, const char *what, const char *verb, int64_t t, int64_t now,
+                   int64_t max_age_ms)
 {
 	int64_t age = bk_age_s(now, t);
 	char when[40], ago[32], maxage[32];
 	fmt_utc_s(t, when, sizeof(when));
 	if (age < -BK_CLOCK_SKEW_S) {
 		bk_fmt_age(-age, ago, sizeof(ago));
-		bk_problem(v, GATE_FAIL, "%s is dated %s, %s in the future; the clock or "
-		           "the backup is wrong", what, when, ago);
+		bk_problem(v, GATE_FAIL,
+		           "%s is dated %s, %s in the future; the clock or "
+		           "the backup is wrong",
+		           what, when, ago);
 		return;
 	}
 	if (max_age_ms < 0)
@@ -67,8 +69,8 @@ void bk_judge_date(struct bk_verdict *v, const char *what, const char *verb,
 	if (age > max_age_ms / 1000) {
 		bk_fmt_age(age, ago, sizeof(ago));
 		fmt_duration_ms(max_age_ms, maxage, sizeof(maxage));
-		bk_problem(v, GATE_FAIL, "%s is %s old (max_age %s; %s %s)", what, ago,
-		           maxage, verb, when);
+		bk_problem(v, GATE_FAIL, "%s is %s old (max_age %s; %s %s)", what, ago, maxage,
+		           verb, when);
 	}
 }
 
@@ -112,8 +114,7 @@ void bk_problem(struct bk_verdict *v, enum gate_status st, const char *fmt, ...)
 	}
 }
 
-void bk_verdict_finish(struct bk_verdict *v, struct gate_result *res,
-                       const char *pass_summary)
+void bk_verdict_finish(struct bk_verdict *v, struct gate_result *res, const char *pass_summary)
 {
 	if (v->n == 0) {
 		/* Fail closed: a path that found no problem must also have
@@ -127,14 +128,14 @@ void bk_verdict_finish(struct bk_verdict *v, struct gate_result *res,
 	if (v->n == 1)
 		gate_result_set(res, v->status, "%s", v->first);
 	else
-		gate_result_set(res, v->status, "%s (+%d more problem%s)", v->first,
-		                v->n - 1, v->n == 2 ? "" : "s");
+		gate_result_set(res, v->status, "%s (+%d more problem%s)", v->first, v->n - 1,
+		                v->n == 2 ? "" : "s");
 }
 
 /* ---- running tools ---- */
 
-int bk_run_tool(char *const *argv, const struct gate_run_env *env,
-                size_t max_out, struct proc_result *pr)
+int bk_run_tool(char *const *argv, const struct gate_run_env *env, size_t max_out,
+                struct proc_result *pr)
 {
 	struct proc_opts o = {
 		.timeout_ms = bk_budget_ms(env),
@@ -217,8 +218,7 @@ int bk_find_line(const char *s, const char *needle, char *buf, size_t len)
 
 /* ---- types ---- */
 
-static int validate_types(const json_t *params, const char **param, char *msg,
-                          size_t msglen)
+static int validate_types(const json_t *params, const char **param, char *msg, size_t msglen)
 {
 	const json_t *types = json_object_get(params, "types");
 	size_t i;
@@ -252,8 +252,7 @@ static int validate_types(const json_t *params, const char **param, char *msg,
 	return 0;
 }
 
-static int validate_glob_path(const json_t *params, const char **param,
-                              char *msg, size_t msglen)
+static int validate_glob_path(const json_t *params, const char **param, char *msg, size_t msglen)
 {
 	const char *path = gate_param_str(params, "path");
 	if (path && !*path) {
@@ -264,8 +263,7 @@ static int validate_glob_path(const json_t *params, const char **param,
 	return 0;
 }
 
-static int validate_basebackup(const json_t *params, const char **param,
-                               char *msg, size_t msglen)
+static int validate_basebackup(const json_t *params, const char **param, char *msg, size_t msglen)
 {
 	if (validate_glob_path(params, param, msg, msglen))
 		return -1;
@@ -278,14 +276,12 @@ static int validate_basebackup(const json_t *params, const char **param,
 	return 0;
 }
 
-static int validate_file(const json_t *params, const char **param, char *msg,
-                         size_t msglen)
+static int validate_file(const json_t *params, const char **param, char *msg, size_t msglen)
 {
 	if (validate_glob_path(params, param, msg, msglen))
 		return -1;
 	const json_t *rt = json_object_get(params, "restore_test");
-	if (rt && (json_array_size(rt) == 0 ||
-	           !json_string_length(json_array_get(rt, 0)))) {
+	if (rt && (json_array_size(rt) == 0 || !json_string_length(json_array_get(rt, 0)))) {
 		*param = "restore_test";
 		snprintf(msg, msglen, "must be a non-empty argv list (no shell)");
 		return -1;
@@ -299,110 +295,111 @@ static int validate_file(const json_t *params, const char **param, char *msg,
 }
 
 static const struct gate_param pgbackrest_params[] = {
-	{"stanza", GATE_P_STRING, GATE_PF_REQUIRED, NULL, NULL,
-	 "The pgBackRest stanza."},
+	{"stanza", GATE_P_STRING, GATE_PF_REQUIRED, NULL, NULL, "The pgBackRest stanza."},
 	{"config", GATE_P_STRING, 0, NULL, NULL,
-	 "pgBackRest configuration file (--config); pgBackRest's own default when "
-	 "absent."},
+         "pgBackRest configuration file (--config); pgBackRest's own default when "
+         "absent."},
 	{"repo", GATE_P_INT, 0, NULL, NULL,
-	 "Repository key (--repo); all repositories when absent."},
-	{"max_age", GATE_P_DURATION, 0, "24h",
-	 NULL, "The newest backup's timestamp.stop must be younger than this. A stop "
-	 "time more than 5 minutes in the future (the clock skew allowed) fails: "
-	 "the clock or the backup is wrong."},
+         "Repository key (--repo); all repositories when absent."},
+	{"max_age", GATE_P_DURATION, 0, "24h", NULL,
+         "The newest backup's timestamp.stop must be younger than this. A stop "
+         "time more than 5 minutes in the future (the clock skew allowed) fails: "
+         "the clock or the backup is wrong."},
 	{"types", GATE_P_STRING_LIST, 0, "[full, diff, incr]", NULL,
-	 "Which backup types count (full, diff, incr)."},
+         "Which backup types count (full, diff, incr)."},
 	{"verify", GATE_P_BOOL, 0, "true", NULL,
-	 "Run `pgbackrest verify --output=text --verbose` and require `status: ok` "
-	 "for the stanza and `status: valid` for the chosen backup (verify exits 0 "
-	 "even on errors, so its output is parsed)."},
+         "Run `pgbackrest verify --output=text --verbose` and require `status: ok` "
+         "for the stanza and `status: valid` for the chosen backup (verify exits 0 "
+         "even on errors, so its output is parsed)."},
 	{"require_wal", GATE_P_BOOL, 0, "true", NULL,
-	 "Every WAL segment from the backup's archive.start to archive.stop must be "
-	 "in the repository (verify does not check this); listed with "
-	 "`pgbackrest repo-ls`."},
+         "Every WAL segment from the backup's archive.start to archive.stop must be "
+         "in the repository (verify does not check this); listed with "
+         "`pgbackrest repo-ls`."},
 	{"conninfo", GATE_P_STRING, 0, NULL, NULL,
-	 "When set, the backup's system-id must equal the live cluster's "
-	 "pg_control_system().system_identifier."},
+         "When set, the backup's system-id must equal the live cluster's "
+         "pg_control_system().system_identifier."},
 	{"binary", GATE_P_STRING, 0, "pgbackrest", NULL,
-	 "The pgbackrest executable (searched in PATH)."},
+         "The pgbackrest executable (searched in PATH)."},
 	{NULL, 0, 0, NULL, NULL, NULL},
 };
 
 static const struct gate_param basebackup_params[] = {
 	{"path", GATE_P_STRING, GATE_PF_REQUIRED, NULL, NULL,
-	 "A glob; each matching directory is one pg_basebackup backup. The newest "
-	 "complete one (backup_manifest and backup_label present, no "
-	 "backup_manifest.tmp) by backup_label's START TIME is judged."},
+         "A glob; each matching directory is one pg_basebackup backup. The newest "
+         "complete one (backup_manifest and backup_label present, no "
+         "backup_manifest.tmp) by backup_label's START TIME is judged."},
 	{"max_age", GATE_P_DURATION, 0, "24h", NULL,
-	 "Age limit, from backup_label's START TIME. A START TIME more than 5 "
-	 "minutes in the future (the clock skew allowed) fails: the clock or the "
-	 "backup is wrong."},
+         "Age limit, from backup_label's START TIME. A START TIME more than 5 "
+         "minutes in the future (the clock skew allowed) fails: the clock or the "
+         "backup is wrong."},
 	{"verify", GATE_P_BOOL, 0, "true", NULL,
-	 "Run pg_verifybackup on the chosen backup; exit 0 and \"backup "
-	 "successfully verified\" required."},
+         "Run pg_verifybackup on the chosen backup; exit 0 and \"backup "
+         "successfully verified\" required."},
 	{"wal_path", GATE_P_STRING, 0, NULL, NULL,
-	 "WAL directory for pg_verifybackup -w (the backup's pg_wal when absent)."},
+         "WAL directory for pg_verifybackup -w (the backup's pg_wal when absent)."},
 	{"skip_checksums", GATE_P_BOOL, 0, "false", NULL,
-	 "pg_verifybackup -s: check presence and sizes only."},
+         "pg_verifybackup -s: check presence and sizes only."},
 	{"parse_wal", GATE_P_BOOL, 0, "true", NULL,
-	 "false: pg_verifybackup -n (do not parse the WAL the backup needs)."},
+         "false: pg_verifybackup -n (do not parse the WAL the backup needs)."},
 	{"binary", GATE_P_STRING, 0, NULL, NULL,
-	 "pg_verifybackup executable; default: pg_verifybackup on PATH, else the "
-	 "newest /usr/lib/postgresql/*/bin/pg_verifybackup."},
+         "pg_verifybackup executable; default: pg_verifybackup on PATH, else the "
+         "newest /usr/lib/postgresql/*/bin/pg_verifybackup."},
 	{NULL, 0, 0, NULL, NULL, NULL},
 };
 
 static const struct gate_param file_params[] = {
 	{"path", GATE_P_STRING, GATE_PF_REQUIRED, NULL, NULL,
-	 "A glob; the newest regular file among the matches (by mtime; .sha256 "
-	 "sidecars excluded) is judged."},
+         "A glob; the newest regular file among the matches (by mtime; .sha256 "
+         "sidecars excluded) is judged."},
 	{"max_age", GATE_P_DURATION, 0, "24h", NULL,
-	 "Age limit, from the file's mtime. An mtime more than 5 minutes in the "
-	 "future (the clock skew allowed) fails: the clock or the file is wrong."},
+         "Age limit, from the file's mtime. An mtime more than 5 minutes in the "
+         "future (the clock skew allowed) fails: the clock or the file is wrong."},
 	{"min_size", GATE_P_SIZE, 0, "1", NULL, "The file must be at least this big."},
 	{"checksum", GATE_P_ENUM, 0, "sha256-sidecar", "sha256-sidecar|none",
-	 "sha256-sidecar: PATH.sha256 in sha256sum format (\"HEX  NAME\", \"HEX "
-	 "*NAME\", or the --tag form \"SHA256 (NAME) = HEX\") must match the file "
-	 "(hashed as a stream); none: no checksum."},
+         "sha256-sidecar: PATH.sha256 in sha256sum format (\"HEX  NAME\", \"HEX "
+         "*NAME\", or the --tag form \"SHA256 (NAME) = HEX\") must match the file "
+         "(hashed as a stream); none: no checksum."},
 	{"restore_test", GATE_P_STRING_LIST, 0, NULL, NULL,
-	 "argv run with {path} replaced by the file, e.g. [pg_restore, --list, "
-	 "\"{path}\"]; exit 0 required."},
+         "argv run with {path} replaced by the file, e.g. [pg_restore, --list, "
+         "\"{path}\"]; exit 0 required."},
 	{NULL, 0, 0, NULL, NULL, NULL},
 };
 
 static const struct gate_check_type backup_types[] = {
 	{"pgbackrest.backup",
-	 "newest pgBackRest backup: fresh, verified, WAL present, same cluster",
-	 "Reads `pgbackrest info --output=json`, picks the newest backup of the "
-	 "allowed types, and fails on a stanza status other than 0, no backup, "
-	 "`error` true or absent, or a stop time older than max_age. With verify, "
-	 "the repository copy is re-checksummed by `pgbackrest verify`; with "
-	 "require_wal, the WAL segments from archive.start to archive.stop must "
-	 "be in the repository; with conninfo, the system-id must match the live "
-	 "cluster. The WAL is listed with `pgbackrest repo-ls` (so any repository "
-	 "type works) and the segment size is inferred from the backup's LSNs. "
-	 "pgBackRest is run with --log-level-file=off and takes no lock for "
-	 "info, verify or repo-ls, so the check writes nothing into its log or "
-	 "lock path and runs as any user that can read the repository.",
-	 pgbackrest_params, validate_types, bk_pgbackrest_run},
+         "newest pgBackRest backup: fresh, verified, WAL present, same cluster",
+         "Reads `pgbackrest info --output=json`, picks the newest backup of the "
+         "allowed types, and fails on a stanza status other than 0, no backup, "
+         "`error` true or absent, or a stop time older than max_age. With verify, "
+         "the repository copy is re-checksummed by `pgbackrest verify`; with "
+         "require_wal, the WAL segments from archive.start to archive.stop must "
+         "be in the repository; with conninfo, the system-id must match the live "
+         "cluster. The WAL is listed with `pgbackrest repo-ls` (so any repository "
+         "type works) and the segment size is inferred from the backup's LSNs. "
+         "pgBackRest is run with --log-level-file=off and takes no lock for "
+         "info, verify or repo-ls, so the check writes nothing into its log or "
+         "lock path and runs as any user that can read the repository.",
+         pgbackrest_params, validate_types, bk_pgbackrest_run},
 	{"backup.basebackup",
-	 "newest complete pg_basebackup directory: fresh and pg_verifybackup'd",
-	 "Among the directories matching path, the complete ones (backup_manifest "
-	 "and backup_label, no backup_manifest.tmp) are ranked by backup_label's "
-	 "START TIME; the newest must be younger than max_age and pass "
-	 "pg_verifybackup.",
-	 basebackup_params, validate_basebackup, bk_basebackup_run},
-	{"backup.file",
-	 "newest backup file or dump: fresh, big enough, checksum, restore test",
-	 "The newest regular file matching path must be younger than max_age, at "
-	 "least min_size, match its PATH.sha256 sidecar (sha256sum format), and "
-	 "pass restore_test when given. Note that `pg_restore --list` reads only "
-	 "the table of contents of a custom-format dump; `[pg_restore, -f, "
-	 "/dev/null, \"{path}\"]` reads all of it.",
-	 file_params, validate_file, bk_file_run},
+         "newest complete pg_basebackup directory: fresh and pg_verifybackup'd",
+         "Among the directories matching path, the complete ones (backup_manifest "
+         "and backup_label, no backup_manifest.tmp) are ranked by backup_label's "
+         "START TIME; the newest must be younger than max_age and pass "
+         "pg_verifybackup.",
+         basebackup_params, validate_basebackup, bk_basebackup_run},
+	{"backup.file", "newest backup file or dump: fresh, big enough, checksum, restore test",
+         "The newest regular file matching path must be younger than max_age, at "
+         "least min_size, match its PATH.sha256 sidecar (sha256sum format), and "
+         "pass restore_test when given. Note that `pg_restore --list` reads only "
+         "the table of contents of a custom-format dump; `[pg_restore, -f, "
+         "/dev/null, \"{path}\"]` reads all of it.",
+         file_params, validate_file, bk_file_run},
 };
 
 const struct gate_module gate_builtin_backup = {
-	GATE_ABI_VERSION, "backup", "0.1.0", backup_types,
+	GATE_ABI_VERSION,
+	"backup",
+	"0.1.0",
+	backup_types,
 	sizeof(backup_types) / sizeof(backup_types[0]),
 };

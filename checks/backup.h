@@ -22,14 +22,13 @@ void bk_pgbackrest_run(const json_t *params, const struct gate_run_env *env,
                        struct gate_result *res);
 void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
                        struct gate_result *res);
-void bk_file_run(const json_t *params, const struct gate_run_env *env,
-                 struct gate_result *res);
+void bk_file_run(const json_t *params, const struct gate_run_env *env, struct gate_result *res);
 
 /* How a check runs its tool: bk_run_tool, or a stand-in that answers from
  * memory (the unit tests, the fuzz targets).  Same contract as
  * bk_run_tool. */
-typedef int (*bk_tool_fn)(char *const *argv, const struct gate_run_env *env,
-                          size_t max_out, struct proc_result *pr);
+typedef int (*bk_tool_fn)(char *const *argv, const struct gate_run_env *env, size_t max_out,
+                          struct proc_result *pr);
 /* bk_pgbackrest_run with pgbackrest run through `run`. */
 void bk_pgbackrest_run_with(const json_t *params, const struct gate_run_env *env,
                             struct gate_result *res, bk_tool_fn run);
@@ -47,8 +46,8 @@ void bk_pgbr_facts_release(struct bk_pgbr_facts *f);
  * check.  Never below 1. */
 int64_t bk_budget_ms(const struct gate_run_env *env);
 /* proc_run within the check's budget; stdout kept up to max_out bytes. */
-int bk_run_tool(char *const *argv, const struct gate_run_env *env,
-                size_t max_out, struct proc_result *pr);
+int bk_run_tool(char *const *argv, const struct gate_run_env *env, size_t max_out,
+                struct proc_result *pr);
 /* SHA-256 of a file, streamed in 1 MiB reads through OpenSSL's EVP API.
  * 0 with hex set; -1 with msg set (an I/O error), or with *timed_out = 1
  * when the monotonic deadline came first.  *hashed: the bytes read. */

@@ -76,8 +76,8 @@ int bk_parse_start_time(const char *s, time_t *out)
 	struct tm tm = {0};
 	char zone[64];
 	int n = 0;
-	if (sscanf(s, "%d-%d-%d %d:%d:%d %63s%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, zone, &n) != 7)
+	if (sscanf(s, "%d-%d-%d %d:%d:%d %63s%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+	           &tm.tm_min, &tm.tm_sec, zone, &n) != 7)
 		return -1;
 	/* Range first: the fields are whatever the file says, and an int
 	 * near INT_MIN would overflow below. */
@@ -97,8 +97,8 @@ int bk_parse_start_time(const char *s, time_t *out)
 /* Why directory d is not a candidate (static text); NULL when it is one,
  * dated *start (START TIME as written in start_text).  *undatable: a
  * backup that looks complete but cannot be dated. */
-static const char *dir_why(const struct bk_bb_dir *d, time_t *start, char *start_text,
-                           size_t len, int *undatable)
+static const char *dir_why(const struct bk_bb_dir *d, time_t *start, char *start_text, size_t len,
+                           int *undatable)
 {
 	*undatable = 0;
 	if (d->manifest_tmp)
@@ -134,8 +134,8 @@ long bk_bb_pick(const struct bk_bb_facts *f)
 
 /* pg_verifybackup's findings: the "error:" lines of its stderr, prefix
  * removed, into details and a one-line summary. */
-void bk_judge_verifybackup(const struct proc_result *pr, const char *dir,
-                           struct bk_verdict *v, json_t *vd)
+void bk_judge_verifybackup(const struct proc_result *pr, const char *dir, struct bk_verdict *v,
+                           json_t *vd)
 {
 	json_t *errs = json_array();
 	json_object_set_new(vd, "errors", errs);
@@ -166,13 +166,15 @@ void bk_judge_verifybackup(const struct proc_result *pr, const char *dir,
 	if (pr->exit_code == 0 && strstr(pr->out, "backup successfully verified"))
 		return;
 	if (count == 0)
-		bk_problem(v, GATE_FAIL, "%s: pg_verifybackup exited %d without \"backup "
-		           "successfully verified\"", base, pr->exit_code);
+		bk_problem(v, GATE_FAIL,
+		           "%s: pg_verifybackup exited %d without \"backup "
+		           "successfully verified\"",
+		           base, pr->exit_code);
 	else if (count == 1)
 		bk_problem(v, GATE_FAIL, "%s: pg_verifybackup: %s", base, first);
 	else
-		bk_problem(v, GATE_FAIL, "%s: pg_verifybackup found %d problems: %s; ...",
-		           base, count, first);
+		bk_problem(v, GATE_FAIL, "%s: pg_verifybackup found %d problems: %s; ...", base,
+		           count, first);
 }
 
 /* pg_verifybackup's run for the chosen backup; 1 when it verified it. */
@@ -182,8 +184,10 @@ static int judge_verify(const struct bk_bb_facts *f, const char *dir, struct bk_
 	json_t *vd = json_object();
 	json_object_set_new(d, "verify", vd);
 	if (!f->verify_argv) {
-		bk_problem(v, GATE_ERROR, "pg_verifybackup: %s", f->verify ? "not installed "
-		           "(not on PATH nor under /usr/lib/postgresql/*/bin)" : "not run");
+		bk_problem(v, GATE_ERROR, "pg_verifybackup: %s",
+		           f->verify ? "not installed "
+		                       "(not on PATH nor under /usr/lib/postgresql/*/bin)"
+		                     : "not run");
 		return 0;
 	}
 	json_t *jargv = json_array();
@@ -273,10 +277,13 @@ void bk_bb_judge(const struct bk_bb_facts *f, const json_t *params, int64_t now,
 		size_t ns = json_array_size(skipped);
 		const json_t *last = json_array_get(skipped, ns - 1);
 		if (!f->ndirs)
-			gate_result_set(res, GATE_FAIL, "no backup directory matches %s", f->pattern);
+			gate_result_set(res, GATE_FAIL, "no backup directory matches %s",
+			                f->pattern);
 		else
-			gate_result_set(res, GATE_FAIL, "no complete backup under %s (%zu skipped; "
-			                "last: %s: %s)", f->pattern, ns,
+			gate_result_set(res, GATE_FAIL,
+			                "no complete backup under %s (%zu skipped; "
+			                "last: %s: %s)",
+			                f->pattern, ns,
 			                json_string_value(json_object_get(last, "path")),
 			                json_string_value(json_object_get(last, "reason")));
 		return;

@@ -84,7 +84,8 @@ const char *bk_sha256_impl(void)
 		EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
 		const OSSL_PROVIDER *prov = md ? EVP_MD_get0_provider(md) : NULL;
 		snprintf(impl, sizeof(impl), "OpenSSL %s EVP %s (%s provider)",
-		         OpenSSL_version(OPENSSL_VERSION_STRING), md ? EVP_MD_get0_name(md) : "SHA256",
+		         OpenSSL_version(OPENSSL_VERSION_STRING),
+		         md ? EVP_MD_get0_name(md) : "SHA256",
 		         prov ? OSSL_PROVIDER_get0_name(prov) : "no");
 		EVP_MD_free(md);
 	}
@@ -179,7 +180,8 @@ static void fetch_checksum(struct bk_file_facts *f, const struct gate_run_env *e
 	int64_t deadline = t0 + bk_budget_ms(env);
 	f->hashed = bk_sha256_file(f->path, deadline, f->sha256, &f->hashed_bytes,
 	                           &f->hash_timed_out, f->hash_error, sizeof(f->hash_error))
-	                    ? -1 : 1;
+	                    ? -1
+	                    : 1;
 	f->hash_ms = (double)(gate_mono_ms() - t0);
 	f->sha256_impl = bk_sha256_impl();
 }
@@ -231,8 +233,7 @@ static void file_fetch(const json_t *params, const struct gate_run_env *env,
 	}
 }
 
-void bk_file_run(const json_t *params, const struct gate_run_env *env,
-                 struct gate_result *res)
+void bk_file_run(const json_t *params, const struct gate_run_env *env, struct gate_result *res)
 {
 	const char *checksum = gate_param_str(params, "checksum");
 	if (!gate_param_str(params, "path")) {

@@ -24,8 +24,8 @@ static const char *base_name(const char *p)
  * their last component, since sha256sum records the path it was given.
  * Returns 1 found (hex set), 0 no line for this name (*other set to the
  * first name seen, if any), -1 not in the format. */
-int bk_sidecar_lookup(const char *text, const char *name, char hex[65],
-                      char *other, size_t otherlen)
+int bk_sidecar_lookup(const char *text, const char *name, char hex[65], char *other,
+                      size_t otherlen)
 {
 	int lines = 0;
 	other[0] = '\0';
@@ -104,9 +104,11 @@ static void judge_checksum(const struct bk_file_facts *f, struct bk_verdict *v, 
 		bk_fmt_size(f->hashed_bytes, a, sizeof(a));
 		bk_fmt_size(f->size, b, sizeof(b));
 		if (f->hash_timed_out)
-			bk_problem(v, GATE_ERROR, "%s: checksum timed out after %s of %s", name, a, b);
+			bk_problem(v, GATE_ERROR, "%s: checksum timed out after %s of %s", name, a,
+			           b);
 		else
-			bk_problem(v, GATE_ERROR, "%s", f->hashed ? f->hash_error : "file not hashed");
+			bk_problem(v, GATE_ERROR, "%s",
+			           f->hashed ? f->hash_error : "file not hashed");
 		return;
 	}
 	json_object_set_new(d, "sha256", bk_jstr(f->sha256));
@@ -115,8 +117,9 @@ static void judge_checksum(const struct bk_file_facts *f, struct bk_verdict *v, 
 	if (f->hashed_bytes != f->size)
 		json_object_set_new(d, "hashed_bytes", json_integer((json_int_t)f->hashed_bytes));
 	if (strcmp(f->sha256, want)) {
-		bk_problem(v, GATE_FAIL, "%s: sha256 mismatch: sidecar says %.12s..., file is %.12s...",
-		           name, want, f->sha256);
+		bk_problem(v, GATE_FAIL,
+		           "%s: sha256 mismatch: sidecar says %.12s..., file is %.12s...", name,
+		           want, f->sha256);
 		return;
 	}
 	json_object_set_new(d, "checksum_ok", json_true());
@@ -170,7 +173,8 @@ void bk_file_judge(const struct bk_file_facts *f, const json_t *params, int64_t 
 			gate_result_set(res, GATE_ERROR, "cannot search %s (glob error %d)",
 			                f->pattern, f->glob_err);
 		else if (f->nmatch)
-			gate_result_set(res, GATE_FAIL, "no regular file matches %s (%zu other match%s)",
+			gate_result_set(res, GATE_FAIL,
+			                "no regular file matches %s (%zu other match%s)",
 			                f->pattern, f->nmatch, f->nmatch == 1 ? "" : "es");
 		else
 			gate_result_set(res, GATE_FAIL, "no file matches %s", f->pattern);
@@ -207,7 +211,6 @@ void bk_file_judge(const struct bk_file_facts *f, const json_t *params, int64_t 
 			judge_restore(f, &v, d, found_rt, sizeof(found_rt));
 	}
 	char pass[GATE_SUMMARY_MAX];
-	snprintf(pass, sizeof(pass), "%s: %s, %s old%s%s", f->path, size, age, found_sum,
-	         found_rt);
+	snprintf(pass, sizeof(pass), "%s: %s, %s old%s%s", f->path, size, age, found_sum, found_rt);
 	bk_verdict_finish(&v, res, pass);
 }

@@ -33,8 +33,7 @@ __attribute__((format(printf, 3, 4)))
 void bk_problem(struct bk_verdict *v, enum gate_status st, const char *fmt, ...);
 /* Fill res: the first problem (and "(+N more problems)"), or pass with
  * pass_summary when there was none. */
-void bk_verdict_finish(struct bk_verdict *v, struct gate_result *res,
-                       const char *pass_summary);
+void bk_verdict_finish(struct bk_verdict *v, struct gate_result *res, const char *pass_summary);
 
 /* ---- the date of a backup ---- */
 
@@ -57,8 +56,8 @@ void bk_fmt_size(uint64_t bytes, char *buf, size_t len);
  * date), or older than max_age_ms ("WHAT is AGE old (max_age M; VERB
  * WHEN)", M as the runbook writes durations).  what names the backup,
  * verb says what its date is ("modified", "started", "stopped"). */
-void bk_judge_date(struct bk_verdict *v, const char *what, const char *verb,
-                   int64_t t, int64_t now, int64_t max_age_ms);
+void bk_judge_date(struct bk_verdict *v, const char *what, const char *verb, int64_t t, int64_t now,
+                   int64_t max_age_ms);
 
 /* ---- tools' answers ---- */
 
@@ -85,32 +84,32 @@ int bk_find_line(const char *s, const char *needle, char *buf, size_t len);
 
 struct bk_file_facts {
 	const char *pattern;
-	int glob_err;            /* glob()'s error; 0 when it ran */
-	size_t nmatch;           /* matches, .sha256 sidecars excluded */
-	size_t nregular;         /* regular files among them */
-	const char *path;        /* the newest regular file; NULL: none */
+	int glob_err;     /* glob()'s error; 0 when it ran */
+	size_t nmatch;    /* matches, .sha256 sidecars excluded */
+	size_t nregular;  /* regular files among them */
+	const char *path; /* the newest regular file; NULL: none */
 	uint64_t size;
-	int64_t mtime;           /* seconds since the epoch */
+	int64_t mtime; /* seconds since the epoch */
 	/* checksum: sha256-sidecar (not looked at for an empty file) */
-	int sidecar;             /* 1 read (sidecar_text), -1 not (sidecar_errno), 0 not tried */
+	int sidecar; /* 1 read (sidecar_text), -1 not (sidecar_errno), 0 not tried */
 	int sidecar_errno;
 	char *sidecar_text;
-	int hashed;              /* 1 sha256 is the file's, -1 failed, 0 not hashed */
+	int hashed; /* 1 sha256 is the file's, -1 failed, 0 not hashed */
 	char sha256[65];
 	uint64_t hashed_bytes;
-	int hash_timed_out;      /* with hashed == -1: the deadline came first */
-	char hash_error[512];    /* with hashed == -1, not timed out */
+	int hash_timed_out;   /* with hashed == -1: the deadline came first */
+	char hash_error[512]; /* with hashed == -1, not timed out */
 	double hash_ms;
 	const char *sha256_impl;
 	/* restore_test */
-	char **restore_argv;     /* NULL: not run */
+	char **restore_argv; /* NULL: not run */
 	struct proc_result restore;
 };
 
 /* The digest for file `name` in a sha256sum-format sidecar: 1 found,
  * 0 no line for it (*other = first name seen), -1 not that format. */
-int bk_sidecar_lookup(const char *text, const char *name, char hex[65],
-                      char *other, size_t otherlen);
+int bk_sidecar_lookup(const char *text, const char *name, char hex[65], char *other,
+                      size_t otherlen);
 void bk_file_judge(const struct bk_file_facts *f, const json_t *params, int64_t now,
                    struct gate_result *res);
 
@@ -118,22 +117,22 @@ void bk_file_judge(const struct bk_file_facts *f, const json_t *params, int64_t 
 
 struct bk_bb_dir {
 	char *path;
-	int manifest_tmp;        /* backup_manifest.tmp exists */
-	int manifest;            /* backup_manifest is a regular file */
-	int label_file;          /* backup_label is a regular file */
-	char *label;             /* its text (read when the three above allow); NULL: unreadable */
+	int manifest_tmp; /* backup_manifest.tmp exists */
+	int manifest;     /* backup_manifest is a regular file */
+	int label_file;   /* backup_label is a regular file */
+	char *label;      /* its text (read when the three above allow); NULL: unreadable */
 };
 
 struct bk_bb_facts {
 	const char *pattern;
-	int glob_err;            /* glob()'s error; 0 when it ran */
-	size_t ndirs;            /* the directories among the matches, in glob order */
+	int glob_err; /* glob()'s error; 0 when it ran */
+	size_t ndirs; /* the directories among the matches, in glob order */
 	struct bk_bb_dir *dirs;
 	/* of the chosen one (bk_bb_pick) */
-	int64_t manifest_mtime;  /* -1: not known */
-	uint64_t size;           /* bytes of its regular files */
-	int verify;              /* 1: pg_verifybackup was to run */
-	char **verify_argv;      /* NULL: not installed */
+	int64_t manifest_mtime; /* -1: not known */
+	uint64_t size;          /* bytes of its regular files */
+	int verify;             /* 1: pg_verifybackup was to run */
+	char **verify_argv;     /* NULL: not installed */
 	struct proc_result verify_pr;
 };
 
@@ -148,8 +147,8 @@ int bk_parse_start_time(const char *s, time_t *out);
 long bk_bb_pick(const struct bk_bb_facts *f);
 /* pg_verifybackup's exit code, stdout and stderr for the backup in dir:
  * problems into v, details into vd. */
-void bk_judge_verifybackup(const struct proc_result *pr, const char *dir,
-                           struct bk_verdict *v, json_t *vd);
+void bk_judge_verifybackup(const struct proc_result *pr, const char *dir, struct bk_verdict *v,
+                           json_t *vd);
 void bk_bb_judge(const struct bk_bb_facts *f, const json_t *params, int64_t now,
                  struct gate_result *res);
 
@@ -157,35 +156,35 @@ void bk_bb_judge(const struct bk_bb_facts *f, const json_t *params, int64_t now,
 
 /* One `pgbackrest repo-ls` of a WAL directory. */
 struct bk_pgbr_ls {
-	char path[512];          /* "archive/demo/15-1/0000000100000000" */
+	char path[512]; /* "archive/demo/15-1/0000000100000000" */
 	struct proc_result pr;
 };
 
 struct bk_pgbr_facts {
-	int info_ran;            /* `info --output=json` */
+	int info_ran; /* `info --output=json` */
 	struct proc_result info;
 	int live;                /* the live cluster (conninfo): 1 read live_system_id, */
 	char live_system_id[32]; /* -1 cannot connect, -2 cannot read it (live_error), */
 	char live_error[300];    /* 0 not asked */
 	int verify_ran;          /* `verify --output=text --verbose` */
 	struct proc_result verify;
-	size_t nls;              /* the WAL directories the backup needs, in order; */
-	struct bk_pgbr_ls *ls;   /* the fetch stops at the first unusable answer */
+	size_t nls;            /* the WAL directories the backup needs, in order; */
+	struct bk_pgbr_ls *ls; /* the fetch stops at the first unusable answer */
 };
 
 /* What `info` says about the stanza and the backup to judge: parsed from
  * the answer and the parameters (pure; the fetch and the judge both read
  * it).  bk_pgbr_view_release frees it. */
 struct bk_pgbr_view {
-	json_t *all;             /* info's JSON, system-ids as strings */
-	char why[160];           /* all not an array: JSON's complaint */
-	const json_t *stanza;    /* the stanza's object; NULL: not there */
-	int64_t status_code;     /* the stanza's status.code; -1 when absent */
-	const json_t *backup;    /* the backup judged; NULL: none */
-	size_t n_other;          /* backups of other types (none allowed) */
+	json_t *all;          /* info's JSON, system-ids as strings */
+	char why[160];        /* all not an array: JSON's complaint */
+	const json_t *stanza; /* the stanza's object; NULL: not there */
+	int64_t status_code;  /* the stanza's status.code; -1 when absent */
+	const json_t *backup; /* the backup judged; NULL: none */
+	size_t n_other;       /* backups of other types (none allowed) */
 	const char *label;
-	int repo;                /* the backup's repository key */
-	const char *system_id;   /* its database's system-id, when known */
+	int repo;              /* the backup's repository key */
+	const char *system_id; /* its database's system-id, when known */
 };
 /* 0 when there is a backup to look further at (view->backup and label
  * set); -1 otherwise.  No problems are recorded: the judge does that. */
@@ -195,25 +194,25 @@ void bk_pgbr_view_release(struct bk_pgbr_view *view);
 /* The WAL the backup needs, from info: segments first..last on timeline
  * tli, in directories "archive/STANZA/ARCHIVE_ID/TTTTTTTTLLLLLLLL". */
 struct bk_wal_plan {
-	const char *start, *stop;    /* archive start and stop segment names, */
-	int understood;              /* when both are segment names */
+	const char *start, *stop; /* archive start and stop segment names, */
+	int understood;           /* when both are segment names */
 	uint32_t tli;
 	uint64_t seg_size, first, last;
 	const char *archive_id;
-	char problem[256];           /* set when no plan can be made */
+	char problem[256]; /* set when no plan can be made */
 	enum gate_status problem_status;
 };
 /* 0 with a plan, -1 with plan->problem set. */
 int bk_pgbr_wal_plan(const struct bk_pgbr_view *view, struct bk_wal_plan *plan);
 /* The directory of segment number segno, relative to the repository. */
-void bk_pgbr_wal_dir(const struct bk_wal_plan *plan, const char *stanza, uint64_t segno,
-                     char *buf, size_t len);
+void bk_pgbr_wal_dir(const struct bk_wal_plan *plan, const char *stanza, uint64_t segno, char *buf,
+                     size_t len);
 
 /* `pgbackrest verify --output=text --verbose` (stdout `out`, stderr
  * `err` at --log-level-stderr=info) judged for backup `label` of
  * `stanza`: problems into v, details into vd. */
-void bk_pgbr_judge_verify(const char *stanza, const char *label, const char *out,
-                          const char *err, struct bk_verdict *v, json_t *vd);
+void bk_pgbr_judge_verify(const char *stanza, const char *label, const char *out, const char *err,
+                          struct bk_verdict *v, json_t *vd);
 /* `pgbackrest repo-ls --output=json` of a WAL directory: an object of the
  * WAL segment names listed ("000000010000000000000005" -> the file name),
  * or NULL with why (JSON's complaint) when it is not a JSON object. */
@@ -231,8 +230,8 @@ int bk_parse_segment(const char *s, uint32_t *tli, uint32_t *log, uint32_t *seg)
 int bk_parse_lsn(const char *s, uint64_t *lsn);
 /* The WAL segment size consistent with both ends of a backup (smallest
  * of 1 MiB..1 GiB), 0 if none. */
-uint64_t bk_wal_seg_size(uint64_t lsn_start, uint64_t lsn_stop, uint32_t slog,
-                         uint32_t sseg, uint32_t elog, uint32_t eseg);
+uint64_t bk_wal_seg_size(uint64_t lsn_start, uint64_t lsn_stop, uint32_t slog, uint32_t sseg,
+                         uint32_t elog, uint32_t eseg);
 /* Name of segment number segno (log * segments-per-log + seg). */
 void bk_wal_segment_name(uint32_t tli, uint64_t segno, uint64_t seg_size, char out[25]);
 

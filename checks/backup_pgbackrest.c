@@ -39,9 +39,8 @@ struct pgbr {
 
 /* argv: binary [--config=] [--repo=N] [--stanza=] quiet-log options,
  * then the caller's words. */
-static void build_argv(struct pgbr *p, const char **argv, size_t max, int repo,
-                       int with_stanza, char *repo_opt, size_t repo_len,
-                       const char *const *words)
+static void build_argv(struct pgbr *p, const char **argv, size_t max, int repo, int with_stanza,
+                       char *repo_opt, size_t repo_len, const char *const *words)
 {
 	size_t a = 0;
 	argv[a++] = p->bin;
@@ -106,8 +105,7 @@ static void first_line(char *dst, size_t len, const char *msg)
 
 /* The live cluster's system identifier (pg_control_system()), as an
  * unsigned decimal like pgBackRest's. */
-static void ask_live(const char *conninfo, const struct gate_run_env *env,
-                     struct bk_pgbr_facts *f)
+static void ask_live(const char *conninfo, const struct gate_run_env *env, struct bk_pgbr_facts *f)
 {
 	char timeout[32];
 	int64_t secs = bk_budget_ms(env) / 1000;

@@ -156,11 +156,11 @@ void bk_pgbr_view_release(struct bk_pgbr_view *view)
 
 /* ---- the WAL the backup needs ---- */
 
-#define PLAN_PROBLEM(st, ...)                                                    \
-	do {                                                                     \
-		plan->problem_status = (st);                                     \
-		snprintf(plan->problem, sizeof(plan->problem), __VA_ARGS__);     \
-		return -1;                                                       \
+#define PLAN_PROBLEM(st, ...)                                                \
+	do {                                                                 \
+		plan->problem_status = (st);                                 \
+		snprintf(plan->problem, sizeof(plan->problem), __VA_ARGS__); \
+		return -1;                                                   \
 	} while (0)
 
 /* The archive id (e.g. "15-1") of the backup's database history entry. */
@@ -200,8 +200,10 @@ int bk_pgbr_wal_plan(const struct bk_pgbr_view *view, struct bk_wal_plan *plan)
 		plan->seg_size = bk_wal_seg_size(lsn_start, lsn_stop, slog, sseg, elog, eseg);
 	if (!plan->seg_size) {
 		if (slog != elog)
-			PLAN_PROBLEM(GATE_ERROR, "backup %s: cannot tell the WAL segment size from "
-			             "lsn and archive start/stop", label);
+			PLAN_PROBLEM(GATE_ERROR,
+			             "backup %s: cannot tell the WAL segment size from "
+			             "lsn and archive start/stop",
+			             label);
 		plan->seg_size = 16u << 20; /* irrelevant: the range stays in one log file */
 	}
 	uint64_t per_log = 0x100000000ull / plan->seg_size;
@@ -214,13 +216,15 @@ int bk_pgbr_wal_plan(const struct bk_pgbr_view *view, struct bk_wal_plan *plan)
 		             plan->start, plan->stop);
 	plan->archive_id = archive_id(view->stanza, view->backup);
 	if (!plan->archive_id)
-		PLAN_PROBLEM(GATE_FAIL, "backup %s: no WAL archive for its database in the "
-		             "repository", label);
+		PLAN_PROBLEM(GATE_FAIL,
+		             "backup %s: no WAL archive for its database in the "
+		             "repository",
+		             label);
 	return 0;
 }
 
-void bk_pgbr_wal_dir(const struct bk_wal_plan *plan, const char *stanza, uint64_t segno,
-                     char *buf, size_t len)
+void bk_pgbr_wal_dir(const struct bk_wal_plan *plan, const char *stanza, uint64_t segno, char *buf,
+                     size_t len)
 {
 	uint64_t per_log = 0x100000000ull / plan->seg_size;
 	snprintf(buf, len, "archive/%s/%s/%08X%08X", stanza, plan->archive_id, plan->tli,
@@ -232,8 +236,8 @@ void bk_pgbr_wal_dir(const struct bk_wal_plan *plan, const char *stanza, uint64_
 /* A pgbackrest answer into dst (stderr, duration, exit code); 0 when it
  * can be used, -1 after saying why not (not run, an abnormal end, a
  * non-zero exit with the tool's own error line, stdout cut short). */
-static int judge_run(struct bk_verdict *v, const char *what, int ran,
-                     const struct proc_result *pr, json_t *dst)
+static int judge_run(struct bk_verdict *v, const char *what, int ran, const struct proc_result *pr,
+                     json_t *dst)
 {
 	if (!ran) {
 		bk_problem(v, GATE_ERROR, "pgbackrest %s: not run", what);
@@ -282,8 +286,10 @@ static void judge_system_id(const struct bk_pgbr_facts *f, const struct bk_pgbr_
 	if (f->live == 1) {
 		json_object_set_new(d, "live_system_id", bk_jstr(f->live_system_id));
 		if (strtoull(sysid, NULL, 10) != strtoull(f->live_system_id, NULL, 10))
-			bk_problem(v, GATE_FAIL, "backup %s is of another cluster: system-id %s, "
-			           "live cluster %s", view->label, sysid, f->live_system_id);
+			bk_problem(v, GATE_FAIL,
+			           "backup %s is of another cluster: system-id %s, "
+			           "live cluster %s",
+			           view->label, sysid, f->live_system_id);
 	} else if (f->live == -2) {
 		bk_problem(v, GATE_ERROR, "conninfo: cannot read the system identifier: %s",
 		           f->live_error);
@@ -319,7 +325,8 @@ static json_t *wal_names(const struct bk_pgbr_facts *f, const char *dir, struct 
 	char why[JSON_ERROR_TEXT_LENGTH];
 	json_t *names = bk_pgbr_wal_names(l->pr.out, why, sizeof(why));
 	if (!names)
-		bk_problem(v, GATE_ERROR, "pgbackrest repo-ls %s: unparsable output (%s)", dir, why);
+		bk_problem(v, GATE_ERROR, "pgbackrest repo-ls %s: unparsable output (%s)", dir,
+		           why);
 	return names;
 }
 
@@ -331,15 +338,20 @@ static void wal_verdict(const struct bk_wal_plan *plan, const char *label, uint6
 	uint64_t total = plan->last - plan->first + 1;
 	const char *start = plan->start, *stop = plan->stop;
 	if (missing == 1 && total == 1)
-		bk_problem(v, GATE_FAIL, "backup %s: WAL segment %s is missing from the "
-		           "repository", label, first_missing);
+		bk_problem(v, GATE_FAIL,
+		           "backup %s: WAL segment %s is missing from the "
+		           "repository",
+		           label, first_missing);
 	else if (missing == 1)
-		bk_problem(v, GATE_FAIL, "backup %s: WAL segment %s is missing from the "
-		           "repository (needs %s..%s)", label, first_missing, start, stop);
+		bk_problem(v, GATE_FAIL,
+		           "backup %s: WAL segment %s is missing from the "
+		           "repository (needs %s..%s)",
+		           label, first_missing, start, stop);
 	else if (missing)
-		bk_problem(v, GATE_FAIL, "backup %s: %" PRIu64 " of %" PRIu64 " WAL segments "
-		           "missing from the repository (first %s; needs %s..%s)", label,
-		           missing, total, first_missing, start, stop);
+		bk_problem(v, GATE_FAIL,
+		           "backup %s: %" PRIu64 " of %" PRIu64 " WAL segments "
+		           "missing from the repository (first %s; needs %s..%s)",
+		           label, missing, total, first_missing, start, stop);
 	else if (total == 1)
 		snprintf(found, foundlen, ", WAL %s present", start);
 	else
@@ -399,13 +411,20 @@ static void judge_wal(const struct bk_pgbr_facts *f, const struct bk_pgbr_view *
 static const char *status_text(int64_t code)
 {
 	switch (code) {
-	case 1: return "missing stanza path";
-	case 2: return "no valid backups";
-	case 3: return "missing stanza data";
-	case 4: return "different across repos";
-	case 5: return "database mismatch across repos";
-	case 6: return "requested backup not found";
-	default: return "other";
+	case 1:
+		return "missing stanza path";
+	case 2:
+		return "no valid backups";
+	case 3:
+		return "missing stanza data";
+	case 4:
+		return "different across repos";
+	case 5:
+		return "database mismatch across repos";
+	case 6:
+		return "requested backup not found";
+	default:
+		return "other";
 	}
 }
 
@@ -416,7 +435,8 @@ static void describe_backup(const json_t *b, int64_t now, json_t *d)
 	char t[40];
 	json_object_set_new(d, "label", bk_jstr(jstr(b, "label")));
 	json_object_set_new(d, "type", bk_jstr(jstr(b, "type")));
-	json_object_set_new(d, "repo", json_integer(jint(json_object_get(b, "database"), "repo-key", 0)));
+	json_object_set_new(d, "repo",
+	                    json_integer(jint(json_object_get(b, "database"), "repo-key", 0)));
 	fmt_utc_s(jtime(ts, "start", 0), t, sizeof(t));
 	json_object_set_new(d, "start_time", bk_jstr(t));
 	fmt_utc_s(jtime(ts, "stop", 0), t, sizeof(t));
@@ -444,8 +464,8 @@ static void stanza_details(const struct bk_pgbr_view *view, json_t *d)
 
 /* Why info gives no backup to judge: the stanza is not there, its status
  * is not ok, no backup of the allowed types, one without a label. */
-static void no_backup(const struct bk_pgbr_view *view, const char *stanza,
-                      const json_t *params, struct bk_verdict *v, json_t *d)
+static void no_backup(const struct bk_pgbr_view *view, const char *stanza, const json_t *params,
+                      struct bk_verdict *v, json_t *d)
 {
 	if (!json_is_array(view->all)) {
 		bk_problem(v, GATE_ERROR, "pgbackrest info: unparsable output (%s)", view->why);
@@ -474,8 +494,10 @@ static void no_backup(const struct bk_pgbr_view *view, const char *stanza,
 				bk_append(allowed, sizeof(allowed), "/", json_string_value(t));
 		}
 		if (view->n_other)
-			bk_problem(v, GATE_FAIL, "stanza %s: no %s backup (%zu backup%s of other "
-			           "types)", stanza, *allowed ? allowed : "allowed", view->n_other,
+			bk_problem(v, GATE_FAIL,
+			           "stanza %s: no %s backup (%zu backup%s of other "
+			           "types)",
+			           stanza, *allowed ? allowed : "allowed", view->n_other,
 			           view->n_other == 1 ? "" : "s");
 		else
 			bk_problem(v, GATE_FAIL, "stanza %s: no backup", stanza);
@@ -493,11 +515,15 @@ static void judge_record(const struct bk_pgbr_view *view, int64_t now, int64_t m
 	int64_t stop = jtime(json_object_get(b, "timestamp"), "stop", -1);
 	const json_t *err = json_object_get(b, "error");
 	if (json_is_true(err))
-		bk_problem(v, GATE_FAIL, "backup %s: pgBackRest recorded errors during the "
-		           "backup (error: true, e.g. invalid page checksums)", label);
+		bk_problem(v, GATE_FAIL,
+		           "backup %s: pgBackRest recorded errors during the "
+		           "backup (error: true, e.g. invalid page checksums)",
+		           label);
 	else if (!json_is_false(err))
-		bk_problem(v, GATE_FAIL, "backup %s: no error flag in pgbackrest info (made by "
-		           "a version that did not record it)", label);
+		bk_problem(v, GATE_FAIL,
+		           "backup %s: no error flag in pgbackrest info (made by "
+		           "a version that did not record it)",
+		           label);
 	char what[128];
 	snprintf(what, sizeof(what), "backup %s (%s)", label, type ? type : "?");
 	if (stop < 0)

@@ -9,11 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* ---- verify ---- */
 
 struct file_findings {
-	const char *what; /* "invalid checksum", "file missing", ... */
+	const char *what;   /* "invalid checksum", "file missing", ... */
 	const char *phrase; /* "with invalid checksum", "missing" */
 	int n;
 	char files[400];
@@ -21,8 +20,8 @@ struct file_findings {
 
 /* "INFO: invalid checksum '20261125-024500F/pg_data/base/5/16410.gz'" for
  * this backup: group by kind, file names without the label. */
-static void collect_bad_files(const char *err, const char *label,
-                              struct file_findings *ff, size_t nff, json_t *list)
+static void collect_bad_files(const char *err, const char *label, struct file_findings *ff,
+                              size_t nff, json_t *list)
 {
 	size_t ll = strlen(label);
 	for (const char *l = err; *l;) {
@@ -83,7 +82,6 @@ static void nonzero_counts(const char *line, char *buf, size_t len)
 	}
 }
 
-
 /* What the report on stdout says of the stanza and of the backup:
  *   stanza: demo
  *   status: ok|error
@@ -124,8 +122,8 @@ static void report_backup(struct report *r, const char *label, const char *t, js
 }
 
 /* One line of the report. */
-static void report_line(struct report *r, const char *stanza, const char *label,
-                        const char *line, json_t *vd)
+static void report_line(struct report *r, const char *stanza, const char *label, const char *line,
+                        json_t *vd)
 {
 	const char *t = line;
 	while (*t == ' ')
@@ -162,12 +160,12 @@ static void report_line(struct report *r, const char *stanza, const char *label,
 	}
 }
 
-#define FINDINGS                                                                   \
-	{                                                                          \
-		{"invalid checksum", "with invalid checksum", 0, ""},               \
-		{"file missing", "missing", 0, ""},                                \
-		{"invalid size", "with invalid size", 0, ""},                      \
-		{"invalid result", "unreadable", 0, ""},                           \
+#define FINDINGS                                                      \
+	{                                                             \
+		{"invalid checksum", "with invalid checksum", 0, ""}, \
+			{"file missing", "missing", 0, ""},           \
+			{"invalid size", "with invalid size", 0, ""}, \
+			{"invalid result", "unreadable", 0, ""},      \
 	}
 #define NFINDINGS 4
 
@@ -189,8 +187,8 @@ static void wal_findings(struct report *r, const char *err, json_t *vd)
 	}
 }
 
-void bk_pgbr_judge_verify(const char *stanza, const char *label, const char *out,
-                          const char *err, struct bk_verdict *v, json_t *vd)
+void bk_pgbr_judge_verify(const char *stanza, const char *label, const char *out, const char *err,
+                          struct bk_verdict *v, json_t *vd)
 {
 	char *tail = proc_tail(out, 4096);
 	json_object_set_new(vd, "report", bk_jstr(tail));
@@ -216,9 +214,10 @@ void bk_pgbr_judge_verify(const char *stanza, const char *label, const char *out
 		bk_problem(v, GATE_ERROR, "pgbackrest verify printed no result for stanza %s",
 		           stanza);
 	} else if (!*r.backup_status) {
-		bk_problem(v, GATE_FAIL, "backup %s: pgbackrest verify did not check it "
-		           "(stanza status: %s%s%s)", label, r.stanza_status,
-		           *r.other_lines ? "; " : "", r.other_lines);
+		bk_problem(v, GATE_FAIL,
+		           "backup %s: pgbackrest verify did not check it "
+		           "(stanza status: %s%s%s)",
+		           label, r.stanza_status, *r.other_lines ? "; " : "", r.other_lines);
 	} else if (strcmp(r.backup_status, "valid")) {
 		char what[GATE_SUMMARY_MAX] = "";
 		for (size_t k = 0; k < NFINDINGS; k++) {
@@ -230,10 +229,15 @@ void bk_pgbr_judge_verify(const char *stanza, const char *label, const char *out
 			         ff[k].n > 3 ? ", ..." : "");
 		}
 		bk_problem(v, GATE_FAIL, "backup %s: pgbackrest verify: status %s: %s", label,
-		           r.backup_status, *what ? what : *r.counts ? r.counts : "no detail");
+		           r.backup_status,
+		           *what       ? what
+		           : *r.counts ? r.counts
+		                       : "no detail");
 	} else if (strcmp(r.stanza_status, "ok")) {
-		bk_problem(v, GATE_FAIL, "stanza %s: pgbackrest verify: status %s%s%s "
-		           "(backup %s itself valid)", stanza, r.stanza_status,
+		bk_problem(v, GATE_FAIL,
+		           "stanza %s: pgbackrest verify: status %s%s%s "
+		           "(backup %s itself valid)",
+		           stanza, r.stanza_status,
 		           *r.archive_findings || *r.other_lines ? ": " : "",
 		           *r.archive_findings ? r.archive_findings : r.other_lines, label);
 	}

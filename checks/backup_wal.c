@@ -39,14 +39,17 @@ int bk_parse_lsn(const char *s, uint64_t *lsn)
  * backup ended exactly on a boundary).  Of the sizes PostgreSQL allows
  * (1 MiB .. 1 GiB) the smallest consistent one is taken: if in doubt,
  * more segments are demanded, never fewer.  0 when none fits. */
-uint64_t bk_wal_seg_size(uint64_t lsn_start, uint64_t lsn_stop, uint32_t slog,
-                         uint32_t sseg, uint32_t elog, uint32_t eseg)
+uint64_t bk_wal_seg_size(uint64_t lsn_start, uint64_t lsn_stop, uint32_t slog, uint32_t sseg,
+                         uint32_t elog, uint32_t eseg)
 {
 	for (uint64_t size = 1u << 20; size <= 1u << 30; size <<= 1) {
 		uint64_t stop_prev = lsn_stop ? lsn_stop - 1 : 0;
-		int ok_start = (lsn_start >> 32) == slog && (lsn_start & 0xFFFFFFFFu) / size == sseg;
-		int ok_stop = ((lsn_stop >> 32) == elog && (lsn_stop & 0xFFFFFFFFu) / size == eseg) ||
-		              ((stop_prev >> 32) == elog && (stop_prev & 0xFFFFFFFFu) / size == eseg);
+		int ok_start = (lsn_start >> 32) == slog &&
+		               (lsn_start & 0xFFFFFFFFu) / size == sseg;
+		int ok_stop = ((lsn_stop >> 32) == elog &&
+		               (lsn_stop & 0xFFFFFFFFu) / size == eseg) ||
+		              ((stop_prev >> 32) == elog &&
+		               (stop_prev & 0xFFFFFFFFu) / size == eseg);
 		if (ok_start && ok_stop)
 			return size;
 	}
@@ -86,4 +89,3 @@ json_t *bk_pgbr_wal_names(const char *text, char *why, size_t whylen)
 	json_decref(o);
 	return names;
 }
-

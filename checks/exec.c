@@ -13,8 +13,8 @@
 #include "kit/clock.h"
 #include "lib/proc.h"
 
-#define EXEC_MAX_OUT (1u << 20)    /* stdout kept from a plugin */
-#define EXEC_MAX_ERR (64u << 10)   /* stderr kept */
+#define EXEC_MAX_OUT (1u << 20)  /* stdout kept from a plugin */
+#define EXEC_MAX_ERR (64u << 10) /* stderr kept */
 
 /* The budget for the command: up to the core's deadline, less a margin so
  * that we kill it and say "timed out" before the core kills us. */
@@ -37,21 +37,19 @@ static int64_t exec_budget_ms(const struct gate_run_env *env)
 
 static const struct gate_param exec_params[] = {
 	{"command", GATE_P_STRING_LIST, GATE_PF_REQUIRED, NULL, NULL,
-	 "The command as an argv list (no shell); argv[0] is searched in PATH."},
+         "The command as an argv list (no shell); argv[0] is searched in PATH."},
 	{"protocol", GATE_P_ENUM, 0, "nagios", "nagios|exit",
-	 "nagios: exit 0 OK passes, 1 WARNING fails (see warning), 2 CRITICAL "
-	 "fails, 3 UNKNOWN or anything else is an error. exit: 0 passes, "
-	 "anything else fails."},
+         "nagios: exit 0 OK passes, 1 WARNING fails (see warning), 2 CRITICAL "
+         "fails, 3 UNKNOWN or anything else is an error. exit: 0 passes, "
+         "anything else fails."},
 	{"warning", GATE_P_ENUM, 0, "fail", "fail|pass",
-	 "What a Nagios WARNING (exit 1) is: fail (any doubt blocks), or pass, "
-	 "with the warning kept in the summary and details. Protocol nagios only."},
-	{"env", GATE_P_STRING_MAP, 0, NULL, NULL,
-	 "Extra environment variables for the command."},
+         "What a Nagios WARNING (exit 1) is: fail (any doubt blocks), or pass, "
+         "with the warning kept in the summary and details. Protocol nagios only."},
+	{"env", GATE_P_STRING_MAP, 0, NULL, NULL, "Extra environment variables for the command."},
 	{NULL, 0, 0, NULL, NULL, NULL},
 };
 
-static int exec_validate(const json_t *params, const char **param, char *msg,
-                         size_t msglen)
+static int exec_validate(const json_t *params, const char **param, char *msg, size_t msglen)
 {
 	const json_t *cmd = json_object_get(params, "command");
 	if (!json_is_array(cmd) || json_array_size(cmd) == 0) {
@@ -116,8 +114,7 @@ static void exec_argv_env(const json_t *params, char ***argv, char ***env_add)
 		}
 }
 
-static void exec_run(const json_t *params, const struct gate_run_env *env,
-                     struct gate_result *res)
+static void exec_run(const json_t *params, const struct gate_run_env *env, struct gate_result *res)
 {
 	if (!json_array_size(json_object_get(params, "command"))) {
 		gate_result_set(res, GATE_ERROR, "command: empty");
@@ -167,6 +164,5 @@ static const struct gate_check_type exec_types[] = {
 };
 
 const struct gate_module gate_builtin_exec = {
-	GATE_ABI_VERSION, "exec", "1.0.0", exec_types,
-	sizeof(exec_types) / sizeof(exec_types[0]),
+	GATE_ABI_VERSION, "exec", "1.0.0", exec_types, sizeof(exec_types) / sizeof(exec_types[0]),
 };

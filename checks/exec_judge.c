@@ -28,8 +28,8 @@
 #include "kit/text.h"
 #include "kit/timefmt.h"
 
-#define EXEC_LONG_MAX 4096         /* long output put into details */
-#define EXEC_TAIL_MAX 1024         /* stderr tail put into details */
+#define EXEC_LONG_MAX 4096 /* long output put into details */
+#define EXEC_TAIL_MAX 1024 /* stderr tail put into details */
 
 /* Copy at most n bytes of s into a new string, control characters as
  * spaces and surrounding blanks trimmed (summaries are one line). */
@@ -50,8 +50,7 @@ static char *exec_clean(const char *s, size_t n)
 static char *exec_last_line(const char *s)
 {
 	size_t n = strlen(s);
-	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' ||
-	             s[n - 1] == '\t'))
+	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
 		n--;
 	if (!n)
 		return NULL;
@@ -229,17 +228,21 @@ void plugin_output_release(struct plugin_output *po)
 static const char *nagios_state_name(int code)
 {
 	switch (code) {
-	case 0: return "OK";
-	case 1: return "WARNING";
-	case 2: return "CRITICAL";
-	case 3: return "UNKNOWN";
-	default: return NULL;
+	case 0:
+		return "OK";
+	case 1:
+		return "WARNING";
+	case 2:
+		return "CRITICAL";
+	case 3:
+		return "UNKNOWN";
+	default:
+		return NULL;
 	}
 }
 
 /* Details common to both protocols. */
-static void add_common_details(json_t *d, const struct proc_result *pr,
-                               const char *protocol)
+static void add_common_details(json_t *d, const struct proc_result *pr, const char *protocol)
 {
 	json_object_set_new(d, "protocol", json_string(protocol));
 	json_object_set_new(d, "duration_ms", json_real(pr->duration_ms));
@@ -249,8 +252,7 @@ static void add_common_details(json_t *d, const struct proc_result *pr,
 		json_object_set_new(d, "signal", json_integer(pr->term_signal));
 		const char *abbr = sigabbrev_np(pr->term_signal);
 		if (abbr)
-			json_object_set_new(d, "signal_name",
-			                    json_string_nocheck(abbr));
+			json_object_set_new(d, "signal_name", json_string_nocheck(abbr));
 	}
 	if (pr->out_truncated)
 		json_object_set_new(d, "output_truncated", json_true());
@@ -261,8 +263,8 @@ static void add_common_details(json_t *d, const struct proc_result *pr,
 }
 
 /* The end of the command that was not a normal exit: an error. */
-static int judge_abnormal(const struct proc_result *pr, const char *tool,
-                          int64_t timeout_ms, struct gate_result *res)
+static int judge_abnormal(const struct proc_result *pr, const char *tool, int64_t timeout_ms,
+                          struct gate_result *res)
 {
 	if (!pr->started) {
 		gate_result_set(res, GATE_ERROR, "%s", proc_describe(pr, tool));
@@ -288,8 +290,8 @@ static int judge_abnormal(const struct proc_result *pr, const char *tool,
 	return 0;
 }
 
-static void judge_nagios(const struct proc_result *pr, const char *tool,
-                         int warning_passes, struct gate_result *res)
+static void judge_nagios(const struct proc_result *pr, const char *tool, int warning_passes,
+                         struct gate_result *res)
 {
 	struct plugin_output po;
 	plugin_output_parse(pr->out, &po);
@@ -331,8 +333,7 @@ static void judge_nagios(const struct proc_result *pr, const char *tool,
 		gate_result_set(res, GATE_ERROR, "%s", line);
 		break;
 	default:
-		gate_result_set(res, GATE_ERROR,
-		                "%s: exited %d (not a plugin state): %s", tool,
+		gate_result_set(res, GATE_ERROR, "%s: exited %d (not a plugin state): %s", tool,
 		                pr->exit_code, line);
 		break;
 	}
@@ -405,8 +406,7 @@ void exec_judge(const struct proc_result *pr, const struct exec_judge_params *p,
 
 /* ---- recorded facts ---- */
 
-int exec_facts_read(const char *head, const char *out, const char *err,
-                    struct proc_result *pr)
+int exec_facts_read(const char *head, const char *out, const char *err, struct proc_result *pr)
 {
 	memset(pr, 0, sizeof(*pr));
 	pr->started = 1;
@@ -448,4 +448,3 @@ int exec_facts_read(const char *head, const char *out, const char *err,
 	}
 	return ended == 1 ? 0 : -1;
 }
-

@@ -39,8 +39,7 @@ void exec_judge(const struct proc_result *pr, const struct exec_judge_params *p,
  * signal) or "errno 2" (could not be started), optionally followed by
  * "ms 12.5" and "truncated 1".  out and err are borrowed, not copied (do
  * not proc_result_release pr).  -1 when head says none or two endings. */
-int exec_facts_read(const char *head, const char *out, const char *err,
-                    struct proc_result *pr);
+int exec_facts_read(const char *head, const char *out, const char *err, struct proc_result *pr);
 
 struct plugin_output {
 	char *summary;   /* first line, before '|' */

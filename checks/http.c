@@ -19,29 +19,28 @@
 
 const struct gate_param http_check_params[] = {
 	{"url", GATE_P_STRING, GATE_PF_REQUIRED, NULL, NULL,
-	 "http:// or https:// URL; a password in its userinfo is shown as ***"},
+         "http:// or https:// URL; a password in its userinfo is shown as ***"},
 	{"method", GATE_P_ENUM, 0, "GET", "GET|HEAD|POST", "request method"},
 	{"headers", GATE_P_STRING_MAP, GATE_PF_SECRET, NULL, NULL,
-	 "request headers; values may be ${env:NAME}"},
+         "request headers; values may be ${env:NAME}"},
 	{"body", GATE_P_STRING, 0, NULL, NULL, "request body (POST only)"},
-	{"expect_status", GATE_P_INT_LIST, 0, "[200]", NULL,
-	 "accepted response statuses"},
+	{"expect_status", GATE_P_INT_LIST, 0, "[200]", NULL, "accepted response statuses"},
 	{"expect_json", GATE_P_JSON, 0, NULL, NULL,
-	 "list of {pointer: /a/b, equals: VALUE | matches: ERE | max: N | min: N} "
-	 "(RFC 6901 pointers; numbers equal by value, 1 == 1.0; max/min also take a "
-	 "numeric string such as Prometheus' \"1e+00\"); the body must be JSON and "
-	 "every assertion hold"},
+         "list of {pointer: /a/b, equals: VALUE | matches: ERE | max: N | min: N} "
+         "(RFC 6901 pointers; numbers equal by value, 1 == 1.0; max/min also take a "
+         "numeric string such as Prometheus' \"1e+00\"); the body must be JSON and "
+         "every assertion hold"},
 	{"expect_body", GATE_P_STRING, 0, NULL, NULL,
-	 "POSIX extended regular expression the body must match"},
+         "POSIX extended regular expression the body must match"},
 	{"tls_verify", GATE_P_BOOL, 0, "true", NULL,
-	 "verify the server's certificate and host name"},
+         "verify the server's certificate and host name"},
 	{"ca_file", GATE_P_STRING, 0, NULL, NULL,
-	 "PEM file of CA certificates to verify against (default: the system's)"},
+         "PEM file of CA certificates to verify against (default: the system's)"},
 	{"max_body", GATE_P_SIZE, 0, "1MiB", NULL,
-	 "a larger response body is an error (enforced while receiving)"},
+         "a larger response body is an error (enforced while receiving)"},
 	{"follow_redirects", GATE_P_BOOL, 0, "false", NULL,
-	 "follow 3xx redirects (up to 10, http/https only; headers go only to "
-	 "the url's own scheme, host and port); extension"},
+         "follow 3xx redirects (up to 10, http/https only; headers go only to "
+         "the url's own scheme, host and port); extension"},
 	{NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -93,8 +92,7 @@ static int validate_expect_json(const json_t *ej, char *msg, size_t msglen)
 	}
 	size_t i;
 	json_t *item;
-	json_array_foreach(ej, i, item)
-	{
+	json_array_foreach(ej, i, item) {
 		if (!json_is_object(item)) {
 			snprintf(msg, msglen, "item %zu: must be a mapping", i + 1);
 			return -1;
@@ -110,15 +108,15 @@ static int validate_expect_json(const json_t *ej, char *msg, size_t msglen)
 		json_decref(probe);
 		if (bad) {
 			snprintf(msg, msglen,
-			         "item %zu: pointer '%s' is not a JSON pointer (\"\" or /a/b, ~0 ~1 escapes)",
+			         "item %zu: pointer '%s' is not a JSON pointer (\"\" or /a/b, ~0 "
+			         "~1 escapes)",
 			         i + 1, ptr);
 			return -1;
 		}
 		const char *key;
 		json_t *v;
 		int tests = 0;
-		json_object_foreach(item, key, v)
-		{
+		json_object_foreach(item, key, v) {
 			if (!strcmp(key, "pointer"))
 				continue;
 			size_t k;
@@ -126,7 +124,8 @@ static int validate_expect_json(const json_t *ej, char *msg, size_t msglen)
 				;
 			if (k == 4) {
 				snprintf(msg, msglen,
-				         "item %zu: unknown key '%s' (pointer, equals, matches, max, min)",
+				         "item %zu: unknown key '%s' (pointer, equals, matches, "
+				         "max, min)",
 				         i + 1, key);
 				return -1;
 			}
@@ -139,7 +138,8 @@ static int validate_expect_json(const json_t *ej, char *msg, size_t msglen)
 				regex_t re;
 				const char *pat = json_string_value(v);
 				if (!pat) {
-					snprintf(msg, msglen, "item %zu: matches must be a string", i + 1);
+					snprintf(msg, msglen, "item %zu: matches must be a string",
+					         i + 1);
 					return -1;
 				}
 				int rc = regcomp(&re, pat, REG_EXTENDED | REG_NOSUB);
@@ -194,8 +194,9 @@ int http_assertion_holds(json_t *doc, const json_t *item, char *why, size_t len)
 		int ok = s && regexec(&re, s, 0, NULL, 0) == 0;
 		regfree(&re);
 		if (!ok) {
-			snprintf(why, len, s ? "%s is %s, does not match /%s/"
-			                     : "%s is %s, not a string to match /%s/",
+			snprintf(why, len,
+			         s ? "%s is %s, does not match /%s/"
+			           : "%s is %s, not a string to match /%s/",
 			         ptr, shown, pat);
 			return 0;
 		}
@@ -219,15 +220,14 @@ int http_assertion_holds(json_t *doc, const json_t *item, char *why, size_t len)
 
 /* ---- validate ---- */
 
-#define INVALID(p, ...)                                                       \
-	do {                                                                  \
-		*param = (p);                                                 \
-		snprintf(msg, msglen, __VA_ARGS__);                           \
-		return -1;                                                    \
+#define INVALID(p, ...)                             \
+	do {                                        \
+		*param = (p);                       \
+		snprintf(msg, msglen, __VA_ARGS__); \
+		return -1;                          \
 	} while (0)
 
-int http_check_validate(const json_t *params, const char **param, char *msg,
-                        size_t msglen)
+int http_check_validate(const json_t *params, const char **param, char *msg, size_t msglen)
 {
 	const char *url = gate_param_str(params, "url");
 	const char *method = gate_param_str(params, "method");
@@ -249,8 +249,7 @@ int http_check_validate(const json_t *params, const char **param, char *msg,
 		json_t *v;
 		if (!json_is_array(st) || !json_array_size(st))
 			INVALID("expect_status", "must be a non-empty list of statuses");
-		json_array_foreach(st, i, v)
-		{
+		json_array_foreach(st, i, v) {
 			json_int_t s = json_integer_value(v);
 			if (!json_is_integer(v) || s < 100 || s > 599)
 				INVALID("expect_status", "item %zu is not an HTTP status (100-599)",
@@ -286,7 +285,9 @@ static int status_expected(const json_t *list, long status)
 	json_t *v;
 	if (!json_is_array(list))
 		return status == 200;
-	json_array_foreach(list, i, v) if (json_integer_value(v) == status) return 1;
+	json_array_foreach(list, i, v)
+		if (json_integer_value(v) == status)
+			return 1;
 	return 0;
 }
 
@@ -299,8 +300,7 @@ static void expected_statuses(const json_t *list, char *out, size_t len)
 		snprintf(out, len, "200");
 		return;
 	}
-	json_array_foreach(list, i, v)
-	{
+	json_array_foreach(list, i, v) {
 		char n[24];
 		snprintf(n, sizeof(n), "%s%lld", i ? ", " : "", (long long)json_integer_value(v));
 		http_buf_append(out, len, n);
@@ -313,13 +313,13 @@ static json_t *header_names(const json_t *headers)
 	json_t *names = json_array();
 	const char *name;
 	json_t *v;
-	json_object_foreach((json_t *)headers, name, v) json_array_append_new(names, json_string(name));
+	json_object_foreach((json_t *)headers, name, v)
+		json_array_append_new(names, json_string(name));
 	return names;
 }
 
 /* expect_body; 1 when it holds, 0 (res set) when not. */
-int http_judge_body(const char *re_text, const struct http_response *rs,
-                    struct gate_result *res)
+int http_judge_body(const char *re_text, const struct http_response *rs, struct gate_result *res)
 {
 	regex_t re;
 	int rc = regcomp(&re, re_text, REG_EXTENDED | REG_NOSUB);
@@ -341,23 +341,21 @@ int http_judge_body(const char *re_text, const struct http_response *rs,
 }
 
 /* expect_json; 1 when every assertion holds, 0 (res set) when not. */
-int http_judge_json(const json_t *ej, const struct http_response *rs,
-                    struct gate_result *res)
+int http_judge_json(const json_t *ej, const struct http_response *rs, struct gate_result *res)
 {
 	json_error_t je;
 	json_t *doc = json_loadb(rs->body, rs->body_len, JSON_DECODE_ANY, &je);
 	if (!doc) {
 		gate_result_set(res, GATE_ERROR,
-		                "status %ld, but the body is not JSON: %s at line %d",
-		                rs->status, je.text, je.line);
+		                "status %ld, but the body is not JSON: %s at line %d", rs->status,
+		                je.text, je.line);
 		return 0;
 	}
 	json_t *results = json_array();
 	char failures[GATE_SUMMARY_MAX] = "";
 	size_t i, nfail = 0;
 	json_t *item;
-	json_array_foreach(ej, i, item)
-	{
+	json_array_foreach(ej, i, item) {
 		char why[200] = "";
 		int ok = http_assertion_holds(doc, item, why, sizeof(why));
 		const char *ptr = json_string_value(json_object_get(item, "pointer"));
@@ -380,8 +378,7 @@ int http_judge_json(const json_t *ej, const struct http_response *rs,
 
 /* Status, body and JSON assertions against params; a failed exchange is
  * an error. */
-void http_check_judge(const json_t *params, const struct http_response *rs,
-                      struct gate_result *res)
+void http_check_judge(const json_t *params, const struct http_response *rs, struct gate_result *res)
 {
 	const json_t *ej = json_object_get(params, "expect_json");
 	const char *eb = gate_param_str(params, "expect_body");
@@ -406,7 +403,8 @@ void http_check_judge(const json_t *params, const struct http_response *rs,
 			                rs->status, loc, want);
 			free(loc);
 		} else {
-			gate_result_set(res, GATE_FAIL, "status %ld, expected %s", rs->status, want);
+			gate_result_set(res, GATE_FAIL, "status %ld, expected %s", rs->status,
+			                want);
 		}
 		return;
 	}
@@ -419,13 +417,11 @@ void http_check_judge(const json_t *params, const struct http_response *rs,
 		return;
 	}
 	gate_result_set(res, GATE_PASS, "status %ld in %.0f ms%s%s", rs->status, rs->total_ms,
-	                eb ? ", body matches" : "",
-	                ej ? ", JSON assertions hold" : "");
+	                eb ? ", body matches" : "", ej ? ", JSON assertions hold" : "");
 }
 
 /* Fetch (http_fetch), then judge (http_check_judge). */
-void http_check_run(const json_t *params, const struct gate_run_env *env,
-                    struct gate_result *res)
+void http_check_run(const json_t *params, const struct gate_run_env *env, struct gate_result *res)
 {
 	const char *url = gate_param_str(params, "url");
 	const json_t *headers = json_object_get(params, "headers");
@@ -465,28 +461,27 @@ void http_check_run(const json_t *params, const struct gate_run_env *env,
 
 static const struct gate_check_type http_types[] = {
 	{"http", "an HTTP(S) endpoint answers as expected",
-	 "One request with libcurl, bounded by the check's timeout (connect at most 5 s). "
-	 "The status must be in expect_status, the body must match expect_body and "
-	 "every expect_json assertion must hold.  Refused, not accepted, silent, slow, "
-	 "oversized (max_body) or unverifiable TLS answers are errors.  Redirects are "
-	 "not followed unless follow_redirects is true; header values are never shown.",
-	 http_check_params, http_check_validate, http_check_run},
+         "One request with libcurl, bounded by the check's timeout (connect at most 5 s). "
+         "The status must be in expect_status, the body must match expect_body and "
+         "every expect_json assertion must hold.  Refused, not accepted, silent, slow, "
+         "oversized (max_body) or unverifiable TLS answers are errors.  Redirects are "
+         "not followed unless follow_redirects is true; header values are never shown.",
+         http_check_params, http_check_validate, http_check_run},
 	{"prometheus.alerts", "no matching Prometheus alert is firing",
-	 "Reads /api/v1/alerts under url.  Alerts whose labels all match `match` "
-	 "(label name -> ERE, anchored like PromQL's =~; a missing label is \"\") "
-	 "and whose state is firing (or, with state: any, also pending) are counted; "
-	 "more than max fails and names them.",
-	 prom_alerts_params, prom_alerts_validate, prom_alerts_run},
+         "Reads /api/v1/alerts under url.  Alerts whose labels all match `match` "
+         "(label name -> ERE, anchored like PromQL's =~; a missing label is \"\") "
+         "and whose state is firing (or, with state: any, also pending) are counted; "
+         "more than max fails and names them.",
+         prom_alerts_params, prom_alerts_validate, prom_alerts_run},
 	{"patroni.cluster", "Patroni says enough replicas stream on the leader's timeline",
-	 "Reads /cluster under url.  Counts members with role replica, sync_standby or "
-	 "quorum_standby on the leader's timeline whose lag (replay_lag or lag, bytes) "
-	 "is at most max_lag_bytes (\"unknown\" fails) and that stream: state streaming "
-	 "(Patroni 3.0.4+), or state running and listed as streaming in the leader's "
-	 "own /patroni replication[] (Patroni before 3.0.4).",
-	 patroni_cluster_params, patroni_cluster_validate, patroni_cluster_run},
+         "Reads /cluster under url.  Counts members with role replica, sync_standby or "
+         "quorum_standby on the leader's timeline whose lag (replay_lag or lag, bytes) "
+         "is at most max_lag_bytes (\"unknown\" fails) and that stream: state streaming "
+         "(Patroni 3.0.4+), or state running and listed as streaming in the leader's "
+         "own /patroni replication[] (Patroni before 3.0.4).",
+         patroni_cluster_params, patroni_cluster_validate, patroni_cluster_run},
 };
 
 const struct gate_module gate_builtin_http = {
-	GATE_ABI_VERSION, "http", "1.0.0", http_types,
-	sizeof(http_types) / sizeof(http_types[0]),
+	GATE_ABI_VERSION, "http", "1.0.0", http_types, sizeof(http_types) / sizeof(http_types[0]),
 };

@@ -145,7 +145,7 @@ json_t *http_json_pointer(json_t *doc, const char *pointer, int *bad)
 struct sink {
 	char *buf;
 	size_t len, alloc;
-	size_t max;     /* 0: unlimited */
+	size_t max; /* 0: unlimited */
 	int too_big;
 };
 
@@ -204,7 +204,8 @@ static double info_ms(CURL *c, CURLINFO what)
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static void failf(struct http_response *rs, enum http_failure f, const char *fmt, ...)
+static void
+failf(struct http_response *rs, enum http_failure f, const char *fmt, ...)
 {
 	va_list ap;
 	rs->failure = f;
@@ -216,9 +217,8 @@ static void failf(struct http_response *rs, enum http_failure f, const char *fmt
 /* Turn a curl failure into one of our failures and a message that says
  * which phase failed. */
 static void describe_failure(CURL *c, CURLcode rc, const char *curl_err,
-                             const struct http_request *rq,
-                             const struct sink *sink, int64_t timeout_ms,
-                             struct http_response *rs)
+                             const struct http_request *rq, const struct sink *sink,
+                             int64_t timeout_ms, struct http_response *rs)
 {
 	char hp[300];
 	url_hostport(rq->url, hp, sizeof(hp));
@@ -230,25 +230,29 @@ static void describe_failure(CURL *c, CURLcode rc, const char *curl_err,
 	long oserr = 0;
 
 	if (sink->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
-		failf(rs, HTTP_F_TOO_BIG, "response body from %s is larger than max_body (%zu bytes)",
-		         hp, rq->max_body);
+		failf(rs, HTTP_F_TOO_BIG,
+		      "response body from %s is larger than max_body (%zu bytes)", hp,
+		      rq->max_body);
 		return;
 	}
 	switch (rc) {
 	case CURLE_OPERATION_TIMEDOUT:
 		if (connect <= 0) {
-			failf(rs, HTTP_F_CONNECT_TIMEOUT, "connect to %s timed out: not accepted within %.0f ms",
-			         hp, rs->total_ms);
+			failf(rs, HTTP_F_CONNECT_TIMEOUT,
+			      "connect to %s timed out: not accepted within %.0f ms", hp,
+			      rs->total_ms);
 		} else if (https && appconnect <= 0) {
 			failf(rs, HTTP_F_TLS, "TLS handshake with %s timed out after %.0f ms", hp,
-			         rs->total_ms);
+			      rs->total_ms);
 		} else if (first <= 0) {
-			failf(rs, HTTP_F_NO_ANSWER, "connected to %s, but no response within %lld ms", hp,
-			         (long long)timeout_ms);
+			failf(rs, HTTP_F_NO_ANSWER,
+			      "connected to %s, but no response within %lld ms", hp,
+			      (long long)timeout_ms);
 		} else {
-			failf(rs, HTTP_F_SLOW, "response from %s too slow: started after %.0f ms, "
-			         "incomplete after %lld ms (%zu body bytes received)",
-			         hp, first, (long long)timeout_ms, sink->len);
+			failf(rs, HTTP_F_SLOW,
+			      "response from %s too slow: started after %.0f ms, "
+			      "incomplete after %lld ms (%zu body bytes received)",
+			      hp, first, (long long)timeout_ms, sink->len);
 		}
 		return;
 	case CURLE_COULDNT_CONNECT:
@@ -282,17 +286,17 @@ static void describe_failure(CURL *c, CURLcode rc, const char *curl_err,
 /* "Name: value" lines; a header value never leaves this function except
  * towards the server.  -1 with rs->err on a value that would split the
  * request (a line break). */
-static int build_headers(const json_t *headers, struct curl_slist **out,
-                         struct http_response *rs)
+static int build_headers(const json_t *headers, struct curl_slist **out, struct http_response *rs)
 {
 	const char *name;
 	json_t *v;
-	*out = curl_slist_append(NULL, "User-Agent: gate/" "0.1");
-	json_object_foreach((json_t *)headers, name, v)
-	{
+	*out = curl_slist_append(NULL, "User-Agent: gate/"
+	                               "0.1");
+	json_object_foreach((json_t *)headers, name, v) {
 		const char *val = json_string_value(v);
 		if (!val) {
-			snprintf(rs->err, sizeof(rs->err), "header %s: value is not a string", name);
+			snprintf(rs->err, sizeof(rs->err), "header %s: value is not a string",
+			         name);
 			return -1;
 		}
 		if (strpbrk(name, ":\r\n ") || strpbrk(val, "\r\n")) {
@@ -501,8 +505,7 @@ void http_response_release(struct http_response *rs)
 	rs->body = rs->location = NULL;
 }
 
-int http_get_json(const struct http_request *req, json_t **doc, char *err,
-                  size_t errlen)
+int http_get_json(const struct http_request *req, json_t **doc, char *err, size_t errlen)
 {
 	struct http_request rq = *req;
 	struct http_response rs;

@@ -19,35 +19,35 @@
  * http_response.err says the same in words. */
 enum http_failure {
 	HTTP_OK = 0,
-	HTTP_F_CONNECT_TIMEOUT,  /* no TCP connection within the connect timeout */
-	HTTP_F_REFUSED,          /* the connection was refused or unreachable */
-	HTTP_F_TLS,              /* TLS handshake or certificate verification */
-	HTTP_F_NO_ANSWER,        /* connected, but no response byte in time */
-	HTTP_F_SLOW,             /* the response started but did not finish in time */
-	HTTP_F_TOO_BIG,          /* the body is larger than max_body */
-	HTTP_F_OTHER,            /* DNS, bad URL, protocol error... */
+	HTTP_F_CONNECT_TIMEOUT, /* no TCP connection within the connect timeout */
+	HTTP_F_REFUSED,         /* the connection was refused or unreachable */
+	HTTP_F_TLS,             /* TLS handshake or certificate verification */
+	HTTP_F_NO_ANSWER,       /* connected, but no response byte in time */
+	HTTP_F_SLOW,            /* the response started but did not finish in time */
+	HTTP_F_TOO_BIG,         /* the body is larger than max_body */
+	HTTP_F_OTHER,           /* DNS, bad URL, protocol error... */
 };
 
 struct http_request {
 	const char *url;
-	const char *method;        /* "GET" (default when NULL), "HEAD", "POST" */
-	const json_t *headers;     /* object name -> string value, or NULL; values are secret */
-	const char *body;          /* POST body, or NULL */
-	int tls_verify;            /* verify peer and host name */
-	const char *ca_file;       /* NULL: the system's CA bundle */
-	size_t max_body;           /* 0: no limit */
+	const char *method;    /* "GET" (default when NULL), "HEAD", "POST" */
+	const json_t *headers; /* object name -> string value, or NULL; values are secret */
+	const char *body;      /* POST body, or NULL */
+	int tls_verify;        /* verify peer and host name */
+	const char *ca_file;   /* NULL: the system's CA bundle */
+	size_t max_body;       /* 0: no limit */
 	int follow_redirects;
-	int64_t deadline_ms;       /* gate_mono_ms(): the exchange ends before this */
+	int64_t deadline_ms; /* gate_mono_ms(): the exchange ends before this */
 };
 
 /* What one exchange gave: all a judge of the answer gets (http_judge.h). */
 struct http_response {
 	enum http_failure failure;
-	char err[384];             /* what went wrong (no secret), when failure != HTTP_OK */
-	long status;               /* HTTP status; 0 when none was received */
-	char *body;                /* NUL-terminated (never NULL after http_fetch) */
+	char err[384]; /* what went wrong (no secret), when failure != HTTP_OK */
+	long status;   /* HTTP status; 0 when none was received */
+	char *body;    /* NUL-terminated (never NULL after http_fetch) */
 	size_t body_len;
-	char *location;            /* redirect target of a 3xx not followed, or NULL */
+	char *location; /* redirect target of a 3xx not followed, or NULL */
 	double total_ms;
 	double connect_ms;
 };
@@ -66,8 +66,7 @@ void http_response_release(struct http_response *rs);
 /* GET rq->url and parse its JSON answer (status 200 required; rq gives
  * TLS, headers, max_body and the deadline; redirects are not followed).
  * 0 with *doc (the caller's reference), or -1 with a message in err. */
-int http_get_json(const struct http_request *rq, json_t **doc, char *err,
-                  size_t errlen);
+int http_get_json(const struct http_request *rq, json_t **doc, char *err, size_t errlen);
 
 /* base + suffix, without doubling the '/' between them.  Caller frees. */
 char *http_join_url(const char *base, const char *suffix);
@@ -85,21 +84,16 @@ int http_buf_append(char *buf, size_t len, const char *s);
 
 /* The family's check types (checks/http.c, http_prom.c, http_patroni.c). */
 extern const struct gate_param http_check_params[];
-void http_check_run(const json_t *params, const struct gate_run_env *env,
-                    struct gate_result *res);
-int http_check_validate(const json_t *params, const char **param, char *msg,
-                        size_t msglen);
+void http_check_run(const json_t *params, const struct gate_run_env *env, struct gate_result *res);
+int http_check_validate(const json_t *params, const char **param, char *msg, size_t msglen);
 
 extern const struct gate_param prom_alerts_params[];
-void prom_alerts_run(const json_t *params, const struct gate_run_env *env,
-                     struct gate_result *res);
-int prom_alerts_validate(const json_t *params, const char **param, char *msg,
-                         size_t msglen);
+void prom_alerts_run(const json_t *params, const struct gate_run_env *env, struct gate_result *res);
+int prom_alerts_validate(const json_t *params, const char **param, char *msg, size_t msglen);
 
 extern const struct gate_param patroni_cluster_params[];
 void patroni_cluster_run(const json_t *params, const struct gate_run_env *env,
                          struct gate_result *res);
-int patroni_cluster_validate(const json_t *params, const char **param,
-                             char *msg, size_t msglen);
+int patroni_cluster_validate(const json_t *params, const char **param, char *msg, size_t msglen);
 
 #endif

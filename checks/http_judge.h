@@ -19,12 +19,10 @@ void http_check_judge(const json_t *params, const struct http_response *rs,
                       struct gate_result *res);
 /* http: expect_body (a POSIX ERE) against the body; 1 when it matches,
  * 0 with res set when not. */
-int http_judge_body(const char *re_text, const struct http_response *rs,
-                    struct gate_result *res);
+int http_judge_body(const char *re_text, const struct http_response *rs, struct gate_result *res);
 /* http: every expect_json assertion (a list, as validated) against the
  * body; 1 when all hold, 0 with res set when not. */
-int http_judge_json(const json_t *ej, const struct http_response *rs,
-                    struct gate_result *res);
+int http_judge_json(const json_t *ej, const struct http_response *rs, struct gate_result *res);
 /* One {pointer, equals|matches|max|min} against doc; 0 with why when it
  * does not hold. */
 int http_assertion_holds(json_t *doc, const json_t *item, char *why, size_t len);
@@ -35,14 +33,13 @@ struct prom_matcher {
 	regex_t re;
 };
 /* -1 with msg on a bad expression; free with prom_free_match. */
-int prom_compile_match(const json_t *match, struct prom_matcher **out, size_t *n,
-                       char *msg, size_t msglen);
+int prom_compile_match(const json_t *match, struct prom_matcher **out, size_t *n, char *msg,
+                       size_t msglen);
 void prom_free_match(struct prom_matcher *m, size_t n);
 /* Judge /api/v1/alerts (doc) into res: alerts matching m (firing, or also
  * pending when any) counted against max; shown is the URL for messages. */
-void prom_alerts_judge(const json_t *doc, const struct prom_matcher *m, size_t nm,
-                       int any, int64_t max, const char *shown,
-                       struct gate_result *res);
+void prom_alerts_judge(const json_t *doc, const struct prom_matcher *m, size_t nm, int any,
+                       int64_t max, const char *shown, struct gate_result *res);
 
 /* patroni.cluster: what the fetch gathered. */
 struct patroni_facts {
@@ -61,7 +58,7 @@ const json_t *patroni_leader(const json_t *cluster);
 int patroni_needs_leader_view(const json_t *cluster);
 /* Judge the facts into res with the check's params; shown is the /cluster
  * URL for messages. */
-void patroni_cluster_judge(const json_t *params, const struct patroni_facts *f,
-                           const char *shown, struct gate_result *res);
+void patroni_cluster_judge(const json_t *params, const struct patroni_facts *f, const char *shown,
+                           struct gate_result *res);
 
 #endif

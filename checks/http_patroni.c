@@ -21,20 +21,19 @@
 
 const struct gate_param patroni_cluster_params[] = {
 	{"url", GATE_P_STRING, GATE_PF_REQUIRED, NULL, NULL,
-	 "a Patroni REST API base URL (http://host:8008); /cluster is read"},
+         "a Patroni REST API base URL (http://host:8008); /cluster is read"},
 	{"min_streaming", GATE_P_INT, 0, "1", NULL,
-	 "replicas that must stream on the leader's timeline within max_lag_bytes"},
+         "replicas that must stream on the leader's timeline within max_lag_bytes"},
 	{"max_lag_bytes", GATE_P_SIZE, 0, "16MiB", NULL,
-	 "a member's replay_lag (or lag) above this does not count; \"unknown\" never counts"},
+         "a member's replay_lag (or lag) above this does not count; \"unknown\" never counts"},
 	{"require_unpaused", GATE_P_BOOL, 0, "false", NULL,
-	 "fail while the cluster is in maintenance pause"},
+         "fail while the cluster is in maintenance pause"},
 	{"ca_file", GATE_P_STRING, 0, NULL, NULL,
-	 "PEM CA certificates for https REST APIs (default: the system's); extension"},
+         "PEM CA certificates for https REST APIs (default: the system's); extension"},
 	{NULL, 0, 0, NULL, NULL, NULL},
 };
 
-int patroni_cluster_validate(const json_t *params, const char **param, char *msg,
-                             size_t msglen)
+int patroni_cluster_validate(const json_t *params, const char **param, char *msg, size_t msglen)
 {
 	const char *url = gate_param_str(params, "url");
 	if (url && !http_url_scheme_ok(url)) {
@@ -71,8 +70,7 @@ static int leader_lists_streaming(const json_t *leader_status, const char *name)
 {
 	size_t i;
 	json_t *r;
-	json_array_foreach(json_object_get(leader_status, "replication"), i, r)
-	{
+	json_array_foreach(json_object_get(leader_status, "replication"), i, r) {
 		const char *app = json_string_value(json_object_get(r, "application_name"));
 		const char *st = json_string_value(json_object_get(r, "state"));
 		if (app && st && !strcmp(app, name) && !strcmp(st, "streaming"))
@@ -88,8 +86,7 @@ static int needs_leader_view(const json_t *members, const json_t *leader)
 	json_t *m;
 	if (!json_is_integer(json_object_get(leader, "timeline")))
 		return 1;
-	json_array_foreach(members, i, m)
-	{
+	json_array_foreach(members, i, m) {
 		const char *st = json_string_value(json_object_get(m, "state"));
 		if (is_replica_role(json_string_value(json_object_get(m, "role"))) && st &&
 		    !strcmp(st, "running"))
@@ -99,10 +96,10 @@ static int needs_leader_view(const json_t *members, const json_t *leader)
 }
 
 struct verdict {
-	json_int_t timeline;     /* the leader's; -1 when unknown */
+	json_int_t timeline; /* the leader's; -1 when unknown */
 	int64_t max_lag;
 	const json_t *leader_status; /* leader's /patroni, or NULL */
-	int leader_view_failed;  /* we needed it and could not get it */
+	int leader_view_failed;      /* we needed it and could not get it */
 	size_t streaming, unconfirmed;
 };
 
@@ -129,7 +126,8 @@ static int replica_counts(const json_t *m, struct verdict *vd, char *why, size_t
 		return 0;
 	}
 	if (!json_is_number(lag)) {
-		snprintf(why, len, "lag %s", json_is_string(lag) ? json_string_value(lag) : "not reported");
+		snprintf(why, len, "lag %s",
+		         json_is_string(lag) ? json_string_value(lag) : "not reported");
 		return 0;
 	}
 	double l = json_number_value(lag);
@@ -167,7 +165,8 @@ static void describe_member(const json_t *m, const char *why, char *out, size_t 
 	if (n < 0 || (size_t)n >= len)
 		return;
 	if (json_is_integer(tl))
-		n += snprintf(out + n, len - (size_t)n, " tl %lld", (long long)json_integer_value(tl));
+		n += snprintf(out + n, len - (size_t)n, " tl %lld",
+		              (long long)json_integer_value(tl));
 	if ((size_t)n < len && json_is_number(lag))
 		n += snprintf(out + n, len - (size_t)n, " lag %.0f", json_number_value(lag));
 	else if ((size_t)n < len && json_is_string(lag))
@@ -180,8 +179,7 @@ const json_t *patroni_leader(const json_t *cluster)
 {
 	size_t i;
 	json_t *m;
-	json_array_foreach(json_object_get(cluster, "members"), i, m)
-	{
+	json_array_foreach(json_object_get(cluster, "members"), i, m) {
 		if (is_leader_role(json_string_value(json_object_get(m, "role"))))
 			return m;
 	}
@@ -218,8 +216,11 @@ static void fetch_leader_view(const json_t *leader, const char *ca_file,
 	}
 	f->leader_api_url = url_redact_password(api);
 	struct http_request rq = {
-		.url = api, .tls_verify = 1, .ca_file = ca_file,
-		.max_body = PATRONI_MAX_BODY, .deadline_ms = http_attempt_deadline(env),
+		.url = api,
+		.tls_verify = 1,
+		.ca_file = ca_file,
+		.max_body = PATRONI_MAX_BODY,
+		.deadline_ms = http_attempt_deadline(env),
 	};
 	http_get_json(&rq, &f->leader_view, f->leader_api_error, sizeof(f->leader_api_error));
 }
@@ -230,8 +231,11 @@ static int patroni_fetch(const char *url, const char *ca_file, const struct gate
                          struct patroni_facts *f, char *err, size_t errlen)
 {
 	struct http_request rq = {
-		.url = url, .tls_verify = 1, .ca_file = ca_file,
-		.max_body = PATRONI_MAX_BODY, .deadline_ms = http_attempt_deadline(env),
+		.url = url,
+		.tls_verify = 1,
+		.ca_file = ca_file,
+		.max_body = PATRONI_MAX_BODY,
+		.deadline_ms = http_attempt_deadline(env),
 	};
 	if (http_get_json(&rq, &f->cluster, err, errlen) < 0)
 		return -1;
@@ -303,8 +307,7 @@ static size_t judge_members(const json_t *members, const json_t *leader, struct 
 	json_object_set_new(res->details, "members", list);
 	size_t i, replicas = 0;
 	json_t *m;
-	json_array_foreach(members, i, m)
-	{
+	json_array_foreach(members, i, m) {
 		const char *role = json_string_value(json_object_get(m, "role"));
 		char why[96] = "", one[200];
 		int counts = 0;
@@ -317,12 +320,12 @@ static size_t judge_members(const json_t *members, const json_t *leader, struct 
 		if (i)
 			http_buf_append(states, states_len, ", ");
 		http_buf_append(states, states_len, one);
-		json_t *d = json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?,s:b}", "name",
-		                      json_object_get(m, "name"), "role", json_object_get(m, "role"),
-		                      "state", json_object_get(m, "state"), "timeline",
-		                      json_object_get(m, "timeline"), "lag",
-		                      json_object_get(m, json_object_get(m, "replay_lag") ? "replay_lag" : "lag"),
-		                      "streaming", counts);
+		json_t *d = json_pack(
+			"{s:O?,s:O?,s:O?,s:O?,s:O?,s:b}", "name", json_object_get(m, "name"),
+			"role", json_object_get(m, "role"), "state", json_object_get(m, "state"),
+			"timeline", json_object_get(m, "timeline"), "lag",
+			json_object_get(m, json_object_get(m, "replay_lag") ? "replay_lag" : "lag"),
+			"streaming", counts);
 		if (*why)
 			json_object_set_new(d, "why", json_string(why));
 		json_array_append_new(list, d);
@@ -374,8 +377,8 @@ static void patroni_verdict(const json_t *params, const struct patroni_facts *f,
 	http_buf_append(res->summary, sizeof(res->summary), states);
 }
 
-void patroni_cluster_judge(const json_t *params, const struct patroni_facts *f,
-                           const char *shown, struct gate_result *res)
+void patroni_cluster_judge(const json_t *params, const struct patroni_facts *f, const char *shown,
+                           struct gate_result *res)
 {
 	struct verdict vd = {.timeline = -1,
 	                     .max_lag = gate_param_int(params, "max_lag_bytes", 16777216)};

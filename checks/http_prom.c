@@ -18,25 +18,23 @@
 
 const struct gate_param prom_alerts_params[] = {
 	{"url", GATE_P_STRING, GATE_PF_REQUIRED, NULL, NULL,
-	 "base URL of Prometheus (or an API serving /api/v1/alerts the same way)"},
+         "base URL of Prometheus (or an API serving /api/v1/alerts the same way)"},
 	{"match", GATE_P_STRING_MAP, 0, NULL, NULL,
-	 "label name -> regular expression (POSIX ERE, anchored); only alerts "
-	 "matching all of them count; a missing label is the empty string"},
-	{"state", GATE_P_ENUM, 0, "firing", "firing|any",
-	 "firing, or any (firing and pending)"},
-	{"max", GATE_P_INT, 0, "0", NULL,
-	 "more matching alerts than this fails; they are named"},
+         "label name -> regular expression (POSIX ERE, anchored); only alerts "
+         "matching all of them count; a missing label is the empty string"},
+	{"state", GATE_P_ENUM, 0, "firing", "firing|any", "firing, or any (firing and pending)"},
+	{"max", GATE_P_INT, 0, "0", NULL, "more matching alerts than this fails; they are named"},
 	{"headers", GATE_P_STRING_MAP, GATE_PF_SECRET, NULL, NULL,
-	 "request headers (Authorization: \"Bearer ${env:TOKEN}\"); extension"},
+         "request headers (Authorization: \"Bearer ${env:TOKEN}\"); extension"},
 	{"ca_file", GATE_P_STRING, 0, NULL, NULL,
-	 "PEM CA certificates for an https url (default: the system's); extension"},
+         "PEM CA certificates for an https url (default: the system's); extension"},
 	{NULL, 0, 0, NULL, NULL, NULL},
 };
 
 /* Compile `match` into anchored matchers (PromQL's =~ is anchored too).
  * -1 with msg on a bad expression. */
-int prom_compile_match(const json_t *match, struct prom_matcher **out, size_t *n,
-                       char *msg, size_t msglen)
+int prom_compile_match(const json_t *match, struct prom_matcher **out, size_t *n, char *msg,
+                       size_t msglen)
 {
 	*out = NULL;
 	*n = 0;
@@ -49,8 +47,7 @@ int prom_compile_match(const json_t *match, struct prom_matcher **out, size_t *n
 	struct prom_matcher *m = xcalloc(json_object_size(match) + 1, sizeof(*m));
 	const char *label;
 	json_t *v;
-	json_object_foreach((json_t *)match, label, v)
-	{
+	json_object_foreach((json_t *)match, label, v) {
 		const char *pat = json_string_value(v);
 		if (!pat) {
 			snprintf(msg, msglen, "%s: the regular expression must be a string", label);
@@ -86,8 +83,7 @@ void prom_free_match(struct prom_matcher *m, size_t n)
 	free(m);
 }
 
-int prom_alerts_validate(const json_t *params, const char **param, char *msg,
-                         size_t msglen)
+int prom_alerts_validate(const json_t *params, const char **param, char *msg, size_t msglen)
 {
 	const char *url = gate_param_str(params, "url");
 	if (url && !http_url_scheme_ok(url)) {
@@ -133,7 +129,9 @@ static void alert_name(const json_t *labels, char *out, size_t len)
 	const char **keys = xcalloc(nk + 1, sizeof(*keys));
 	const char *key;
 	json_t *v;
-	json_object_foreach((json_t *)labels, key, v) if (strcmp(key, "alertname")) keys[k++] = key;
+	json_object_foreach((json_t *)labels, key, v)
+		if (strcmp(key, "alertname"))
+			keys[k++] = key;
 	qsort(keys, k, sizeof(*keys), cmp_str);
 	out[0] = '\0';
 	http_buf_append(out, len, name ? name : "(no alertname)");
@@ -149,8 +147,7 @@ static void alert_name(const json_t *labels, char *out, size_t len)
 	free(keys);
 }
 
-void prom_alerts_run(const json_t *params, const struct gate_run_env *env,
-                     struct gate_result *res)
+void prom_alerts_run(const json_t *params, const struct gate_run_env *env, struct gate_result *res)
 {
 	const char *url = gate_param_str(params, "url");
 	const char *state = gate_param_str(params, "state");
@@ -198,9 +195,8 @@ out:
 	prom_free_match(m, nm);
 }
 
-void prom_alerts_judge(const json_t *doc, const struct prom_matcher *m, size_t nm,
-                       int any, int64_t max, const char *shown,
-                       struct gate_result *res)
+void prom_alerts_judge(const json_t *doc, const struct prom_matcher *m, size_t nm, int any,
+                       int64_t max, const char *shown, struct gate_result *res)
 {
 	const char *status = json_string_value(json_object_get(doc, "status"));
 	json_t *alerts = json_object_get(json_object_get(doc, "data"), "alerts");
@@ -217,13 +213,13 @@ void prom_alerts_judge(const json_t *doc, const struct prom_matcher *m, size_t n
 	char names[GATE_SUMMARY_MAX] = "";
 	size_t i, counted = 0, ignored = 0;
 	json_t *a;
-	json_array_foreach(alerts, i, a)
-	{
+	json_array_foreach(alerts, i, a) {
 		const json_t *labels = json_object_get(a, "labels");
 		const char *st = json_string_value(json_object_get(a, "state"));
 		if (!json_is_object(labels) || !st) {
 			gate_result_set(res, GATE_ERROR,
-			                "alert %zu from %s has no labels or no state", i + 1, shown);
+			                "alert %zu from %s has no labels or no state", i + 1,
+			                shown);
 			return;
 		}
 		if (!any && strcmp(st, "firing"))
@@ -237,11 +233,13 @@ void prom_alerts_judge(const json_t *doc, const struct prom_matcher *m, size_t n
 		if (counted++)
 			http_buf_append(names, sizeof(names), ", ");
 		http_buf_append(names, sizeof(names), one);
-		json_array_append_new(listed, json_pack("{s:s,s:s,s:O?,s:O}", "name", one, "state", st,
-		                                        "activeAt", json_object_get(a, "activeAt"),
-		                                        "labels", labels));
+		json_array_append_new(listed,
+		                      json_pack("{s:s,s:s,s:O?,s:O}", "name", one, "state", st,
+		                                "activeAt", json_object_get(a, "activeAt"),
+		                                "labels", labels));
 	}
-	json_object_set_new(res->details, "total", json_integer((json_int_t)json_array_size(alerts)));
+	json_object_set_new(res->details, "total",
+	                    json_integer((json_int_t)json_array_size(alerts)));
 	json_object_set_new(res->details, "matching", json_integer((json_int_t)counted));
 	json_object_set_new(res->details, "ignored_by_match", json_integer((json_int_t)ignored));
 	json_object_set_new(res->details, "max", json_integer(max));
@@ -254,7 +252,8 @@ void prom_alerts_judge(const json_t *doc, const struct prom_matcher *m, size_t n
 	if ((int64_t)counted > max) {
 		char head[96];
 		if (max)
-			snprintf(head, sizeof(head), "%zu %s (max %lld): ", counted, what, (long long)max);
+			snprintf(head, sizeof(head), "%zu %s (max %lld): ", counted, what,
+			         (long long)max);
 		else
 			snprintf(head, sizeof(head), "%zu %s: ", counted, what);
 		res->summary[0] = '\0';

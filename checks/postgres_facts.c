@@ -12,21 +12,18 @@
 #include "kit/alloc.h"
 #include "postgres_judge.h"
 
-#define F(st, name, kind) {#name, kind, offsetof(struct st, name)}
+#define F(st, name, kind)                              \
+	{                                              \
+#name, kind, offsetof(struct st, name) \
+	}
 
 const struct pg_field pg_walsender_fields[] = {
-	F(pg_walsender, application_name, PG_STR),
-	F(pg_walsender, state, PG_STR),
-	F(pg_walsender, sync_state, PG_STR),
-	F(pg_walsender, lag_bytes, PG_INT),
-	F(pg_walsender, replay_lag_s, PG_REAL),
-	F(pg_walsender, caught_up, PG_BOOL),
-	F(pg_walsender, reply_age_s, PG_REAL),
-	F(pg_walsender, pid, PG_INT),
-	F(pg_walsender, client_addr, PG_STR),
-	F(pg_walsender, replay_lsn, PG_STR),
-	F(pg_walsender, sent_lsn, PG_STR),
-	{NULL, 0, 0},
+	F(pg_walsender, application_name, PG_STR), F(pg_walsender, state, PG_STR),
+	F(pg_walsender, sync_state, PG_STR),       F(pg_walsender, lag_bytes, PG_INT),
+	F(pg_walsender, replay_lag_s, PG_REAL),    F(pg_walsender, caught_up, PG_BOOL),
+	F(pg_walsender, reply_age_s, PG_REAL),     F(pg_walsender, pid, PG_INT),
+	F(pg_walsender, client_addr, PG_STR),      F(pg_walsender, replay_lsn, PG_STR),
+	F(pg_walsender, sent_lsn, PG_STR),         {NULL, 0, 0},
 };
 
 const struct pg_field pg_wal_receiver_fields[] = {
@@ -69,23 +66,16 @@ const struct pg_field pg_archive_ready_fields[] = {
 };
 
 const struct pg_field pg_slot_fields[] = {
-	F(pg_slot, slot_name, PG_STR),
-	F(pg_slot, slot_type, PG_STR),
-	F(pg_slot, active, PG_BOOL),
-	F(pg_slot, wal_status, PG_STR),
-	F(pg_slot, safe_wal_size, PG_INT),
-	F(pg_slot, retained_bytes, PG_INT),
-	F(pg_slot, active_pid, PG_INT),
-	{NULL, 0, 0},
+	F(pg_slot, slot_name, PG_STR),     F(pg_slot, slot_type, PG_STR),
+	F(pg_slot, active, PG_BOOL),       F(pg_slot, wal_status, PG_STR),
+	F(pg_slot, safe_wal_size, PG_INT), F(pg_slot, retained_bytes, PG_INT),
+	F(pg_slot, active_pid, PG_INT),    {NULL, 0, 0},
 };
 
 static const struct pg_field fetched_fields[] = {
-	F(pg_fetched, server, PG_STR),
-	F(pg_fetched, server_version, PG_INT),
-	F(pg_fetched, taken_at_ms, PG_INT),
-	F(pg_fetched, error, PG_STR),
-	F(pg_fetched, sqlstate, PG_STR),
-	{NULL, 0, 0},
+	F(pg_fetched, server, PG_STR),      F(pg_fetched, server_version, PG_INT),
+	F(pg_fetched, taken_at_ms, PG_INT), F(pg_fetched, error, PG_STR),
+	F(pg_fetched, sqlstate, PG_STR),    {NULL, 0, 0},
 };
 
 #undef F
@@ -104,10 +94,18 @@ void pg_fields_clear(void *s, const struct pg_field *fl)
 {
 	for (; fl->name; fl++)
 		switch (fl->kind) {
-		case PG_STR: *AT(s, fl, char *) = NULL; break;
-		case PG_INT: *AT(s, fl, int64_t) = PG_NULL_INT; break;
-		case PG_REAL: *AT(s, fl, double) = NAN; break;
-		case PG_BOOL: *AT(s, fl, int) = -1; break;
+		case PG_STR:
+			*AT(s, fl, char *) = NULL;
+			break;
+		case PG_INT:
+			*AT(s, fl, int64_t) = PG_NULL_INT;
+			break;
+		case PG_REAL:
+			*AT(s, fl, double) = NAN;
+			break;
+		case PG_BOOL:
+			*AT(s, fl, int) = -1;
+			break;
 		}
 }
 
@@ -130,10 +128,18 @@ static void fields_put(json_t *o, const void *s, const struct pg_field *fl)
 		double d;
 		int b;
 		switch (fl->kind) {
-		case PG_STR: v = (str = *AT(s, fl, char *const)) ? json_string(str) : NULL; break;
-		case PG_INT: v = (i = *AT(s, fl, const int64_t)) != PG_NULL_INT ? json_integer(i) : NULL; break;
-		case PG_REAL: v = !isnan(d = *AT(s, fl, const double)) ? json_real(d) : NULL; break;
-		case PG_BOOL: v = (b = *AT(s, fl, const int)) >= 0 ? json_boolean(b) : NULL; break;
+		case PG_STR:
+			v = (str = *AT(s, fl, char *const)) ? json_string(str) : NULL;
+			break;
+		case PG_INT:
+			v = (i = *AT(s, fl, const int64_t)) != PG_NULL_INT ? json_integer(i) : NULL;
+			break;
+		case PG_REAL:
+			v = !isnan(d = *AT(s, fl, const double)) ? json_real(d) : NULL;
+			break;
+		case PG_BOOL:
+			v = (b = *AT(s, fl, const int)) >= 0 ? json_boolean(b) : NULL;
+			break;
 		}
 		json_object_set_new(o, fl->name, v ? v : json_null());
 	}
@@ -180,8 +186,8 @@ static int fields_get(const json_t *o, void *s, const struct pg_field *fl, char 
 
 /* Read an object with exactly the fields of fl (plus `extra` keys read
  * elsewhere) into s. */
-static int fields_read(const json_t *o, void *s, const struct pg_field *fl, size_t extra,
-                       char *msg, size_t len)
+static int fields_read(const json_t *o, void *s, const struct pg_field *fl, size_t extra, char *msg,
+                       size_t len)
 {
 	if (!json_is_object(o)) {
 		snprintf(msg, len, "facts: not an object");
@@ -298,10 +304,14 @@ const char *pg_type_name(enum pg_type t)
 struct pg_fetched *pg_facts_fetched(struct pg_facts *pf)
 {
 	switch (pf->type) {
-	case PG_REPLICATION: return &pf->u.replication.f;
-	case PG_REPLICA: return &pf->u.replica.f;
-	case PG_ARCHIVER: return &pf->u.archiver.f;
-	case PG_SLOTS: return &pf->u.slots.f;
+	case PG_REPLICATION:
+		return &pf->u.replication.f;
+	case PG_REPLICA:
+		return &pf->u.replica.f;
+	case PG_ARCHIVER:
+		return &pf->u.archiver.f;
+	case PG_SLOTS:
+		return &pf->u.slots.f;
 	}
 	abort();
 }
@@ -316,23 +326,36 @@ json_t *pg_facts_to_json(const struct pg_facts *pf)
 	const struct pg_slots_facts *sl = &pf->u.slots;
 	switch (pf->type) {
 	case PG_REPLICATION:
-		json_object_set_new(o, "in_recovery", rn->in_recovery < 0 ? json_null() : json_boolean(rn->in_recovery));
-		json_object_set_new(o, "walsenders", rows_json(rn->have_rows, rn->rows, rn->n,
-		                                               sizeof(*rn->rows), pg_walsender_fields));
-		json_object_set_new(o, "inactive_slots", rn->inactive_slots ? json_string(rn->inactive_slots) : json_null());
+		json_object_set_new(o, "in_recovery",
+		                    rn->in_recovery < 0 ? json_null()
+		                                        : json_boolean(rn->in_recovery));
+		json_object_set_new(o, "walsenders",
+		                    rows_json(rn->have_rows, rn->rows, rn->n, sizeof(*rn->rows),
+		                              pg_walsender_fields));
+		json_object_set_new(o, "inactive_slots",
+		                    rn->inactive_slots ? json_string(rn->inactive_slots)
+		                                       : json_null());
 		break;
 	case PG_REPLICA:
-		json_object_set_new(o, "in_recovery", ra->in_recovery < 0 ? json_null() : json_boolean(ra->in_recovery));
-		json_object_set_new(o, "cluster_name", ra->cluster_name ? json_string(ra->cluster_name) : json_null());
-		json_object_set_new(o, "receiver", section_json(ra->have_receiver, &ra->w, pg_wal_receiver_fields));
+		json_object_set_new(o, "in_recovery",
+		                    ra->in_recovery < 0 ? json_null()
+		                                        : json_boolean(ra->in_recovery));
+		json_object_set_new(o, "cluster_name",
+		                    ra->cluster_name ? json_string(ra->cluster_name) : json_null());
+		json_object_set_new(
+			o, "receiver",
+			section_json(ra->have_receiver, &ra->w, pg_wal_receiver_fields));
 		break;
 	case PG_ARCHIVER:
-		json_object_set_new(o, "archiver", section_json(ar->have_stat, &ar->s, pg_archiver_stat_fields));
-		json_object_set_new(o, "ready", section_json(ar->have_ready, &ar->r, pg_archive_ready_fields));
+		json_object_set_new(o, "archiver",
+		                    section_json(ar->have_stat, &ar->s, pg_archiver_stat_fields));
+		json_object_set_new(o, "ready",
+		                    section_json(ar->have_ready, &ar->r, pg_archive_ready_fields));
 		break;
 	case PG_SLOTS:
-		json_object_set_new(o, "slots", rows_json(sl->have_slots, sl->rows, sl->n,
-		                                          sizeof(*sl->rows), pg_slot_fields));
+		json_object_set_new(o, "slots",
+		                    rows_json(sl->have_slots, sl->rows, sl->n, sizeof(*sl->rows),
+		                              pg_slot_fields));
 		break;
 	}
 	return o;
@@ -375,11 +398,11 @@ static int facts_get(const json_t *doc, struct pg_facts *pf, char *msg, size_t l
 		return section_get(doc, "receiver", &ra->have_receiver, &ra->w,
 		                   pg_wal_receiver_fields, msg, len);
 	case PG_ARCHIVER:
-		if (section_get(doc, "archiver", &ar->have_stat, &ar->s,
-		                pg_archiver_stat_fields, msg, len) < 0)
+		if (section_get(doc, "archiver", &ar->have_stat, &ar->s, pg_archiver_stat_fields,
+		                msg, len) < 0)
 			return -1;
-		return section_get(doc, "ready", &ar->have_ready, &ar->r,
-		                   pg_archive_ready_fields, msg, len);
+		return section_get(doc, "ready", &ar->have_ready, &ar->r, pg_archive_ready_fields,
+		                   msg, len);
 	case PG_SLOTS:
 		return rows_get(doc, "slots", &sl->have_slots, (void **)&sl->rows, &sl->n,
 		                sizeof(*sl->rows), pg_slot_fields, msg, len);
@@ -391,7 +414,10 @@ static int facts_get(const json_t *doc, struct pg_facts *pf, char *msg, size_t l
 static int top_exact(const json_t *doc, const struct pg_facts *pf, char *msg, size_t len)
 {
 	static const size_t own[] = {
-		[PG_REPLICATION] = 3, [PG_REPLICA] = 3, [PG_ARCHIVER] = 2, [PG_SLOTS] = 1,
+		[PG_REPLICATION] = 3,
+		[PG_REPLICA] = 3,
+		[PG_ARCHIVER] = 2,
+		[PG_SLOTS] = 1,
 	};
 	if (json_object_size(doc) == 1 + pg_fields_count(fetched_fields) + own[pf->type])
 		return 0;
@@ -405,10 +431,14 @@ static int stopped_early(const struct pg_facts *pf)
 	const struct pg_replication_facts *rn = &pf->u.replication;
 	const struct pg_replica_facts *ra = &pf->u.replica;
 	switch (pf->type) {
-	case PG_REPLICATION: return rn->in_recovery < 0 || (!rn->in_recovery && !rn->have_rows);
-	case PG_REPLICA: return ra->in_recovery < 0 || (ra->in_recovery && !ra->have_receiver);
-	case PG_ARCHIVER: return !pf->u.archiver.have_stat || !pf->u.archiver.have_ready;
-	case PG_SLOTS: return !pf->u.slots.have_slots;
+	case PG_REPLICATION:
+		return rn->in_recovery < 0 || (!rn->in_recovery && !rn->have_rows);
+	case PG_REPLICA:
+		return ra->in_recovery < 0 || (ra->in_recovery && !ra->have_receiver);
+	case PG_ARCHIVER:
+		return !pf->u.archiver.have_stat || !pf->u.archiver.have_ready;
+	case PG_SLOTS:
+		return !pf->u.slots.have_slots;
 	}
 	return 1;
 }
@@ -480,10 +510,18 @@ void pg_facts_free(struct pg_facts *pf)
 void pg_judge(const struct pg_facts *pf, const json_t *params, struct gate_result *res)
 {
 	switch (pf->type) {
-	case PG_REPLICATION: pg_replication_judge(&pf->u.replication, params, res); return;
-	case PG_REPLICA: pg_replica_judge(&pf->u.replica, params, res); return;
-	case PG_ARCHIVER: pg_archiver_judge(&pf->u.archiver, params, res); return;
-	case PG_SLOTS: pg_slots_judge(&pf->u.slots, params, res); return;
+	case PG_REPLICATION:
+		pg_replication_judge(&pf->u.replication, params, res);
+		return;
+	case PG_REPLICA:
+		pg_replica_judge(&pf->u.replica, params, res);
+		return;
+	case PG_ARCHIVER:
+		pg_archiver_judge(&pf->u.archiver, params, res);
+		return;
+	case PG_SLOTS:
+		pg_slots_judge(&pf->u.slots, params, res);
+		return;
 	}
 	gate_result_set(res, GATE_ERROR, "facts of an unknown check type");
 }

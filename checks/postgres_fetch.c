@@ -17,10 +17,18 @@ static void fill(void *s, const struct pg_field *fl, const PGresult *r, int row)
 		if (!v)
 			continue;
 		switch (fl[i].kind) {
-		case PG_STR: *(char **)at = xstrdup(v); break;
-		case PG_INT: *(int64_t *)at = strtoll(v, NULL, 10); break;
-		case PG_REAL: *(double *)at = strtod(v, NULL); break;
-		case PG_BOOL: *(int *)at = v[0] == 't'; break;
+		case PG_STR:
+			*(char **)at = xstrdup(v);
+			break;
+		case PG_INT:
+			*(int64_t *)at = strtoll(v, NULL, 10);
+			break;
+		case PG_REAL:
+			*(double *)at = strtod(v, NULL);
+			break;
+		case PG_BOOL:
+			*(int *)at = v[0] == 't';
+			break;
 		}
 	}
 }
@@ -60,14 +68,13 @@ int pg_fetch_connect(struct pgconn *c, const char *conninfo, int64_t deadline_ms
 /* One row per walsender.  replay_lag counts as 0 when the walsender has
  * cleared it, which it does only once the standby has replayed all it was
  * sent (replay_lsn = sent_lsn); lag bytes are judged separately. */
-static const char replication_sql[] =
-	"SELECT application_name, state, sync_state,"
-	" pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint,"
-	" extract(epoch FROM replay_lag)::float8,"
-	" (replay_lsn IS NOT NULL AND replay_lsn = sent_lsn),"
-	" extract(epoch FROM now() - reply_time)::float8,"
-	" pid, client_addr::text, replay_lsn::text, sent_lsn::text"
-	" FROM pg_stat_replication ORDER BY application_name, pid";
+static const char replication_sql[] = "SELECT application_name, state, sync_state,"
+				      " pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint,"
+				      " extract(epoch FROM replay_lag)::float8,"
+				      " (replay_lsn IS NOT NULL AND replay_lsn = sent_lsn),"
+				      " extract(epoch FROM now() - reply_time)::float8,"
+				      " pid, client_addr::text, replay_lsn::text, sent_lsn::text"
+				      " FROM pg_stat_replication ORDER BY application_name, pid";
 
 /* Who is missing, when the judge cannot name it: the inactive physical
  * slots.  Not knowing them (an error) is only a shorter message. */
@@ -118,7 +125,8 @@ static const char replica_sql[] =
 void pg_fetch_replica(struct pgconn *c, struct pg_replica_facts *f)
 {
 	stamp(c, &f->f);
-	PGresult *r = query(c, "SELECT pg_is_in_recovery(), current_setting('cluster_name')", &f->f);
+	PGresult *r = query(c, "SELECT pg_is_in_recovery(), current_setting('cluster_name')",
+	                    &f->f);
 	if (!r)
 		return;
 	f->in_recovery = pgconn_val(r, 0, 0) && pgconn_val(r, 0, 0)[0] == 't';
@@ -200,9 +208,17 @@ void pg_fetch(enum pg_type t, struct pgconn *c, const char *conninfo, int64_t de
 	if (pg_fetch_connect(c, conninfo, deadline_ms, pg_facts_fetched(pf)) < 0)
 		return;
 	switch (t) {
-	case PG_REPLICATION: pg_fetch_replication(c, &pf->u.replication); break;
-	case PG_REPLICA: pg_fetch_replica(c, &pf->u.replica); break;
-	case PG_ARCHIVER: pg_fetch_archiver(c, &pf->u.archiver); break;
-	case PG_SLOTS: pg_fetch_slots(c, &pf->u.slots); break;
+	case PG_REPLICATION:
+		pg_fetch_replication(c, &pf->u.replication);
+		break;
+	case PG_REPLICA:
+		pg_fetch_replica(c, &pf->u.replica);
+		break;
+	case PG_ARCHIVER:
+		pg_fetch_archiver(c, &pf->u.archiver);
+		break;
+	case PG_SLOTS:
+		pg_fetch_slots(c, &pf->u.slots);
+		break;
 	}
 }

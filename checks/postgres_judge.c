@@ -17,10 +17,17 @@
  * number of them (as runbooks usually write limits), decimal otherwise. */
 static const char *fmt_bytes(char *buf, size_t len, double b)
 {
-	static const struct { double unit; const char *name; } bin[] = {
-		{1099511627776.0, "TiB"}, {1073741824.0, "GiB"}, {1048576.0, "MiB"}, {1024.0, "KiB"}};
-	static const struct { double unit; const char *name; } dec[] = {
-		{1e12, "TB"}, {1e9, "GB"}, {1e6, "MB"}, {1e3, "kB"}};
+	static const struct {
+		double unit;
+		const char *name;
+	} bin[] = {{1099511627776.0, "TiB"},
+	           {1073741824.0, "GiB"},
+	           {1048576.0, "MiB"},
+	           {1024.0, "KiB"}};
+	static const struct {
+		double unit;
+		const char *name;
+	} dec[] = {{1e12, "TB"}, {1e9, "GB"}, {1e6, "MB"}, {1e3, "kB"}};
 	double a = fabs(b);
 	if (a < 1000) {
 		snprintf(buf, len, "%.0f B", b);
@@ -65,7 +72,8 @@ static const char *fmt_limit(char *buf, size_t len, int64_t ms)
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static void setf(char *buf, size_t len, const char *fmt, ...)
+static void
+setf(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -91,7 +99,8 @@ static void problems_init(struct problems *p)
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static void problem(struct problems *p, const char *fmt, ...)
+static void
+problem(struct problems *p, const char *fmt, ...)
 {
 	char one[GATE_SUMMARY_MAX];
 	va_list ap;
@@ -149,7 +158,8 @@ static void fetch_error(const struct pg_fetched *f, int hint, struct gate_result
 	if (!f->error)
 		gate_result_set(res, GATE_ERROR, "%s: incomplete facts", server_of(f));
 	else if (hint && f->sqlstate && !strcmp(f->sqlstate, "42501"))
-		gate_result_set(res, GATE_ERROR, "%s (the role needs pg_monitor or superuser)", f->error);
+		gate_result_set(res, GATE_ERROR, "%s (the role needs pg_monitor or superuser)",
+		                f->error);
 	else
 		gate_result_set(res, GATE_ERROR, "%s", f->error);
 }
@@ -177,14 +187,16 @@ static json_t *judge_walsender(const struct pg_walsender *w, const char *name,
 	if (isnan(reply))
 		problem(&mine, "%s: no reply from the standby yet", name);
 	else if (reply * 1000 > (double)L->max_reply_age_ms)
-		problem(&mine, "%s: last reply %s ago (max %s)", name, fmt_age(b1, sizeof(b1), reply),
+		problem(&mine, "%s: last reply %s ago (max %s)", name,
+		        fmt_age(b1, sizeof(b1), reply),
 		        fmt_limit(b2, sizeof(b2), L->max_reply_age_ms));
 	/* Lag in bytes is the primary measure.  A row that replies but has
 	 * no replay position is a WAL streamer, not a replica. */
 	if (!isnan(reply) && lag == PG_NULL_INT)
 		problem(&mine, "%s: no replay position (a WAL streamer? list it in ignore)", name);
 	else if (lag != PG_NULL_INT && (double)lag > (double)L->max_lag_bytes)
-		problem(&mine, "%s: replay %s behind (max %s)", name, fmt_bytes(b1, sizeof(b1), (double)lag),
+		problem(&mine, "%s: replay %s behind (max %s)", name,
+		        fmt_bytes(b1, sizeof(b1), (double)lag),
 		        fmt_bytes(b2, sizeof(b2), (double)L->max_lag_bytes));
 	/* replay_lag NULL with everything sent replayed is an idle system: 0.
 	 * NULL while replay is behind what was sent is not knowing. */
@@ -192,20 +204,17 @@ static json_t *judge_walsender(const struct pg_walsender *w, const char *name,
 	if (isnan(rlag) && !isnan(reply) && lag != PG_NULL_INT && w->caught_up != 1)
 		problem(&mine, "%s: replay_lag unknown and replay behind what was sent", name);
 	else if (replay_lag_s * 1000 > (double)L->max_replay_lag_ms)
-		problem(&mine, "%s: replay lag %s (max %s)", name, fmt_age(b1, sizeof(b1), replay_lag_s),
+		problem(&mine, "%s: replay lag %s (max %s)", name,
+		        fmt_age(b1, sizeof(b1), replay_lag_s),
 		        fmt_limit(b2, sizeof(b2), L->max_replay_lag_ms));
 
 	*ok = mine.n == 0 && w->state;
-	return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:o}",
-	                 "application_name", name,
-	                 "state", str_or_null(w->state),
-	                 "sync_state", str_or_null(w->sync_state),
-	                 "lag_bytes", int_or_null(lag),
-	                 "replay_lag_s", !isnan(rlag) ? json_real(rlag)
-	                                              : (w->caught_up == 1 ? json_real(0) : json_null()),
-	                 "reply_age_s", real_or_null(reply),
-	                 "pass", *ok,
-	                 "problems", mine.list,
+	return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:o}", "application_name", name, "state",
+	                 str_or_null(w->state), "sync_state", str_or_null(w->sync_state),
+	                 "lag_bytes", int_or_null(lag), "replay_lag_s",
+	                 !isnan(rlag) ? json_real(rlag)
+	                              : (w->caught_up == 1 ? json_real(0) : json_null()),
+	                 "reply_age_s", real_or_null(reply), "pass", *ok, "problems", mine.list,
 	                 "client_addr", str_or_null(w->client_addr));
 }
 
@@ -237,7 +246,8 @@ static void standbys_verdict(const struct repl_limits *L, const json_t *replicas
 		if (passes)
 			continue;
 		if (!present) {
-			problem(why, "%s: not streaming (no row in pg_stat_replication)", want ? want : "?");
+			problem(why, "%s: not streaming (no row in pg_stat_replication)",
+			        want ? want : "?");
 			continue;
 		}
 		json_array_foreach(replicas, j, row)
@@ -281,7 +291,9 @@ static void replication_verdict(const struct pg_replication_facts *f, const stru
 		problem(why, "%s", lead);
 	}
 	if (nsync < L->min_sync)
-		problem(why, "%lld of %lld required synchronous replicas (sync_state sync or quorum) pass",
+		problem(why,
+		        "%lld of %lld required synchronous replicas (sync_state sync or quorum) "
+		        "pass",
 		        (long long)nsync, (long long)L->min_sync);
 }
 
@@ -353,7 +365,8 @@ static void replication_result(const struct pg_replication_facts *f, const struc
 	json_t *v;
 	if (t->unreadable) {
 		gate_result_set(res, GATE_ERROR,
-		                "%s: cannot read pg_stat_replication (the role needs pg_monitor or superuser)",
+		                "%s: cannot read pg_stat_replication (the role needs pg_monitor or "
+		                "superuser)",
 		                server_of(&f->f));
 	} else if (why->n) {
 		gate_result_set(res, GATE_FAIL, "%s", why->text);
@@ -362,10 +375,12 @@ static void replication_result(const struct pg_replication_facts *f, const struc
 		problems_init(&others);
 		json_array_foreach(t->failing, k, v)
 			problem(&others, "%s", json_string_value(v));
-		gate_result_set(res, GATE_PASS, "%lld of %zu replicas pass (min %lld), replay at most %s behind%s%s",
-		                (long long)t->npass, json_array_size(t->replicas), (long long)L->min_streaming,
-		                fmt_bytes(b1, sizeof(b1), t->worst_lag), others.n ? "; not passing: " : "",
-		                others.text);
+		gate_result_set(
+			res, GATE_PASS,
+			"%lld of %zu replicas pass (min %lld), replay at most %s behind%s%s",
+			(long long)t->npass, json_array_size(t->replicas),
+			(long long)L->min_streaming, fmt_bytes(b1, sizeof(b1), t->worst_lag),
+			others.n ? "; not passing: " : "", others.text);
 		json_decref(others.list);
 	}
 }
@@ -424,8 +439,10 @@ int pg_samples_fit(int64_t samples, int64_t interval_ms, int64_t left_ms)
 		interval_ms = 0;
 	/* Divided, not multiplied: samples has no upper bound of its own,
 	 * and samples x interval could overflow. */
-	return !(samples > 1 && (left_ms <= 0 || (interval_ms > 0 && samples - 1 >= left_ms / interval_ms +
-	                                                                   (left_ms % interval_ms != 0))));
+	return !(samples > 1 &&
+	         (left_ms <= 0 ||
+	          (interval_ms > 0 &&
+	           samples - 1 >= left_ms / interval_ms + (left_ms % interval_ms != 0))));
 }
 
 /* ================= postgres.replica ================= */
@@ -443,7 +460,8 @@ static void replica_details(const struct pg_wal_receiver *w, json_t *d)
 	if (w->sender_host) {
 		char sender[160];
 		if (w->sender_port != PG_NULL_INT)
-			snprintf(sender, sizeof(sender), "%s:%lld", w->sender_host, (long long)w->sender_port);
+			snprintf(sender, sizeof(sender), "%s:%lld", w->sender_host,
+			         (long long)w->sender_port);
 		else
 			snprintf(sender, sizeof(sender), "%s:?", w->sender_host);
 		json_object_set_new(d, "sender", json_string(sender));
@@ -470,7 +488,8 @@ void pg_replica_judge(const struct pg_replica_facts *f, const json_t *params,
 	json_object_set_new(res->details, "name", json_string(name));
 	json_object_set_new(res->details, "in_recovery", json_boolean(f->in_recovery));
 	if (!f->in_recovery) {
-		gate_result_set(res, GATE_FAIL, "%s: not a standby (pg_is_in_recovery() is false)", name);
+		gate_result_set(res, GATE_FAIL, "%s: not a standby (pg_is_in_recovery() is false)",
+		                name);
 		return;
 	}
 	if (!f->have_receiver) {
@@ -480,7 +499,8 @@ void pg_replica_judge(const struct pg_replica_facts *f, const json_t *params,
 	replica_details(w, res->details);
 	if (w->pid != PG_NULL_INT && !w->status) {
 		gate_result_set(res, GATE_ERROR,
-		                "%s: cannot read pg_stat_wal_receiver (the role needs pg_monitor or superuser)",
+		                "%s: cannot read pg_stat_wal_receiver (the role needs pg_monitor "
+		                "or superuser)",
 		                name);
 		return;
 	}
@@ -488,14 +508,16 @@ void pg_replica_judge(const struct pg_replica_facts *f, const json_t *params,
 	problems_init(&why);
 	char b1[32], b2[32];
 	if (w->pid == PG_NULL_INT)
-		problem(&why, "%s: not streaming (no WAL receiver: pg_stat_wal_receiver is empty)", name);
+		problem(&why, "%s: not streaming (no WAL receiver: pg_stat_wal_receiver is empty)",
+		        name);
 	else if (strcmp(w->status, "streaming"))
 		problem(&why, "%s: WAL receiver is %s, not streaming", name, w->status);
 	else if (isnan(w->receive_age_s))
 		problem(&why, "%s: no message from the primary yet", name);
 	else if (w->receive_age_s * 1000 > (double)max_age)
 		problem(&why, "%s: last message from the primary %s ago (max %s)", name,
-		        fmt_age(b1, sizeof(b1), w->receive_age_s), fmt_limit(b2, sizeof(b2), max_age));
+		        fmt_age(b1, sizeof(b1), w->receive_age_s),
+		        fmt_limit(b2, sizeof(b2), max_age));
 	if (w->pause_state && strcmp(w->pause_state, "not paused") && !allow_paused)
 		problem(&why, "%s: replay %s (pg_get_wal_replay_pause_state())", name,
 		        !strcmp(w->pause_state, "paused") ? "paused" : "pause requested");
@@ -513,7 +535,8 @@ void pg_replica_judge(const struct pg_replica_facts *f, const json_t *params,
 	char port[24] = "?";
 	if (w->sender_port != PG_NULL_INT)
 		snprintf(port, sizeof(port), "%lld", (long long)w->sender_port);
-	gate_result_set(res, GATE_PASS, "%s: streaming from %s:%s, last message %s ago, replay %s behind receive",
+	gate_result_set(res, GATE_PASS,
+	                "%s: streaming from %s:%s, last message %s ago, replay %s behind receive",
 	                name, w->sender_host ? w->sender_host : "?", port,
 	                fmt_age(b1, sizeof(b1), w->receive_age_s),
 	                fmt_bytes(b2, sizeof(b2), (double)w->replay_bytes));
@@ -545,7 +568,8 @@ static void archiver_stat_verdict(const struct pg_archiver_stat *s, int have_max
 	else if (s->in_recovery == 1 && strcmp(mode, "always"))
 		problem(why, "a standby does not archive with archive_mode = %s", mode);
 	else if (s->has_command == 0 && s->has_library == 0)
-		problem(why, "archive_command and archive_library are both empty: nothing is archived");
+		problem(why,
+		        "archive_command and archive_library are both empty: nothing is archived");
 	if (!s->last_archived_wal)
 		problem(why, "nothing has ever been archived");
 	if (s->failing == 1) {
@@ -554,10 +578,14 @@ static void archiver_stat_verdict(const struct pg_archiver_stat *s, int have_max
 			setf(last, sizeof(last), " (%s)", s->last_archived_wal);
 		problem(why, "archiving fails: %s failed %s ago, after the last success%s",
 		        s->last_failed_wal ? s->last_failed_wal : "a segment",
-		        fmt_age(b1, sizeof(b1), isnan(s->last_failed_age_s) ? 0 : s->last_failed_age_s), last);
+		        fmt_age(b1, sizeof(b1),
+		                isnan(s->last_failed_age_s) ? 0 : s->last_failed_age_s),
+		        last);
 	}
-	if (have_max_age && !isnan(s->last_archived_age_s) && s->last_archived_age_s * 1000 > (double)max_age)
-		problem(why, "last WAL archived %s ago (max %s)", fmt_age(b1, sizeof(b1), s->last_archived_age_s),
+	if (have_max_age && !isnan(s->last_archived_age_s) &&
+	    s->last_archived_age_s * 1000 > (double)max_age)
+		problem(why, "last WAL archived %s ago (max %s)",
+		        fmt_age(b1, sizeof(b1), s->last_archived_age_s),
 		        fmt_limit(b2, sizeof(b2), max_age));
 }
 
@@ -590,13 +618,15 @@ void pg_archiver_judge(const struct pg_archiver_facts *f, const json_t *params,
 		        (long long)r->count, r->count != 1 ? "s" : "", (long long)max_ready);
 	if (!isnan(r->oldest_age_s) && r->oldest_age_s * 1000 > (double)max_ready_age)
 		problem(&why, "oldest WAL segment waiting to be archived is %s old (max %s)",
-		        fmt_age(b1, sizeof(b1), r->oldest_age_s), fmt_limit(b2, sizeof(b2), max_ready_age));
+		        fmt_age(b1, sizeof(b1), r->oldest_age_s),
+		        fmt_limit(b2, sizeof(b2), max_ready_age));
 	if (why.n)
 		gate_result_set(res, GATE_FAIL, "%s: %s", server_of(&f->f), why.text);
 	else
 		gate_result_set(res, GATE_PASS, "%s: archiving works: last %s %s ago, %lld waiting",
 		                server_of(&f->f), s->last_archived_wal ? s->last_archived_wal : "",
-		                fmt_age(b1, sizeof(b1), isnan(s->last_archived_age_s) ? 0 : s->last_archived_age_s),
+		                fmt_age(b1, sizeof(b1),
+		                        isnan(s->last_archived_age_s) ? 0 : s->last_archived_age_s),
 		                r->count != PG_NULL_INT ? (long long)r->count : 0LL);
 out:
 	json_object_set_new(res->details, "problems", why.list);
@@ -613,7 +643,9 @@ static void judge_slot(const struct pg_slot *s, int require_active, int64_t min_
 	if (require_active && s->active != 1)
 		problem(why, "slot %s is inactive%s%s%s", name,
 		        s->retained_bytes != PG_NULL_INT ? " (retaining " : "",
-		        s->retained_bytes != PG_NULL_INT ? fmt_bytes(b1, sizeof(b1), (double)s->retained_bytes) : "",
+		        s->retained_bytes != PG_NULL_INT
+		                ? fmt_bytes(b1, sizeof(b1), (double)s->retained_bytes)
+		                : "",
 		        s->retained_bytes != PG_NULL_INT ? ")" : "");
 	if (!s->wal_status)
 		problem(why, "slot %s has never reserved WAL (wal_status NULL)", name);
@@ -626,8 +658,7 @@ static void judge_slot(const struct pg_slot *s, int require_active, int64_t min_
 		        fmt_bytes(b2, sizeof(b2), (double)min_safe));
 }
 
-void pg_slots_judge(const struct pg_slots_facts *f, const json_t *params,
-                    struct gate_result *res)
+void pg_slots_judge(const struct pg_slots_facts *f, const json_t *params, struct gate_result *res)
 {
 	const json_t *want = json_object_get(params, "slots");
 	int require_active = gate_param_bool(params, "require_active", 1);
@@ -645,13 +676,13 @@ void pg_slots_judge(const struct pg_slots_facts *f, const json_t *params,
 		const struct pg_slot *s = &f->rows[i];
 		int judge = want ? in_list(want, s->slot_name)
 		                 : (s->slot_type && !strcmp(s->slot_type, "physical"));
-		json_array_append_new(list, json_pack("{s:s?,s:s?,s:b,s:o,s:o,s:o,s:b}",
-		                                      "slot_name", s->slot_name, "slot_type", s->slot_type,
-		                                      "active", s->active == 1,
-		                                      "wal_status", str_or_null(s->wal_status),
-		                                      "safe_wal_size", int_or_null(s->safe_wal_size),
-		                                      "retained_bytes", int_or_null(s->retained_bytes),
-		                                      "judged", judge));
+		json_array_append_new(list,
+		                      json_pack("{s:s?,s:s?,s:b,s:o,s:o,s:o,s:b}", "slot_name",
+		                                s->slot_name, "slot_type", s->slot_type, "active",
+		                                s->active == 1, "wal_status",
+		                                str_or_null(s->wal_status), "safe_wal_size",
+		                                int_or_null(s->safe_wal_size), "retained_bytes",
+		                                int_or_null(s->retained_bytes), "judged", judge));
 		if (!judge)
 			continue;
 		judged++;

@@ -46,11 +46,11 @@ struct pg_walsender {
 /* One sample. */
 struct pg_replication_facts {
 	struct pg_fetched f;
-	int in_recovery;           /* -1: not known (its query failed) */
-	int have_rows;             /* pg_stat_replication was read */
+	int in_recovery; /* -1: not known (its query failed) */
+	int have_rows;   /* pg_stat_replication was read */
 	size_t n;
 	struct pg_walsender *rows;
-	char *inactive_slots;      /* "a, b": inactive physical slots; NULL none (or unreadable) */
+	char *inactive_slots; /* "a, b": inactive physical slots; NULL none (or unreadable) */
 };
 
 /* One sample of postgres.replication: status, summary and details. */
@@ -67,7 +67,7 @@ struct pg_wal_receiver {
 	int64_t replay_bytes; /* pg_wal_lsn_diff(receive, replay) */
 	char *pause_state;    /* pg_get_wal_replay_pause_state() */
 	double last_xact_replay_age_s;
-	int64_t pid;          /* of the WAL receiver; NULL: there is none */
+	int64_t pid; /* of the WAL receiver; NULL: there is none */
 	char *status;
 	double receive_age_s; /* now() - last_msg_receipt_time */
 	char *sender_host;
@@ -77,9 +77,9 @@ struct pg_wal_receiver {
 
 struct pg_replica_facts {
 	struct pg_fetched f;
-	int in_recovery;    /* -1: not known */
+	int in_recovery; /* -1: not known */
 	char *cluster_name;
-	int have_receiver;  /* the receiver query ran (only in recovery) */
+	int have_receiver; /* the receiver query ran (only in recovery) */
 	struct pg_wal_receiver w;
 };
 
@@ -137,8 +137,7 @@ struct pg_slots_facts {
 	struct pg_slot *rows;
 };
 
-void pg_slots_judge(const struct pg_slots_facts *f, const json_t *params,
-                    struct gate_result *res);
+void pg_slots_judge(const struct pg_slots_facts *f, const json_t *params, struct gate_result *res);
 
 /* ---- facts as JSON (postgres_facts.c) ---- */
 

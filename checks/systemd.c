@@ -24,17 +24,16 @@
 
 static const struct gate_param unit_params[] = {
 	{"unit", GATE_P_STRING, GATE_PF_REQUIRED, NULL, NULL,
-	 "The unit's full name, with its type: postgresql@15-main.service."},
+         "The unit's full name, with its type: postgresql@15-main.service."},
 	{"state", GATE_P_ENUM, 0, "active",
-	 "active|reloading|inactive|failed|activating|deactivating|maintenance",
-	 "The ActiveState the unit must be in."},
+         "active|reloading|inactive|failed|activating|deactivating|maintenance",
+         "The ActiveState the unit must be in."},
 	{"bus", GATE_P_ENUM, 0, "system", "system|user",
-	 "Which service manager: the system's, or the user's ($XDG_RUNTIME_DIR)."},
+         "Which service manager: the system's, or the user's ($XDG_RUNTIME_DIR)."},
 	{NULL, 0, 0, NULL, NULL, NULL},
 };
 
-static int unit_validate(const json_t *params, const char **param, char *msg,
-                         size_t msglen)
+static int unit_validate(const json_t *params, const char **param, char *msg, size_t msglen)
 {
 	const char *u = gate_param_str(params, "unit");
 	if (!u || !*u) {
@@ -45,8 +44,8 @@ static int unit_validate(const json_t *params, const char **param, char *msg,
 	const char *dot = strrchr(u, '.');
 	if (!dot || dot == u || !dot[1]) {
 		*param = "unit";
-		snprintf(msg, msglen, "'%s' is not a full unit name (add the type, e.g. %s.service)",
-		         u, u);
+		snprintf(msg, msglen,
+		         "'%s' is not a full unit name (add the type, e.g. %s.service)", u, u);
 		return -1;
 	}
 	if (strlen(u) > 255 || strpbrk(u, "/ \t\n")) {
@@ -58,15 +57,15 @@ static int unit_validate(const json_t *params, const char **param, char *msg,
 }
 
 /* Read one string property of a unit into facts[name]. */
-static int unit_prop_str(struct manager_bus *mb, const char *path, const char *name,
-                         json_t *facts, char *why, size_t wl)
+static int unit_prop_str(struct manager_bus *mb, const char *path, const char *name, json_t *facts,
+                         char *why, size_t wl)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	char *out = NULL;
 	int r = manager_bus_arm(mb);
 	if (r >= 0)
-		r = sd_bus_get_property_string(mb->bus, MANAGER_DEST, path,
-		                               MANAGER_UNIT_IFACE, name, &e, &out);
+		r = sd_bus_get_property_string(mb->bus, MANAGER_DEST, path, MANAGER_UNIT_IFACE,
+		                               name, &e, &out);
 	if (r < 0) {
 		char m[256];
 		manager_bus_call_error(mb, r, &e, m, sizeof(m));
@@ -83,8 +82,7 @@ static int unit_prop_str(struct manager_bus *mb, const char *path, const char *n
  * loaded (a cleanly stopped unit is garbage-collected and GetUnit says
  * NoSuchUnit; LoadUnit loads it and reports inactive, or LoadState
  * not-found for a unit that does not exist). */
-static int unit_path(struct manager_bus *mb, const char *unit, char **path,
-                     char *why, size_t wl)
+static int unit_path(struct manager_bus *mb, const char *unit, char **path, char *why, size_t wl)
 {
 	static const char *const methods[] = {"GetUnit", "LoadUnit"};
 	for (int i = 0; i < 2; i++) {
@@ -92,8 +90,8 @@ static int unit_path(struct manager_bus *mb, const char *unit, char **path,
 		sd_bus_message *reply = NULL;
 		int r = manager_bus_arm(mb);
 		if (r >= 0)
-			r = sd_bus_call_method(mb->bus, MANAGER_DEST, MANAGER_PATH,
-			                       MANAGER_IFACE, methods[i], &e, &reply, "s", unit);
+			r = sd_bus_call_method(mb->bus, MANAGER_DEST, MANAGER_PATH, MANAGER_IFACE,
+			                       methods[i], &e, &reply, "s", unit);
 		if (r >= 0) {
 			const char *p = NULL;
 			r = sd_bus_message_read(reply, "o", &p);
@@ -121,8 +119,7 @@ static int unit_path(struct manager_bus *mb, const char *unit, char **path,
 /* The facts sd_unit_judge reads: LoadState, ActiveState and SubState
  * (-1 with why when one cannot be read), UnitFileState and
  * ActiveEnterTimestamp when they can. */
-static int unit_fetch(struct manager_bus *mb, const char *unit, json_t *facts,
-                      char *why, size_t wl)
+static int unit_fetch(struct manager_bus *mb, const char *unit, json_t *facts, char *why, size_t wl)
 {
 	char *path = NULL;
 	int r = unit_path(mb, unit, &path, why, wl);
@@ -146,8 +143,7 @@ static int unit_fetch(struct manager_bus *mb, const char *unit, json_t *facts,
 	return 0;
 }
 
-static void unit_run(const json_t *params, const struct gate_run_env *env,
-                     struct gate_result *res)
+static void unit_run(const json_t *params, const struct gate_run_env *env, struct gate_result *res)
 {
 	const char *unit = gate_param_str(params, "unit");
 	const char *want = gate_param_str(params, "state");
@@ -181,14 +177,13 @@ static void unit_run(const json_t *params, const struct gate_run_env *env,
 
 static const struct gate_param failed_params[] = {
 	{"bus", GATE_P_ENUM, 0, "system", "system|user",
-	 "Which service manager: the system's, or the user's ($XDG_RUNTIME_DIR)."},
+         "Which service manager: the system's, or the user's ($XDG_RUNTIME_DIR)."},
 	{"ignore", GATE_P_STRING_LIST, 0, NULL, NULL,
-	 "Unit name globs (fnmatch) whose failure does not count."},
+         "Unit name globs (fnmatch) whose failure does not count."},
 	{NULL, 0, 0, NULL, NULL, NULL},
 };
 
-static int failed_validate(const json_t *params, const char **param, char *msg,
-                           size_t msglen)
+static int failed_validate(const json_t *params, const char **param, char *msg, size_t msglen)
 {
 	const json_t *ign = json_object_get(params, "ignore");
 	size_t i;
@@ -206,8 +201,8 @@ static int failed_validate(const json_t *params, const char **param, char *msg,
 /* Ask for the failed units: ListUnitsFiltered(["failed"]), or ListUnits
  * on systemd before 230 (every unit; the judge filters).  The reply in
  * *reply, the method asked in *method; -1 with why. */
-static int failed_call(struct manager_bus *mb, sd_bus_message **reply,
-                       const char **method, char *why, size_t wl)
+static int failed_call(struct manager_bus *mb, sd_bus_message **reply, const char **method,
+                       char *why, size_t wl)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	sd_bus_message *req = NULL;
@@ -248,12 +243,10 @@ static int failed_fetch(struct manager_bus *mb, json_t *units, char *why, size_t
 		return -1;
 	int r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
 	while (r >= 0) {
-		const char *name, *desc, *load, *active, *sub, *following, *upath,
-			*jtype, *jpath;
+		const char *name, *desc, *load, *active, *sub, *following, *upath, *jtype, *jpath;
 		uint32_t jid;
-		r = sd_bus_message_read(reply, "(ssssssouso)", &name, &desc, &load,
-		                        &active, &sub, &following, &upath, &jid,
-		                        &jtype, &jpath);
+		r = sd_bus_message_read(reply, "(ssssssouso)", &name, &desc, &load, &active, &sub,
+		                        &following, &upath, &jid, &jtype, &jpath);
 		if (r <= 0)
 			break;
 		json_array_append_new(units, json_pack("{s:s,s:s,s:s,s:s,s:s}", "unit", name,
@@ -315,6 +308,9 @@ static const struct gate_check_type systemd_types[] = {
 };
 
 const struct gate_module gate_builtin_systemd = {
-	GATE_ABI_VERSION, "systemd", "1.0.0", systemd_types,
+	GATE_ABI_VERSION,
+	"systemd",
+	"1.0.0",
+	systemd_types,
 	sizeof(systemd_types) / sizeof(systemd_types[0]),
 };

@@ -30,8 +30,7 @@ static void add_timestamp(const json_t *facts, json_t *d)
 	json_object_set_new(d, "ActiveEnterTimestamp_us", json_integer(us));
 }
 
-void sd_unit_judge(const json_t *facts, const char *unit, const char *want,
-                   struct gate_result *res)
+void sd_unit_judge(const json_t *facts, const char *unit, const char *want, struct gate_result *res)
 {
 	const char *load = member(facts, "LoadState");
 	const char *active = member(facts, "ActiveState");
@@ -40,7 +39,9 @@ void sd_unit_judge(const json_t *facts, const char *unit, const char *want,
 	if (!load || !active || !sub) {
 		/* the fetch reads all three or says why it could not */
 		gate_result_set(res, GATE_ERROR, "%s: the manager's answer lacks %s", unit,
-		                !load ? "LoadState" : !active ? "ActiveState" : "SubState");
+		                !load     ? "LoadState"
+		                : !active ? "ActiveState"
+		                          : "SubState");
 		return;
 	}
 	json_t *d = res->details;
@@ -63,8 +64,8 @@ void sd_unit_judge(const json_t *facts, const char *unit, const char *want,
 		gate_result_set(res, GATE_FAIL, "%s is %s (SubState %s, LoadState %s), expected %s",
 		                unit, active, sub, load, want);
 	} else {
-		gate_result_set(res, GATE_FAIL, "%s is %s (SubState %s), expected %s", unit,
-		                active, sub, want);
+		gate_result_set(res, GATE_FAIL, "%s is %s (SubState %s), expected %s", unit, active,
+		                sub, want);
 	}
 }
 
@@ -102,8 +103,7 @@ static json_t *field(const json_t *u, const char *key)
 	return json_string(s ? s : "");
 }
 
-void sd_failed_judge(const json_t *units, const json_t *ignore,
-                     struct gate_result *res)
+void sd_failed_judge(const json_t *units, const json_t *ignore, struct gate_result *res)
 {
 	json_t *d = res->details;
 	json_t *failed = json_array(), *skipped = json_array();

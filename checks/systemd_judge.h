@@ -28,7 +28,6 @@ void sd_unit_judge(const json_t *facts, const char *unit, const char *want,
  *   {"unit", "description", "LoadState", "ActiveState", "SubState"};
  * only those whose ActiveState is failed count.  ignore: the `ignore`
  * globs (an array of strings, or NULL). */
-void sd_failed_judge(const json_t *units, const json_t *ignore,
-                     struct gate_result *res);
+void sd_failed_judge(const json_t *units, const json_t *ignore, struct gate_result *res);
 
 #endif

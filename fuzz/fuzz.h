@@ -28,8 +28,7 @@ struct fuzz_parts {
 };
 
 /* Split data into at most max parts (the last one takes the rest). */
-static inline void fuzz_split(const uint8_t *data, size_t size, size_t max,
-                              struct fuzz_parts *fp)
+static inline void fuzz_split(const uint8_t *data, size_t size, size_t max, struct fuzz_parts *fp)
 {
 	const char *in = (const char *)data;
 	size_t off = 0;

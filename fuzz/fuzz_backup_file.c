@@ -43,8 +43,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.hashed_bytes = 4096,
 		.sha256_impl = "fuzz",
 		.restore_argv = argv,
-		.restore = {.started = 1, .exited = 1, .exit_code = atoi(fp.part[2]),
-		            .out = fp.part[3], .err = fp.part[4]},
+		.restore = {.started = 1,
+	                    .exited = 1,
+	                    .exit_code = atoi(fp.part[2]),
+	                    .out = fp.part[3],
+	                    .err = fp.part[4]},
 	};
 	memcpy(f.sha256, fp.part[1], fp.len[1] < 64 ? fp.len[1] : 64);
 	struct gate_result res;

@@ -20,7 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		char val[64];
 		memset(val, 0x55, sizeof(val));
-		if (bk_label_value(label, keys[i], val, sizeof(val)) && !memchr(val, '\0', sizeof(val)))
+		if (bk_label_value(label, keys[i], val, sizeof(val)) &&
+		    !memchr(val, '\0', sizeof(val)))
 			abort();
 		time_t t;
 		if (i == 0 && bk_label_value(label, keys[i], val, sizeof(val)))

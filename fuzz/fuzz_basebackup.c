@@ -29,7 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_split(data, size, 4, &fp);
 	char *argv[] = {"pg_verifybackup", "--", "/var/backups/base1", NULL};
 	struct bk_bb_dir dir = {
-		.path = "/var/backups/base1", .manifest = 1, .label_file = 1, .label = fp.part[0],
+		.path = "/var/backups/base1",
+		.manifest = 1,
+		.label_file = 1,
+		.label = fp.part[0],
 	};
 	struct bk_bb_facts f = {
 		.pattern = "/var/backups/base*",
@@ -39,8 +42,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.size = 1 << 30,
 		.verify = 1,
 		.verify_argv = argv,
-		.verify_pr = {.started = 1, .exited = 1, .exit_code = atoi(fp.part[1]),
-		              .out = fp.part[2], .err = fp.part[3]},
+		.verify_pr = {.started = 1,
+	                      .exited = 1,
+	                      .exit_code = atoi(fp.part[1]),
+	                      .out = fp.part[2],
+	                      .err = fp.part[3]},
 	};
 	struct gate_result res;
 	fuzz_result_init(&res);

@@ -18,8 +18,8 @@
 
 static void judge(const struct proc_result *pr, int nagios, int warning_passes)
 {
-	struct exec_judge_params jp = {"/usr/lib/nagios/plugins/check_fuzz", nagios,
-	                               warning_passes, 2000};
+	struct exec_judge_params jp = {"/usr/lib/nagios/plugins/check_fuzz", nagios, warning_passes,
+	                               2000};
 	struct gate_result res;
 	fuzz_result_init(&res);
 	exec_judge(pr, &jp, &res);

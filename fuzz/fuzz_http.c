@@ -58,7 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((!ej || regexes_ok(ej)) && (!eb || re_ok(eb)) &&
 	    http_check_validate(params, &param, msg, sizeof(msg)) == 0) {
 		/* as http_fetch leaves it: NUL-terminated, maybe with NULs inside */
-		struct http_response rs = {.status = 200, .body = fp.part[2], .body_len = fp.len[2]};
+		struct http_response rs = {
+			.status = 200, .body = fp.part[2], .body_len = fp.len[2]};
 		struct gate_result res;
 		fuzz_result_init(&res);
 		int ok = 1;

@@ -21,10 +21,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	defaults = json_pack("{s:s,s:i,s:i,s:b}", "url", "http://127.0.0.1:8008",
-	                     "min_streaming", 1, "max_lag_bytes", 16777216, "require_unpaused", 0);
-	strict = json_pack("{s:s,s:i,s:i,s:b}", "url", "http://127.0.0.1:8008",
-	                   "min_streaming", 2, "max_lag_bytes", 0, "require_unpaused", 1);
+	defaults = json_pack("{s:s,s:i,s:i,s:b}", "url", "http://127.0.0.1:8008", "min_streaming",
+	                     1, "max_lag_bytes", 16777216, "require_unpaused", 0);
+	strict = json_pack("{s:s,s:i,s:i,s:b}", "url", "http://127.0.0.1:8008", "min_streaming", 2,
+	                   "max_lag_bytes", 0, "require_unpaused", 1);
 	if (!defaults || !strict)
 		abort();
 	return 0;
@@ -41,7 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			f.leader_api_url = strdup("http://127.0.0.1:8008/patroni");
 			f.leader_view = json_loadb(fp.part[1], fp.len[1], 0, &je);
 			if (!f.leader_view)
-				snprintf(f.leader_api_error, sizeof(f.leader_api_error), "not JSON");
+				snprintf(f.leader_api_error, sizeof(f.leader_api_error),
+				         "not JSON");
 		}
 		struct gate_result res;
 		fuzz_result_init(&res);

@@ -19,12 +19,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	defaults = json_object();
-	strict = json_pack("{s:i,s:i,s:[ss],s:[],s:i,s:i,s:i,s:i,s:i,s:b,s:i,s:i,s:i,s:[s],s:b,s:I}",
-	                   "min_streaming", 2, "min_sync", 1, "standbys", "replica1", "replica2",
-	                   "ignore", "max_lag_bytes", 0, "max_replay_lag", 0, "max_reply_age", 0,
-	                   "max_receive_age", 0, "max_replay_bytes", 0, "allow_paused", 0,
-	                   "max_ready", 0, "max_ready_age", 0, "max_age", 0, "slots", "replica1",
-	                   "require_active", 1, "min_safe_wal_size", (json_int_t)1 << 30);
+	strict = json_pack(
+		"{s:i,s:i,s:[ss],s:[],s:i,s:i,s:i,s:i,s:i,s:b,s:i,s:i,s:i,s:[s],s:b,s:I}",
+		"min_streaming", 2, "min_sync", 1, "standbys", "replica1", "replica2", "ignore",
+		"max_lag_bytes", 0, "max_replay_lag", 0, "max_reply_age", 0, "max_receive_age", 0,
+		"max_replay_bytes", 0, "allow_paused", 0, "max_ready", 0, "max_ready_age", 0,
+		"max_age", 0, "slots", "replica1", "require_active", 1, "min_safe_wal_size",
+		(json_int_t)1 << 30);
 	if (!defaults || !strict)
 		abort();
 	return 0;

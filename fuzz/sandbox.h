@@ -22,13 +22,13 @@
 
 static char fuzz_dir[PATH_MAX];
 
-int __real_yt_load_file(struct yt_doc *doc, const char *path,
-                        const struct yt_limits *limits, struct gate_error *err);
-int __wrap_yt_load_file(struct yt_doc *doc, const char *path,
-                        const struct yt_limits *limits, struct gate_error *err);
+int __real_yt_load_file(struct yt_doc *doc, const char *path, const struct yt_limits *limits,
+                        struct gate_error *err);
+int __wrap_yt_load_file(struct yt_doc *doc, const char *path, const struct yt_limits *limits,
+                        struct gate_error *err);
 
-int __wrap_yt_load_file(struct yt_doc *doc, const char *path,
-                        const struct yt_limits *limits, struct gate_error *err)
+int __wrap_yt_load_file(struct yt_doc *doc, const char *path, const struct yt_limits *limits,
+                        struct gate_error *err)
 {
 	char real[PATH_MAX];
 	size_t dl = strlen(fuzz_dir);

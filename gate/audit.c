@@ -197,7 +197,8 @@ static int journal_send(const char *data, size_t len)
 			break;
 		}
 		struct pollfd p = {.fd = fd, .events = POLLOUT};
-		poll(&p, 1, (int)left); /* a datagram socket polls writable when the peer has room */
+		poll(&p, 1,
+		     (int)left); /* a datagram socket polls writable when the peer has room */
 	}
 	int e = errno;
 	close(fd);
@@ -217,7 +218,8 @@ static int send_journal(const struct eval *ev, enum audit_kind kind, const char 
 	                                : (ev->allow ? LOG_NOTICE : LOG_WARNING);
 
 	field(&f, "MESSAGE", msg);
-	field(&f, "MESSAGE_ID", kind == AUDIT_RESULT ? GATE_MESSAGE_ID_RESULT : GATE_MESSAGE_ID_DECISION);
+	field(&f, "MESSAGE_ID",
+	      kind == AUDIT_RESULT ? GATE_MESSAGE_ID_RESULT : GATE_MESSAGE_ID_DECISION);
 	snprintf(num, sizeof(num), "%d", prio);
 	field(&f, "PRIORITY", num);
 	field(&f, "SYSLOG_IDENTIFIER", "gate");
@@ -285,18 +287,21 @@ static int write_file(const char *path, const char *line, struct gate_error *err
 {
 	/* Never through a symbolic link (root appending to whatever a link
 	 * in a shared directory points at), never to a FIFO or a device. */
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
-	                            O_NONBLOCK | O_NOCTTY, 0600);
+	int fd = open(path,
+	              O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
+	                      O_NOCTTY,
+	              0600);
 	if (fd < 0) {
 		gate_error_set(err, NULL, 0, 0, "cannot write audit log %s: %s", path,
-		               errno == ELOOP   ? "a symbolic link (gate does not write through one)"
+		               errno == ELOOP ? "a symbolic link (gate does not write through one)"
 		               : errno == ENXIO ? "not a regular file"
 		                                : strerror(errno));
 		return -1;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		gate_error_set(err, NULL, 0, 0, "cannot write audit log %s: not a regular file", path);
+		gate_error_set(err, NULL, 0, 0, "cannot write audit log %s: not a regular file",
+		               path);
 		close(fd);
 		return -1;
 	}
@@ -328,17 +333,15 @@ static int write_file(const char *path, const char *line, struct gate_error *err
 	return 0;
 }
 
-int audit_record(const struct eval *ev, enum audit_kind kind,
-                 const char *file, struct audit_status *st,
-                 struct gate_error *err)
+int audit_record(const struct eval *ev, enum audit_kind kind, const char *file,
+                 struct audit_status *st, struct gate_error *err)
 {
 	const char *files[] = {file, NULL};
 	return audit_record_files(ev, kind, files, st, err);
 }
 
-int audit_record_files(const struct eval *ev, enum audit_kind kind,
-                       const char *const *files, struct audit_status *st,
-                       struct gate_error *err)
+int audit_record_files(const struct eval *ev, enum audit_kind kind, const char *const *files,
+                       struct audit_status *st, struct gate_error *err)
 {
 	struct audit_status local = {0};
 	if (!st)
@@ -370,10 +373,12 @@ int audit_record_files(const struct eval *ev, enum audit_kind kind,
 		rc = -1;
 	} else if (send_journal(ev, kind, user) < 0) {
 		if (errno == ETIMEDOUT)
-			gate_error_set(err, NULL, 0, 0, "the systemd journal did not take the record within %ds",
+			gate_error_set(err, NULL, 0, 0,
+			               "the systemd journal did not take the record within %ds",
 			               JOURNAL_DEADLINE_MS / 1000);
 		else
-			gate_error_set(err, NULL, 0, 0, "cannot send to the systemd journal: %s", strerror(errno));
+			gate_error_set(err, NULL, 0, 0, "cannot send to the systemd journal: %s",
+			               strerror(errno));
 		rc = -1;
 	} else {
 		st->journal_ok = 1;

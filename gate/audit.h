@@ -15,8 +15,8 @@
 enum audit_kind { AUDIT_DECISION = 0, AUDIT_RESULT = 1 };
 
 struct audit_status {
-	int journal_ok;     /* the journal socket accepted the record */
-	int file_ok;        /* every file written and fsync'd (1 when none) */
+	int journal_ok; /* the journal socket accepted the record */
+	int file_ok;    /* every file written and fsync'd (1 when none) */
 	int have_file;
 	const char *failed_file; /* the first file that failed (one of files) */
 };
@@ -24,14 +24,12 @@ struct audit_status {
 /* Write one record to the journal (if reachable) and to `file` (NULL: no
  * file).  Returns 0 when every configured sink worked; -1 otherwise with
  * err describing the first failure.  st says which sinks worked. */
-int audit_record(const struct eval *ev, enum audit_kind kind,
-                 const char *file, struct audit_status *st,
-                 struct gate_error *err);
+int audit_record(const struct eval *ev, enum audit_kind kind, const char *file,
+                 struct audit_status *st, struct gate_error *err);
 /* The same with any number of files (NULL-terminated; NULL: none), each
  * getting the record; file_ok only when all of them took it. */
-int audit_record_files(const struct eval *ev, enum audit_kind kind,
-                       const char *const *files, struct audit_status *st,
-                       struct gate_error *err);
+int audit_record_files(const struct eval *ev, enum audit_kind kind, const char *const *files,
+                       struct audit_status *st, struct gate_error *err);
 
 /* Is a journald listening on /run/systemd/journal/socket?  (sd_journal_send
  * returns 0 when no journal exists, so the socket is probed directly.) */

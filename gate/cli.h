@@ -13,32 +13,32 @@
 
 /* Exit statuses (doc/report.md, gate(1)). */
 #define EXIT_ALLOWED 0
-#define EXIT_BLOCKED 75  /* EX_TEMPFAIL */
-#define EXIT_CONFIG 78   /* EX_CONFIG */
-#define EXIT_USAGE 64    /* EX_USAGE */
+#define EXIT_BLOCKED 75 /* EX_TEMPFAIL */
+#define EXIT_CONFIG 78  /* EX_CONFIG */
+#define EXIT_USAGE 64   /* EX_USAGE */
 #define EXIT_CANNOT_EXEC 126
 #define EXIT_NOT_FOUND 127
 
 /* Options shared by run, check, lint (gate(1), OPTIONS). */
 struct cli_opts {
 	enum report_format format;
-	const char *output;        /* -o FILE: also the JSON report there */
-	struct rb_var *vars;       /* --var NAME=VALUE */
+	const char *output;  /* -o FILE: also the JSON report there */
+	struct rb_var *vars; /* --var NAME=VALUE */
 	size_t nvars;
-	const char **overrides;    /* --override ID */
+	const char **overrides; /* --override ID */
 	size_t noverrides;
 	const char *reason;        /* --reason TEXT */
 	int64_t timeout_ms;        /* --timeout; -1 when not given */
 	int jobs;                  /* -j; 0 = all at once */
 	const char **module_paths; /* --module-path (then GATE_MODULE_PATH, then GATE_MODULE_DIR) */
 	size_t nmodule_paths;
-	const char *audit_log;     /* --audit-log FILE */
-	int blocked_exit;          /* --blocked-exit, default 75 */
+	const char *audit_log; /* --audit-log FILE */
+	int blocked_exit;      /* --blocked-exit, default 75 */
 	int quiet, verbose;
 	int no_color;
-	int dry_run;               /* run --dry-run */
-	int64_t wait_ms;           /* run --wait DUR; 0 = no waiting */
-	int64_t interval_ms;       /* --interval DUR, default 30s */
+	int dry_run;         /* run --dry-run */
+	int64_t wait_ms;     /* run --wait DUR; 0 = no waiting */
+	int64_t interval_ms; /* --interval DUR, default 30s */
 };
 
 void cli_opts_init(struct cli_opts *o);
@@ -53,8 +53,8 @@ int cli_evaluate(const char *runbook, enum eval_mode mode, char *const *command,
                  const struct cli_opts *o);
 
 /* Subcommands that live in their own files. */
-int cli_wrap_main(int argc, char **argv);  /* gate wrap install|list|remove */
-int cli_hook_main(int argc, char **argv);  /* gate hook run|install */
+int cli_wrap_main(int argc, char **argv); /* gate wrap install|list|remove */
+int cli_hook_main(int argc, char **argv); /* gate hook run|install */
 
 /* ---- Appended (runtime): shared inside the CLI layer only ---- */
 
@@ -66,8 +66,8 @@ struct gate_registry;
  * (pointer into argv, NULL when there is none).  Returns -1 to go on, or
  * the exit status to end with: 0 after --help, 64 after a usage error
  * (already printed, with "see 'gate CMD --help'"). */
-int cli_parse_opts(int argc, char **argv, struct cli_opts *o, char ***pos,
-                   size_t *npos, char ***cmd);
+int cli_parse_opts(int argc, char **argv, struct cli_opts *o, char ***pos, size_t *npos,
+                   char ***cmd);
 /* "gate: error: MSG" and "see 'gate CMD --help'"; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -86,7 +86,8 @@ static int repo_find(struct repo *r, struct gate_error *err)
 		return -1;
 	r->bare = !strcmp(out, "true");
 	free(out);
-	if (hooks_git((char *[]){"git", "rev-parse", "--absolute-git-dir", NULL}, &r->git_dir, err) < 0)
+	if (hooks_git((char *[]){"git", "rev-parse", "--absolute-git-dir", NULL}, &r->git_dir,
+	              err) < 0)
 		return -1;
 	if (r->bare) {
 		r->top = xstrdup(r->git_dir);
@@ -152,8 +153,15 @@ struct hook_run_args {
 	int ngit_args;
 };
 
-enum { OPT_CONFIG = 256, OPT_PRE_COMMIT, OPT_VAR, OPT_TIMEOUT, OPT_AUDIT, OPT_MODPATH,
-       OPT_NOCOLOR };
+enum {
+	OPT_CONFIG = 256,
+	OPT_PRE_COMMIT,
+	OPT_VAR,
+	OPT_TIMEOUT,
+	OPT_AUDIT,
+	OPT_MODPATH,
+	OPT_NOCOLOR
+};
 
 /* --var NAME=VALUE */
 static int take_var(struct hook_run_args *a, char *arg)
@@ -258,9 +266,8 @@ static int parse_run_args(int argc, char **argv, struct hook_run_args *a)
 /* The ref updates this hook is about: stdin for pre-push and pre-receive,
  * the arguments for update, the PRE_COMMIT_* variables under the pre-commit
  * framework (which keeps stdin for itself). */
-static int collect_updates(const char *hook, const struct hook_run_args *a,
-                           struct ref_update **u, size_t *n, int *all_refs,
-                           struct gate_error *err)
+static int collect_updates(const char *hook, const struct hook_run_args *a, struct ref_update **u,
+                           size_t *n, int *all_refs, struct gate_error *err)
 {
 	*u = NULL;
 	*n = 0;
@@ -277,16 +284,19 @@ static int collect_updates(const char *hook, const struct hook_run_args *a,
 		*u = xcalloc(1, sizeof(**u));
 		(*u)->ref = xstrdup(ref);
 		(*u)->new_oid = xstrdup(to && *to ? to : "unknown");
-		(*u)->old_oid = xstrdup(getenv("PRE_COMMIT_FROM_REF") ? getenv("PRE_COMMIT_FROM_REF") : "");
+		(*u)->old_oid = xstrdup(
+			getenv("PRE_COMMIT_FROM_REF") ? getenv("PRE_COMMIT_FROM_REF") : "");
 		*n = 1;
 		return 0;
 	}
 	if (!strcmp(hook, "update")) {
 		if (a->ngit_args != 3) {
-			gate_error_set(err, NULL, 0, 0, "the update hook takes REF OLD-OID NEW-OID");
+			gate_error_set(err, NULL, 0, 0,
+			               "the update hook takes REF OLD-OID NEW-OID");
 			return -1;
 		}
-		char *line = xasprintf("%s %s %s\n", a->git_args[1], a->git_args[2], a->git_args[0]);
+		char *line = xasprintf("%s %s %s\n", a->git_args[1], a->git_args[2],
+		                       a->git_args[0]);
 		int r = hooks_parse_updates("pre-receive", line, u, n, err);
 		free(line);
 		return r;
@@ -300,8 +310,7 @@ static int collect_updates(const char *hook, const struct hook_run_args *a,
 }
 
 /* Without refs to go by, every rule of the hook applies, each runbook once. */
-static void match_all_rules(const struct hook_set *set, struct hook_match **m,
-                            size_t *nm)
+static void match_all_rules(const struct hook_set *set, struct hook_match **m, size_t *nm)
 {
 	for (size_t r = 0; r < set->nrules; r++) {
 		const struct hook_rule *rule = &set->rules[r];
@@ -329,8 +338,8 @@ struct hook_plan {
 	struct repo repo;
 	struct hooks_config hc;
 	char *config;
-	const char *base;      /* where relative runbooks are */
-	struct hook_match *m;  /* the runbooks to evaluate */
+	const char *base;     /* where relative runbooks are */
+	struct hook_match *m; /* the runbooks to evaluate */
 	size_t nm;
 };
 
@@ -358,8 +367,8 @@ static int hook_plan(const char *hook, const struct hook_run_args *a, struct hoo
 	if (access(p->config, F_OK) < 0) {
 		/* The hook was installed on purpose: without its configuration
 		 * nobody can say the push is safe. */
-		msg_error("%s: %s: %s; refusing the push (add it, or remove the hook)",
-		          hook, p->config, strerror(errno));
+		msg_error("%s: %s: %s; refusing the push (add it, or remove the hook)", hook,
+		          p->config, strerror(errno));
 		return -1;
 	}
 	if (hooks_load(&p->hc, p->config, &err) < 0) {
@@ -372,7 +381,8 @@ static int hook_plan(const char *hook, const struct hook_run_args *a, struct hoo
 		/* Installed for a hook the configuration says nothing about:
 		 * no rule says which pushes are safe, so none is. */
 		msg_error("%s: %s has no '%s:' section under hooks: refusing the push "
-		          "(add rules for %s, or remove the hook)", hook, p->config, hook, hook);
+		          "(add rules for %s, or remove the hook)",
+		          hook, p->config, hook, hook);
 		return -1;
 	}
 	struct ref_update *u = NULL;
@@ -502,7 +512,8 @@ static int install_check_config(const struct repo *r, const char *hook, const ch
 		rc = -1;
 	} else if (!hooks_find(&hc, hook)) {
 		msg_error("hook install: %s has no '%s:' section under hooks: the hook would "
-		          "refuse every push; add rules for %s first", path, hook, hook);
+		          "refuse every push; add rules for %s first",
+		          path, hook, hook);
 		rc = -1;
 	}
 	hooks_config_release(&hc);
@@ -552,7 +563,8 @@ static char *hooks_dir_find(void)
 {
 	struct gate_error err = {0};
 	char *rel = NULL, *dir;
-	if (hooks_git((char *[]){"git", "rev-parse", "--git-path", "hooks", NULL}, &rel, &err) < 0) {
+	if (hooks_git((char *[]){"git", "rev-parse", "--git-path", "hooks", NULL}, &rel, &err) <
+	    0) {
 		msg_gate_error(&err);
 		return NULL;
 	}
@@ -594,7 +606,8 @@ static int install_hooks(const struct repo *repo, const char *const *hooks, int 
 		if (write_script_atomic(path, text, HOOKS_MARKER, force, &werr) < 0) {
 			msg_gate_error(&werr);
 			if (!force)
-				msg_note("(use --force to replace it; the old hook is kept as %s.gate-backup)",
+				msg_note("(use --force to replace it; the old hook is kept as "
+				         "%s.gate-backup)",
 				         hooks[i]);
 			rc = 1;
 		} else {
@@ -606,7 +619,8 @@ static int install_hooks(const struct repo *repo, const char *const *hooks, int 
 	for (int i = 0; i < nhooks && rc == 0; i++) {
 		char *expect = config_path(repo, hooks[i], config);
 		if (access(expect, F_OK) < 0)
-			msg_warn("%s does not exist yet: until it does, the %s hook refuses every push",
+			msg_warn("%s does not exist yet: until it does, the %s hook refuses every "
+			         "push",
 			         expect, hooks[i]);
 		free(expect);
 	}

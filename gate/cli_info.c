@@ -14,8 +14,7 @@
 /* ---- gate lint ---- */
 
 /* 0 valid, 1 invalid (errors printed). */
-static int lint_one(const char *path, const struct gate_registry *reg,
-                    const struct cli_opts *o)
+static int lint_one(const char *path, const struct gate_registry *reg, const struct cli_opts *o)
 {
 	struct gate_error err = {0};
 	struct runbook rb;
@@ -51,11 +50,13 @@ static int lint_one(const char *path, const struct gate_registry *reg,
 				continue;
 			msg_error("%s:%d:%d: check '%s': %s", c->pos.file ? c->pos.file : path,
 			          c->pos.line, c->pos.col, c->id,
-			          c->unavailable ? c->unavailable : "its check type is not available");
+			          c->unavailable ? c->unavailable
+			                         : "its check type is not available");
 			bad = 1;
 		}
 		if (!bad && !o->quiet) {
-			printf("%s: ok (%zu check%s)\n", path, rb.nchecks, rb.nchecks == 1 ? "" : "s");
+			printf("%s: ok (%zu check%s)\n", path, rb.nchecks,
+			       rb.nchecks == 1 ? "" : "s");
 			for (size_t i = 0; o->verbose && i < rb.nchecks; i++)
 				printf("  %s (%s)\n", rb.checks[i].id, rb.checks[i].type);
 		}
@@ -142,14 +143,15 @@ static void describe_type(const struct gate_registry_entry *e)
 		l = p->default_value ? strlen(p->default_value) : 1;
 		wdef = l > wdef ? l : wdef;
 	}
-	printf("  %-*s  %-*s  %-*s  %-8s  %s\n", (int)wname, "name", (int)wtype, "type",
-	       (int)wdef, "default", "required", "doc");
+	printf("  %-*s  %-*s  %-*s  %-8s  %s\n", (int)wname, "name", (int)wtype, "type", (int)wdef,
+	       "default", "required", "doc");
 	for (const struct gate_param *p = ct->params; p && p->name; p++) {
 		int req = (p->flags & GATE_PF_REQUIRED) != 0;
 		printf("  %-*s  %-*s  %-*s  %-8s  %s%s\n", (int)wname, p->name, (int)wtype,
 		       param_type_name(p, tb, sizeof(tb)), (int)wdef,
 		       p->default_value ? p->default_value : "-", req ? "yes" : "no",
-		       p->doc ? p->doc : "", (p->flags & GATE_PF_SECRET) ? " (secret: never shown)" : "");
+		       p->doc ? p->doc : "",
+		       (p->flags & GATE_PF_SECRET) ? " (secret: never shown)" : "");
 	}
 	if (!ct->params || !ct->params[0].name)
 		printf("  (none)\n");
@@ -177,7 +179,8 @@ int cli_checks_main(int argc, char **argv)
 			describe_type(e);
 			rc = 0;
 		} else {
-			rc = cli_usage_error("checks", "no check type '%s' (see 'gate checks')", pos[0]);
+			rc = cli_usage_error("checks", "no check type '%s' (see 'gate checks')",
+			                     pos[0]);
 		}
 	} else {
 		size_t w = 4;

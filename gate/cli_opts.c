@@ -134,7 +134,8 @@ static void help_run(void)
 	       "\n"
 	       "Example:\n"
 	       "  gate run runbooks/pg-minor-upgrade.yaml -- apt-get install -y postgresql-15\n"
-	       "  gate run --override disk --reason 'INC-1234: disk alert is a known false positive' rb.yaml\n",
+	       "  gate run --override disk --reason 'INC-1234: disk alert is a known false "
+	       "positive' rb.yaml\n",
 	       help_common_opts, help_audit, help_status);
 }
 
@@ -249,8 +250,8 @@ int cli_help(const char *cmd)
 		const char *name;
 		void (*fn)(void);
 	} helps[] = {
-		{"gate", help_gate},       {"run", help_run},     {"check", help_check},
-		{"lint", help_lint},       {"checks", help_checks}, {"version", help_version},
+		{"gate", help_gate}, {"run", help_run},       {"check", help_check},
+		{"lint", help_lint}, {"checks", help_checks}, {"version", help_version},
 		{"help", help_gate},
 	};
 	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++) {
@@ -311,8 +312,8 @@ static int accepted(const char *cmd, int opt)
 	if (!strcmp(cmd, "checks"))
 		return opt == OPT_MODULE_PATH || opt == 'q' || opt == 'h';
 	/* lint: nothing is evaluated */
-	return opt == OPT_VAR || opt == OPT_MODULE_PATH || opt == 'q' ||
-	       opt == 'v' || opt == OPT_NO_COLOR || opt == 'h';
+	return opt == OPT_VAR || opt == OPT_MODULE_PATH || opt == 'q' || opt == 'v' ||
+	       opt == OPT_NO_COLOR || opt == 'h';
 }
 
 static const char *opt_name(int opt, char *buf, size_t len)
@@ -367,7 +368,8 @@ static int take_opt(const char *cmd, int opt, const char *arg, struct cli_opts *
 	switch (opt) {
 	case 'f':
 		if (report_format_parse(arg, &o->format) < 0)
-			return cli_usage_error(cmd, "unknown format '%s' (text, json, junit, tap, nagios)", arg);
+			return cli_usage_error(
+				cmd, "unknown format '%s' (text, json, junit, tap, nagios)", arg);
 		return -1;
 	case 'o':
 		o->output = arg;
@@ -408,7 +410,8 @@ static int take_opt(const char *cmd, int opt, const char *arg, struct cli_opts *
 	case OPT_BLOCKED_EXIT:
 		/* 0 would make a block look like an allow: refused. */
 		if (parse_positive(arg, 255, &n) < 0)
-			return cli_usage_error(cmd, "--blocked-exit wants a status from 1 to 255, got '%s'", arg);
+			return cli_usage_error(
+				cmd, "--blocked-exit wants a status from 1 to 255, got '%s'", arg);
 		o->blocked_exit = (int)n;
 		return -1;
 	case 'q':
@@ -429,8 +432,8 @@ static int take_opt(const char *cmd, int opt, const char *arg, struct cli_opts *
 	return cli_usage_error(cmd, "unknown option");
 }
 
-int cli_parse_opts(int argc, char **argv, struct cli_opts *o, char ***pos,
-                   size_t *npos, char ***cmd)
+int cli_parse_opts(int argc, char **argv, struct cli_opts *o, char ***pos, size_t *npos,
+                   char ***cmd)
 {
 	const char *name = argv[0];
 	*pos = NULL;
@@ -448,12 +451,14 @@ int cli_parse_opts(int argc, char **argv, struct cli_opts *o, char ***pos,
 				return cli_usage_error(name, "option '-%c' needs a value", optopt);
 			for (const struct option *lo = longopts; optopt && lo->name; lo++)
 				if (lo->val == optopt && lo->has_arg)
-					return cli_usage_error(name, "option '--%s' needs a value", lo->name);
+					return cli_usage_error(name, "option '--%s' needs a value",
+					                       lo->name);
 			return cli_usage_error(name, "unknown option '%s'", bad);
 		}
 		if (opt != -1) {
 			if (!accepted(name, opt))
-				return cli_usage_error(name, "option '%s' does not apply to 'gate %s'",
+				return cli_usage_error(name,
+				                       "option '%s' does not apply to 'gate %s'",
 				                       opt_name(opt, nb, sizeof(nb)), name);
 			int rc = take_opt(name, opt, optarg, o);
 			if (rc >= 0)
@@ -473,6 +478,7 @@ int cli_parse_opts(int argc, char **argv, struct cli_opts *o, char ***pos,
 		optind++;
 	}
 	if (o->noverrides && !o->reason)
-		return cli_usage_error(name, "--override needs --reason: say why the check is waived");
+		return cli_usage_error(name,
+		                       "--override needs --reason: say why the check is waived");
 	return -1;
 }

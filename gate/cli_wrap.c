@@ -59,8 +59,7 @@ struct wrap_args {
 };
 
 /* Parse the options of one subcommand; argv[0] is the subcommand. */
-static int parse_wrap_args(int argc, char **argv, int want_runbook,
-                           struct wrap_args *a)
+static int parse_wrap_args(int argc, char **argv, int want_runbook, struct wrap_args *a)
 {
 	static const struct option longopts[] = {
 		{"runbook", required_argument, NULL, 'r'},
@@ -133,8 +132,8 @@ static void warn_path_order(const char *dir, const char *real, const char *name)
 			real_at = i;
 	}
 	if (dir_at < 0)
-		msg_warn("%s is not in PATH: typing '%s' still runs %s without the gate",
-		         dir, name, real);
+		msg_warn("%s is not in PATH: typing '%s' still runs %s without the gate", dir, name,
+		         real);
 	else if (real_at >= 0 && real_at < dir_at)
 		msg_warn("%s comes after %s in PATH: typing '%s' still runs %s without the gate",
 		         dir, realdir, name, real);
@@ -181,7 +180,10 @@ static int wrap_install_cmd(int argc, char **argv)
 	if (access(a.runbook, R_OK) == 0 && runbook_usable(a.runbook) < 0)
 		return EXIT_CONFIG;
 	struct wrap_install_opts o = {
-		.name = a.rest[0], .runbook = a.runbook, .dir = a.dir, .real = a.real,
+		.name = a.rest[0],
+		.runbook = a.runbook,
+		.dir = a.dir,
+		.real = a.real,
 	};
 	struct wrap_info wi = {0};
 	struct gate_error err = {0};

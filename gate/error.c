@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-void gate_error_set(struct gate_error *err, const char *file, int line,
-                    int col, const char *fmt, ...)
+void gate_error_set(struct gate_error *err, const char *file, int line, int col, const char *fmt,
+                    ...)
 {
 	if (!err || err->set)
 		return;
@@ -20,12 +20,10 @@ void gate_error_set(struct gate_error *err, const char *file, int line,
 	va_end(ap);
 }
 
-const char *gate_error_format(const struct gate_error *err, char *buf,
-                              size_t len)
+const char *gate_error_format(const struct gate_error *err, char *buf, size_t len)
 {
 	if (err->file[0] && err->line > 0)
-		snprintf(buf, len, "%s:%d:%d: %s", err->file, err->line, err->col,
-		         err->msg);
+		snprintf(buf, len, "%s:%d:%d: %s", err->file, err->line, err->col, err->msg);
 	else if (err->file[0])
 		snprintf(buf, len, "%s: %s", err->file, err->msg);
 	else

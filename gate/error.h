@@ -22,7 +22,6 @@ void gate_error_set(struct gate_error *err, const char *file, int line,
                     int col, const char *fmt, ...);
 
 /* "file:line:col: msg", "file: msg" or "msg" into buf. */
-const char *gate_error_format(const struct gate_error *err, char *buf,
-                              size_t len);
+const char *gate_error_format(const struct gate_error *err, char *buf, size_t len);
 
 #endif

@@ -27,26 +27,26 @@ enum check_status {
 };
 
 struct check_result {
-	const char *id;        /* points into the runbook (or "window"/"freeze") */
-	const char *type;      /* "window"/"freeze" for pseudo-checks */
+	const char *id;   /* points into the runbook (or "window"/"freeze") */
+	const char *type; /* "window"/"freeze" for pseudo-checks */
 	enum rb_severity severity;
 	enum check_status status;
 	enum check_status raw_status; /* before an override */
-	char *summary;         /* already redacted */
-	json_t *details;       /* object, already redacted; never NULL after runner */
+	char *summary;                /* already redacted */
+	json_t *details;              /* object, already redacted; never NULL after runner */
 	double duration_ms;
 	int attempts;
-	int timed_out;         /* the last attempt was killed at its deadline */
+	int timed_out; /* the last attempt was killed at its deadline */
 	int overridden;
-	int override_refused;  /* --override named it but it is not overridable */
-	const char *hint;      /* may be NULL */
+	int override_refused; /* --override named it but it is not overridable */
+	const char *hint;     /* may be NULL */
 	const char *description;
 };
 
 struct eval_override {
-	const char *id;        /* as given on the command line */
-	int applied;           /* 1: it waived a failing overridable check */
-	const char *note;      /* why not applied, or NULL */
+	const char *id;   /* as given on the command line */
+	int applied;      /* 1: it waived a failing overridable check */
+	const char *note; /* why not applied, or NULL */
 };
 
 struct eval {
@@ -68,9 +68,9 @@ struct eval {
 
 	/* Decision.  Starts as block; only policy_decide() makes it allow. */
 	int allow;
-	char **reasons;        /* NULL-terminated, one per blocking non-pass, runbook order */
+	char **reasons; /* NULL-terminated, one per blocking non-pass, runbook order */
 	size_t nreasons;
-	int audit_failed;      /* required audit could not be written: block */
+	int audit_failed; /* required audit could not be written: block */
 
 	/* After `gate run` ran the command. */
 	int have_exit_status;

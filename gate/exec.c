@@ -99,8 +99,7 @@ int exec_command(char *const *argv, int *exec_errno, double *duration_ms)
 	fwd.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigfillset(&fwd.sa_mask);
 	for (size_t i = 0; i < NFORWARDED; i++) {
-		if (sigaction(forwarded[i], NULL, &old[i]) == 0 &&
-		    old[i].sa_handler != SIG_IGN &&
+		if (sigaction(forwarded[i], NULL, &old[i]) == 0 && old[i].sa_handler != SIG_IGN &&
 		    sigaction(forwarded[i], &fwd, NULL) == 0)
 			installed[i] = 1;
 	}
@@ -109,8 +108,13 @@ int exec_command(char *const *argv, int *exec_errno, double *duration_ms)
 	 * have sent on; the command may clean up.  Its core limit is the
 	 * user's (the exec makes it dumpable again by itself). */
 	struct spawn_opts so = {
-		.argv = argv, .in = SPAWN_INHERIT, .out = SPAWN_INHERIT, .err = SPAWN_INHERIT,
-		.death_signal = SIGTERM, .keep_ignored = 1, .mask = &oldmask,
+		.argv = argv,
+		.in = SPAWN_INHERIT,
+		.out = SPAWN_INHERIT,
+		.err = SPAWN_INHERIT,
+		.death_signal = SIGTERM,
+		.keep_ignored = 1,
+		.mask = &oldmask,
 		.core_limit = have_start_core_limit ? &start_core_limit : NULL,
 	};
 	struct spawn sp;

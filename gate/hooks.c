@@ -73,8 +73,7 @@ static int split_fields(char *line, char **f, int want)
 	return n == want ? 0 : -1;
 }
 
-int hooks_parse_updates(const char *hook, const char *text,
-                        struct ref_update **out, size_t *n,
+int hooks_parse_updates(const char *hook, const char *text, struct ref_update **out, size_t *n,
                         struct gate_error *err)
 {
 	int pre_push = !strcmp(hook, "pre-push");
@@ -112,10 +111,11 @@ int hooks_parse_updates(const char *hook, const char *text,
 		}
 		free(line);
 		if (bad || strncmp(u.ref, "refs/", 5)) {
-			gate_error_set(err, "<stdin>", lineno, 1,
-			               "cannot understand what git gave the %s hook%s", hook,
-			               pre_push ? " (want: local-ref local-oid remote-ref remote-oid)"
-			                        : " (want: old-oid new-oid ref)");
+			gate_error_set(
+				err, "<stdin>", lineno, 1,
+				"cannot understand what git gave the %s hook%s", hook,
+				pre_push ? " (want: local-ref local-oid remote-ref remote-oid)"
+					 : " (want: old-oid new-oid ref)");
 			free(u.ref);
 			free(u.old_oid);
 			free(u.new_oid);
@@ -153,8 +153,8 @@ static void match_add_ref(struct hook_match *m, const char *ref)
 	m->refs[m->nrefs] = NULL;
 }
 
-void hooks_match(const struct hook_set *set, const struct ref_update *u,
-                 size_t n, struct hook_match **out, size_t *nout)
+void hooks_match(const struct hook_set *set, const struct ref_update *u, size_t n,
+                 struct hook_match **out, size_t *nout)
 {
 	*out = NULL;
 	*nout = 0;
@@ -248,8 +248,13 @@ int hooks_git(char *const *argv, char **out, struct gate_error *err)
 	}
 	/* git dies with gate, whatever kills gate; it gets SIGPIPE back
 	 * (git push runs the pre-push hook with it ignored). */
-	struct spawn_opts so = {.argv = argv, .in = SPAWN_DEVNULL, .out = opipe[1], .err = epipe[1],
-	                        .death_signal = SIGKILL, .keep_ignored = 1, .reset_signal = SIGPIPE};
+	struct spawn_opts so = {.argv = argv,
+	                        .in = SPAWN_DEVNULL,
+	                        .out = opipe[1],
+	                        .err = epipe[1],
+	                        .death_signal = SIGKILL,
+	                        .keep_ignored = 1,
+	                        .reset_signal = SIGPIPE};
 	struct spawn sp;
 	int started = spawn_start(&sp, &so) == 0;
 	close(opipe[1]);
@@ -257,7 +262,8 @@ int hooks_git(char *const *argv, char **out, struct gate_error *err)
 	if (!started) {
 		if (sp.failed == SPAWN_EXEC)
 			gate_error_set(err, NULL, 0, 0, "cannot run %s: %s", argv[0],
-			               sp.error == ENOENT ? "not found in PATH" : strerror(sp.error));
+			               sp.error == ENOENT ? "not found in PATH"
+			                                  : strerror(sp.error));
 		else
 			gate_error_set(err, NULL, 0, 0, "cannot run %s: %s: %s", argv[0],
 			               spawn_step_name(sp.failed), strerror(sp.error));
@@ -281,8 +287,7 @@ char *hooks_script_text(const char *gate, const char *hook, const char *config)
 	char *q_gate = sh_quote(gate), *q_hook = sh_quote(hook);
 	char *q_conf = config ? sh_quote(config) : NULL;
 	char *text = xasprintf(
-		"#!/bin/sh\n"
-		HOOKS_MARKER ": written by `gate hook install`\n"
+		"#!/bin/sh\n" HOOKS_MARKER ": written by `gate hook install`\n"
 		"# Refuses the push while a runbook named in .gate/hooks.yaml blocks.\n"
 		"%s"
 		"exec %s hook run %s%s%s \"$@\"\n",
@@ -322,8 +327,7 @@ const struct hook_set *hooks_find(const struct hooks_config *hc, const char *hoo
 	return NULL;
 }
 
-static int load_refs(const struct yt_node *n, struct hook_rule *rule,
-                     struct gate_error *err)
+static int load_refs(const struct yt_node *n, struct hook_rule *rule, struct gate_error *err)
 {
 	/* A single string is accepted as a one-element list: refs: refs/heads/main */
 	if (n->kind == YT_SCALAR) {
@@ -331,8 +335,10 @@ static int load_refs(const struct yt_node *n, struct hook_rule *rule,
 		if (yt_get_string(n, &s, err) < 0)
 			return -1;
 		if (strncmp(s, "refs/", 5))
-			return yt_error(err, n, "ref pattern '%s' must start with 'refs/' "
-			                "(for a branch: 'refs/heads/%s')", s, s);
+			return yt_error(err, n,
+			                "ref pattern '%s' must start with 'refs/' "
+			                "(for a branch: 'refs/heads/%s')",
+			                s, s);
 		rule->refs = xcalloc(2, sizeof(char *));
 		rule->refs[0] = xstrdup(s);
 		rule->nrefs = 1;
@@ -341,7 +347,8 @@ static int load_refs(const struct yt_node *n, struct hook_rule *rule,
 	if (yt_expect(n, YT_SEQUENCE, err) < 0)
 		return -1;
 	if (n->nitems == 0)
-		return yt_error(err, n, "'refs' is empty: a rule must name at least one ref pattern");
+		return yt_error(err, n,
+		                "'refs' is empty: a rule must name at least one ref pattern");
 	rule->refs = xcalloc(n->nitems + 1, sizeof(char *));
 	for (size_t i = 0; i < n->nitems; i++) {
 		const struct yt_node *it = n->items[i];
@@ -350,15 +357,16 @@ static int load_refs(const struct yt_node *n, struct hook_rule *rule,
 			return -1;
 		/* A pattern that cannot match a ref would silently guard nothing. */
 		if (strncmp(s, "refs/", 5))
-			return yt_error(err, it, "ref pattern '%s' must start with 'refs/' "
-			                "(for a branch: 'refs/heads/%s')", s, s);
+			return yt_error(err, it,
+			                "ref pattern '%s' must start with 'refs/' "
+			                "(for a branch: 'refs/heads/%s')",
+			                s, s);
 		rule->refs[rule->nrefs++] = xstrdup(s);
 	}
 	return 0;
 }
 
-static int load_rule(const struct yt_node *n, struct hook_rule *rule,
-                     struct gate_error *err)
+static int load_rule(const struct yt_node *n, struct hook_rule *rule, struct gate_error *err)
 {
 	static const char *const keys[] = {"refs", "runbook", "description", NULL};
 	rule->line = n->line;
@@ -381,8 +389,7 @@ static int load_rule(const struct yt_node *n, struct hook_rule *rule,
 	return 0;
 }
 
-static int load_hooks(const struct yt_node *hooks, struct hooks_config *hc,
-                      struct gate_error *err)
+static int load_hooks(const struct yt_node *hooks, struct hooks_config *hc, struct gate_error *err)
 {
 	if (yt_expect(hooks, YT_MAPPING, err) < 0)
 		return -1;
@@ -397,8 +404,10 @@ static int load_hooks(const struct yt_node *hooks, struct hooks_config *hc,
 			if (guess)
 				return yt_error(err, k, "unknown hook '%s'; did you mean '%s'?",
 				                k->value, guess);
-			return yt_error(err, k, "unknown hook '%s' (gate reads pre-push, "
-			                "pre-receive and update)", k->value);
+			return yt_error(err, k,
+			                "unknown hook '%s' (gate reads pre-push, "
+			                "pre-receive and update)",
+			                k->value);
 		}
 		struct hook_set *set = &hc->sets[hc->nsets++];
 		set->hook = xstrdup(k->value);
@@ -423,8 +432,7 @@ static int is_hooks_doc(const struct yt_node *root)
 	       !yt_map_find(root, "checks");
 }
 
-static int load_doc(const struct yt_doc *doc, struct hooks_config *hc,
-                    struct gate_error *err)
+static int load_doc(const struct yt_doc *doc, struct hooks_config *hc, struct gate_error *err)
 {
 	static const char *const keys[] = {"version", "hooks", NULL};
 	const struct yt_node *root = doc->root;
@@ -512,9 +520,10 @@ int hooks_lint(const char *path, char **warning, struct gate_error *err)
 		const struct yt_pair *hooks = yt_map_find(doc.root, "hooks");
 		if (none && warning)
 			*warning = xasprintf("%s:%d:%d: no rules for %s: a hook installed "
-			                     "for %s refuses every push", path,
-			                     hooks ? hooks->key->line : 0, hooks ? hooks->key->col : 0,
-			                     none, strchr(none, ',') ? "them" : "it");
+			                     "for %s refuses every push",
+			                     path, hooks ? hooks->key->line : 0,
+			                     hooks ? hooks->key->col : 0, none,
+			                     strchr(none, ',') ? "them" : "it");
 		free(none);
 	}
 	hooks_config_release(&hc);

@@ -46,14 +46,14 @@ int hooks_lint(const char *path, char **warning, struct gate_error *err);
 #define HOOKS_MARKER "# gate-hook v1"
 
 struct hook_rule {
-	char **refs;    /* NULL-terminated globs */
+	char **refs; /* NULL-terminated globs */
 	size_t nrefs;
-	char *runbook;  /* as written */
-	int line, col;  /* of the rule's mapping */
+	char *runbook; /* as written */
+	int line, col; /* of the rule's mapping */
 };
 
 struct hook_set {
-	char *hook;     /* "pre-push", "pre-receive", "update" */
+	char *hook; /* "pre-push", "pre-receive", "update" */
 	struct hook_rule *rules;
 	size_t nrules;
 };
@@ -79,16 +79,15 @@ const struct hook_set *hooks_find(const struct hooks_config *hc, const char *hoo
 
 /* One ref update, as Git describes it to the hook. */
 struct ref_update {
-	char *ref;      /* the ref that changes (pre-push: the remote ref) */
-	char *old_oid;  /* may be all zeros (a new ref) */
-	char *new_oid;  /* all zeros: the ref is deleted */
+	char *ref;     /* the ref that changes (pre-push: the remote ref) */
+	char *old_oid; /* may be all zeros (a new ref) */
+	char *new_oid; /* all zeros: the ref is deleted */
 };
 
 /* Parse the hook's stdin: pre-push "<local ref> <local oid> <remote ref>
  * <remote oid>" lines, pre-receive "<old oid> <new oid> <ref>" lines.  A
  * malformed line is an error (the push is refused, never waved through). */
-int hooks_parse_updates(const char *hook, const char *text,
-                        struct ref_update **out, size_t *n,
+int hooks_parse_updates(const char *hook, const char *text, struct ref_update **out, size_t *n,
                         struct gate_error *err);
 void ref_updates_free(struct ref_update *u, size_t n);
 int oid_is_zero(const char *oid);
@@ -103,8 +102,8 @@ struct hook_match {
 
 /* The distinct runbooks guarding the updates, in configuration order.
  * Deleted refs and refs no rule names contribute nothing. */
-void hooks_match(const struct hook_set *set, const struct ref_update *u,
-                 size_t n, struct hook_match **out, size_t *nout);
+void hooks_match(const struct hook_set *set, const struct ref_update *u, size_t n,
+                 struct hook_match **out, size_t *nout);
 void hook_matches_free(struct hook_match *m, size_t n);
 
 /* RUNBOOK resolved against the repository top unless absolute (new string). */

@@ -103,7 +103,8 @@ static int load_runbook(struct session *s, const char *path, int strict)
 		/* the reason and the fix were a warning already, unless -q */
 		if (s->o->quiet)
 			msg_error("%s", f->why);
-		msg_error("%s is in the module path and not trusted: refusing to run checks", f->path);
+		msg_error("%s is in the module path and not trusted: refusing to run checks",
+		          f->path);
 	}
 	if (untrusted)
 		return EXIT_CONFIG;
@@ -124,12 +125,12 @@ static int load_runbook(struct session *s, const char *path, int strict)
 }
 
 /* The command that runs (or would): after `--`, else the runbook's. */
-static int pick_command(struct session *s, const char *cmdname, char **given,
-                        char ***out)
+static int pick_command(struct session *s, const char *cmdname, char **given, char ***out)
 {
 	*out = given && given[0] ? given : s->rb.command;
 	if (!*out || !(*out)[0])
-		return cli_usage_error(cmdname, "no command: give one after '--' or set 'command:' in %s",
+		return cli_usage_error(cmdname,
+		                       "no command: give one after '--' or set 'command:' in %s",
 		                       s->rb.path ? s->rb.path : "the runbook");
 	if (s->rb.allow_commands && !runbook_command_allowed(&s->rb, *out)) {
 		char *joined = strv_join(*out, " ");
@@ -313,25 +314,27 @@ static void audit(struct session *s, enum audit_kind kind)
 	if (!st.journal_ok && !journal_warned) {
 		journal_warned = 1;
 		if (required)
-			msg_error("no systemd journal is reachable, and %s requires the audit", s->rb.path);
+			msg_error("no systemd journal is reachable, and %s requires the audit",
+			          s->rb.path);
 		else
 			msg_warn("no systemd journal is reachable: audit records are %s",
-			         !file ? "not kept" : files[1] ? "written to the audit files only"
-			                                        : "written to the audit file only");
+			         !file      ? "not kept"
+			         : files[1] ? "written to the audit files only"
+			                    : "written to the audit file only");
 	}
 	if (file && !st.file_ok)
-		(required ? msg_error : msg_warn)("audit file %s: %s",
-		                                  st.failed_file ? st.failed_file : file,
-		                                  err.set ? gate_error_format(&err, buf, sizeof(buf)) : "not written");
+		(required ? msg_error : msg_warn)(
+			"audit file %s: %s", st.failed_file ? st.failed_file : file,
+			err.set ? gate_error_format(&err, buf, sizeof(buf)) : "not written");
 	int failed = rc < 0 || !st.journal_ok || (file && !st.file_ok);
 	if (!required || !failed || kind != AUDIT_DECISION || !s->ev.allow)
 		return;
 
 	s->ev.audit_failed = 1;
 	snprintf(s->ev.audit_error, sizeof(s->ev.audit_error), "%s",
-	         file && !st.file_ok
-	                 ? (err.set ? gate_error_format(&err, buf, sizeof(buf)) : "the audit file could not be written")
-	                 : "no systemd journal is reachable");
+	         file && !st.file_ok ? (err.set ? gate_error_format(&err, buf, sizeof(buf))
+	                                        : "the audit file could not be written")
+	                             : "no systemd journal is reachable");
 	policy_decide(&s->ev, &s->wf);
 	struct audit_status st2 = {0};
 	struct gate_error err2 = {0};
@@ -430,17 +433,21 @@ int cli_evaluate(const char *runbook, enum eval_mode mode, char *const *command,
 	return rc;
 }
 
-static int parse_one_runbook(int argc, char **argv, struct cli_opts *o,
-                             const char **runbook, char ***cmd)
+static int parse_one_runbook(int argc, char **argv, struct cli_opts *o, const char **runbook,
+                             char ***cmd)
 {
 	char **pos;
 	size_t npos;
 	int rc = cli_parse_opts(argc, argv, o, &pos, &npos, cmd);
 	if (rc < 0 && npos != 1)
-		rc = npos ? cli_usage_error(argv[0], "one runbook only, got %zu arguments (a command goes after '--')", npos)
+		rc = npos ? cli_usage_error(argv[0],
+		                            "one runbook only, got %zu arguments (a command goes "
+		                            "after '--')",
+		                            npos)
 		          : cli_usage_error(argv[0], "no runbook given");
 	if (rc < 0 && *cmd && !strcmp(argv[0], "check"))
-		rc = cli_usage_error("check", "'gate check' runs no command; use 'gate run --dry-run RUNBOOK -- COMMAND'");
+		rc = cli_usage_error("check", "'gate check' runs no command; use 'gate run "
+		                              "--dry-run RUNBOOK -- COMMAND'");
 	*runbook = npos ? pos[0] : NULL;
 	free(pos);
 	return rc;

@@ -63,18 +63,18 @@ enum gate_status {
 /* Parameter value types.  What `run` receives in `params` (a JSON object)
  * after the core has parsed and normalised the runbook's YAML: */
 enum gate_param_type {
-	GATE_P_STRING = 1,  /* JSON string */
-	GATE_P_INT = 2,     /* JSON integer */
-	GATE_P_BOOL = 3,    /* JSON true/false; YAML `true`/`false` only */
-	GATE_P_DURATION = 4,/* JSON integer, milliseconds ("1h30m" -> 5400000) */
-	GATE_P_SIZE = 5,    /* JSON integer, bytes ("16MiB" -> 16777216) */
-	GATE_P_NUMBER = 6,  /* JSON integer or real */
+	GATE_P_STRING = 1,      /* JSON string */
+	GATE_P_INT = 2,         /* JSON integer */
+	GATE_P_BOOL = 3,        /* JSON true/false; YAML `true`/`false` only */
+	GATE_P_DURATION = 4,    /* JSON integer, milliseconds ("1h30m" -> 5400000) */
+	GATE_P_SIZE = 5,        /* JSON integer, bytes ("16MiB" -> 16777216) */
+	GATE_P_NUMBER = 6,      /* JSON integer or real */
 	GATE_P_STRING_LIST = 7, /* JSON array of strings (a YAML sequence) */
 	GATE_P_STRING_MAP = 8,  /* JSON object of strings (a YAML mapping) */
-	GATE_P_ENUM = 9,    /* JSON string, one of `choices` ("GET|HEAD|POST") */
-	GATE_P_JSON = 10,   /* any YAML value mapped to JSON (plain scalars typed
+	GATE_P_ENUM = 9,        /* JSON string, one of `choices` ("GET|HEAD|POST") */
+	GATE_P_JSON = 10,       /* any YAML value mapped to JSON (plain scalars typed
 	                     * by the YAML core schema; quoted ones are strings) */
-	GATE_P_INT_LIST = 11, /* JSON array of integers */
+	GATE_P_INT_LIST = 11,   /* JSON array of integers */
 	_GATE_P_FORCE_INT = INT32_MAX
 };
 
@@ -96,10 +96,10 @@ struct gate_param {
 
 /* Given to `run`. */
 struct gate_run_env {
-	uint32_t abi_version;   /* the core's GATE_ABI_VERSION */
-	const char *check_id;   /* the runbook's id for this check */
-	int64_t timeout_ms;     /* this attempt's budget */
-	int64_t deadline_ms;    /* CLOCK_MONOTONIC, in ms: the child is killed then */
+	uint32_t abi_version; /* the core's GATE_ABI_VERSION */
+	const char *check_id; /* the runbook's id for this check */
+	int64_t timeout_ms;   /* this attempt's budget */
+	int64_t deadline_ms;  /* CLOCK_MONOTONIC, in ms: the child is killed then */
 	int verbose;
 };
 
@@ -115,18 +115,16 @@ struct gate_result {
 };
 
 struct gate_check_type {
-	const char *name;    /* "postgres.replica": [a-z0-9][a-z0-9._-]* */
-	const char *summary; /* one line for `gate checks` */
-	const char *doc;     /* a paragraph for `gate checks TYPE`, or NULL */
+	const char *name;                /* "postgres.replica": [a-z0-9][a-z0-9._-]* */
+	const char *summary;             /* one line for `gate checks` */
+	const char *doc;                 /* a paragraph for `gate checks TYPE`, or NULL */
 	const struct gate_param *params; /* terminated by an entry with name NULL */
 	/* Optional: rules the table cannot say (one of two params required...).
 	 * Return 0 if valid; else -1, with *param set to the parameter at
 	 * fault (or NULL for the whole `with:`) and a lowercase message. */
-	int (*validate)(const json_t *params, const char **param, char *msg,
-	                size_t msglen);
+	int (*validate)(const json_t *params, const char **param, char *msg, size_t msglen);
 	/* Run one attempt, in a child process. */
-	void (*run)(const json_t *params, const struct gate_run_env *env,
-	            struct gate_result *res);
+	void (*run)(const json_t *params, const struct gate_run_env *env, struct gate_result *res);
 };
 
 struct gate_module {
@@ -146,9 +144,9 @@ struct gate_module {
 /* In an external module:
  *   GATE_MODULE_DEFINE("example", "1.0", my_types);
  * where my_types is an array of struct gate_check_type. */
-#define GATE_MODULE_DEFINE(mname, mversion, typearray)                        \
-	GATE_EXPORT const struct gate_module gate_module = {                  \
-		GATE_ABI_VERSION, (mname), (mversion), (typearray),           \
+#define GATE_MODULE_DEFINE(mname, mversion, typearray)              \
+	GATE_EXPORT const struct gate_module gate_module = {        \
+		GATE_ABI_VERSION, (mname), (mversion), (typearray), \
 		sizeof(typearray) / sizeof((typearray)[0])}
 
 /* ---- small helpers, inline so modules need no symbol from the core ---- */
@@ -158,15 +156,13 @@ static inline const char *gate_param_str(const json_t *params, const char *name)
 	return json_string_value(json_object_get(params, name));
 }
 
-static inline int64_t gate_param_int(const json_t *params, const char *name,
-                                     int64_t dflt)
+static inline int64_t gate_param_int(const json_t *params, const char *name, int64_t dflt)
 {
 	const json_t *v = json_object_get(params, name);
 	return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
 }
 
-static inline int gate_param_bool(const json_t *params, const char *name,
-                                  int dflt)
+static inline int gate_param_bool(const json_t *params, const char *name, int dflt)
 {
 	const json_t *v = json_object_get(params, name);
 	return json_is_boolean(v) ? json_is_true(v) : dflt;
@@ -180,9 +176,8 @@ static inline int gate_param_given(const json_t *params, const char *name)
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static inline void gate_result_set(struct gate_result *res,
-                                   enum gate_status status, const char *fmt,
-                                   ...)
+static inline void
+gate_result_set(struct gate_result *res, enum gate_status status, const char *fmt, ...)
 {
 	va_list ap;
 	res->status = status;

@@ -36,7 +36,8 @@ int outfile_check(const char *path, struct gate_error *err)
 		return -1;
 	}
 	if (S_ISLNK(st.st_mode)) {
-		gate_error_set(err, path, 0, 0, "is a symbolic link: gate does not write through one");
+		gate_error_set(err, path, 0, 0,
+		               "is a symbolic link: gate does not write through one");
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -46,8 +47,7 @@ int outfile_check(const char *path, struct gate_error *err)
 	return 0;
 }
 
-int outfile_replace(const char *path, const char *data, size_t len,
-                    struct gate_error *err)
+int outfile_replace(const char *path, const char *data, size_t len, struct gate_error *err)
 {
 	if (outfile_check(path, err) < 0)
 		return -1;
@@ -56,7 +56,8 @@ int outfile_replace(const char *path, const char *data, size_t len,
 	char *tmp = xasprintf("%s.gate-tmp.XXXXXX", path);
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
-		gate_error_set(err, path, 0, 0, "cannot create a file next to it: %s", strerror(errno));
+		gate_error_set(err, path, 0, 0, "cannot create a file next to it: %s",
+		               strerror(errno));
 		free(tmp);
 		return -1;
 	}

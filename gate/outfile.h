@@ -24,7 +24,6 @@ int outfile_check(const char *path, struct gate_error *err);
 /* Replace PATH by a new file holding data (mode 0644 less the umask).
  * Refuses (-1 with err, nothing written, PATH untouched) what
  * outfile_check refuses; on any failure the temporary file is removed. */
-int outfile_replace(const char *path, const char *data, size_t len,
-                    struct gate_error *err);
+int outfile_replace(const char *path, const char *data, size_t len, struct gate_error *err);
 
 #endif

@@ -99,7 +99,8 @@ static void add_window_result(struct eval *ev, const struct window_facts *wf)
 		return;
 	}
 	if (wf->next < 0 || (size_t)wf->next >= rb->nwindows || wf->next_open_ms < 0) {
-		r->summary = xstrdup("outside every maintenance window; none opens in the next 8 days");
+		r->summary = xstrdup(
+			"outside every maintenance window; none opens in the next 8 days");
 		return;
 	}
 	const struct rb_window *first = &rb->windows[wf->next];
@@ -153,7 +154,8 @@ static void add_freeze_result(struct eval *ev)
 	fmt_utc_s(last->from_ms / 1000, from, sizeof(from));
 	json_object_set_new(r->details, "from", json_string(from));
 	json_object_set_new(r->details, "to", json_string(end));
-	json_object_set_new(r->details, "reason", last->reason ? json_string(last->reason) : json_null());
+	json_object_set_new(r->details, "reason",
+	                    last->reason ? json_string(last->reason) : json_null());
 	json_object_set_new(r->details, "active_freezes", json_integer((json_int_t)nactive));
 }
 
@@ -172,8 +174,9 @@ static int result_overridable(const struct eval *ev, size_t idx)
 	const struct runbook *rb = ev->rb;
 	const struct check_result *r = &ev->results[idx];
 	if (idx < rb->nchecks) {
-		const struct rb_check *c = strcmp(rb->checks[idx].id, r->id) == 0 ? &rb->checks[idx]
-		                                                                   : rb_check_by_id(rb, r->id);
+		const struct rb_check *c = strcmp(rb->checks[idx].id, r->id) == 0
+		                                   ? &rb->checks[idx]
+		                                   : rb_check_by_id(rb, r->id);
 		return c && c->overridable;
 	}
 	if (strcmp(r->id, "window") == 0) {
@@ -206,8 +209,9 @@ static void apply_override(struct eval *ev, struct eval_override *o)
 		if (strcmp(r->id, o->id) != 0)
 			continue;
 		if (r->status != CHECK_FAIL && r->status != CHECK_ERROR) {
-			o->note = r->status == CHECK_PASS ? "the check passed; nothing to override"
-			                                  : "only a failing or erroring check can be overridden";
+			o->note = r->status == CHECK_PASS
+			                  ? "the check passed; nothing to override"
+			                  : "only a failing or erroring check can be overridden";
 			return;
 		}
 		if (!result_overridable(ev, i)) {
@@ -306,13 +310,16 @@ void policy_decide(struct eval *ev, const struct window_facts *wf)
 
 	if (nblocking == 0) {
 		ok = 0;
-		add_reason(ev, xstrdup("gate: the runbook has no blocking check, so nothing vouches for the change"));
+		add_reason(ev, xstrdup("gate: the runbook has no blocking check, so nothing "
+		                       "vouches for the change"));
 	}
 	if (ev->audit_failed) {
 		ok = 0;
-		add_reason(ev, ev->audit_error[0]
-		                   ? xasprintf("audit: %s", ev->audit_error)
-		                   : xstrdup("audit: the required audit record could not be written"));
+		add_reason(
+			ev,
+			ev->audit_error[0]
+				? xasprintf("audit: %s", ev->audit_error)
+				: xstrdup("audit: the required audit record could not be written"));
 	}
 
 	if (ok && nblocking > 0 && !ev->audit_failed)

@@ -97,7 +97,7 @@ static int has_suffix(const char *s, size_t n, const char *suffix)
 /* Does the word s[0..n) name a secret (case-insensitive suffix)? */
 static int word_is_secret_key(const char *s, size_t n)
 {
-	static const char *const suffixes[] = {"password", "passwd", "token", "secret",
+	static const char *const suffixes[] = {"password",      "passwd", "token",   "secret",
 	                                       "authorization", "apikey", "api_key", "api-key"};
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
 		if (has_suffix(s, n, suffixes[i]))
@@ -108,8 +108,8 @@ static int word_is_secret_key(const char *s, size_t n)
 /* An HTTP authentication scheme: the credentials are the next word. */
 static int is_auth_scheme(const char *s, size_t n)
 {
-	static const char *const schemes[] = {"Bearer", "Basic", "Token", "Digest", "Negotiate",
-	                                      "ApiKey", "Bot"};
+	static const char *const schemes[] = {"Bearer",    "Basic",  "Token", "Digest",
+	                                      "Negotiate", "ApiKey", "Bot"};
 	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
 		if (n == strlen(schemes[i]) && strncasecmp(s, schemes[i], n) == 0)
 			return 1;
@@ -265,7 +265,7 @@ char *redact_string(const char *s)
 /* A member key whose value is a secret whatever it looks like. */
 static int key_is_secret(const char *key)
 {
-	static const char *const words[] = {"password", "passwd", "secret", "token",
+	static const char *const words[] = {"password",      "passwd",  "secret", "token",
 	                                    "authorization", "api_key", "apikey"};
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (strcasestr(key, words[i]))

@@ -25,11 +25,9 @@ void registry_init(struct gate_registry *reg)
 	memset(reg, 0, sizeof(*reg));
 }
 
-static void add_failure(struct gate_registry *reg, const char *path,
-                        const char *why)
+static void add_failure(struct gate_registry *reg, const char *path, const char *why)
 {
-	reg->failures = xrealloc(reg->failures,
-	                         (reg->nfailures + 1) * sizeof(*reg->failures));
+	reg->failures = xrealloc(reg->failures, (reg->nfailures + 1) * sizeof(*reg->failures));
 	reg->failures[reg->nfailures].path = xstrdup(path);
 	reg->failures[reg->nfailures].why = xstrdup(why);
 	reg->failures[reg->nfailures].untrusted = 0;
@@ -37,8 +35,7 @@ static void add_failure(struct gate_registry *reg, const char *path,
 }
 
 /* Check the version before anything else of the module is read. */
-static int check_abi(const struct gate_module *mod, const char *origin,
-                     struct gate_error *err)
+static int check_abi(const struct gate_module *mod, const char *origin, struct gate_error *err)
 {
 	uint32_t v = mod->abi_version;
 	if (GATE_ABI_VERSION_MAJOR(v) != GATE_ABI_MAJOR ||
@@ -46,8 +43,8 @@ static int check_abi(const struct gate_module *mod, const char *origin,
 		gate_error_set(err, "", 0, 0,
 		               "module %s: built for module ABI %u.%u, this gate provides %u.%u",
 		               origin, (unsigned)GATE_ABI_VERSION_MAJOR(v),
-		               (unsigned)GATE_ABI_VERSION_MINOR(v),
-		               (unsigned)GATE_ABI_MAJOR, (unsigned)GATE_ABI_MINOR);
+		               (unsigned)GATE_ABI_VERSION_MINOR(v), (unsigned)GATE_ABI_MAJOR,
+		               (unsigned)GATE_ABI_MINOR);
 		return -1;
 	}
 	return 0;
@@ -58,26 +55,24 @@ static int valid_type_name(const char *s)
 	if (!s || !((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
 		return 0;
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		      *s == '.' || *s == '_' || *s == '-'))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' ||
+		      *s == '_' || *s == '-'))
 			return 0;
 	return 1;
 }
 
-int registry_add_module(struct gate_registry *reg,
-                        const struct gate_module *mod, const char *origin,
-                        struct gate_error *err)
+int registry_add_module(struct gate_registry *reg, const struct gate_module *mod,
+                        const char *origin, struct gate_error *err)
 {
 	if (!mod) {
-		gate_error_set(err, "", 0, 0, "module %s: no module descriptor",
-		               origin);
+		gate_error_set(err, "", 0, 0, "module %s: no module descriptor", origin);
 		return -1;
 	}
 	if (check_abi(mod, origin, err) < 0)
 		return -1;
 	if (mod->ntypes && !mod->types) {
-		gate_error_set(err, "", 0, 0, "module %s: %zu types but no type table",
-		               origin, mod->ntypes);
+		gate_error_set(err, "", 0, 0, "module %s: %zu types but no type table", origin,
+		               mod->ntypes);
 		return -1;
 	}
 	/* Validate the whole table first: a module is added entirely or not
@@ -90,8 +85,9 @@ int registry_add_module(struct gate_registry *reg,
 			return -1;
 		}
 		if (!ct->run) {
-			gate_error_set(err, "", 0, 0, "module %s: check type '%s' has no run function",
-			               origin, ct->name);
+			gate_error_set(err, "", 0, 0,
+			               "module %s: check type '%s' has no run function", origin,
+			               ct->name);
 			return -1;
 		}
 		const struct gate_registry_entry *prev = registry_find(reg, ct->name);
@@ -111,8 +107,7 @@ int registry_add_module(struct gate_registry *reg,
 	}
 	if (!mod->ntypes)
 		return 0;
-	reg->types = xrealloc(reg->types,
-	                      (reg->ntypes + mod->ntypes) * sizeof(*reg->types));
+	reg->types = xrealloc(reg->types, (reg->ntypes + mod->ntypes) * sizeof(*reg->types));
 	for (size_t i = 0; i < mod->ntypes; i++) {
 		struct gate_registry_entry *e = &reg->types[reg->ntypes++];
 		e->ct = &mod->types[i];
@@ -122,8 +117,7 @@ int registry_add_module(struct gate_registry *reg,
 	return 0;
 }
 
-void registry_add_builtins(struct gate_registry *reg,
-                           const struct gate_module *const *builtins)
+void registry_add_builtins(struct gate_registry *reg, const struct gate_module *const *builtins)
 {
 	for (size_t i = 0; builtins && builtins[i]; i++) {
 		struct gate_error err = {0};
@@ -136,8 +130,7 @@ void registry_add_builtins(struct gate_registry *reg,
 	}
 }
 
-int registry_load_file(struct gate_registry *reg, const char *path,
-                       struct gate_error *err)
+int registry_load_file(struct gate_registry *reg, const char *path, struct gate_error *err)
 {
 	struct gate_error local = {0};
 	/* A module is a file (never a search of the library path), trusted
@@ -188,8 +181,7 @@ int registry_load_file(struct gate_registry *reg, const char *path,
 		dlclose(h);
 		goto fail;
 	}
-	reg->handles = xrealloc(reg->handles,
-	                        (reg->nhandles + 1) * sizeof(*reg->handles));
+	reg->handles = xrealloc(reg->handles, (reg->nhandles + 1) * sizeof(*reg->handles));
 	reg->handles[reg->nhandles++] = h;
 	return 0;
 fail:
@@ -242,8 +234,7 @@ void registry_load_dir(struct gate_registry *reg, const char *dir)
 	free(names);
 }
 
-const struct gate_registry_entry *registry_find(const struct gate_registry *reg,
-                                                const char *name)
+const struct gate_registry_entry *registry_find(const struct gate_registry *reg, const char *name)
 {
 	if (!reg || !name)
 		return NULL;

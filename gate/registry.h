@@ -17,7 +17,7 @@ struct gate_registry_entry {
 };
 
 struct gate_registry_failure {
-	char *path;  /* the .so that could not be loaded */
+	char *path; /* the .so that could not be loaded */
 	char *why;
 	int untrusted; /* refused by the trust check (trust.h), never opened */
 };
@@ -41,21 +41,17 @@ void registry_init(struct gate_registry *reg);
  * is gate_builtin_modules, checks/builtin.h), with the origin "built-in".
  * One that cannot be added (a duplicate type) is recorded in
  * reg->failures, so that a check needing it errors. */
-void registry_add_builtins(struct gate_registry *reg,
-                           const struct gate_module *const *mods);
+void registry_add_builtins(struct gate_registry *reg, const struct gate_module *const *mods);
 /* Add one module; -1 (err set) on an ABI mismatch or a duplicate type. */
-int registry_add_module(struct gate_registry *reg,
-                        const struct gate_module *mod, const char *origin,
-                        struct gate_error *err);
+int registry_add_module(struct gate_registry *reg, const struct gate_module *mod,
+                        const char *origin, struct gate_error *err);
 /* Load every *.so in dir.  A module that cannot be loaded is recorded in
  * reg->failures (a check of a type it may have provided is then an error,
  * never silently passed); a missing directory is not an error. */
 void registry_load_dir(struct gate_registry *reg, const char *dir);
 /* Load one .so; -1 with err on failure (also recorded in failures). */
-int registry_load_file(struct gate_registry *reg, const char *path,
-                       struct gate_error *err);
-const struct gate_registry_entry *registry_find(const struct gate_registry *reg,
-                                                const char *name);
+int registry_load_file(struct gate_registry *reg, const char *path, struct gate_error *err);
+const struct gate_registry_entry *registry_find(const struct gate_registry *reg, const char *name);
 void registry_release(struct gate_registry *reg);
 
 #endif

@@ -113,7 +113,8 @@ char *report_next_window(const struct eval *ev)
 		const struct check_result *r = &ev->results[i];
 		if (!r->type || strcmp(r->type, "window") != 0 || r->raw_status == CHECK_PASS)
 			continue;
-		const char *local = json_string_value(json_object_get(r->details, "next_open_local"));
+		const char *local = json_string_value(
+			json_object_get(r->details, "next_open_local"));
 		const char *in = json_string_value(json_object_get(r->details, "opens_in"));
 		if (local && in)
 			return xasprintf("%s (in %s)", local, in);
@@ -127,8 +128,7 @@ char *report_next_window(const struct eval *ev)
 
 /* Keys and values of details come from outside: every one is escaped
  * (kit/text.h) and kept on its line. */
-static void add_key(struct strbuf *sb, const char *indent, const char *k,
-                    const char *after)
+static void add_key(struct strbuf *sb, const char *indent, const char *k, const char *after)
 {
 	strbuf_adds(sb, indent);
 	text_safe_add(sb, k, TEXT_ONE_LINE);
@@ -286,19 +286,22 @@ static json_t *check_json(const struct check_result *r)
 	json_t *c = json_object();
 	json_object_set_new(c, "id", json_string(r->id));
 	json_object_set_new(c, "type", string_or_null(r->type));
-	json_object_set_new(c, "severity", json_string(r->severity == RB_SEVERITY_WARN ? "warn" : "block"));
+	json_object_set_new(c, "severity",
+	                    json_string(r->severity == RB_SEVERITY_WARN ? "warn" : "block"));
 	json_object_set_new(c, "status", json_string(check_status_name(r->status)));
 	json_object_set_new(c, "summary", jstring(r->summary ? r->summary : ""));
 	json_object_set_new(c, "duration_ms", ms_value(r->duration_ms));
 	json_object_set_new(c, "attempts", json_integer(r->attempts));
 	json_object_set_new(c, "overridden", json_boolean(r->status == CHECK_OVERRIDDEN));
 	json_object_set_new(c, "hint", string_or_null(r->hint));
-	json_object_set_new(c, "details", json_is_object(r->details) ? json_deep_copy(r->details)
-	                                                              : json_object());
+	json_object_set_new(c, "details",
+	                    json_is_object(r->details) ? json_deep_copy(r->details)
+	                                               : json_object());
 	/* Added since the first report (fields are only ever added). */
 	json_object_set_new(c, "description", string_or_null(r->description));
-	json_object_set_new(c, "raw_status", json_string(check_status_name(
-	                                         r->status == CHECK_OVERRIDDEN ? r->raw_status : r->status)));
+	json_object_set_new(c, "raw_status",
+	                    json_string(check_status_name(
+				    r->status == CHECK_OVERRIDDEN ? r->raw_status : r->status)));
 	json_object_set_new(c, "timed_out", json_boolean(r->timed_out));
 	json_object_set_new(c, "override_refused", json_boolean(r->override_refused));
 	return c;
@@ -335,7 +338,8 @@ json_t *report_json(const struct eval *ev)
 		const struct check_result *r = &ev->results[i];
 		json_array_append_new(checks, check_json(r));
 		if (report_is_warning(r)) {
-			char *w = xasprintf("%s: %s", r->id, r->summary ? r->summary : check_status_name(r->status));
+			char *w = xasprintf("%s: %s", r->id,
+			                    r->summary ? r->summary : check_status_name(r->status));
 			json_array_append_new(warnings, jstring(w));
 			free(w);
 		}
@@ -353,7 +357,8 @@ json_t *report_json(const struct eval *ev)
 		json_array_append_new(ovr, x);
 	}
 	json_object_set_new(o, "overrides", ovr);
-	json_object_set_new(o, "exit_status", ev->have_exit_status ? json_integer(ev->exit_status) : json_null());
+	json_object_set_new(o, "exit_status",
+	                    ev->have_exit_status ? json_integer(ev->exit_status) : json_null());
 
 	/* Added since the first report (fields are only ever added). */
 	json_object_set_new(o, "description", string_or_null(rb ? rb->description : NULL));
@@ -363,11 +368,12 @@ json_t *report_json(const struct eval *ev)
 	for (size_t i = 0; i < ev->nresults; i++) {
 		const struct check_result *r = &ev->results[i];
 		json_t *at = json_object_get(r->details, "next_open");
-		if (r->type && strcmp(r->type, "window") == 0 && r->raw_status != CHECK_PASS && json_is_string(at)) {
+		if (r->type && strcmp(r->type, "window") == 0 && r->raw_status != CHECK_PASS &&
+		    json_is_string(at)) {
 			json_decref(next);
-			next = json_pack("{s:O,s:O,s:O}", "at", at,
-			                 "local", json_object_get(r->details, "next_open_local"),
-			                 "in", json_object_get(r->details, "opens_in"));
+			next = json_pack("{s:O,s:O,s:O}", "at", at, "local",
+			                 json_object_get(r->details, "next_open_local"), "in",
+			                 json_object_get(r->details, "opens_in"));
 			if (!next)
 				next = json_null();
 		}
@@ -384,8 +390,7 @@ json_t *report_json(const struct eval *ev)
 char *report_json_string(const struct eval *ev, int pretty)
 {
 	json_t *o = report_json(ev);
-	size_t flags = JSON_REAL_PRECISION(15) |
-	               (pretty ? JSON_INDENT(2) : JSON_COMPACT);
+	size_t flags = JSON_REAL_PRECISION(15) | (pretty ? JSON_INDENT(2) : JSON_COMPACT);
 	char *s = json_dumps(o, flags);
 	json_decref(o);
 	if (!s)

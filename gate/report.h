@@ -20,9 +20,9 @@ enum report_format {
 
 struct report_opts {
 	enum report_format format;
-	int color;    /* ANSI colours (the CLI decides: tty, NO_COLOR, --no-color) */
-	int verbose;  /* -v: details of passing checks too */
-	int quiet;    /* -q: only failures and the decision */
+	int color;   /* ANSI colours (the CLI decides: tty, NO_COLOR, --no-color) */
+	int verbose; /* -v: details of passing checks too */
+	int quiet;   /* -q: only failures and the decision */
 };
 
 int report_format_parse(const char *s, enum report_format *out);

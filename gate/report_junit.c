@@ -27,18 +27,45 @@ static void xml_add(struct strbuf *sb, const char *s, int attr)
 	const unsigned char *p = (const unsigned char *)safe;
 	while (*p) {
 		switch (*p) {
-		case '&': strbuf_adds(sb, "&amp;"); p++; continue;
-		case '<': strbuf_adds(sb, "&lt;"); p++; continue;
-		case '>': strbuf_adds(sb, "&gt;"); p++; continue;
-		case '"': strbuf_adds(sb, "&quot;"); p++; continue;
-		case '\'': strbuf_adds(sb, "&apos;"); p++; continue;
-		case '\n': strbuf_adds(sb, attr ? "&#10;" : "\n"); p++; continue;
-		case '\t': strbuf_adds(sb, attr ? "&#9;" : "\t"); p++; continue;
-		case '\r': strbuf_adds(sb, "&#13;"); p++; continue;
-		default: break;
+		case '&':
+			strbuf_adds(sb, "&amp;");
+			p++;
+			continue;
+		case '<':
+			strbuf_adds(sb, "&lt;");
+			p++;
+			continue;
+		case '>':
+			strbuf_adds(sb, "&gt;");
+			p++;
+			continue;
+		case '"':
+			strbuf_adds(sb, "&quot;");
+			p++;
+			continue;
+		case '\'':
+			strbuf_adds(sb, "&apos;");
+			p++;
+			continue;
+		case '\n':
+			strbuf_adds(sb, attr ? "&#10;" : "\n");
+			p++;
+			continue;
+		case '\t':
+			strbuf_adds(sb, attr ? "&#9;" : "\t");
+			p++;
+			continue;
+		case '\r':
+			strbuf_adds(sb, "&#13;");
+			p++;
+			continue;
+		default:
+			break;
 		}
 		size_t n = 0;
-		long cp = *p < 0x20 ? -1 : text_utf8_decode((const char *)p, strlen((const char *)p), &n);
+		long cp = *p < 0x20
+		                  ? -1
+		                  : text_utf8_decode((const char *)p, strlen((const char *)p), &n);
 		if (cp < 0 || cp == 0xfffe || cp == 0xffff) {
 			strbuf_adds(sb, "?");
 			p++;
@@ -80,8 +107,8 @@ static void testcase(struct strbuf *sb, const char *suite, const struct check_re
 
 	if (r->status == CHECK_FAIL || r->status == CHECK_ERROR) {
 		int warn = r->severity == RB_SEVERITY_WARN;
-		strbuf_addf(sb, "    <failure type=\"%s%s\" message=\"", check_status_name(r->status),
-		            warn ? "-warning" : "");
+		strbuf_addf(sb, "    <failure type=\"%s%s\" message=\"",
+		            check_status_name(r->status), warn ? "-warning" : "");
 		if (warn)
 			strbuf_adds(sb, "warning (does not block): ");
 		xml_add(sb, summary, 1);
@@ -118,7 +145,8 @@ int report_write_junit(FILE *out, const struct eval *ev)
 	char *suite = xasprintf("gate.%s", name);
 	size_t nfail = 0, nskip = 0;
 	for (size_t i = 0; i < ev->nresults; i++) {
-		nfail += ev->results[i].status == CHECK_FAIL || ev->results[i].status == CHECK_ERROR;
+		nfail += ev->results[i].status == CHECK_FAIL ||
+		         ev->results[i].status == CHECK_ERROR;
 		nskip += ev->results[i].status == CHECK_SKIP;
 	}
 	nfail += !ev->allow; /* the decision testcase */

@@ -40,7 +40,8 @@ int report_write_nagios(FILE *out, const struct eval *ev)
 	strbuf_addf(&sb, "GATE %s - ", states[st]);
 	switch (st) {
 	case 0:
-		strbuf_addf(&sb, "allowed: %s, %zu of %zu checks passed", name, npass, ev->nresults);
+		strbuf_addf(&sb, "allowed: %s, %zu of %zu checks passed", name, npass,
+		            ev->nresults);
 		break;
 	case 1: {
 		strbuf_addf(&sb, "allowed with warnings: %s: ", name);
@@ -70,7 +71,8 @@ int report_write_nagios(FILE *out, const struct eval *ev)
 		break;
 	}
 	strbuf_addf(&sb, " | checks=%zu;;; failed=%zu;;; warnings=%zu;;; duration=%.2fs;;;\n",
-	            ev ? ev->nresults : 0, nfailed, nwarn, ev && ev->duration_ms > 0 ? ev->duration_ms / 1000 : 0.0);
+	            ev ? ev->nresults : 0, nfailed, nwarn,
+	            ev && ev->duration_ms > 0 ? ev->duration_ms / 1000 : 0.0);
 
 	int rc = fputs(sb.buf, out) < 0 ? -1 : 0;
 	strbuf_release(&sb);

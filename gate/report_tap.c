@@ -19,7 +19,9 @@
 /* TAP's to-do directive: a "not ok" the harness does not count as a
  * failure.  Written in two pieces so that the tree's check for
  * unfinished-work notes does not take the protocol keyword for one. */
-#define TAP_UNCOUNTED " # T" "ODO severity warn: reported, does not block"
+#define TAP_UNCOUNTED \
+	" # T"        \
+	"ODO severity warn: reported, does not block"
 
 /* A description on one line (a newline in it must not start a TAP line
  * of its own; other controls are escaped, kit/text.h), with '#' escaped
@@ -68,7 +70,8 @@ static int plain_key(const char *k)
 	if (!*k)
 		return 0;
 	for (const char *p = k; *p; p++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", *p))
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-",
+		            *p))
 			return 0;
 	return 1;
 }
@@ -116,7 +119,8 @@ static void yaml_key(struct strbuf *sb, const char *k, int indent)
 
 static int is_container(const json_t *v)
 {
-	return (json_is_object(v) && json_object_size(v)) || (json_is_array(v) && json_array_size(v));
+	return (json_is_object(v) && json_object_size(v)) ||
+	       (json_is_array(v) && json_array_size(v));
 }
 
 static void yaml_value(struct strbuf *sb, const json_t *v, int indent)

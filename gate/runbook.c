@@ -39,8 +39,8 @@ int rb_valid_name(const char *s)
 	if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
 		return 0;
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		      *s == '.' || *s == '_' || *s == '-'))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' ||
+		      *s == '_' || *s == '-'))
 			return 0;
 	return 1;
 }
@@ -64,23 +64,20 @@ void rb_strv_push(char ***v, size_t *n, char *s)
 	(*v)[*n] = NULL;
 }
 
-struct rb_pos rb_pos_of(struct loader *L, const struct file_rec *f,
-                        const struct yt_node *n)
+struct rb_pos rb_pos_of(struct loader *L, const struct file_rec *f, const struct yt_node *n)
 {
-	struct rb_pos p = {L->rb->files[f->rbidx], n ? n->line : 0,
-	                   n ? n->col : 0};
+	struct rb_pos p = {L->rb->files[f->rbidx], n ? n->line : 0, n ? n->col : 0};
 	return p;
 }
 
 /* ---- pass 2: checks, windows, freezes, top-level settings ---- */
 
 static const char *const check_keys[] = {
-	"id", "type", "description", "severity", "timeout", "retries",
-	"retry_delay", "overridable", "hint", "with", NULL,
+	"id",          "type",        "description", "severity", "timeout", "retries",
+	"retry_delay", "overridable", "hint",        "with",     NULL,
 };
 
-static int type_unknown(struct loader *L, const struct yt_node *tn,
-                        struct rb_check *c)
+static int type_unknown(struct loader *L, const struct yt_node *tn, struct rb_check *c)
 {
 	const struct gate_registry *reg = L->reg;
 	if (reg && reg->nfailures > 0) {
@@ -89,12 +86,13 @@ static int type_unknown(struct loader *L, const struct yt_node *tn,
 		if (!L->unavailable) {
 			struct strbuf sb = STRBUF_INIT;
 			for (size_t i = 0; i < reg->nfailures; i++)
-				strbuf_addf(&sb, "%s%s: %s", i ? "; " : "",
-				            reg->failures[i].path, reg->failures[i].why);
+				strbuf_addf(&sb, "%s%s: %s", i ? "; " : "", reg->failures[i].path,
+				            reg->failures[i].why);
 			L->unavailable = strbuf_detach(&sb);
 		}
-		c->unavailable = xasprintf("check type '%s' is not available; a module failed to load: %s",
-		                           c->type, L->unavailable);
+		c->unavailable = xasprintf(
+			"check type '%s' is not available; a module failed to load: %s", c->type,
+			L->unavailable);
 		return 0;
 	}
 	size_t n = reg ? reg->ntypes : 0;
@@ -131,9 +129,8 @@ static struct rb_check *new_check(struct loader *L, const struct file_rec *f,
 }
 
 /* id and type (required); *tn: the type's node. */
-static int load_check_id_type(struct loader *L, const struct file_rec *f,
-                              const struct yt_node *n, struct rb_check *c,
-                              const struct yt_node **tn)
+static int load_check_id_type(struct loader *L, const struct file_rec *f, const struct yt_node *n,
+                              struct rb_check *c, const struct yt_node **tn)
 {
 	const struct yt_node *idn;
 	const char *s;
@@ -141,10 +138,12 @@ static int load_check_id_type(struct loader *L, const struct file_rec *f,
 	    yt_get_string(idn, &s, L->err) < 0)
 		return -1;
 	if (!rb_valid_name(s))
-		return yt_error(L->err, idn, "invalid check id '%s' (expected [a-z0-9][a-z0-9._-]*)", s);
+		return yt_error(L->err, idn,
+		                "invalid check id '%s' (expected [a-z0-9][a-z0-9._-]*)", s);
 	/* The pseudo-checks' ids: `--override window` must name one thing. */
 	if (!strcmp(s, "window") || !strcmp(s, "freeze"))
-		return yt_error(L->err, idn, "check id '%s' is reserved for the %s pseudo-check", s, s);
+		return yt_error(L->err, idn, "check id '%s' is reserved for the %s pseudo-check", s,
+		                s);
 	c->id = xstrdup(s);
 	L->id_pos[L->rb->nchecks - 1] = rb_pos_of(L, f, idn);
 	if (!(*tn = yt_map_require(n, "type", "a check", L->err)) ||
@@ -155,8 +154,7 @@ static int load_check_id_type(struct loader *L, const struct file_rec *f,
 }
 
 /* description, hint, severity, timeout, retries, retry_delay, overridable. */
-static int load_check_settings(struct loader *L, const struct yt_node *n,
-                               struct rb_check *c)
+static int load_check_settings(struct loader *L, const struct yt_node *n, struct rb_check *c)
 {
 	const struct yt_node *v;
 	const char *s;
@@ -194,8 +192,7 @@ static int load_check_settings(struct loader *L, const struct yt_node *n,
 	return 0;
 }
 
-static int load_check(struct loader *L, const struct file_rec *f,
-                      const struct yt_node *n)
+static int load_check(struct loader *L, const struct file_rec *f, const struct yt_node *n)
 {
 	if (yt_expect(n, YT_MAPPING, L->err) < 0 ||
 	    yt_check_keys(n, check_keys, "a check", L->err) < 0)
@@ -228,8 +225,7 @@ static int load_check(struct loader *L, const struct file_rec *f,
 	return rb_scratch_to_secrets(L, with);
 }
 
-static int load_string_list(struct loader *L, const struct yt_node *n,
-                            char ***out)
+static int load_string_list(struct loader *L, const struct yt_node *n, char ***out)
 {
 	if (yt_expect(n, YT_SEQUENCE, L->err) < 0)
 		return -1;
@@ -260,7 +256,9 @@ static int load_top_settings(struct loader *L, const struct yt_node *root)
 		if (load_string_list(L, v, &rb->command) < 0)
 			return -1;
 		if (!rb->command[0] || !rb->command[0][0])
-			return yt_error(L->err, v, "command must be a non-empty list whose first item is not empty");
+			return yt_error(
+				L->err, v,
+				"command must be a non-empty list whose first item is not empty");
 	}
 	if ((v = yt_map_get(root, "allow_commands")) &&
 	    load_string_list(L, v, &rb->allow_commands) < 0)
@@ -346,8 +344,8 @@ static int check_unique_ids(struct loader *L)
 			continue;
 		const struct rb_pos *pa = &L->id_pos[ix[i - 1]], *pb = &L->id_pos[ix[i]];
 		gate_error_set(L->err, pb->file, pb->line, pb->col,
-		               "duplicate check id '%s' (first defined at %s:%d:%d)",
-		               b->id, pa->file, pa->line, pa->col);
+		               "duplicate check id '%s' (first defined at %s:%d:%d)", b->id,
+		               pa->file, pa->line, pa->col);
 		rc = -1;
 	}
 	free(ix);
@@ -388,8 +386,7 @@ static int load(struct loader *L, const char *path)
 	return 0;
 }
 
-int runbook_load(struct runbook *rb, const char *path,
-                 const struct runbook_load_opts *opts,
+int runbook_load(struct runbook *rb, const char *path, const struct runbook_load_opts *opts,
                  const struct gate_registry *reg, struct gate_error *err)
 {
 	memset(rb, 0, sizeof(*rb));

@@ -44,22 +44,22 @@ struct rb_check {
 	char *type;
 	char *description; /* may be NULL */
 	enum rb_severity severity;
-	int64_t timeout_ms;     /* per attempt */
-	int retries;            /* extra attempts */
+	int64_t timeout_ms; /* per attempt */
+	int retries;        /* extra attempts */
 	int64_t retry_delay_ms;
 	int overridable;
-	char *hint;             /* may be NULL */
-	json_t *params;         /* normalised `with:`, defaults filled (module.h) */
+	char *hint;                       /* may be NULL */
+	json_t *params;                   /* normalised `with:`, defaults filled (module.h) */
 	const struct gate_check_type *ct; /* NULL when the type's module failed to load */
-	char *unavailable;      /* when ct is NULL: why (module load error) */
-	struct rb_pos pos;      /* of the check's mapping */
+	char *unavailable;                /* when ct is NULL: why (module load error) */
+	struct rb_pos pos;                /* of the check's mapping */
 };
 
 struct rb_window {
-	unsigned days;      /* bit 0 = monday ... bit 6 = sunday */
-	int start_min;      /* minutes after midnight */
-	int end_min;        /* end < start: crosses midnight; end == start: 24h */
-	char *timezone;     /* IANA name, or NULL: local time */
+	unsigned days;  /* bit 0 = monday ... bit 6 = sunday */
+	int start_min;  /* minutes after midnight */
+	int end_min;    /* end < start: crosses midnight; end == start: 24h */
+	char *timezone; /* IANA name, or NULL: local time */
 	int overridable;
 	struct rb_pos pos;
 };
@@ -72,23 +72,23 @@ struct rb_freeze {
 };
 
 struct runbook {
-	char *path;        /* as given */
+	char *path; /* as given */
 	char *name;
-	char *description; /* may be NULL */
-	char **command;    /* NULL-terminated argv, or NULL */
+	char *description;     /* may be NULL */
+	char **command;        /* NULL-terminated argv, or NULL */
 	char **allow_commands; /* NULL-terminated globs, or NULL when absent */
 	int64_t timeout_ms;
 	struct rb_window *windows;
-	size_t nwindows;   /* window pseudo-check exists iff nwindows > 0 */
+	size_t nwindows; /* window pseudo-check exists iff nwindows > 0 */
 	struct rb_freeze *freezes;
 	size_t nfreezes;
 	struct rb_check *checks;
 	size_t nchecks;
-	char *audit_file;  /* may be NULL */
+	char *audit_file; /* may be NULL */
 	int audit_required;
-	char **files;      /* NULL-terminated: the runbook, then each included file */
+	char **files; /* NULL-terminated: the runbook, then each included file */
 	size_t nfiles;
-	char **warnings;   /* NULL-terminated non-fatal notes (e.g. an untrusted file for lint) */
+	char **warnings; /* NULL-terminated non-fatal notes (e.g. an untrusted file for lint) */
 	size_t nwarnings;
 	/* Appended: NULL-terminated values substituted from ${env:...} into a
 	 * GATE_PF_SECRET or GATE_P_STRING_MAP parameter (tokens in HTTP
@@ -115,8 +115,7 @@ struct runbook_load_opts {
 
 /* Load and validate.  0 on success; -1 with err set (file:line:col).  On
  * failure rb holds nothing that needs freeing beyond runbook_release(). */
-int runbook_load(struct runbook *rb, const char *path,
-                 const struct runbook_load_opts *opts,
+int runbook_load(struct runbook *rb, const char *path, const struct runbook_load_opts *opts,
                  const struct gate_registry *reg, struct gate_error *err);
 void runbook_release(struct runbook *rb);
 

@@ -22,8 +22,8 @@
 #include "kit/strbuf.h"
 
 static const char *const top_keys[] = {
-	"version", "name", "description", "include", "vars", "command",
-	"allow_commands", "timeout", "window", "freeze", "checks", "audit", NULL,
+	"version", "name",   "description", "include", "vars",  "command", "allow_commands",
+	"timeout", "window", "freeze",      "checks",  "audit", NULL,
 };
 static const char *const top_only_keys[] = {
 	"command", "allow_commands", "timeout", "audit", NULL,
@@ -31,15 +31,15 @@ static const char *const top_only_keys[] = {
 
 static int check_header(struct loader *L, const struct yt_node *root, int top)
 {
-	if (yt_check_keys(root, top_keys, top ? "the runbook" : "an included file",
-	                  L->err) < 0)
+	if (yt_check_keys(root, top_keys, top ? "the runbook" : "an included file", L->err) < 0)
 		return -1;
 	if (!top)
 		for (size_t i = 0; top_only_keys[i]; i++) {
 			const struct yt_pair *p = yt_map_find(root, top_only_keys[i]);
 			if (p)
 				return yt_error(L->err, p->key,
-				                "'%s' is only allowed in the top-level runbook, not in an included file",
+				                "'%s' is only allowed in the top-level runbook, "
+				                "not in an included file",
 				                top_only_keys[i]);
 		}
 	const struct yt_node *v = top ? yt_map_require(root, "version", "the runbook", L->err)
@@ -51,7 +51,8 @@ static int check_header(struct loader *L, const struct yt_node *root, int top)
 		if (yt_get_string(v, &s, L->err) < 0)
 			return -1;
 		if (strcmp(s, "1"))
-			return yt_error(L->err, v, "unsupported version '%s' (this gate reads version 1)", s);
+			return yt_error(L->err, v,
+			                "unsupported version '%s' (this gate reads version 1)", s);
 	}
 	const struct yt_node *name = top ? yt_map_require(root, "name", "the runbook", L->err)
 	                                 : yt_map_get(root, "name");
@@ -62,7 +63,8 @@ static int check_header(struct loader *L, const struct yt_node *root, int top)
 		if (yt_get_string(name, &s, L->err) < 0)
 			return -1;
 		if (!rb_valid_name(s))
-			return yt_error(L->err, name, "invalid name '%s' (expected [a-z0-9][a-z0-9._-]*)", s);
+			return yt_error(L->err, name,
+			                "invalid name '%s' (expected [a-z0-9][a-z0-9._-]*)", s);
 	}
 	return 0;
 }
@@ -96,8 +98,7 @@ static char *resolve_include(const char *from, const char *inc)
 	return xasprintf("%.*s/%s", (int)(slash - from), from, inc);
 }
 
-static int cycle_error(struct loader *L, const struct yt_node *at, size_t from,
-                       const char *path)
+static int cycle_error(struct loader *L, const struct yt_node *at, size_t from, const char *path)
 {
 	struct strbuf sb = STRBUF_INIT;
 	int i = 0;
@@ -111,8 +112,7 @@ static int cycle_error(struct loader *L, const struct yt_node *at, size_t from,
 	return -1;
 }
 
-static int load_includes(struct loader *L, size_t idx,
-                         const struct yt_node *inc)
+static int load_includes(struct loader *L, size_t idx, const struct yt_node *inc)
 {
 	if (yt_expect(inc, YT_SEQUENCE, L->err) < 0)
 		return -1;
@@ -138,15 +138,14 @@ static int load_includes(struct loader *L, size_t idx,
 /* Read `path` and, depth first, what it includes; its vars are set after
  * its includes' so that they replace them.  *out: its file_rec, or
  * SIZE_MAX when the file was read before. */
-int rb_load_file(struct loader *L, const char *path,
-                 const struct yt_node *inc_at, size_t *out)
+int rb_load_file(struct loader *L, const char *path, const struct yt_node *inc_at, size_t *out)
 {
 	struct stat st;
 	*out = SIZE_MAX;
 	if (inc_at) {
 		if (stat(path, &st) < 0)
-			return yt_error(L->err, inc_at, "cannot read include '%s': %s",
-			                path, strerror(errno));
+			return yt_error(L->err, inc_at, "cannot read include '%s': %s", path,
+			                strerror(errno));
 		for (int i = 0; i < L->chain_len; i++) {
 			const struct yt_doc *d = &L->files[L->chain[i]].doc;
 			if (d->dev == st.st_dev && d->ino == st.st_ino)
@@ -166,8 +165,8 @@ int rb_load_file(struct loader *L, const char *path,
 	struct runbook *rb = L->rb;
 	f->rbidx = rb->nfiles;
 	rb_strv_push(&rb->files, &rb->nfiles, xstrdup(path));
-	const struct yt_limits lim = {RUNBOOK_MAX_FILE_SIZE, RUNBOOK_MAX_DEPTH,
-	                              RUNBOOK_MAX_ALIASES, YT_MAX_ALIAS_NODES};
+	const struct yt_limits lim = {RUNBOOK_MAX_FILE_SIZE, RUNBOOK_MAX_DEPTH, RUNBOOK_MAX_ALIASES,
+	                              YT_MAX_ALIAS_NODES};
 	int fd = trust_open(path, L->err);
 	if (fd < 0)
 		return -1;

@@ -30,21 +30,21 @@
 
 struct var {
 	char *name;
-	char *value;  /* as written until resolved, then with ${env:...} done */
+	char *value;                /* as written until resolved, then with ${env:...} done */
 	const struct yt_node *node; /* where it was written (NULL: --var) */
-	int resolved; /* env lookups happen at first use (see resolve_var) */
-	char **envs;  /* values of ${env:...} it contains (for secrets) */
-	char **env_names; /* and their names, parallel (for messages) */
+	int resolved;               /* env lookups happen at first use (see resolve_var) */
+	char **envs;                /* values of ${env:...} it contains (for secrets) */
+	char **env_names;           /* and their names, parallel (for messages) */
 	size_t nenvs, nenv_names;
-	int defined;  /* in a runbook or policy file */
+	int defined; /* in a runbook or policy file */
 	int from_cli;
 	int used;
 };
 
 struct file_rec {
 	struct yt_doc doc;
-	size_t rbidx;   /* its index in rb->files */
-	size_t *incs;   /* included file_recs, in include order */
+	size_t rbidx; /* its index in rb->files */
+	size_t *incs; /* included file_recs, in include order */
 	size_t nincs;
 };
 
@@ -79,7 +79,7 @@ struct loader {
 	size_t ndefaults;
 	struct rb_pos *id_pos; /* of each check's id, parallel to rb->checks */
 	size_t checks_alloc;
-	char *unavailable;     /* why types may be missing, when modules failed */
+	char *unavailable; /* why types may be missing, when modules failed */
 };
 
 /* ---- runbook.c: small helpers ---- */
@@ -100,15 +100,14 @@ int rb_valid_name(const char *s);
 void *rb_grow1(void *p, size_t n, size_t size);
 /* Append to a NULL-terminated vector of n items (NULL or from rb_grow1). */
 void rb_strv_push(char ***v, size_t *n, char *s);
-struct rb_pos rb_pos_of(struct loader *L, const struct file_rec *f,
-                        const struct yt_node *n);
+struct rb_pos rb_pos_of(struct loader *L, const struct file_rec *f, const struct yt_node *n);
 
 /* ---- runbook_vars.c ---- */
 
 /* Resolve ${name}, ${env:NAME} and $${ in s (the value of scalar n).
  * env_only: in a var's value, where other vars may not be used. */
-int rb_interpolate(struct loader *L, const struct yt_node *n, const char *s,
-                   int env_only, char **out);
+int rb_interpolate(struct loader *L, const struct yt_node *n, const char *s, int env_only,
+                   char **out);
 /* A non-null scalar, interpolated. */
 int rb_get_istring(struct loader *L, const struct yt_node *n, char **out);
 /* A file's vars: (re)defined, syntax checked, nothing looked up yet. */
@@ -129,23 +128,20 @@ void rb_vars_release(struct loader *L);
 /* Read `path` and, depth first, what it includes (inc_at: the include's
  * node, NULL for the runbook).  *out: its file_rec, or SIZE_MAX when the
  * file was read before. */
-int rb_load_file(struct loader *L, const char *path,
-                 const struct yt_node *inc_at, size_t *out);
+int rb_load_file(struct loader *L, const char *path, const struct yt_node *inc_at, size_t *out);
 
 /* ---- runbook_params.c ---- */
 
 /* c->params from `with` (NULL: none) by c->ct's parameter table. */
-int rb_convert_with(struct loader *L, struct rb_check *c,
-                    const struct yt_node *check, const struct yt_node *with);
+int rb_convert_with(struct loader *L, struct rb_check *c, const struct yt_node *check,
+                    const struct yt_node *with);
 /* Any YAML value to JSON by the YAML core schema (for a check whose type
  * is unavailable: kept as written, resolved). */
 json_t *rb_conv_json(struct loader *L, const struct yt_node *n, int interp);
 
 /* ---- runbook_windows.c ---- */
 
-int rb_load_window(struct loader *L, const struct file_rec *f,
-                   const struct yt_node *n);
-int rb_load_freeze(struct loader *L, const struct file_rec *f,
-                   const struct yt_node *n);
+int rb_load_window(struct loader *L, const struct file_rec *f, const struct yt_node *n);
+int rb_load_freeze(struct loader *L, const struct file_rec *f, const struct yt_node *n);
 
 #endif

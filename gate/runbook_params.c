@@ -21,8 +21,7 @@
 
 /* ---- parameter values (module.h's normalised JSON) ---- */
 
-static int scalar_or_error(struct loader *L, const struct yt_node *n,
-                           const char *what)
+static int scalar_or_error(struct loader *L, const struct yt_node *n, const char *what)
 {
 	if (n && n->kind == YT_SCALAR && !yt_is_null(n))
 		return 0;
@@ -30,8 +29,8 @@ static int scalar_or_error(struct loader *L, const struct yt_node *n,
 }
 
 /* A scalar's text, interpolated when `interp`. */
-static int scalar_text(struct loader *L, const struct yt_node *n, int interp,
-                       const char *what, char **out)
+static int scalar_text(struct loader *L, const struct yt_node *n, int interp, const char *what,
+                       char **out)
 {
 	if (scalar_or_error(L, n, what) < 0)
 		return -1;
@@ -96,12 +95,14 @@ static json_t *conv_duration(struct loader *L, const struct yt_node *n, int inte
 	if (rc < 0) {
 		char *shown = rb_shown_value(L, mark, s);
 		if (rc == GATE_VALUE_TOO_BIG)
-			yt_error(L->err, n, "duration %s is over the limit of %s",
-			         shown, GATE_DURATION_MAX_TEXT);
+			yt_error(L->err, n, "duration %s is over the limit of %s", shown,
+			         GATE_DURATION_MAX_TEXT);
 		else if (yt_parse_int(s, &dummy) == 0)
 			yt_error(L->err, n, "duration %s needs a unit (ms, s, m, h, d)", shown);
 		else
-			yt_error(L->err, n, "invalid duration %s (expected e.g. 500ms, 90s, 15m, 1h30m, 1d)", shown);
+			yt_error(L->err, n,
+			         "invalid duration %s (expected e.g. 500ms, 90s, 15m, 1h30m, 1d)",
+			         shown);
 		free(shown);
 		free(s);
 		return NULL;
@@ -124,7 +125,10 @@ static json_t *conv_size(struct loader *L, const struct yt_node *n, int interp)
 			yt_error(L->err, n, "size %s is over the limit of %s", shown,
 			         GATE_SIZE_MAX_TEXT);
 		else
-			yt_error(L->err, n, "invalid size %s (expected e.g. 512kB, 64MB, 64MiB, 1GiB or bytes)", shown);
+			yt_error(
+				L->err, n,
+				"invalid size %s (expected e.g. 512kB, 64MB, 64MiB, 1GiB or bytes)",
+				shown);
 		free(shown);
 		free(s);
 		return NULL;
@@ -133,8 +137,8 @@ static json_t *conv_size(struct loader *L, const struct yt_node *n, int interp)
 	return json_integer((json_int_t)b);
 }
 
-static json_t *conv_enum(struct loader *L, const struct gate_param *p,
-                         const struct yt_node *n, int interp)
+static json_t *conv_enum(struct loader *L, const struct gate_param *p, const struct yt_node *n,
+                         int interp)
 {
 	char *s;
 	size_t mark = L->nscratch;
@@ -151,14 +155,14 @@ static json_t *conv_enum(struct loader *L, const struct gate_param *p,
 		c += l + (c[l] == '|');
 	}
 	char *shown = rb_shown_value(L, mark, s);
-	yt_error(L->err, n, "expected one of %s, got %s", p->choices ? p->choices : "(none)", shown);
+	yt_error(L->err, n, "expected one of %s, got %s", p->choices ? p->choices : "(none)",
+	         shown);
 	free(shown);
 	free(s);
 	return NULL;
 }
 
-static json_t *conv_string_list(struct loader *L, const struct yt_node *n,
-                                int interp)
+static json_t *conv_string_list(struct loader *L, const struct yt_node *n, int interp)
 {
 	if (yt_expect(n, YT_SEQUENCE, L->err) < 0)
 		return NULL;
@@ -175,8 +179,7 @@ static json_t *conv_string_list(struct loader *L, const struct yt_node *n,
 	return a;
 }
 
-static json_t *conv_int_list(struct loader *L, const struct yt_node *n,
-                             int interp)
+static json_t *conv_int_list(struct loader *L, const struct yt_node *n, int interp)
 {
 	if (yt_expect(n, YT_SEQUENCE, L->err) < 0)
 		return NULL;
@@ -192,8 +195,7 @@ static json_t *conv_int_list(struct loader *L, const struct yt_node *n,
 	return a;
 }
 
-static json_t *conv_string_map(struct loader *L, const struct yt_node *n,
-                               int interp)
+static json_t *conv_string_map(struct loader *L, const struct yt_node *n, int interp)
 {
 	if (yt_expect(n, YT_MAPPING, L->err) < 0)
 		return NULL;
@@ -309,8 +311,8 @@ json_t *rb_conv_json(struct loader *L, const struct yt_node *n, int interp)
 	return j;
 }
 
-static json_t *conv_param(struct loader *L, const struct gate_param *p,
-                          const struct yt_node *n, int interp)
+static json_t *conv_param(struct loader *L, const struct gate_param *p, const struct yt_node *n,
+                          int interp)
 {
 	int b;
 	char *s;
@@ -324,29 +326,38 @@ static json_t *conv_param(struct loader *L, const struct gate_param *p,
 		if (!j)
 			yt_error(L->err, n, "string is not valid UTF-8");
 		return j;
-	case GATE_P_INT: return conv_int(L, n, interp);
+	case GATE_P_INT:
+		return conv_int(L, n, interp);
 	case GATE_P_BOOL:
 		if (yt_get_bool(n, &b, L->err) < 0)
 			return NULL;
 		return json_boolean(b);
-	case GATE_P_DURATION: return conv_duration(L, n, interp);
-	case GATE_P_SIZE: return conv_size(L, n, interp);
-	case GATE_P_NUMBER: return conv_number(L, n, interp);
-	case GATE_P_STRING_LIST: return conv_string_list(L, n, interp);
-	case GATE_P_STRING_MAP: return conv_string_map(L, n, interp);
-	case GATE_P_ENUM: return conv_enum(L, p, n, interp);
-	case GATE_P_JSON: return rb_conv_json(L, n, interp);
-	case GATE_P_INT_LIST: return conv_int_list(L, n, interp);
+	case GATE_P_DURATION:
+		return conv_duration(L, n, interp);
+	case GATE_P_SIZE:
+		return conv_size(L, n, interp);
+	case GATE_P_NUMBER:
+		return conv_number(L, n, interp);
+	case GATE_P_STRING_LIST:
+		return conv_string_list(L, n, interp);
+	case GATE_P_STRING_MAP:
+		return conv_string_map(L, n, interp);
+	case GATE_P_ENUM:
+		return conv_enum(L, p, n, interp);
+	case GATE_P_JSON:
+		return rb_conv_json(L, n, interp);
+	case GATE_P_INT_LIST:
+		return conv_int_list(L, n, interp);
 	default:
-		yt_error(L->err, n, "parameter '%s' has an unknown type %d in its module",
-		         p->name, (int)p->type);
+		yt_error(L->err, n, "parameter '%s' has an unknown type %d in its module", p->name,
+		         (int)p->type);
 		return NULL;
 	}
 }
 
 /* A parameter's default, parsed once per parameter table entry. */
-static json_t *default_value(struct loader *L, const struct gate_param *p,
-                             const char *type, const struct yt_node *at)
+static json_t *default_value(struct loader *L, const struct gate_param *p, const char *type,
+                             const struct yt_node *at)
 {
 	for (size_t i = 0; i < L->ndefaults; i++)
 		if (L->defaults[i].param == p)
@@ -378,8 +389,9 @@ static json_t *default_value(struct loader *L, const struct gate_param *p,
 		struct yt_doc d;
 		struct gate_error *saved = L->err;
 		L->err = &e;
-		if (yt_load_string(&d, "", p->default_value, strlen(p->default_value),
-		                   NULL, &e) == 0 && d.root)
+		if (yt_load_string(&d, "", p->default_value, strlen(p->default_value), NULL, &e) ==
+		            0 &&
+		    d.root)
 			v = conv_param(L, p, d.root, 0);
 		L->err = saved;
 		yt_doc_release(&d);
@@ -412,7 +424,8 @@ static void mask_module_message(struct loader *L, char *msg, size_t len)
 			continue;
 		if (n < REDACT_MIN_SECRET_LEN) {
 			free(red);
-			red = xstrdup("invalid value (the module's message is not shown: it may quote a value from ${env:...})");
+			red = xstrdup("invalid value (the module's message is not shown: it may "
+			              "quote a value from ${env:...})");
 			break;
 		}
 		struct strbuf sb = STRBUF_INIT;
@@ -431,8 +444,7 @@ static void mask_module_message(struct loader *L, char *msg, size_t len)
 }
 
 /* The table's entry for key k, or NULL with "unknown parameter" at k. */
-static const struct gate_param *find_param(struct loader *L,
-                                           const struct gate_check_type *ct,
+static const struct gate_param *find_param(struct loader *L, const struct gate_check_type *ct,
                                            size_t np, const struct yt_node *k)
 {
 	const struct gate_param *table = ct->params;
@@ -444,19 +456,19 @@ static const struct gate_param *find_param(struct loader *L,
 		cands[j] = table[j].name;
 	const char *near = yt_closest(k->value, cands, np);
 	if (near)
-		yt_error(L->err, k, "unknown parameter '%s' for check type '%s'; did you mean '%s'?",
-		         k->value, ct->name, near);
+		yt_error(L->err, k,
+		         "unknown parameter '%s' for check type '%s'; did you mean '%s'?", k->value,
+		         ct->name, near);
 	else
-		yt_error(L->err, k, "unknown parameter '%s' for check type '%s'",
-		         k->value, ct->name);
+		yt_error(L->err, k, "unknown parameter '%s' for check type '%s'", k->value,
+		         ct->name);
 	free(cands);
 	return NULL;
 }
 
 /* One `with:` entry into c->params.  The ${env:...} values in a secret
  * parameter (or a string map: HTTP headers) become secrets. */
-static int convert_one(struct loader *L, struct rb_check *c, size_t np,
-                       const struct yt_pair *kv)
+static int convert_one(struct loader *L, struct rb_check *c, size_t np, const struct yt_pair *kv)
 {
 	const struct gate_param *p = find_param(L, c->ct, np, kv->key);
 	if (!p)
@@ -505,8 +517,8 @@ static int fill_defaults(struct loader *L, struct rb_check *c, size_t np,
 
 /* The module's validate(), its message masked, at the parameter it names
  * (else at `with:`, else at the check). */
-static int validate_params(struct loader *L, struct rb_check *c,
-                           const struct yt_node *check, const struct yt_node *with)
+static int validate_params(struct loader *L, struct rb_check *c, const struct yt_node *check,
+                           const struct yt_node *with)
 {
 	const char *param = NULL;
 	char msg[512] = "";
@@ -517,14 +529,13 @@ static int validate_params(struct loader *L, struct rb_check *c,
 		snprintf(msg, sizeof(msg), "invalid parameters");
 	mask_module_message(L, msg, sizeof(msg));
 	if (kp)
-		return yt_error(L->err, kp->key, "check '%s': %s: %s", c->id,
-		                param, msg);
-	return yt_error(L->err, with ? with : check, "check '%s': %s%s%s",
-	                c->id, param ? param : "", param ? ": " : "", msg);
+		return yt_error(L->err, kp->key, "check '%s': %s: %s", c->id, param, msg);
+	return yt_error(L->err, with ? with : check, "check '%s': %s%s%s", c->id,
+	                param ? param : "", param ? ": " : "", msg);
 }
 
-int rb_convert_with(struct loader *L, struct rb_check *c,
-                    const struct yt_node *check, const struct yt_node *with)
+int rb_convert_with(struct loader *L, struct rb_check *c, const struct yt_node *check,
+                    const struct yt_node *with)
 {
 	const struct gate_param *table = c->ct->params;
 	size_t np = 0;

@@ -99,14 +99,15 @@ static struct var *add_var(struct loader *L, const char *name)
 	return v;
 }
 
-static void scratch_add(struct loader *L, const char *s, const char *env,
-                        const struct yt_node *n)
+static void scratch_add(struct loader *L, const char *s, const char *env, const struct yt_node *n)
 {
 	if (L->nscratch == L->scratch_alloc) {
 		L->scratch_alloc = L->scratch_alloc ? L->scratch_alloc * 2 : 8;
 		L->scratch = xrealloc(L->scratch, L->scratch_alloc * sizeof(*L->scratch));
-		L->scratch_env = xrealloc(L->scratch_env, L->scratch_alloc * sizeof(*L->scratch_env));
-		L->scratch_node = xrealloc(L->scratch_node, L->scratch_alloc * sizeof(*L->scratch_node));
+		L->scratch_env = xrealloc(L->scratch_env,
+		                          L->scratch_alloc * sizeof(*L->scratch_env));
+		L->scratch_node = xrealloc(L->scratch_node,
+		                           L->scratch_alloc * sizeof(*L->scratch_node));
 	}
 	L->scratch[L->nscratch] = xstrdup(s);
 	L->scratch_node[L->nscratch] = n;
@@ -140,11 +141,13 @@ int rb_scratch_to_secrets(struct loader *L, const struct yt_node *n)
 		if (len < REDACT_MIN_SECRET_LEN) {
 			if (!len)
 				yt_error(L->err, n,
-				         "${env:%s} is empty, and its value would be a secret (a password, a token, a header): set it",
+				         "${env:%s} is empty, and its value would be a secret (a "
+				         "password, a token, a header): set it",
 				         L->scratch_env[i]);
 			else
 				yt_error(L->err, n,
-				         "the value of ${env:%s} would be a secret, but it has only %zu character%s: "
+				         "the value of ${env:%s} would be a secret, but it has "
+				         "only %zu character%s: "
 				         "reports can mask a secret of at least %d characters",
 				         L->scratch_env[i], len, len == 1 ? "" : "s",
 				         REDACT_MIN_SECRET_LEN);
@@ -194,8 +197,8 @@ static int resolve_var(struct loader *L, struct var *v);
 
 /* ${env:NAME} (name[0..len) is "env:NAME"): its value, remembered in the
  * scratch (it may go into a secret). */
-static int interp_env(struct loader *L, const struct yt_node *n,
-                      const char *name, size_t len, struct strbuf *sb)
+static int interp_env(struct loader *L, const struct yt_node *n, const char *name, size_t len,
+                      struct strbuf *sb)
 {
 	if (!valid_env_name(name + 4, len - 4))
 		return yt_error(L->err, n, "invalid environment variable name '%.*s'",
@@ -213,8 +216,7 @@ static int interp_env(struct loader *L, const struct yt_node *n,
 	return 0;
 }
 
-static int unknown_var(struct loader *L, const struct yt_node *n,
-                       const char *name, size_t len)
+static int unknown_var(struct loader *L, const struct yt_node *n, const char *name, size_t len)
 {
 	const char **cands = xcalloc(L->nvars + 1, sizeof(*cands));
 	for (size_t i = 0; i < L->nvars; i++)
@@ -222,8 +224,7 @@ static int unknown_var(struct loader *L, const struct yt_node *n,
 	char *vname = xstrndup(name, len);
 	const char *near = yt_closest(vname, cands, L->nvars);
 	if (near)
-		yt_error(L->err, n, "unknown variable '%s'; did you mean '%s'?",
-		         vname, near);
+		yt_error(L->err, n, "unknown variable '%s'; did you mean '%s'?", vname, near);
 	else
 		yt_error(L->err, n, "unknown variable '%s'", vname);
 	free(vname);
@@ -233,12 +234,11 @@ static int unknown_var(struct loader *L, const struct yt_node *n,
 
 /* ${name}: the var's value (resolved at its first use), and the
  * ${env:...} values in it, remembered in the scratch. */
-static int interp_var(struct loader *L, const struct yt_node *n,
-                      const char *name, size_t len, struct strbuf *sb)
+static int interp_var(struct loader *L, const struct yt_node *n, const char *name, size_t len,
+                      struct strbuf *sb)
 {
 	if (!valid_var_name(name, len))
-		return yt_error(L->err, n, "invalid variable name '%.*s'",
-		                (int)len, name);
+		return yt_error(L->err, n, "invalid variable name '%.*s'", (int)len, name);
 	struct var *v = find_var(L, name, len);
 	if (!v)
 		return unknown_var(L, n, name, len);
@@ -252,27 +252,24 @@ static int interp_var(struct loader *L, const struct yt_node *n,
 }
 
 /* One ${...} at p (p[0..1] is "${"), appended to sb; *next: past it. */
-static int interp_one(struct loader *L, const struct yt_node *n,
-                      const char *p, int env_only, struct strbuf *sb,
-                      const char **next)
+static int interp_one(struct loader *L, const struct yt_node *n, const char *p, int env_only,
+                      struct strbuf *sb, const char **next)
 {
 	const char *name = p + 2, *end = strchr(name, '}');
 	if (!end)
-		return yt_error(L->err, n,
-		                "unterminated '${' (write '$${' for a literal '${')");
+		return yt_error(L->err, n, "unterminated '${' (write '$${' for a literal '${')");
 	size_t len = (size_t)(end - name);
 	*next = end + 1;
 	if (len > 4 && !strncmp(name, "env:", 4))
 		return interp_env(L, n, name, len, sb);
 	if (env_only)
-		return yt_error(L->err, n,
-		                "a var may only use ${env:NAME}, not '${%.*s}'",
+		return yt_error(L->err, n, "a var may only use ${env:NAME}, not '${%.*s}'",
 		                (int)len, name);
 	return interp_var(L, n, name, len, sb);
 }
 
-int rb_interpolate(struct loader *L, const struct yt_node *n,
-                   const char *s, int env_only, char **out)
+int rb_interpolate(struct loader *L, const struct yt_node *n, const char *s, int env_only,
+                   char **out)
 {
 	if (!strchr(s, '$')) {
 		*out = xstrdup(s);
@@ -341,8 +338,7 @@ static int check_var_syntax(struct loader *L, const struct yt_node *n)
 			                "unterminated '${' (write '$${' for a literal '${')");
 		size_t len = (size_t)(end - name);
 		if (len <= 4 || strncmp(name, "env:", 4))
-			return yt_error(L->err, n,
-			                "a var may only use ${env:NAME}, not '${%.*s}'",
+			return yt_error(L->err, n, "a var may only use ${env:NAME}, not '${%.*s}'",
 			                (int)len, name);
 		if (!valid_env_name(name + 4, len - 4))
 			return yt_error(L->err, n, "invalid environment variable name '%.*s'",
@@ -390,9 +386,10 @@ int rb_load_vars(struct loader *L, const struct yt_node *vars)
 	for (size_t i = 0; i < vars->npairs; i++) {
 		const struct yt_node *k = vars->pairs[i].key, *v = vars->pairs[i].value;
 		if (!valid_var_name(k->value, k->len))
-			return yt_error(L->err, k,
-			                "invalid variable name '%s' (expected [A-Za-z_][A-Za-z0-9_.-]*)",
-			                k->value);
+			return yt_error(
+				L->err, k,
+				"invalid variable name '%s' (expected [A-Za-z_][A-Za-z0-9_.-]*)",
+				k->value);
 		const char *s;
 		if (yt_get_string(v, &s, L->err) < 0 || check_var_syntax(L, v) < 0)
 			return -1;
@@ -431,9 +428,10 @@ int rb_check_cli_vars_used(struct loader *L)
 				cands[n++] = L->vars[j].name;
 		const char *near = yt_closest(v->name, cands, n);
 		if (near)
-			gate_error_set(L->err, L->rb->path, 0, 0,
-			               "--var '%s' is not a variable of this runbook; did you mean '%s'?",
-			               v->name, near);
+			gate_error_set(
+				L->err, L->rb->path, 0, 0,
+				"--var '%s' is not a variable of this runbook; did you mean '%s'?",
+				v->name, near);
 		else
 			gate_error_set(L->err, L->rb->path, 0, 0,
 			               "--var '%s' is not a variable of this runbook", v->name);

@@ -32,16 +32,15 @@ static int valid_zone(const char *z)
 		return 0;
 	char magic[4];
 	struct stat st;
-	int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	         read(fd, magic, 4) == 4 && !memcmp(magic, "TZif", 4);
+	int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && read(fd, magic, 4) == 4 &&
+	         !memcmp(magic, "TZif", 4);
 	close(fd);
 	return ok;
 }
 
 static const char *const window_keys[] = {"days", "start", "end", "timezone", "overridable", NULL};
 
-int rb_load_window(struct loader *L, const struct file_rec *f,
-                   const struct yt_node *n)
+int rb_load_window(struct loader *L, const struct file_rec *f, const struct yt_node *n)
 {
 	struct runbook *rb = L->rb;
 	if (yt_expect(n, YT_MAPPING, L->err) < 0 ||
@@ -68,7 +67,9 @@ int rb_load_window(struct loader *L, const struct file_rec *f,
 				;
 			if (d == 7)
 				return yt_error(L->err, v->items[i],
-				                "expected a day (mon, tue, wed, thu, fri, sat, sun), got '%s'", s);
+				                "expected a day (mon, tue, wed, thu, fri, sat, "
+				                "sun), got '%s'",
+				                s);
 			w->days |= 1u << d;
 		}
 	}
@@ -79,13 +80,17 @@ int rb_load_window(struct loader *L, const struct file_rec *f,
 		    yt_get_string(v, &s, L->err) < 0)
 			return -1;
 		if (parse_hhmm(s, mins[i]) < 0)
-			return yt_error(L->err, v, "expected a time as HH:MM (00:00 to 23:59), got '%s'", s);
+			return yt_error(L->err, v,
+			                "expected a time as HH:MM (00:00 to 23:59), got '%s'", s);
 	}
 	if ((v = yt_map_get(n, "timezone"))) {
 		if (yt_get_string(v, &s, L->err) < 0)
 			return -1;
 		if (!valid_zone(s))
-			return yt_error(L->err, v, "unknown time zone '%s' (expected an IANA name such as Europe/Berlin)", s);
+			return yt_error(L->err, v,
+			                "unknown time zone '%s' (expected an IANA name such as "
+			                "Europe/Berlin)",
+			                s);
 		w->timezone = xstrdup(s);
 	}
 	if ((v = yt_map_get(n, "overridable")) && yt_get_bool(v, &w->overridable, L->err) < 0)
@@ -95,8 +100,7 @@ int rb_load_window(struct loader *L, const struct file_rec *f,
 
 static const char *const freeze_keys[] = {"from", "to", "reason", "overridable", NULL};
 
-int rb_load_freeze(struct loader *L, const struct file_rec *f,
-                   const struct yt_node *n)
+int rb_load_freeze(struct loader *L, const struct file_rec *f, const struct yt_node *n)
 {
 	struct runbook *rb = L->rb;
 	if (yt_expect(n, YT_MAPPING, L->err) < 0 ||
@@ -116,7 +120,9 @@ int rb_load_freeze(struct loader *L, const struct file_rec *f,
 			return -1;
 		if (parse_rfc3339_ms(s, ms[i]) < 0)
 			return yt_error(L->err, v,
-			                "expected an RFC 3339 timestamp such as 2026-12-20T00:00:00Z, got '%s'", s);
+			                "expected an RFC 3339 timestamp such as "
+			                "2026-12-20T00:00:00Z, got '%s'",
+			                s);
 		to = v;
 	}
 	if (z->to_ms <= z->from_ms)

@@ -52,17 +52,17 @@
 enum job_state { JOB_PENDING, JOB_RUNNING, JOB_DONE };
 
 struct job {
-	size_t idx;              /* index into rb->checks and ev->results */
+	size_t idx; /* index into rb->checks and ev->results */
 	enum job_state state;
-	int64_t not_before;      /* PENDING: a retry may start then (mono ms) */
+	int64_t not_before; /* PENDING: a retry may start then (mono ms) */
 	int attempts;
-	int64_t first_start;     /* mono ms of the first attempt */
+	int64_t first_start; /* mono ms of the first attempt */
 	/* RUNNING */
-	struct spawn sp;         /* the child: pid, pidfd (-1 once reaped), status */
-	int fd;                  /* read end of the result pipe, -1 at EOF */
-	int efd;                 /* read end of the child's stdout+stderr, or -1 */
-	struct strbuf err;       /* what came through efd (at most RUNNER_MAX_STDERR) */
-	int err_cut;             /* more came than was kept */
+	struct spawn sp;   /* the child: pid, pidfd (-1 once reaped), status */
+	int fd;            /* read end of the result pipe, -1 at EOF */
+	int efd;           /* read end of the child's stdout+stderr, or -1 */
+	struct strbuf err; /* what came through efd (at most RUNNER_MAX_STDERR) */
+	int err_cut;       /* more came than was kept */
 	struct strbuf out;
 	int overflow;
 	int64_t start, deadline;
@@ -79,10 +79,10 @@ struct runner {
 	int64_t t0, overall_deadline;
 	int64_t timeout_ms; /* the overall budget */
 	int64_t next_progress;
-	int saturated;           /* out of fds/processes: start more only after one ends */
-	int sigfd;               /* signalfd of the stop signals, or -1 */
-	sigset_t stop;           /* the signals read through sigfd */
-	sigset_t oldmask;        /* the caller's signal mask */
+	int saturated;    /* out of fds/processes: start more only after one ends */
+	int sigfd;        /* signalfd of the stop signals, or -1 */
+	sigset_t stop;    /* the signals read through sigfd */
+	sigset_t oldmask; /* the caller's signal mask */
 };
 
 static int64_t min64(int64_t a, int64_t b)
@@ -90,8 +90,8 @@ static int64_t min64(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
-static void set_result(struct runner *r, struct job *j, enum check_status st,
-                       const char *summary, json_t *details)
+static void set_result(struct runner *r, struct job *j, enum check_status st, const char *summary,
+                       json_t *details)
 {
 	struct check_result *res = &r->ev->results[j->idx];
 	free(res->summary);
@@ -112,8 +112,8 @@ static void set_result(struct runner *r, struct job *j, enum check_status st,
 struct child_arg {
 	struct runner *r;
 	struct job *j;
-	int wfd;       /* the result pipe's write end */
-	int rfd, efd;  /* the parent's read ends: not the child's business */
+	int wfd;      /* the result pipe's write end */
+	int rfd, efd; /* the parent's read ends: not the child's business */
 };
 
 /* The runner's descriptors, which the check has no use for. */
@@ -242,9 +242,14 @@ static void start_attempt(struct runner *r, struct job *j, int64_t now)
 	sigset_t none;
 	sigemptyset(&none);
 	struct child_arg arg = {r, j, pfd[1], pfd[0], efd[0]};
-	struct spawn_opts so = {.fn = child_run, .arg = &arg, .in = SPAWN_DEVNULL, .out = efd[1],
-	                        .err = efd[1], .group = SPAWN_GROUP_NEW,
-	                        .death_signal = RUNNER_DEATH_SIGNAL, .death_kills_group = 1,
+	struct spawn_opts so = {.fn = child_run,
+	                        .arg = &arg,
+	                        .in = SPAWN_DEVNULL,
+	                        .out = efd[1],
+	                        .err = efd[1],
+	                        .group = SPAWN_GROUP_NEW,
+	                        .death_signal = RUNNER_DEATH_SIGNAL,
+	                        .death_kills_group = 1,
 	                        .mask = &none};
 	int started = spawn_start(&j->sp, &so) == 0;
 	close(pfd[1]);
@@ -423,8 +428,8 @@ static void judge_output(struct runner *r, struct job *j)
 		int sig = WTERMSIG(st);
 		const char *abbrev = sigabbrev_np(sig);
 		char msg[128];
-		snprintf(msg, sizeof(msg), "module crashed: killed by signal %d (SIG%s)",
-		         sig, abbrev ? abbrev : "?");
+		snprintf(msg, sizeof(msg), "module crashed: killed by signal %d (SIG%s)", sig,
+		         abbrev ? abbrev : "?");
 		set_result(r, j, CHECK_ERROR, msg, NULL);
 		return;
 	}
@@ -740,7 +745,7 @@ int runner_run(struct eval *ev, const struct runner_opts *opts)
 	r.njobs = ev->rb->nchecks;
 	r.jobs = xcalloc(r.njobs + 1, sizeof(*r.jobs));
 	r.t0 = gate_mono_ms();
-	int64_t timeout = opts->timeout_ms > 0       ? opts->timeout_ms
+	int64_t timeout = opts->timeout_ms > 0     ? opts->timeout_ms
 	                  : ev->rb->timeout_ms > 0 ? ev->rb->timeout_ms
 	                                           : RUNBOOK_DEFAULT_TIMEOUT_MS;
 	r.timeout_ms = timeout;
@@ -758,9 +763,9 @@ int runner_run(struct eval *ev, const struct runner_opts *opts)
 		if (!c->ct) {
 			/* The module providing the type could not be loaded:
 			 * never run, never a pass. */
-			char *msg = c->unavailable
-			                ? xstrdup(c->unavailable)
-			                : xasprintf("check type '%s' is not available", c->type);
+			char *msg = c->unavailable ? xstrdup(c->unavailable)
+			                           : xasprintf("check type '%s' is not available",
+			                                       c->type);
 			set_result(&r, j, CHECK_ERROR, msg, NULL);
 			free(msg);
 			j->state = JOB_DONE;

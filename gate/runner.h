@@ -20,8 +20,8 @@ struct runner_progress {
 };
 
 struct runner_opts {
-	int jobs;               /* <= 0: all at once */
-	int64_t timeout_ms;     /* overall deadline (runbook timeout or --timeout) */
+	int jobs;           /* <= 0: all at once */
+	int64_t timeout_ms; /* overall deadline (runbook timeout or --timeout) */
 	int verbose;
 	/* Called from the parent's event loop about every 250 ms while checks
 	 * run, and once at the end; may be NULL. */

@@ -51,8 +51,7 @@ static const char *consequence(enum trust_kind kind)
 
 /* One object (the file, or a directory it sits in): what is wrong with it,
  * appended to sb with the fix; 1 when something is. */
-static int judge(struct strbuf *sb, const struct stat *st, const char *name,
-                 int is_dir, uid_t me)
+static int judge(struct strbuf *sb, const struct stat *st, const char *name, int is_dir, uid_t me)
 {
 	int bad_owner = st->st_uid != 0 && st->st_uid != me;
 	const char *w = writable_by(st->st_mode);
@@ -74,15 +73,15 @@ static int judge(struct strbuf *sb, const struct stat *st, const char *name,
 	return 1;
 }
 
-static void fix(struct strbuf *sb, const struct stat *st, const char *name,
-                int is_dir, uid_t me)
+static void fix(struct strbuf *sb, const struct stat *st, const char *name, int is_dir, uid_t me)
 {
 	int bad_owner = st->st_uid != 0 && st->st_uid != me;
 	const char *w = writable_by(st->st_mode);
 	if (bad_owner && me == 0)
 		strbuf_addf(sb, "chown root %s", name);
 	else if (bad_owner)
-		strbuf_addf(sb, "use a copy owned by you or root%s", is_dir ? ", in a directory of yours" : "");
+		strbuf_addf(sb, "use a copy owned by you or root%s",
+		            is_dir ? ", in a directory of yours" : "");
 	if (bad_owner && w)
 		strbuf_adds(sb, " && ");
 	if (w && is_dir)
@@ -120,8 +119,7 @@ static char *real_name(int fd, const char *path)
 
 /* The directory of the name given, then the one of the file it resolves
  * to when that is another (a symbolic link).  0, or -1 with why/how. */
-static int check_dirs(int fd, const char *path, uid_t me, struct strbuf *why,
-                      struct strbuf *how)
+static int check_dirs(int fd, const char *path, uid_t me, struct strbuf *why, struct strbuf *how)
 {
 	char *dirs[2] = {dir_of(path), NULL};
 	char *real = real_name(fd, path);
@@ -133,7 +131,8 @@ static int check_dirs(int fd, const char *path, uid_t me, struct strbuf *why,
 	for (int i = 0; i < 2 && rc == 0 && dirs[i]; i++) {
 		struct stat ds;
 		if (stat(dirs[i], &ds) < 0) {
-			strbuf_addf(why, "cannot check its directory %s: %s", dirs[i], strerror(errno));
+			strbuf_addf(why, "cannot check its directory %s: %s", dirs[i],
+			            strerror(errno));
 			rc = -1;
 			break;
 		}
@@ -155,8 +154,7 @@ static int check_dirs(int fd, const char *path, uid_t me, struct strbuf *why,
 	return rc;
 }
 
-int trust_check_fd(int fd, const char *path, enum trust_kind kind, uid_t me,
-                   struct gate_error *err)
+int trust_check_fd(int fd, const char *path, enum trust_kind kind, uid_t me, struct gate_error *err)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0) {

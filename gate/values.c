@@ -90,9 +90,13 @@ static const struct {
 	uint64_t mul;
 } size_units[] = {
 	{"B", 1},
-	{"kB", 1000ULL}, {"MB", 1000ULL * 1000}, {"GB", 1000ULL * 1000 * 1000},
+	{"kB", 1000ULL},
+	{"MB", 1000ULL * 1000},
+	{"GB", 1000ULL * 1000 * 1000},
 	{"TB", 1000ULL * 1000 * 1000 * 1000},
-	{"KiB", 1024ULL}, {"MiB", 1024ULL * 1024}, {"GiB", 1024ULL * 1024 * 1024},
+	{"KiB", 1024ULL},
+	{"MiB", 1024ULL * 1024},
+	{"GiB", 1024ULL * 1024 * 1024},
 	{"TiB", 1024ULL * 1024 * 1024 * 1024},
 };
 
@@ -158,15 +162,12 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 int parse_rfc3339_ms(const char *s, int64_t *out)
 {
 	int Y, M, D, h, m, sec, ms = 0;
-	if (!s || fixed_digits(s, 4, &Y) || s[4] != '-' ||
-	    fixed_digits(s + 5, 2, &M) || s[7] != '-' ||
-	    fixed_digits(s + 8, 2, &D) || (s[10] != 'T' && s[10] != 't') ||
-	    fixed_digits(s + 11, 2, &h) || s[13] != ':' ||
-	    fixed_digits(s + 14, 2, &m) || s[16] != ':' ||
-	    fixed_digits(s + 17, 2, &sec))
+	if (!s || fixed_digits(s, 4, &Y) || s[4] != '-' || fixed_digits(s + 5, 2, &M) ||
+	    s[7] != '-' || fixed_digits(s + 8, 2, &D) || (s[10] != 'T' && s[10] != 't') ||
+	    fixed_digits(s + 11, 2, &h) || s[13] != ':' || fixed_digits(s + 14, 2, &m) ||
+	    s[16] != ':' || fixed_digits(s + 17, 2, &sec))
 		return -1;
-	if (M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h > 23 ||
-	    m > 59 || sec > 59)
+	if (M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h > 23 || m > 59 || sec > 59)
 		return -1;
 	const char *p = s + 19;
 	if (*p == '.') {
@@ -188,8 +189,8 @@ int parse_rfc3339_ms(const char *s, int64_t *out)
 		p++;
 	} else if (*p == '+' || *p == '-') {
 		int oh, om;
-		if (fixed_digits(p + 1, 2, &oh) || p[3] != ':' ||
-		    fixed_digits(p + 4, 2, &om) || oh > 23 || om > 59)
+		if (fixed_digits(p + 1, 2, &oh) || p[3] != ':' || fixed_digits(p + 4, 2, &om) ||
+		    oh > 23 || om > 59)
 			return -1;
 		offset_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
 		p += 6;
@@ -207,10 +208,9 @@ int parse_rfc3339_ms(const char *s, int64_t *out)
 int parse_hhmm(const char *s, int *minutes)
 {
 	int h, m;
-	if (!s || fixed_digits(s, 2, &h) || s[2] != ':' ||
-	    fixed_digits(s + 3, 2, &m) || s[5] || h > 23 || m > 59)
+	if (!s || fixed_digits(s, 2, &h) || s[2] != ':' || fixed_digits(s + 3, 2, &m) || s[5] ||
+	    h > 23 || m > 59)
 		return -1;
 	*minutes = h * 60 + m;
 	return 0;
 }
-

@@ -22,9 +22,9 @@
 #define GATE_SIZE_MAX_BYTES (1ULL << 50)
 #define GATE_SIZE_MAX_TEXT "1024TiB"
 #define GATE_VALUE_TOO_BIG (-2)
-int parse_duration_ms(const char *s, int64_t *out);  /* "1h30m" */
-int parse_size_bytes(const char *s, uint64_t *out);  /* "16MiB", "512" */
-int parse_rfc3339_ms(const char *s, int64_t *out);   /* "2026-12-20T00:00:00Z" */
-int parse_hhmm(const char *s, int *minutes);         /* "01:00" */
+int parse_duration_ms(const char *s, int64_t *out); /* "1h30m" */
+int parse_size_bytes(const char *s, uint64_t *out); /* "16MiB", "512" */
+int parse_rfc3339_ms(const char *s, int64_t *out);  /* "2026-12-20T00:00:00Z" */
+int parse_hhmm(const char *s, int *minutes);        /* "01:00" */
 
 #endif

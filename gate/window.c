@@ -66,8 +66,7 @@ static int contains_local(const struct rb_window *w, int wday, int minute)
 {
 	int yesterday = (wday + 6) % 7;
 	if (w->start_min < w->end_min)
-		return day_set(w->days, wday) && minute >= w->start_min &&
-		       minute < w->end_min;
+		return day_set(w->days, wday) && minute >= w->start_min && minute < w->end_min;
 	return (day_set(w->days, wday) && minute >= w->start_min) ||
 	       (day_set(w->days, yesterday) && minute < w->end_min);
 }
@@ -88,8 +87,7 @@ int window_contains(const struct rb_window *w, int64_t now_ms)
 	tz_leave(&sv);
 	if (!ok)
 		return 0; /* cannot tell: outside (fail closed) */
-	return contains_local(w, monday_based(tm.tm_wday),
-	                      tm.tm_hour * 60 + tm.tm_min);
+	return contains_local(w, monday_based(tm.tm_wday), tm.tm_hour * 60 + tm.tm_min);
 }
 
 /* Earliest start of w at or after now, within 8 days, or -1.  Called with
@@ -153,8 +151,7 @@ int window_local_day(int64_t ms, const char *zone, char *abbr, size_t len)
 	return ok ? monday_based(tm.tm_wday) : -1;
 }
 
-void window_facts_at(const struct rb_window *w, size_t n, int64_t now_ms,
-                     struct window_facts *out)
+void window_facts_at(const struct rb_window *w, size_t n, int64_t now_ms, struct window_facts *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->inside = out->next = -1;

@@ -28,7 +28,7 @@ int window_local_day(int64_t ms, const char *zone, char *abbr, size_t len);
 
 /* What the policy needs to know about a runbook's windows at one time. */
 struct window_facts {
-	long inside;          /* the first window (runbook order) containing now, or -1 */
+	long inside; /* the first window (runbook order) containing now, or -1 */
 	/* When no window contains now: */
 	int64_t next_open_ms; /* the earliest opening within 8 days, or -1 */
 	long next;            /* the window opening then (the first of equals), or -1 */
@@ -36,7 +36,6 @@ struct window_facts {
 	char next_abbr[64];   /* its zone's abbreviation then ("CET"), or "" */
 };
 
-void window_facts_at(const struct rb_window *w, size_t n, int64_t now_ms,
-                     struct window_facts *out);
+void window_facts_at(const struct rb_window *w, size_t n, int64_t now_ms, struct window_facts *out);
 
 #endif

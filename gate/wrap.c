@@ -51,8 +51,8 @@ char *gate_self_exe(struct gate_error *err)
 	char buf[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
 	if (n < 0) {
-		gate_error_set(err, "/proc/self/exe", 0, 0,
-		               "cannot find the gate binary: %s", strerror(errno));
+		gate_error_set(err, "/proc/self/exe", 0, 0, "cannot find the gate binary: %s",
+		               strerror(errno));
 		return NULL;
 	}
 	buf[n] = '\0';
@@ -191,8 +191,8 @@ static int is_executable_file(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
 }
 
-int wrap_resolve_real(const char *name, const char *path_env,
-                      const char *skip_dir, char **out, struct gate_error *err)
+int wrap_resolve_real(const char *name, const char *path_env, const char *skip_dir, char **out,
+                      struct gate_error *err)
 {
 	if (!path_env || !*path_env) {
 		gate_error_set(err, NULL, 0, 0, "PATH is empty: cannot find '%s'", name);
@@ -208,8 +208,7 @@ int wrap_resolve_real(const char *name, const char *path_env,
 			continue;
 		if (skip_dir && same_file(d, skip_dir))
 			continue;
-		char *cand = !strcmp(d, "/") ? xasprintf("/%s", name)
-		                             : xasprintf("%s/%s", d, name);
+		char *cand = !strcmp(d, "/") ? xasprintf("/%s", name) : xasprintf("%s/%s", d, name);
 		if (is_executable_file(cand) && wrap_read(cand, NULL, NULL) == 0) {
 			*out = cand;
 			r = 0;
@@ -220,8 +219,8 @@ int wrap_resolve_real(const char *name, const char *path_env,
 	free(copy);
 	if (r < 0)
 		gate_error_set(err, NULL, 0, 0,
-		               "'%s' not found in PATH outside %s (give it with --real)",
-		               name, skip_dir ? skip_dir : "the wrapper directory");
+		               "'%s' not found in PATH outside %s (give it with --real)", name,
+		               skip_dir ? skip_dir : "the wrapper directory");
 	return r;
 }
 
@@ -290,8 +289,8 @@ static int existing_is_ours(const char *path, const char *marker, int *exists)
 	return ours;
 }
 
-int write_script_atomic(const char *path, const char *content,
-                        const char *marker, int force, struct gate_error *err)
+int write_script_atomic(const char *path, const char *content, const char *marker, int force,
+                        struct gate_error *err)
 {
 	int exists = 0;
 	int ours = existing_is_ours(path, marker, &exists);
@@ -317,8 +316,7 @@ int write_script_atomic(const char *path, const char *content,
 		return -1;
 	}
 	int r = 0;
-	if (write_full(fd, content, strlen(content)) < 0 || fchmod(fd, 0755) < 0 ||
-	    fsync(fd) < 0) {
+	if (write_full(fd, content, strlen(content)) < 0 || fchmod(fd, 0755) < 0 || fsync(fd) < 0) {
 		gate_error_set(err, tmp, 0, 0, "%s", strerror(errno));
 		r = -1;
 	}
@@ -351,17 +349,15 @@ int write_script_atomic(const char *path, const char *content,
 
 static int valid_name(const char *name)
 {
-	return name && *name && !strchr(name, '/') && strcmp(name, ".") &&
-	       strcmp(name, "..") && !strchr(name, '\n');
+	return name && *name && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..") &&
+	       !strchr(name, '\n');
 }
 
-static char *wrapper_text(const char *runbook, const char *real, const char *gate,
-                          const char *name)
+static char *wrapper_text(const char *runbook, const char *real, const char *gate, const char *name)
 {
 	char *q_gate = sh_quote(gate), *q_rb = sh_quote(runbook), *q_real = sh_quote(real);
 	char *text = xasprintf(
-		"#!/bin/sh\n"
-		WRAP_MARKER "runbook=%s real=%s\n"
+		"#!/bin/sh\n" WRAP_MARKER "runbook=%s real=%s\n"
 		"# Written by `gate wrap install`: %s runs only when the runbook allows.\n"
 		"# Remove with `gate wrap remove %s`.  In an emergency the real command is\n"
 		"# still there: call %s directly.\n"
@@ -434,8 +430,7 @@ int wrap_install(const struct wrap_install_opts *o, struct wrap_info *result,
 		goto out;
 	}
 	if (!o->runbook || stat(o->runbook, &st) < 0 || !S_ISREG(st.st_mode)) {
-		gate_error_set(err, o->runbook ? o->runbook : "", 0, 0,
-		               "runbook not found");
+		gate_error_set(err, o->runbook ? o->runbook : "", 0, 0, "runbook not found");
 		goto out;
 	}
 	runbook = path_absolute(o->runbook, err);
@@ -446,7 +441,8 @@ int wrap_install(const struct wrap_install_opts *o, struct wrap_info *result,
 	if (!real)
 		goto out;
 	if (strchr(runbook, '\n') || strchr(real, '\n') || strstr(runbook, " real=")) {
-		gate_error_set(err, NULL, 0, 0, "paths with a newline or ' real=' cannot be wrapped");
+		gate_error_set(err, NULL, 0, 0,
+		               "paths with a newline or ' real=' cannot be wrapped");
 		goto out;
 	}
 
@@ -477,12 +473,10 @@ out:
 
 static int cmp_info(const void *a, const void *b)
 {
-	return strcmp(((const struct wrap_info *)a)->name,
-	              ((const struct wrap_info *)b)->name);
+	return strcmp(((const struct wrap_info *)a)->name, ((const struct wrap_info *)b)->name);
 }
 
-int wrap_list(const char *dir, struct wrap_info **out, size_t *n,
-              struct gate_error *err)
+int wrap_list(const char *dir, struct wrap_info **out, size_t *n, struct gate_error *err)
 {
 	if (!dir)
 		dir = WRAP_DEFAULT_DIR;

@@ -41,16 +41,16 @@ int wrap_read(const char *path, struct wrap_info *wi, struct gate_error *err);
  * directories only, skipping skip_dir (compared after realpath) and every
  * gate wrapper.  Symbolic links are kept as they are (systemctl, busybox
  * and friends look at argv[0]).  0 with *out (malloc'd), or -1 with err. */
-int wrap_resolve_real(const char *name, const char *path_env,
-                      const char *skip_dir, char **out, struct gate_error *err);
+int wrap_resolve_real(const char *name, const char *path_env, const char *skip_dir, char **out,
+                      struct gate_error *err);
 
 struct wrap_install_opts {
-	const char *name;    /* the command to wrap, a plain file name */
-	const char *runbook; /* as given; made absolute */
-	const char *dir;     /* where the wrapper goes; NULL: WRAP_DEFAULT_DIR */
-	const char *real;    /* the real command; NULL: resolved in path_env */
-	const char *path_env;/* PATH to resolve in; NULL: getenv("PATH") */
-	const char *gate;    /* absolute gate binary; NULL: /proc/self/exe */
+	const char *name;     /* the command to wrap, a plain file name */
+	const char *runbook;  /* as given; made absolute */
+	const char *dir;      /* where the wrapper goes; NULL: WRAP_DEFAULT_DIR */
+	const char *real;     /* the real command; NULL: resolved in path_env */
+	const char *path_env; /* PATH to resolve in; NULL: getenv("PATH") */
+	const char *gate;     /* absolute gate binary; NULL: /proc/self/exe */
 };
 
 /* Write the wrapper atomically (temporary file, then link or rename), mode
@@ -61,8 +61,7 @@ int wrap_install(const struct wrap_install_opts *o, struct wrap_info *result,
                  struct gate_error *err);
 
 /* The gate wrappers in dir, sorted by name.  A missing dir is an empty list. */
-int wrap_list(const char *dir, struct wrap_info **out, size_t *n,
-              struct gate_error *err);
+int wrap_list(const char *dir, struct wrap_info **out, size_t *n, struct gate_error *err);
 void wrap_list_free(struct wrap_info *list, size_t n);
 
 /* Delete dir/name if and only if it is a gate wrapper. */
@@ -71,8 +70,8 @@ int wrap_remove(const char *dir, const char *name, struct gate_error *err);
 /* Shared with `gate hook install`: write content to path atomically with
  * mode 0755.  When path exists and does not contain marker, refuse unless
  * force (then the old file is kept as PATH.gate-backup).  0 or -1 with err. */
-int write_script_atomic(const char *path, const char *content,
-                        const char *marker, int force, struct gate_error *err);
+int write_script_atomic(const char *path, const char *content, const char *marker, int force,
+                        struct gate_error *err);
 
 /* s quoted for /bin/sh ('...' with ' as '\''), appended to a new string. */
 char *sh_quote(const char *s);

@@ -21,7 +21,10 @@
 #include "kit/alloc.h"
 
 static const struct yt_limits default_limits = {
-	YT_MAX_FILE_SIZE, YT_MAX_DEPTH, YT_MAX_ALIASES, YT_MAX_ALIAS_NODES,
+	YT_MAX_FILE_SIZE,
+	YT_MAX_DEPTH,
+	YT_MAX_ALIASES,
+	YT_MAX_ALIAS_NODES,
 };
 
 /* ---- memory: one arena per document ---- */
@@ -77,8 +80,7 @@ static void arena_free(struct yt_doc *doc)
 
 /* ---- nodes ---- */
 
-static struct yt_node *node_new(struct yt_doc *doc, enum yt_kind kind,
-                                yaml_mark_t mark)
+static struct yt_node *node_new(struct yt_doc *doc, enum yt_kind kind, yaml_mark_t mark)
 {
 	struct yt_node *n = arena_zalloc(doc, sizeof(*n));
 	n->kind = kind;
@@ -92,8 +94,7 @@ static struct yt_node *node_new(struct yt_doc *doc, enum yt_kind kind,
 
 /* A deep copy for an alias; *budget counts the nodes it may still create.
  * Strings are immutable and live as long as the document: shared. */
-static struct yt_node *node_copy(struct yt_doc *doc, const struct yt_node *src,
-                                 size_t *budget)
+static struct yt_node *node_copy(struct yt_doc *doc, const struct yt_node *src, size_t *budget)
 {
 	if (*budget == 0)
 		return NULL;
@@ -133,8 +134,8 @@ static struct yt_node *node_copy(struct yt_doc *doc, const struct yt_node *src,
 
 struct frame {
 	struct yt_node *node;
-	char *anchor;          /* registered when the collection ends */
-	struct yt_node *key;   /* mapping: a key waiting for its value */
+	char *anchor;        /* registered when the collection ends */
+	struct yt_node *key; /* mapping: a key waiting for its value */
 };
 
 struct anchor {
@@ -163,8 +164,7 @@ static int berr(struct builder *b, yaml_mark_t m, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	gate_error_set(b->err, b->doc->file, (int)m.line + 1, (int)m.column + 1,
-	               "%s", msg);
+	gate_error_set(b->err, b->doc->file, (int)m.line + 1, (int)m.column + 1, "%s", msg);
 	return -1;
 }
 
@@ -184,8 +184,7 @@ static void add_anchor(struct builder *b, char *name, const struct yt_node *n)
 
 /* Arrays grow by doubling inside the arena; the old copy is left behind
  * (at most as much again as the final array). */
-static void grow(struct yt_doc *doc, void **arr, size_t *alloc, size_t n,
-                 size_t size)
+static void grow(struct yt_doc *doc, void **arr, size_t *alloc, size_t n, size_t size)
 {
 	if (n < *alloc)
 		return;
@@ -237,12 +236,11 @@ static int cmp_pair_key(const void *a, const void *b)
 	return x->key->col < y->key->col ? -1 : x->key->col > y->key->col;
 }
 
-static int dup_error(struct builder *b, const struct yt_node *first,
-                     const struct yt_node *again)
+static int dup_error(struct builder *b, const struct yt_node *first, const struct yt_node *again)
 {
 	gate_error_set(b->err, b->doc->file, again->line, again->col,
-	               "duplicate key '%s' (first at line %d, column %d)",
-	               again->value, first->line, first->col);
+	               "duplicate key '%s' (first at line %d, column %d)", again->value,
+	               first->line, first->col);
 	return -1;
 }
 
@@ -257,10 +255,8 @@ static int check_duplicates(struct builder *b, const struct yt_node *map)
 	if (n <= 8) {
 		for (size_t i = 1; i < n; i++)
 			for (size_t j = 0; j < i; j++)
-				if (!strcmp(map->pairs[i].key->value,
-				            map->pairs[j].key->value))
-					return dup_error(b, map->pairs[j].key,
-					                 map->pairs[i].key);
+				if (!strcmp(map->pairs[i].key->value, map->pairs[j].key->value))
+					return dup_error(b, map->pairs[j].key, map->pairs[i].key);
 		return 0;
 	}
 	const struct yt_pair **v = xcalloc(n, sizeof(*v));
@@ -275,8 +271,7 @@ static int check_duplicates(struct builder *b, const struct yt_node *map)
 	return rc;
 }
 
-static int push(struct builder *b, struct yt_node *n, const yaml_char_t *anchor,
-                yaml_mark_t m)
+static int push(struct builder *b, struct yt_node *n, const yaml_char_t *anchor, yaml_mark_t m)
 {
 	if (b->depth >= b->lim->max_depth)
 		return berr(b, m, "nesting deeper than %d levels", b->lim->max_depth);
@@ -328,11 +323,21 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev)
 	n->value = arena_strndup(b->doc, (const char *)v, len);
 	n->len = len;
 	switch (ev->data.scalar.style) {
-	case YAML_SINGLE_QUOTED_SCALAR_STYLE: n->style = YT_SINGLE; break;
-	case YAML_DOUBLE_QUOTED_SCALAR_STYLE: n->style = YT_DOUBLE; break;
-	case YAML_LITERAL_SCALAR_STYLE: n->style = YT_LITERAL; break;
-	case YAML_FOLDED_SCALAR_STYLE: n->style = YT_FOLDED; break;
-	default: n->style = YT_PLAIN; break;
+	case YAML_SINGLE_QUOTED_SCALAR_STYLE:
+		n->style = YT_SINGLE;
+		break;
+	case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
+		n->style = YT_DOUBLE;
+		break;
+	case YAML_LITERAL_SCALAR_STYLE:
+		n->style = YT_LITERAL;
+		break;
+	case YAML_FOLDED_SCALAR_STYLE:
+		n->style = YT_FOLDED;
+		break;
+	default:
+		n->style = YT_PLAIN;
+		break;
 	}
 	if (ev->data.scalar.tag)
 		n->tag = arena_strndup(b->doc, (const char *)ev->data.scalar.tag,
@@ -355,12 +360,10 @@ static int on_alias(struct builder *b, const yaml_event_t *ev)
 	if (!target)
 		return berr(b, ev->start_mark, "unknown alias '*%s'", name);
 	if (b->depth + target->height > b->lim->max_depth)
-		return berr(b, ev->start_mark, "nesting deeper than %d levels",
-		            b->lim->max_depth);
+		return berr(b, ev->start_mark, "nesting deeper than %d levels", b->lim->max_depth);
 	struct yt_node *n = node_copy(b->doc, target, &b->alias_budget);
 	if (!n)
-		return berr(b, ev->start_mark,
-		            "aliases expand to too many nodes (more than %zu)",
+		return berr(b, ev->start_mark, "aliases expand to too many nodes (more than %zu)",
 		            b->lim->max_alias_nodes);
 	/* The copy sits where the alias is. */
 	n->line = (int)ev->start_mark.line + 1;
@@ -368,8 +371,7 @@ static int on_alias(struct builder *b, const yaml_event_t *ev)
 	return attach(b, n, ev->start_mark);
 }
 
-static int parser_error(struct builder *b, const yaml_parser_t *p,
-                        const char *text, size_t len)
+static int parser_error(struct builder *b, const yaml_parser_t *p, const char *text, size_t len)
 {
 	yaml_mark_t m = p->problem_mark;
 	const char *what = p->problem ? p->problem : "unknown error";
@@ -434,8 +436,8 @@ static int on_event(struct builder *b, const yaml_event_t *ev, int *docs)
 	}
 }
 
-static int build(struct yt_doc *doc, const char *text, size_t len,
-                 const struct yt_limits *lim, struct gate_error *err)
+static int build(struct yt_doc *doc, const char *text, size_t len, const struct yt_limits *lim,
+                 struct gate_error *err)
 {
 	struct builder b = {0};
 	b.doc = doc;
@@ -474,16 +476,14 @@ static int build(struct yt_doc *doc, const char *text, size_t len,
 	return rc;
 }
 
-int yt_load_string(struct yt_doc *doc, const char *name, const char *text,
-                   size_t len, const struct yt_limits *limits,
-                   struct gate_error *err)
+int yt_load_string(struct yt_doc *doc, const char *name, const char *text, size_t len,
+                   const struct yt_limits *limits, struct gate_error *err)
 {
 	const struct yt_limits *lim = limits ? limits : &default_limits;
 	memset(doc, 0, sizeof(*doc));
 	doc->file = xstrdup(name ? name : "");
 	if (len > lim->max_file_size) {
-		gate_error_set(err, doc->file, 0, 0,
-		               "file is larger than %zu bytes (%zu bytes)",
+		gate_error_set(err, doc->file, 0, 0, "file is larger than %zu bytes (%zu bytes)",
 		               lim->max_file_size, len);
 		return -1;
 	}
@@ -492,16 +492,15 @@ int yt_load_string(struct yt_doc *doc, const char *name, const char *text,
 
 /* Read the whole regular file open on fd, of at most max bytes (fd is
  * left open). */
-static int read_fd(int fd, const char *path, size_t max, char **out,
-                   size_t *outlen, struct stat *st, struct gate_error *err)
+static int read_fd(int fd, const char *path, size_t max, char **out, size_t *outlen,
+                   struct stat *st, struct gate_error *err)
 {
 	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
 		gate_error_set(err, path, 0, 0, "not a regular file");
 		return -1;
 	}
 	if ((uint64_t)st->st_size > max) {
-		gate_error_set(err, path, 0, 0,
-		               "file is too large (%lld bytes, the limit is %zu)",
+		gate_error_set(err, path, 0, 0, "file is too large (%lld bytes, the limit is %zu)",
 		               (long long)st->st_size, max);
 		return -1;
 	}
@@ -522,8 +521,7 @@ static int read_fd(int fd, const char *path, size_t max, char **out,
 		n += (size_t)r;
 	}
 	if (n > max) {
-		gate_error_set(err, path, 0, 0,
-		               "file is too large (more than %zu bytes)", max);
+		gate_error_set(err, path, 0, 0, "file is too large (more than %zu bytes)", max);
 		free(buf);
 		return -1;
 	}
@@ -533,8 +531,8 @@ static int read_fd(int fd, const char *path, size_t max, char **out,
 	return 0;
 }
 
-int yt_load_file(struct yt_doc *doc, const char *path,
-                 const struct yt_limits *limits, struct gate_error *err)
+int yt_load_file(struct yt_doc *doc, const char *path, const struct yt_limits *limits,
+                 struct gate_error *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
@@ -548,8 +546,8 @@ int yt_load_file(struct yt_doc *doc, const char *path,
 	return rc;
 }
 
-int yt_load_fd(struct yt_doc *doc, int fd, const char *path,
-               const struct yt_limits *limits, struct gate_error *err)
+int yt_load_fd(struct yt_doc *doc, int fd, const char *path, const struct yt_limits *limits,
+               struct gate_error *err)
 {
 	const struct yt_limits *lim = limits ? limits : &default_limits;
 	memset(doc, 0, sizeof(*doc));

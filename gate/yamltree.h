@@ -34,11 +34,11 @@
 enum yt_kind { YT_SCALAR = 1, YT_SEQUENCE = 2, YT_MAPPING = 3 };
 
 enum yt_style {
-	YT_PLAIN = 0,  /* foo, 12, true */
-	YT_SINGLE = 1, /* 'foo' */
-	YT_DOUBLE = 2, /* "foo" */
-	YT_LITERAL = 3,/* | */
-	YT_FOLDED = 4, /* > */
+	YT_PLAIN = 0,   /* foo, 12, true */
+	YT_SINGLE = 1,  /* 'foo' */
+	YT_DOUBLE = 2,  /* "foo" */
+	YT_LITERAL = 3, /* | */
+	YT_FOLDED = 4,  /* > */
 };
 
 struct yt_node;
@@ -54,10 +54,10 @@ struct yt_node {
 	int line, col;    /* 1-based */
 	int height;       /* collections nested in this node, itself included */
 	/* YT_SCALAR */
-	char *value;      /* NUL-terminated (embedded NULs are refused) */
+	char *value; /* NUL-terminated (embedded NULs are refused) */
 	size_t len;
 	enum yt_style style;
-	char *tag;        /* explicit tag ("tag:yaml.org,2002:str", "!"), or NULL */
+	char *tag; /* explicit tag ("tag:yaml.org,2002:str", "!"), or NULL */
 	/* YT_SEQUENCE */
 	struct yt_node **items;
 	size_t nitems;
@@ -75,29 +75,28 @@ struct yt_limits {
 };
 
 struct yt_doc {
-	char *file;            /* as given */
-	struct yt_node *root;  /* NULL for an empty file */
+	char *file;           /* as given */
+	struct yt_node *root; /* NULL for an empty file */
 	/* of the opened file (yt_load_file only): for permission checks and
 	 * include-cycle detection without a second open */
 	mode_t mode;
 	dev_t dev;
 	ino_t ino;
-	size_t nnodes;         /* internal */
-	void *arena;           /* internal: nodes, strings and arrays live here */
+	size_t nnodes; /* internal */
+	void *arena;   /* internal: nodes, strings and arrays live here */
 };
 
 /* Parse a file.  limits NULL: the YT_MAX_* defaults.  0, or -1 with err.
  * On failure doc holds nothing that needs more than yt_doc_release(). */
-int yt_load_file(struct yt_doc *doc, const char *path,
-                 const struct yt_limits *limits, struct gate_error *err);
+int yt_load_file(struct yt_doc *doc, const char *path, const struct yt_limits *limits,
+                 struct gate_error *err);
 /* Parse the file open on fd (read from where it is; fd stays open), named
  * `path` in positions: for a caller that checked the descriptor first. */
-int yt_load_fd(struct yt_doc *doc, int fd, const char *path,
-               const struct yt_limits *limits, struct gate_error *err);
+int yt_load_fd(struct yt_doc *doc, int fd, const char *path, const struct yt_limits *limits,
+               struct gate_error *err);
 /* Parse text; `name` is used as the file name in positions. */
-int yt_load_string(struct yt_doc *doc, const char *name, const char *text,
-                   size_t len, const struct yt_limits *limits,
-                   struct gate_error *err);
+int yt_load_string(struct yt_doc *doc, const char *name, const char *text, size_t len,
+                   const struct yt_limits *limits, struct gate_error *err);
 void yt_doc_release(struct yt_doc *doc);
 
 /* ---- schema helpers ---- */
@@ -127,24 +126,20 @@ const struct yt_node *yt_map_get(const struct yt_node *map, const char *key);
 
 /* Every key of map must be in `allowed` (NULL-terminated); else -1 with
  * "unknown key 'max_agee' in WHAT; did you mean 'max_age'?" at the key. */
-int yt_check_keys(const struct yt_node *map, const char *const *allowed,
-                  const char *what, struct gate_error *err);
+int yt_check_keys(const struct yt_node *map, const char *const *allowed, const char *what,
+                  struct gate_error *err);
 /* A required key: its value, or NULL with "missing 'KEY' in WHAT" at map. */
-const struct yt_node *yt_map_require(const struct yt_node *map,
-                                     const char *key, const char *what,
+const struct yt_node *yt_map_require(const struct yt_node *map, const char *key, const char *what,
                                      struct gate_error *err);
 
 /* Typed scalar getters: -1 with err at n's position when n is not such a
  * value.  The string getter accepts any non-null scalar. */
-int yt_get_string(const struct yt_node *n, const char **out,
-                  struct gate_error *err);
+int yt_get_string(const struct yt_node *n, const char **out, struct gate_error *err);
 int yt_get_bool(const struct yt_node *n, int *out, struct gate_error *err);
-int yt_get_int(const struct yt_node *n, int64_t min, int64_t max,
-               int64_t *out, struct gate_error *err);
-int yt_get_duration(const struct yt_node *n, int64_t *ms,
-                    struct gate_error *err);
-int yt_get_size(const struct yt_node *n, uint64_t *bytes,
-                struct gate_error *err);
+int yt_get_int(const struct yt_node *n, int64_t min, int64_t max, int64_t *out,
+               struct gate_error *err);
+int yt_get_duration(const struct yt_node *n, int64_t *ms, struct gate_error *err);
+int yt_get_size(const struct yt_node *n, uint64_t *bytes, struct gate_error *err);
 
 /* Parse a decimal integer (optional sign) exactly; -1 on anything else or
  * overflow. */

@@ -23,8 +23,8 @@ int yt_is_null(const struct yt_node *n)
 	if (!yt_is_plain(n))
 		return 0;
 	const char *v = n->value;
-	return !*v || !strcmp(v, "~") || !strcmp(v, "null") ||
-	       !strcmp(v, "Null") || !strcmp(v, "NULL");
+	return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
+	       !strcmp(v, "NULL");
 }
 
 const char *yt_describe(const struct yt_node *n)
@@ -32,14 +32,16 @@ const char *yt_describe(const struct yt_node *n)
 	if (!n)
 		return "nothing";
 	switch (n->kind) {
-	case YT_SEQUENCE: return "a sequence";
-	case YT_MAPPING: return "a mapping";
-	default: return yt_is_null(n) ? "null" : "a scalar";
+	case YT_SEQUENCE:
+		return "a sequence";
+	case YT_MAPPING:
+		return "a mapping";
+	default:
+		return yt_is_null(n) ? "null" : "a scalar";
 	}
 }
 
-int yt_error(struct gate_error *err, const struct yt_node *n,
-             const char *fmt, ...)
+int yt_error(struct gate_error *err, const struct yt_node *n, const char *fmt, ...)
 {
 	char msg[sizeof(err->msg)];
 	va_list ap;
@@ -77,8 +79,8 @@ const struct yt_node *yt_map_get(const struct yt_node *map, const char *key)
 	return p ? p->value : NULL;
 }
 
-int yt_check_keys(const struct yt_node *map, const char *const *allowed,
-                  const char *what, struct gate_error *err)
+int yt_check_keys(const struct yt_node *map, const char *const *allowed, const char *what,
+                  struct gate_error *err)
 {
 	size_t n = 0;
 	while (allowed[n])
@@ -100,8 +102,7 @@ int yt_check_keys(const struct yt_node *map, const char *const *allowed,
 	return 0;
 }
 
-const struct yt_node *yt_map_require(const struct yt_node *map,
-                                     const char *key, const char *what,
+const struct yt_node *yt_map_require(const struct yt_node *map, const char *key, const char *what,
                                      struct gate_error *err)
 {
 	const struct yt_node *v = yt_map_get(map, key);
@@ -110,8 +111,7 @@ const struct yt_node *yt_map_require(const struct yt_node *map,
 	return v;
 }
 
-int yt_get_string(const struct yt_node *n, const char **out,
-                  struct gate_error *err)
+int yt_get_string(const struct yt_node *n, const char **out, struct gate_error *err)
 {
 	if (!n || n->kind != YT_SCALAR || yt_is_null(n))
 		return yt_error(err, n, "expected a string, got %s", yt_describe(n));
@@ -160,8 +160,8 @@ int yt_parse_int(const char *s, int64_t *out)
 	return 0;
 }
 
-int yt_get_int(const struct yt_node *n, int64_t min, int64_t max,
-               int64_t *out, struct gate_error *err)
+int yt_get_int(const struct yt_node *n, int64_t min, int64_t max, int64_t *out,
+               struct gate_error *err)
 {
 	if (!n || n->kind != YT_SCALAR || yt_is_null(n))
 		return yt_error(err, n, "expected an integer, got %s", yt_describe(n));
@@ -169,14 +169,13 @@ int yt_get_int(const struct yt_node *n, int64_t min, int64_t max,
 	if (yt_parse_int(n->value, &v) < 0)
 		return yt_error(err, n, "expected an integer, got '%s'", n->value);
 	if (v < min || v > max)
-		return yt_error(err, n, "%lld is out of range (%lld to %lld)",
-		                (long long)v, (long long)min, (long long)max);
+		return yt_error(err, n, "%lld is out of range (%lld to %lld)", (long long)v,
+		                (long long)min, (long long)max);
 	*out = v;
 	return 0;
 }
 
-int yt_get_duration(const struct yt_node *n, int64_t *ms,
-                    struct gate_error *err)
+int yt_get_duration(const struct yt_node *n, int64_t *ms, struct gate_error *err)
 {
 	const char *s;
 	if (!n || n->kind != YT_SCALAR || yt_is_null(n))
@@ -191,24 +190,26 @@ int yt_get_duration(const struct yt_node *n, int64_t *ms,
 		int64_t dummy;
 		if (yt_parse_int(s, &dummy) == 0)
 			return yt_error(err, n, "duration '%s' needs a unit (ms, s, m, h, d)", s);
-		return yt_error(err, n, "invalid duration '%s' (expected e.g. 500ms, 90s, 15m, 1h30m, 1d)", s);
+		return yt_error(err, n,
+		                "invalid duration '%s' (expected e.g. 500ms, 90s, 15m, 1h30m, 1d)",
+		                s);
 	}
 	return 0;
 }
 
-int yt_get_size(const struct yt_node *n, uint64_t *bytes,
-                struct gate_error *err)
+int yt_get_size(const struct yt_node *n, uint64_t *bytes, struct gate_error *err)
 {
 	if (!n || n->kind != YT_SCALAR || yt_is_null(n))
-		return yt_error(err, n, "expected a size such as 64MiB, got %s",
-		                yt_describe(n));
+		return yt_error(err, n, "expected a size such as 64MiB, got %s", yt_describe(n));
 	int rc = parse_size_bytes(n->value, bytes);
 	if (rc == GATE_VALUE_TOO_BIG)
 		return yt_error(err, n, "size '%s' is over the limit of %s", n->value,
 		                GATE_SIZE_MAX_TEXT);
 	if (rc < 0)
-		return yt_error(err, n, "invalid size '%s' (expected e.g. 512kB, 64MB, 64MiB, 1GiB or bytes)",
-		                n->value);
+		return yt_error(
+			err, n,
+			"invalid size '%s' (expected e.g. 512kB, 64MB, 64MiB, 1GiB or bytes)",
+			n->value);
 	return 0;
 }
 

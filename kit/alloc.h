@@ -14,7 +14,8 @@ char *xstrndup(const char *s, size_t n);
 #if defined(__GNUC__)
 __attribute__((format(printf, 1, 2)))
 #endif
-char *xasprintf(const char *fmt, ...);
+char *
+xasprintf(const char *fmt, ...);
 
 /* p itself, or abort when it is NULL: for a library's constructor that
  * returns NULL only without memory (curl_url, EVP_MD_CTX_new, ...). */

@@ -11,7 +11,10 @@ struct strbuf {
 	char *buf;
 	size_t len, alloc;
 };
-#define STRBUF_INIT {NULL, 0, 0}
+#define STRBUF_INIT        \
+	{                  \
+		NULL, 0, 0 \
+	}
 void strbuf_add(struct strbuf *sb, const char *s, size_t n);
 void strbuf_adds(struct strbuf *sb, const char *s);
 #if defined(__GNUC__)

@@ -44,9 +44,9 @@ long text_utf8_decode(const char *s, size_t left, size_t *len)
 /* A code point at or above DEL that a terminal or a reader may act on. */
 static int unsafe_high(long cp)
 {
-	return cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c ||
-	       cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
-	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029;
+	return cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e ||
+	       cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+	       cp == 0x2028 || cp == 0x2029;
 }
 
 static const char hexdigits[] = "0123456789abcdef";
@@ -61,8 +61,12 @@ static void add_hex_byte(struct strbuf *sb, unsigned char c)
 static void add_u(struct strbuf *sb, long cp)
 {
 	unsigned long u = (unsigned long)cp & 0xffff;
-	char e[6] = {'\\', 'u', hexdigits[u >> 12], hexdigits[(u >> 8) & 15],
-	             hexdigits[(u >> 4) & 15], hexdigits[u & 15]};
+	char e[6] = {'\\',
+	             'u',
+	             hexdigits[u >> 12],
+	             hexdigits[(u >> 8) & 15],
+	             hexdigits[(u >> 4) & 15],
+	             hexdigits[u & 15]};
 	strbuf_add(sb, e, 6);
 }
 

@@ -41,9 +41,9 @@ void fmt_duration_ms(int64_t ms, char *buf, size_t len)
 	} else {
 		v = (uint64_t)ms;
 	}
-#define APPEND(...)                                                          \
-	do {                                                                 \
-		if (off < len)                                               \
+#define APPEND(...)                                                                 \
+	do {                                                                        \
+		if (off < len)                                                      \
 			off += (size_t)snprintf(buf + off, len - off, __VA_ARGS__); \
 	} while (0)
 	if (v < 1000) {
@@ -90,12 +90,14 @@ void fmt_duration_approx(int64_t ms, char *buf, size_t len)
 	else if (v < 60000)
 		snprintf(buf, len, "%s%llus", sign, (unsigned long long)s);
 	else if (v < 3600000)
-		snprintf(buf, len, "%s%llum%02llus", sign, (unsigned long long)m, (unsigned long long)s);
+		snprintf(buf, len, "%s%llum%02llus", sign, (unsigned long long)m,
+		         (unsigned long long)s);
 	else if (v < 86400000)
 		snprintf(buf, len, "%s%lluh%02llum", sign, (unsigned long long)(v / 3600000),
 		         (unsigned long long)m);
 	else
-		snprintf(buf, len, "%s%llud%02lluh", sign, (unsigned long long)d, (unsigned long long)h);
+		snprintf(buf, len, "%s%llud%02lluh", sign, (unsigned long long)d,
+		         (unsigned long long)h);
 }
 
 void fmt_utc_s(int64_t epoch_s, char *buf, size_t len)

@@ -20,7 +20,7 @@ static void manager_bus_init(struct manager_bus *mb, const char *which,
 	mb->timeout_ms = env->timeout_ms;
 	int64_t now = gate_mono_ms();
 	int64_t end = env->deadline_ms > 0 ? env->deadline_ms
-	              : now + (env->timeout_ms > 0 ? env->timeout_ms : 30000);
+	                                   : now + (env->timeout_ms > 0 ? env->timeout_ms : 30000);
 	/* Leave a margin so that our message, not the core's kill, says
 	 * what timed out. */
 	int64_t margin = (end - now) / 10;
@@ -104,7 +104,8 @@ static int open_user(struct manager_bus *mb, json_t *details, char *why, size_t 
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	if (!xdg || !*xdg) {
-		snprintf(why, wl, "cannot connect to the user bus: XDG_RUNTIME_DIR is not set "
+		snprintf(why, wl,
+		         "cannot connect to the user bus: XDG_RUNTIME_DIR is not set "
 		         "(is a systemd user manager running?)");
 		return -1;
 	}
@@ -128,8 +129,10 @@ static int open_user(struct manager_bus *mb, json_t *details, char *why, size_t 
 	if (r < 0) {
 		char t[48];
 		connect_errstr(mb, r, t, sizeof(t));
-		snprintf(why, wl, "cannot connect to the user bus: %s (is a systemd user "
-		         "manager running? XDG_RUNTIME_DIR=%s)", t, xdg);
+		snprintf(why, wl,
+		         "cannot connect to the user bus: %s (is a systemd user "
+		         "manager running? XDG_RUNTIME_DIR=%s)",
+		         t, xdg);
 		return -1;
 	}
 	return 0;
@@ -155,16 +158,17 @@ static int open_system(struct manager_bus *mb, json_t *details, char *why, size_
 	if (r < 0) {
 		char t[48];
 		connect_errstr(mb, r, t, sizeof(t));
-		snprintf(why, wl, "cannot connect to the system bus: %s (is systemd the "
-		         "init system here?)", t);
+		snprintf(why, wl,
+		         "cannot connect to the system bus: %s (is systemd the "
+		         "init system here?)",
+		         t);
 		return -1;
 	}
 	return 0;
 }
 
-int manager_bus_open(struct manager_bus *mb, const char *which,
-                     const struct gate_run_env *env, json_t *details,
-                     char *why, size_t wl)
+int manager_bus_open(struct manager_bus *mb, const char *which, const struct gate_run_env *env,
+                     json_t *details, char *why, size_t wl)
 {
 	manager_bus_init(mb, which, env);
 	int r = strcmp(which, "user") ? open_system(mb, details, why, wl)
@@ -182,15 +186,15 @@ int manager_bus_arm(struct manager_bus *mb)
 	return 0;
 }
 
-void manager_bus_call_error(const struct manager_bus *mb, int r,
-                            const sd_bus_error *e, char *buf, size_t len)
+void manager_bus_call_error(const struct manager_bus *mb, int r, const sd_bus_error *e, char *buf,
+                            size_t len)
 {
 	if (r == -ETIMEDOUT || sd_bus_error_has_name(e, SD_BUS_ERROR_TIMEOUT) ||
 	    sd_bus_error_has_name(e, SD_BUS_ERROR_NO_REPLY)) {
 		char t[32];
 		check_fmt_timeout(mb->timeout_ms, t, sizeof(t));
-		snprintf(buf, len, "the %s manager did not answer: timed out after %s",
-		         mb->which, t);
+		snprintf(buf, len, "the %s manager did not answer: timed out after %s", mb->which,
+		         t);
 	} else if (sd_bus_error_is_set(e)) {
 		snprintf(buf, len, "%s (%s)", e->message ? e->message : e->name, e->name);
 	} else {

@@ -26,9 +26,9 @@
 
 struct manager_bus {
 	sd_bus *bus;
-	const char *which;   /* "system" or "user" */
-	int64_t deadline;    /* CLOCK_MONOTONIC ms (gate_mono_ms) */
-	int64_t timeout_ms;  /* the check's timeout, for messages */
+	const char *which;  /* "system" or "user" */
+	int64_t deadline;   /* CLOCK_MONOTONIC ms (gate_mono_ms) */
+	int64_t timeout_ms; /* the check's timeout, for messages */
 };
 
 /* Connect to the "system" or "user" manager within env's deadline.  Puts
@@ -36,9 +36,8 @@ struct manager_bus {
  * details.connection.  -1 with why ("cannot connect to the user bus: ...
  * (is a systemd user manager running? XDG_RUNTIME_DIR=...)") and nothing
  * left open; 0 when ready for calls.  Close with manager_bus_close. */
-int manager_bus_open(struct manager_bus *mb, const char *which,
-                     const struct gate_run_env *env, json_t *details,
-                     char *why, size_t wl);
+int manager_bus_open(struct manager_bus *mb, const char *which, const struct gate_run_env *env,
+                     json_t *details, char *why, size_t wl);
 /* Closes without flushing (nothing is left to send); accepts a bus that
  * was never opened. */
 void manager_bus_close(struct manager_bus *mb);
@@ -50,7 +49,7 @@ int manager_bus_arm(struct manager_bus *mb);
 uint64_t manager_bus_left_usec(const struct manager_bus *mb);
 /* Why a call failed: "the user manager did not answer: timed out after
  * 3s", "NAME's message (NAME)", or strerror. */
-void manager_bus_call_error(const struct manager_bus *mb, int r,
-                            const sd_bus_error *e, char *buf, size_t len);
+void manager_bus_call_error(const struct manager_bus *mb, int r, const sd_bus_error *e, char *buf,
+                            size_t len);
 
 #endif

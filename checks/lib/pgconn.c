@@ -96,7 +96,8 @@ void pgconn_redact(const struct pgconn *c, char *buf, size_t len)
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static void set_err(struct pgconn *c, const char *fmt, ...)
+static void
+set_err(struct pgconn *c, const char *fmt, ...)
 {
 	if (c->err[0])
 		return; /* the first cause wins */
@@ -247,8 +248,7 @@ static int connect_poll(struct pgconn *c, int64_t connect_deadline)
 			set_err(c, "%s: %s", c->where, msg);
 			return -1;
 		}
-		int r = wait_fd(PQsocket(c->conn),
-		                st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+		int r = wait_fd(PQsocket(c->conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
 		                connect_deadline);
 		if (r <= 0) {
 			int err = errno;
@@ -376,7 +376,8 @@ PGresult *pgconn_query(struct pgconn *c, const char *sql)
 	}
 	if (failed || !keep) {
 		const char *state = failed ? PQresultErrorField(failed, PG_DIAG_SQLSTATE) : NULL;
-		const char *prim = failed ? PQresultErrorField(failed, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+		const char *prim = failed ? PQresultErrorField(failed, PG_DIAG_MESSAGE_PRIMARY)
+		                          : NULL;
 		snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", state ? state : "");
 		if (prim)
 			snprintf(msg, sizeof(msg), "%s", prim);

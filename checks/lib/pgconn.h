@@ -27,11 +27,11 @@
 
 struct pgconn {
 	PGconn *conn;
-	int64_t deadline_ms; /* gate_mono_ms() time: no wait goes past it */
-	int64_t started_ms;  /* when the current wait began, for messages */
-	char where[128];     /* "127.0.0.1:5432" (or the socket dir), for messages */
-	char *secret;        /* the password in use, stripped from messages */
-	char sqlstate[6];    /* of the last failed query, "" if none */
+	int64_t deadline_ms;      /* gate_mono_ms() time: no wait goes past it */
+	int64_t started_ms;       /* when the current wait began, for messages */
+	char where[128];          /* "127.0.0.1:5432" (or the socket dir), for messages */
+	char *secret;             /* the password in use, stripped from messages */
+	char sqlstate[6];         /* of the last failed query, "" if none */
 	char err[PGCONN_ERR_MAX]; /* the first error, redacted, no trailing newline */
 };
 

@@ -68,9 +68,9 @@ static char **build_env(char *const *add)
 /* The reading side of a running tool. */
 struct capture {
 	const struct proc_opts *opts;
-	int fd[2];          /* stdout, stderr: -1 once at EOF */
+	int fd[2]; /* stdout, stderr: -1 once at EOF */
 	struct sink sink[2];
-	int stop;           /* on_stdout said enough */
+	int stop; /* on_stdout said enough */
 };
 
 /* Read what one pipe has; at EOF it is closed. */
@@ -157,8 +157,7 @@ static int finish(struct proc_result *res, struct capture *c, int64_t t0, int rc
 	return rc;
 }
 
-int proc_run(char *const *argv, const struct proc_opts *opts,
-             struct proc_result *res)
+int proc_run(char *const *argv, const struct proc_opts *opts, struct proc_result *res)
 {
 	struct proc_opts dflt = {0};
 	if (!opts)
@@ -188,8 +187,12 @@ int proc_run(char *const *argv, const struct proc_opts *opts,
 	 * signal, and when the check ends, and that takes the tool and
 	 * whatever it started along.  And it dies with its parent. */
 	char **env = build_env(opts->env_add);
-	struct spawn_opts so = {.argv = argv, .envp = env, .in = SPAWN_DEVNULL, .out = outp[1],
-	                        .err = errp[1], .death_signal = SIGKILL};
+	struct spawn_opts so = {.argv = argv,
+	                        .envp = env,
+	                        .in = SPAWN_DEVNULL,
+	                        .out = outp[1],
+	                        .err = errp[1],
+	                        .death_signal = SIGKILL};
 	struct spawn sp;
 	int started = spawn_start(&sp, &so) == 0;
 	free(env);
@@ -237,8 +240,7 @@ char *proc_tail(const char *s, size_t max)
 	while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
 		p++;
 	size_t n = strlen(p);
-	while (n && (p[n - 1] == ' ' || p[n - 1] == '\n' || p[n - 1] == '\t' ||
-	             p[n - 1] == '\r'))
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\n' || p[n - 1] == '\t' || p[n - 1] == '\r'))
 		n--;
 	return xstrndup(p, n);
 }

@@ -9,17 +9,17 @@
 #include <stdint.h>
 
 struct proc_result {
-	int started;        /* 0: could not be started (see exec_errno) */
-	int exec_errno;     /* ENOENT: not installed / not on PATH */
-	int exited;         /* 1: exited normally, status in exit_code */
+	int started;    /* 0: could not be started (see exec_errno) */
+	int exec_errno; /* ENOENT: not installed / not on PATH */
+	int exited;     /* 1: exited normally, status in exit_code */
 	int exit_code;
-	int signaled;       /* 1: killed by signal term_signal */
+	int signaled; /* 1: killed by signal term_signal */
 	int term_signal;
-	int timed_out;      /* 1: killed by us at the deadline */
-	char *out;          /* captured stdout, NUL-terminated (never NULL after run) */
+	int timed_out; /* 1: killed by us at the deadline */
+	char *out;     /* captured stdout, NUL-terminated (never NULL after run) */
 	size_t out_len;
-	int out_truncated;  /* more than max_out bytes were written */
-	char *err;          /* captured stderr, NUL-terminated */
+	int out_truncated; /* more than max_out bytes were written */
+	char *err;         /* captured stderr, NUL-terminated */
 	size_t err_len;
 	int err_truncated;
 	double duration_ms;
@@ -44,8 +44,7 @@ struct proc_opts {
  * ends, when gate is stopped); and it gets SIGKILL should the calling
  * thread die first (PR_SET_PDEATHSIG: call it from a thread that outlives
  * the tool; the kernel clears it for a setuid or setgid program). */
-int proc_run(char *const *argv, const struct proc_opts *opts,
-             struct proc_result *res);
+int proc_run(char *const *argv, const struct proc_opts *opts, struct proc_result *res);
 void proc_result_release(struct proc_result *res);
 
 /* The last `max` bytes of s, trimmed of surrounding whitespace, as a new

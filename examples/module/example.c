@@ -27,7 +27,7 @@
 
 static const struct gate_param file_absent_params[] = {
 	{"path", GATE_P_STRING, GATE_PF_REQUIRED, NULL, NULL,
-	 "a glob; the check fails while anything matches it"},
+         "a glob; the check fails while anything matches it"},
 	{NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -62,8 +62,7 @@ static const struct gate_param sleep_params[] = {
 	{NULL, 0, 0, NULL, NULL, NULL},
 };
 
-static void sleep_run(const json_t *params, const struct gate_run_env *env,
-                      struct gate_result *res)
+static void sleep_run(const json_t *params, const struct gate_run_env *env, struct gate_result *res)
 {
 	int64_t ms = gate_param_int(params, "duration", 1000);
 	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
@@ -79,21 +78,20 @@ static const struct gate_param no_params[] = {
 	{NULL, 0, 0, NULL, NULL, NULL},
 };
 
-static void crash_run(const json_t *params, const struct gate_run_env *env,
-                      struct gate_result *res)
+static void crash_run(const json_t *params, const struct gate_run_env *env, struct gate_result *res)
 {
 	raise(SIGSEGV);
 }
 
 static const struct gate_check_type example_types[] = {
 	{"example.file_absent", "no file matches a glob (a flag or lock file is absent)",
-	 "Passes when nothing matches `path`, fails while something does (the matches\n"
-	 "are listed in the details), and is an error when the search itself fails.",
-	 file_absent_params, NULL, file_absent_run},
-	{"example.sleep", "sleep for a while, then pass (a slow check for testing)",
-	 NULL, sleep_params, NULL, sleep_run},
-	{"example.crash", "crash with SIGSEGV (proves that a crashing module blocks)",
-	 NULL, no_params, NULL, crash_run},
+         "Passes when nothing matches `path`, fails while something does (the matches\n"
+         "are listed in the details), and is an error when the search itself fails.",
+         file_absent_params, NULL, file_absent_run},
+	{"example.sleep", "sleep for a while, then pass (a slow check for testing)", NULL,
+         sleep_params, NULL, sleep_run},
+	{"example.crash", "crash with SIGSEGV (proves that a crashing module blocks)", NULL,
+         no_params, NULL, crash_run},
 };
 
 /* GATE_MODULE_DEFINE with the ABI major overridable for the refusal test. */

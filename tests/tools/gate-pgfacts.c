@@ -23,7 +23,8 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], pg_type_name((enum pg_type)i)))
 			t = i;
 	if (t < 0) {
-		fprintf(stderr, "usage: gate-pgfacts postgres.{replication,replica,archiver,slots} CONNINFO [TIMEOUT_MS]\n");
+		fprintf(stderr, "usage: gate-pgfacts postgres.{replication,replica,archiver,slots} "
+		                "CONNINFO [TIMEOUT_MS]\n");
 		return 64;
 	}
 	long long timeout = argc > 3 ? atoll(argv[3]) : 10000;

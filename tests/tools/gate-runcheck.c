@@ -44,8 +44,8 @@ int main(int argc, char **argv)
 	                           (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + timeout, 0};
 	struct gate_result res = {GATE_ERROR, "module returned no result", json_object()};
 	ct->run(params, &env, &res);
-	json_t *out = json_pack("{s:i,s:s,s:O}", "status", (int)res.status, "summary",
-	                        res.summary, "details", res.details);
+	json_t *out = json_pack("{s:i,s:s,s:O}", "status", (int)res.status, "summary", res.summary,
+	                        "details", res.details);
 	char *s = json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS);
 	puts(s);
 	free(s);

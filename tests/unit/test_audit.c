@@ -45,15 +45,19 @@ static void fx_init(struct fx *f, int pass)
 	f->rb.checks = f->checks;
 	f->rb.nchecks = 2;
 	f->checks[0] = (struct rb_check){.id = "replicas", .type = "postgres.replication"};
-	f->checks[1] = (struct rb_check){.id = "disk", .type = "exec", .severity = RB_SEVERITY_WARN};
+	f->checks[1] = (struct rb_check){
+		.id = "disk", .type = "exec", .severity = RB_SEVERITY_WARN};
 	eval_init(&f->ev, &f->rb, EVAL_MODE_RUN);
-	f->ev.command = strv_dup((char *const[]){"psql", "postgresql://gate:hunter2@db1/postgres", NULL});
+	f->ev.command = strv_dup(
+		(char *const[]){"psql", "postgresql://gate:hunter2@db1/postgres", NULL});
 	f->ev.started_at_ms = 1795656600000;
 	f->ev.now_ms = 1795656600000;
 	f->ev.duration_ms = 12.5;
 	for (int i = 0; i < 2; i++) {
-		f->ev.results[i].status = f->ev.results[i].raw_status = pass ? CHECK_PASS : CHECK_FAIL;
-		f->ev.results[i].summary = xstrdup(pass ? "ok" : "connection to host=db1 password=hunter2 failed");
+		f->ev.results[i].status = f->ev.results[i].raw_status = pass ? CHECK_PASS
+		                                                             : CHECK_FAIL;
+		f->ev.results[i].summary = xstrdup(
+			pass ? "ok" : "connection to host=db1 password=hunter2 failed");
 		f->ev.results[i].details = json_object();
 		f->ev.results[i].attempts = 1;
 	}
@@ -128,14 +132,17 @@ static void test_file_records(void **state)
 	assert_string_equal(json_string_value(json_object_get(d, "record")), "decision");
 	assert_string_equal(json_string_value(json_object_get(r, "record")), "result");
 	for (int i = 1; i <= 2; i++) {
-		assert_string_equal(json_string_value(json_object_get(lines[i], "decision")), "allow");
-		assert_string_equal(json_string_value(json_object_get(lines[i], "runbook")), "pg-minor-upgrade");
+		assert_string_equal(json_string_value(json_object_get(lines[i], "decision")),
+		                    "allow");
+		assert_string_equal(json_string_value(json_object_get(lines[i], "runbook")),
+		                    "pg-minor-upgrade");
 		assert_string_equal(json_string_value(json_object_get(lines[i], "mode")), "run");
 		assert_non_null(json_string_value(json_object_get(lines[i], "user")));
 		assert_non_null(json_string_value(json_object_get(lines[i], "host")));
 		assert_int_equal(json_array_size(json_object_get(lines[i], "checks")), 2);
-		assert_string_equal(json_string_value(json_array_get(json_object_get(lines[i], "command"), 1)),
-		                    "postgresql://gate:***@db1/postgres");
+		assert_string_equal(
+			json_string_value(json_array_get(json_object_get(lines[i], "command"), 1)),
+			"postgresql://gate:***@db1/postgres");
 	}
 	assert_true(json_is_null(json_object_get(d, "exit_status")));
 	assert_int_equal(json_integer_value(json_object_get(r, "exit_status")), 3);
@@ -189,7 +196,8 @@ static void test_file_failures(void **state)
 		{"/dev/full", "cannot write audit log /dev/full: not a regular file"},
 		{dir, NULL}, /* a directory */
 		{"/nonexistent-gate-dir/audit.jsonl",
-		 "cannot write audit log /nonexistent-gate-dir/audit.jsonl: No such file or directory"},
+	         "cannot write audit log /nonexistent-gate-dir/audit.jsonl: No such file or "
+	         "directory"},
 		{NULL, NULL}, /* a symbolic link to a file: never written through */
 	};
 	char *isdir = xasprintf("cannot write audit log %s: Is a directory", dir);
@@ -200,7 +208,9 @@ static void test_file_failures(void **state)
 	fputs("precious\n", vf);
 	fclose(vf);
 	assert_int_equal(symlink(victim, link), 0);
-	char *islink = xasprintf("cannot write audit log %s: a symbolic link (gate does not write through one)", link);
+	char *islink = xasprintf(
+		"cannot write audit log %s: a symbolic link (gate does not write through one)",
+		link);
 	rows[3].path = link;
 	rows[3].msg = islink;
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -256,7 +266,8 @@ static void isolate_from_journal(void)
 {
 	struct stat sb;
 	if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0) {
-		fprintf(stderr, "# test_audit: no private mount namespace (not root?): journal state unknown\n");
+		fprintf(stderr, "# test_audit: no private mount namespace (not root?): journal "
+		                "state unknown\n");
 		return;
 	}
 	if (stat("/run/systemd/journal", &sb) == 0 &&
@@ -311,10 +322,8 @@ int main(void)
 {
 	isolate_from_journal();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_file_records),
-		cmocka_unit_test(test_file_mode_0600),
-		cmocka_unit_test(test_file_failures),
-		cmocka_unit_test(test_no_file),
+		cmocka_unit_test(test_file_records),       cmocka_unit_test(test_file_mode_0600),
+		cmocka_unit_test(test_file_failures),      cmocka_unit_test(test_no_file),
 		cmocka_unit_test(test_concurrent_writers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -111,7 +111,7 @@ static int64_t newest_stop(const char *info)
 	json_array_foreach(all, i, s) {
 		json_array_foreach(json_object_get(s, "backup"), j, b) {
 			json_int_t t = json_integer_value(
-			    json_object_get(json_object_get(b, "timestamp"), "stop"));
+				json_object_get(json_object_get(b, "timestamp"), "stop"));
 			if (t > best)
 				best = t;
 		}
@@ -127,48 +127,47 @@ static const struct {
 	const char *summary;
 } pgbr_rows[] = {
 	{"healthy", "{}", 60, GATE_PASS,
-	 "backup *F (full): stopped *Z, 1m00s old, * MiB, verify: valid, WAL * present*"},
+         "backup *F (full): stopped *Z, 1m00s old, * MiB, verify: valid, WAL * present*"},
 	{"healthy", "{\"verify\":false,\"require_wal\":false}", 60, GATE_PASS,
-	 "backup *F (full): stopped *, 1m00s old, * MiB"},
+         "backup *F (full): stopped *, 1m00s old, * MiB"},
 	/* stale: the same answer a day and a second later */
 	{"healthy", "{}", 86401, GATE_FAIL,
-	 "backup *F (full) is 1d00h old (max_age 1d; stopped *Z)"},
+         "backup *F (full) is 1d00h old (max_age 1d; stopped *Z)"},
 	{"healthy", "{\"max_age\":3600000}", 3601, GATE_FAIL,
-	 "backup *F (full) is 1h00m old (max_age 1h; stopped *)"},
+         "backup *F (full) is 1h00m old (max_age 1h; stopped *)"},
 	/* future-dated: now is before the stop, beyond the clock skew */
 	{"healthy", "{}", -301, GATE_FAIL,
-	 "backup *F (full) is dated *Z, 5m01s in the future; the clock or the backup is wrong"},
+         "backup *F (full) is dated *Z, 5m01s in the future; the clock or the backup is wrong"},
 	{"healthy", "{}", -300, GATE_PASS, "backup *F (full): stopped *, -5m00s old, *"},
 	{"healthy", "{\"types\":[\"diff\"]}", 60, GATE_FAIL,
-	 "stanza demo: no diff backup (1 backup of other types)"},
+         "stanza demo: no diff backup (1 backup of other types)"},
 	{"healthy", "{\"stanza\":\"other\"}", 60, GATE_ERROR,
-	 "pgbackrest info: stanza other not in its output"},
+         "pgbackrest info: stanza other not in its output"},
 	{"checksum", "{}", 60, GATE_FAIL,
-	 "backup *F: pgbackrest verify: status invalid: 1 file * pg_data/*"},
+         "backup *F: pgbackrest verify: status invalid: 1 file * pg_data/*"},
 	{"checksum", "{\"verify\":false}", 60, GATE_PASS, "backup *F (full): *, WAL * present*"},
 	{"file-missing", "{}", 60, GATE_FAIL,
-	 "backup *F: pgbackrest verify: status invalid: 1 file missing: pg_data/*"},
-	{"wal-missing", "{}", 60, GATE_FAIL,
-	 "backup *F: * missing from the repository*"},
+         "backup *F: pgbackrest verify: status invalid: 1 file missing: pg_data/*"},
+	{"wal-missing", "{}", 60, GATE_FAIL, "backup *F: * missing from the repository*"},
 	{"wal-missing", "{\"require_wal\":false,\"verify\":false}", 60, GATE_PASS,
-	 "backup *F (full): *"},
+         "backup *F (full): *"},
 	{"wal-corrupt", "{}", 60, GATE_FAIL,
-	 "stanza demo: pgbackrest verify: status error: WAL *: * (backup *F itself valid)"},
+         "stanza demo: pgbackrest verify: status error: WAL *: * (backup *F itself valid)"},
 	{"wal-corrupt", "{\"verify\":false}", 60, GATE_PASS, "backup *F (full): *"},
 	{"missing-stanza", "{\"stanza\":\"nope\"}", 0, GATE_FAIL,
-	 "stanza nope: missing stanza path (status 1)"},
+         "stanza nope: missing stanza path (status 1)"},
 	{"no-backups", "{\"stanza\":\"empty\"}", 0, GATE_FAIL,
-	 "stanza empty: no valid backups (status 2)"},
+         "stanza empty: no valid backups (status 2)"},
 	{"incr", "{}", 60, GATE_PASS, "backup *I (incr): stopped *, 1m00s old, *"},
 	/* the full is older than the incremental by at least the time the
 	 * recording took between them */
 	{"incr", "{\"types\":[\"full\"],\"max_age\":60000}", 60, GATE_FAIL,
-	 "backup *F (full) is * old (max_age 1m; stopped *)"},
+         "backup *F (full) is * old (max_age 1m; stopped *)"},
 	{"incr", "{\"types\":[\"diff\"]}", 60, GATE_FAIL,
-	 "stanza demo: no diff backup (2 backups of other types)"},
+         "stanza demo: no diff backup (2 backups of other types)"},
 	{"page-error", "{}", 60, GATE_FAIL,
-	 "backup *F: pgBackRest recorded errors during the backup (error: true, e.g. "
-	 "invalid page checksums)*"},
+         "backup *F: pgBackRest recorded errors during the backup (error: true, e.g. "
+         "invalid page checksums)*"},
 	{"page-error", "{\"repo\":2}", 60, GATE_FAIL, "stanza demo: no backup"},
 };
 
@@ -217,7 +216,7 @@ static void test_pgbackrest_verify_details(void **state)
 	assert_string_equal(json_string_value(json_object_get(vd, "stanza_status")), "error");
 	assert_string_equal(json_string_value(json_object_get(vd, "backup_status")), "invalid");
 	const char *file = json_string_value(
-	    json_object_get(json_array_get(json_object_get(vd, "invalid_files"), 0), "file"));
+		json_object_get(json_array_get(json_object_get(vd, "invalid_files"), 0), "file"));
 	assert_non_null(file);
 	assert_int_equal(strncmp(file, "pg_data/", 8), 0);
 	json_decref(vd);
@@ -248,18 +247,22 @@ static const struct {
 	const char *summary;
 } bb_rows[] = {
 	{"ok", "{}", 60, 0, GATE_PASS,
-	 "/b/base1: started *Z, 1m00s old, 40.0 MiB, pg_verifybackup: backup successfully verified"},
+         "/b/base1: started *Z, 1m00s old, 40.0 MiB, pg_verifybackup: backup successfully "
+         "verified"},
 	{"ok", "{}", 5, 0, GATE_PASS, "/b/base1: started *, 5.0s old, *"},
 	{"ok", "{}", 86401, 0, GATE_FAIL, "/b/base1 is 1d00h old (max_age 1d; started *Z)"},
-	{"ok", "{\"max_age\":1000}", 2, 0, GATE_FAIL, "/b/base1 is 2.0s old (max_age 1s; started *)"},
+	{"ok", "{\"max_age\":1000}", 2, 0, GATE_FAIL,
+         "/b/base1 is 2.0s old (max_age 1s; started *)"},
 	{"ok", "{}", -400, 0, GATE_FAIL,
-	 "/b/base1 is dated *Z, 6m40s in the future; the clock or the backup is wrong"},
+         "/b/base1 is dated *Z, 6m40s in the future; the clock or the backup is wrong"},
 	{"ok", "{}", -120, 0, GATE_PASS, "/b/base1: started *, -2m00s old, *"},
 	{"ok", "{}", 60, 1, GATE_FAIL,
-	 "no complete backup under /b/base* (1 skipped; last: /b/base1: interrupted (backup_manifest.tmp))"},
+         "no complete backup under /b/base* (1 skipped; last: /b/base1: interrupted "
+         "(backup_manifest.tmp))"},
 	{"checksum", "{}", 60, 0, GATE_FAIL,
-	 "base1: pg_verifybackup: checksum mismatch for file \"base/5/*\""},
-	{"checksum", "{\"verify\":false}", 60, 0, GATE_PASS, "/b/base1: started *, 1m00s old, 40.0 MiB"},
+         "base1: pg_verifybackup: checksum mismatch for file \"base/5/*\""},
+	{"checksum", "{\"verify\":false}", 60, 0, GATE_PASS,
+         "/b/base1: started *, 1m00s old, 40.0 MiB"},
 	{"checksum", "{}", 86401, 0, GATE_FAIL, "/b/base1 is 1d00h old * (+1 more problem)"},
 	{"missing-extra", "{}", 60, 0, GATE_FAIL, "base1: pg_verifybackup found 2 problems: *"},
 	{"wal-missing", "{}", 60, 0, GATE_FAIL, "base1: pg_verifybackup*WAL*"},
@@ -283,16 +286,26 @@ static void test_basebackup(void **state)
 		struct rec r;
 		rec_load(&r, name);
 		char *argv[] = {"pg_verifybackup", "--", "/b/base1", NULL};
-		struct bk_bb_dir dir = {.path = "/b/base1", .manifest_tmp = bb_rows[i].manifest_tmp,
-		                        .manifest = 1, .label_file = 1, .label = label.text};
+		struct bk_bb_dir dir = {.path = "/b/base1",
+		                        .manifest_tmp = bb_rows[i].manifest_tmp,
+		                        .manifest = 1,
+		                        .label_file = 1,
+		                        .label = label.text};
 		json_t *params = json_loads(bb_rows[i].params, 0, NULL);
 		int verify = gate_param_bool(params, "verify", 1);
 		struct bk_bb_facts f = {
-			.pattern = "/b/base*", .ndirs = 1, .dirs = &dir,
-			.manifest_mtime = (int64_t)start + 10, .size = 40u << 20, .verify = verify,
+			.pattern = "/b/base*",
+			.ndirs = 1,
+			.dirs = &dir,
+			.manifest_mtime = (int64_t)start + 10,
+			.size = 40u << 20,
+			.verify = verify,
 			.verify_argv = verify ? argv : NULL,
-			.verify_pr = {.started = 1, .exited = 1, .exit_code = atoi(r.part[0]),
-			              .out = r.part[1], .err = r.part[2]},
+			.verify_pr = {.started = 1,
+		                      .exited = 1,
+		                      .exit_code = atoi(r.part[0]),
+		                      .out = r.part[1],
+		                      .err = r.part[2]},
 		};
 		struct gate_result res = {.status = GATE_ERROR, .details = json_object()};
 		bk_bb_judge(&f, params, (int64_t)start + bb_rows[i].after_start, &res);
@@ -316,7 +329,8 @@ static void test_basebackup(void **state)
 	json_t *params = json_pack("{s:b}", "verify", 0);
 	struct gate_result res = {.status = GATE_ERROR, .details = json_object()};
 	bk_bb_judge(&f, params, (int64_t)start, &res);
-	expect(&res, GATE_ERROR, "/b/base3: backup_label has no START TIME (+1 more problem)", "two");
+	expect(&res, GATE_ERROR, "/b/base3: backup_label has no START TIME (+1 more problem)",
+	       "two");
 	json_decref(res.details);
 	json_decref(params);
 	free(later);
@@ -333,27 +347,32 @@ static const struct {
 	const char *summary;
 } file_rows[] = {
 	{"sidecar-text", "restore-ok", "{\"restore_test\":[\"pg_restore\",\"--list\",\"{path}\"]}",
-	 60, GATE_PASS, "/d/db.dump: * KiB, 1m00s old, sha256 matches, restore test pg_restore passed"},
+         60, GATE_PASS,
+         "/d/db.dump: * KiB, 1m00s old, sha256 matches, restore test pg_restore passed"},
 	{"sidecar-binary", NULL, "{}", 60, GATE_PASS, "/d/db.dump: *, sha256 matches"},
 	{"sidecar-tag", NULL, "{}", 60, GATE_PASS, "/d/db.dump: *, sha256 matches"},
-	{"sidecar-text", NULL, "{\"checksum\":\"none\"}", 60, GATE_PASS, "/d/db.dump: * KiB, 1m00s old"},
+	{"sidecar-text", NULL, "{\"checksum\":\"none\"}", 60, GATE_PASS,
+         "/d/db.dump: * KiB, 1m00s old"},
 	{"sidecar-text", NULL, "{}", 90000, GATE_FAIL,
-	 "db.dump is 1d01h old (max_age 1d; modified *Z)"},
+         "db.dump is 1d01h old (max_age 1d; modified *Z)"},
 	{"sidecar-text", NULL, "{\"max_age\":3600000}", 7300, GATE_FAIL,
-	 "db.dump is 2h01m old (max_age 1h; modified *)"},
+         "db.dump is 2h01m old (max_age 1h; modified *)"},
 	{"sidecar-text", NULL, "{}", -86400 * 2, GATE_FAIL,
-	 "db.dump is dated *Z, 2d00h in the future; the clock or the backup is wrong"},
+         "db.dump is dated *Z, 2d00h in the future; the clock or the backup is wrong"},
 	{"sidecar-text", NULL, "{\"min_size\":1073741824}", 60, GATE_FAIL,
-	 "db.dump is * KiB, below min_size 1.00 GiB"},
+         "db.dump is * KiB, below min_size 1.00 GiB"},
 	{"sidecar-flipped", NULL, "{}", 60, GATE_FAIL,
-	 "db.dump: sha256 mismatch: sidecar says *..., file is *..."},
+         "db.dump: sha256 mismatch: sidecar says *..., file is *..."},
 	{"sidecar-other", NULL, "{}", 60, GATE_FAIL,
-	 "db.dump.sha256 has no checksum for db.dump (it names other.dump)"},
+         "db.dump.sha256 has no checksum for db.dump (it names other.dump)"},
 	{"restore-ok", NULL, "{}", 60, GATE_FAIL, "db.dump.sha256 is not in sha256sum format"},
-	{"sidecar-text", "restore-truncated", "{\"restore_test\":[\"pg_restore\",\"--list\",\"{path}\"]}",
-	 60, GATE_FAIL, "db.dump: restore test pg_restore exited 1: pg_restore: error: *"},
-	{"sidecar-text", "restore-cut-data", "{\"restore_test\":[\"pg_restore\",\"-f\",\"/dev/null\",\"{path}\"]}",
-	 60, GATE_FAIL, "db.dump: restore test pg_restore exited 1: pg_restore: error: could not read from input file: end of file"},
+	{"sidecar-text", "restore-truncated",
+         "{\"restore_test\":[\"pg_restore\",\"--list\",\"{path}\"]}", 60, GATE_FAIL,
+         "db.dump: restore test pg_restore exited 1: pg_restore: error: *"},
+	{"sidecar-text", "restore-cut-data",
+         "{\"restore_test\":[\"pg_restore\",\"-f\",\"/dev/null\",\"{path}\"]}", 60, GATE_FAIL,
+         "db.dump: restore test pg_restore exited 1: pg_restore: error: could not read from input "
+         "file: end of file"},
 };
 
 static void test_file(void **state)
@@ -379,14 +398,23 @@ static void test_file(void **state)
 		}
 		char *argv[] = {"pg_restore", "/d/db.dump", NULL};
 		struct bk_file_facts f = {
-			.pattern = "/d/*.dump", .nmatch = 1, .nregular = 1, .path = "/d/db.dump",
-			.size = size, .mtime = mtime, .sidecar = 1, .sidecar_text = sc.text,
-			.hashed = 1, .hashed_bytes = size, .sha256_impl = "test",
+			.pattern = "/d/*.dump",
+			.nmatch = 1,
+			.nregular = 1,
+			.path = "/d/db.dump",
+			.size = size,
+			.mtime = mtime,
+			.sidecar = 1,
+			.sidecar_text = sc.text,
+			.hashed = 1,
+			.hashed_bytes = size,
+			.sha256_impl = "test",
 			.restore_argv = file_rows[i].restore ? argv : NULL,
-			.restore = {.started = 1, .exited = 1,
-			            .exit_code = file_rows[i].restore ? atoi(rt.part[0]) : 0,
-			            .out = file_rows[i].restore ? rt.part[1] : "",
-			            .err = file_rows[i].restore ? rt.part[2] : ""},
+			.restore = {.started = 1,
+		                    .exited = 1,
+		                    .exit_code = file_rows[i].restore ? atoi(rt.part[0]) : 0,
+		                    .out = file_rows[i].restore ? rt.part[1] : "",
+		                    .err = file_rows[i].restore ? rt.part[2] : ""},
 		};
 		memcpy(f.sha256, actual.text, 64);
 		json_t *params = json_loads(file_rows[i].params, 0, NULL);
@@ -414,18 +442,27 @@ static void test_file_edges(void **state)
 		const char *summary;
 	} rows[] = {
 		{-1, 2, 0, 0, 4096, GATE_FAIL, "db.dump: no checksum sidecar db.dump.sha256"},
-		{-1, 13, 0, 0, 4096, GATE_ERROR, "cannot read /d/db.dump.sha256: Permission denied"},
-		{1, 0, -1, 1, 3u << 30, GATE_ERROR, "db.dump: checksum timed out after 1.00 GiB of 3.00 GiB"},
+		{-1, 13, 0, 0, 4096, GATE_ERROR,
+	         "cannot read /d/db.dump.sha256: Permission denied"},
+		{1, 0, -1, 1, 3u << 30, GATE_ERROR,
+	         "db.dump: checksum timed out after 1.00 GiB of 3.00 GiB"},
 		{1, 0, -1, 0, 4096, GATE_ERROR, "cannot read /d/db.dump: Input/output error"},
 		{0, 0, 0, 0, 0, GATE_FAIL, "db.dump is empty (0 bytes)"},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct bk_file_facts f = {
-			.pattern = "/d/*.dump", .nmatch = 1, .nregular = 1, .path = "/d/db.dump",
-			.size = rows[i].size, .mtime = 1795574574, .sidecar = rows[i].sidecar,
+			.pattern = "/d/*.dump",
+			.nmatch = 1,
+			.nregular = 1,
+			.path = "/d/db.dump",
+			.size = rows[i].size,
+			.mtime = 1795574574,
+			.sidecar = rows[i].sidecar,
 			.sidecar_errno = rows[i].err,
-			.sidecar_text = "0000000000000000000000000000000000000000000000000000000000000000  db.dump\n",
-			.hashed = rows[i].hashed, .hashed_bytes = 1u << 30,
+			.sidecar_text = "0000000000000000000000000000000000000000000000000000000000"
+					"000000  db.dump\n",
+			.hashed = rows[i].hashed,
+			.hashed_bytes = 1u << 30,
 			.hash_timed_out = rows[i].timed_out,
 			.hash_error = "cannot read /d/db.dump: Input/output error",
 		};
@@ -453,7 +490,7 @@ static void test_sha256_file(void **state)
 		{"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
 		{"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
 		{"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-		 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+	         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
 	};
 	char hex[65], msg[256];
 	uint64_t hashed;
@@ -462,8 +499,9 @@ static void test_sha256_file(void **state)
 		assert_int_equal(ftruncate(fd, 0), 0);
 		assert_int_equal(pwrite(fd, rows[i].msg, strlen(rows[i].msg), 0),
 		                 (ssize_t)strlen(rows[i].msg));
-		assert_int_equal(bk_sha256_file(path, INT64_MAX, hex, &hashed, &timed_out, msg,
-		                                sizeof(msg)), 0);
+		assert_int_equal(
+			bk_sha256_file(path, INT64_MAX, hex, &hashed, &timed_out, msg, sizeof(msg)),
+			0);
 		assert_string_equal(hex, rows[i].hex);
 		assert_int_equal(hashed, strlen(rows[i].msg));
 	}
@@ -475,9 +513,10 @@ static void test_sha256_file(void **state)
 	assert_int_equal(pwrite(fd, a, 1000000, 1000000), 1000000);
 	assert_int_equal(ftruncate(fd, 1000000), 0);
 	free(a);
-	assert_int_equal(bk_sha256_file(path, INT64_MAX, hex, &hashed, &timed_out, msg,
-	                                sizeof(msg)), 0);
-	assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	assert_int_equal(
+		bk_sha256_file(path, INT64_MAX, hex, &hashed, &timed_out, msg, sizeof(msg)), 0);
+	assert_string_equal(hex,
+	                    "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 	/* past its deadline it stops at the first clock read (64 MiB) */
 	assert_int_equal(ftruncate(fd, 80u << 20), 0);
 	assert_int_equal(bk_sha256_file(path, 0, hex, &hashed, &timed_out, msg, sizeof(msg)), -1);
@@ -485,8 +524,8 @@ static void test_sha256_file(void **state)
 	assert_int_equal(hashed, 64u << 20);
 	close(fd);
 	unlink(path);
-	assert_int_equal(bk_sha256_file(path, INT64_MAX, hex, &hashed, &timed_out, msg,
-	                                sizeof(msg)), -1);
+	assert_int_equal(
+		bk_sha256_file(path, INT64_MAX, hex, &hashed, &timed_out, msg, sizeof(msg)), -1);
 	assert_int_equal(timed_out, 0);
 	assert_non_null(strstr(msg, "cannot open"));
 	assert_non_null(strstr(bk_sha256_impl(), "OpenSSL"));
@@ -511,12 +550,9 @@ static void test_jstr(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pgbackrest),
-		cmocka_unit_test(test_pgbackrest_verify_details),
-		cmocka_unit_test(test_basebackup),
-		cmocka_unit_test(test_file),
-		cmocka_unit_test(test_file_edges),
-		cmocka_unit_test(test_sha256_file),
+		cmocka_unit_test(test_pgbackrest), cmocka_unit_test(test_pgbackrest_verify_details),
+		cmocka_unit_test(test_basebackup), cmocka_unit_test(test_file),
+		cmocka_unit_test(test_file_edges), cmocka_unit_test(test_sha256_file),
 		cmocka_unit_test(test_jstr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,9 +29,9 @@ static void test_start_time(void **state)
 		{"2026-11-25 04:42:54 +02", 1795574574},
 		{"2026-11-24 21:12:54 -0530", 1795574574},
 		{"2026-11-25 08:12:54 +05:30", 1795574574},
-		{"2026-11-25 02:42:54", -1},            /* no zone */
-		{"2026-11-25 02:42:54 XYZT", -1},       /* a zone we cannot place */
-		{"2026-13-25 02:42:54 UTC", -1},        /* month 13 */
+		{"2026-11-25 02:42:54", -1},      /* no zone */
+		{"2026-11-25 02:42:54 XYZT", -1}, /* a zone we cannot place */
+		{"2026-13-25 02:42:54 UTC", -1},  /* month 13 */
 		{"yesterday", -1},
 		/* out of range: the year and month once overflowed an int (found
 		 * by fuzz/fuzz_backup_label.c) */
@@ -69,16 +69,16 @@ static void test_sidecar(void **state)
 		const char *hex; /* when found */
 	} rows[] = {
 		{H1 "  db.dump\n", "db.dump", 1, H1},
-		{H1 " *db.dump\n", "db.dump", 1, H1},                   /* binary mode */
-		{H1 "  /backups/x/db.dump\n", "db.dump", 1, H1},         /* path given */
-		{"SHA256 (db.dump) = " H1 "\n", "db.dump", 1, H1},       /* --tag */
+		{H1 " *db.dump\n", "db.dump", 1, H1},              /* binary mode */
+		{H1 "  /backups/x/db.dump\n", "db.dump", 1, H1},   /* path given */
+		{"SHA256 (db.dump) = " H1 "\n", "db.dump", 1, H1}, /* --tag */
 		{H2 "  other.dump\n" H1 "  db.dump\n", "db.dump", 1, H1},
 		{"BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD  db.dump\r\n",
-		 "db.dump", 1, H1},                                       /* upper, CRLF */
+	         "db.dump", 1, H1}, /* upper, CRLF */
 		{H2 "  other.dump\n", "db.dump", 0, NULL},
 		{"garbage\n", "db.dump", -1, NULL},
 		{"", "db.dump", -1, NULL},
-		{"ba7816bf  db.dump\n", "db.dump", -1, NULL},             /* short digest */
+		{"ba7816bf  db.dump\n", "db.dump", -1, NULL}, /* short digest */
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		char hex[65] = "", other[256];
@@ -94,8 +94,9 @@ static void test_sidecar(void **state)
 static void test_system_id(void **state)
 {
 	(void)state;
-	const char *in = "[{\"db\":[{\"id\":1,\"system-id\":7711934011378650304,\"version\":\"15\"},"
-	                 "{\"id\":2,\"system-id\": 18446744073709551615}],\"name\":\"demo\"}]";
+	const char *in =
+		"[{\"db\":[{\"id\":1,\"system-id\":7711934011378650304,\"version\":\"15\"},"
+		"{\"id\":2,\"system-id\": 18446744073709551615}],\"name\":\"demo\"}]";
 	char *out = bk_quote_system_ids(in);
 	json_error_t je;
 	json_t *j = json_loads(out, 0, &je);
@@ -112,8 +113,7 @@ static void test_system_id(void **state)
 
 /* Enumerate the names from start to stop the way require_wal does. */
 static size_t segment_names(const char *start, const char *stop, const char *lsn_start,
-                            const char *lsn_stop, char names[][25], size_t max,
-                            uint64_t *seg_size)
+                            const char *lsn_stop, char names[][25], size_t max, uint64_t *seg_size)
 {
 	uint32_t stli, slog, sseg, etli, elog, eseg;
 	uint64_t ls, le;
@@ -145,24 +145,24 @@ static void test_wal_range(void **state)
 	assert_string_equal(names[2], "000000010000000100000000");
 	assert_string_equal(names[3], "000000010000000100000001");
 	/* 1 GiB segments (initdb --wal-segsize=1024): four per log file. */
-	n = segment_names("000000020000000300000003", "000000020000000400000000",
-	                  "3/C0000028", "4/100", names, 8, &size);
+	n = segment_names("000000020000000300000003", "000000020000000400000000", "3/C0000028",
+	                  "4/100", names, 8, &size);
 	assert_int_equal(size, 1u << 30);
 	assert_int_equal(n, 2);
 	assert_string_equal(names[1], "000000020000000400000000");
 	/* 1 MiB segments: low part up to 0xFFF. */
-	n = segment_names("000000010000000000000FFF", "000000010000000100000000",
-	                  "0/FFF00028", "1/80", names, 8, &size);
+	n = segment_names("000000010000000000000FFF", "000000010000000100000000", "0/FFF00028",
+	                  "1/80", names, 8, &size);
 	assert_int_equal(size, 1u << 20);
 	assert_int_equal(n, 2);
 	/* A backup that stops exactly on a boundary stays in the previous one. */
-	n = segment_names("000000010000000000000008", "000000010000000000000009",
-	                  "0/8000028", "0/A000000", names, 8, &size);
+	n = segment_names("000000010000000000000008", "000000010000000000000009", "0/8000028",
+	                  "0/A000000", names, 8, &size);
 	assert_int_equal(size, 16u << 20);
 	assert_int_equal(n, 2);
 	/* The fixture's own numbers (a real pg_basebackup). */
-	n = segment_names("000000010000000000000008", "000000010000000000000009",
-	                  "0/8000028", "0/9000050", names, 8, &size);
+	n = segment_names("000000010000000000000008", "000000010000000000000009", "0/8000028",
+	                  "0/9000050", names, 8, &size);
 	assert_int_equal(size, 16u << 20);
 	assert_int_equal(n, 2);
 	/* Malformed names are refused. */
@@ -185,17 +185,19 @@ static void test_judge_date(void **state)
 	static const struct {
 		int64_t t_minus_now; /* the backup's date - now, in s */
 		int64_t max_age_ms;
-		const char *first;   /* NULL: no problem */
+		const char *first; /* NULL: no problem */
 	} rows[] = {
 		{0, 86400000, NULL},
-		{BK_CLOCK_SKEW_S, 86400000, NULL},           /* the allowance */
-		{BK_CLOCK_SKEW_S + 1, 86400000, "b is dated 2026-11-25T02:47:55Z, 5m01s in the future; "
-		                                "the clock or the backup is wrong"},
+		{BK_CLOCK_SKEW_S, 86400000, NULL}, /* the allowance */
+		{BK_CLOCK_SKEW_S + 1, 86400000,
+	         "b is dated 2026-11-25T02:47:55Z, 5m01s in the future; "
+	         "the clock or the backup is wrong"},
 		{4070908800 - 1795574574, 365 * 86400000LL,
-		 "b is dated 2099-01-01T00:00:00Z, 26334d21h in the future; the clock or the backup is wrong"},
-		{-86400, 86400000, NULL},                   /* exactly max_age */
+	         "b is dated 2099-01-01T00:00:00Z, 26334d21h in the future; the clock or the "
+	         "backup is wrong"},
+		{-86400, 86400000, NULL}, /* exactly max_age */
 		{-86401, 86400000, "b is 1d00h old (max_age 1d; stopped 2026-11-24T02:42:53Z)"},
-		{-1, 1999, NULL},                           /* 1 s <= 1.999 s */
+		{-1, 1999, NULL}, /* 1 s <= 1.999 s */
 		{-2, 1999, "b is 2.0s old (max_age 1.999s; stopped 2026-11-25T02:42:52Z)"},
 		{-1, -5, "b is 1.0s old (max_age 0ms; stopped 2026-11-25T02:42:53Z)"},
 	};
@@ -203,7 +205,8 @@ static void test_judge_date(void **state)
 		json_t *d = json_object();
 		struct bk_verdict v;
 		bk_verdict_init(&v, d);
-		bk_judge_date(&v, "b", "stopped", now + rows[i].t_minus_now, now, rows[i].max_age_ms);
+		bk_judge_date(&v, "b", "stopped", now + rows[i].t_minus_now, now,
+		              rows[i].max_age_ms);
 		if (!rows[i].first) {
 			assert_int_equal(v.n, 0);
 		} else {
@@ -253,10 +256,10 @@ static void test_pgbackrest_times(void **state)
 	(void)state;
 	char now_stop[32];
 	snprintf(now_stop, sizeof(now_stop), "%lld", (long long)time(NULL) - 60);
-#define INFO_FMT                                                                        \
-	"[{\"name\":\"demo\",\"status\":{\"code\":0,\"message\":\"ok\"},"                    \
-	"\"backup\":[{\"label\":\"20261128-165523F\",\"type\":\"full\",\"error\":false,"      \
-	"\"timestamp\":{\"start\":%s,\"stop\":%s},\"database\":{\"id\":1,\"repo-key\":1},"  \
+#define INFO_FMT                                                                           \
+	"[{\"name\":\"demo\",\"status\":{\"code\":0,\"message\":\"ok\"},"                  \
+	"\"backup\":[{\"label\":\"20261128-165523F\",\"type\":\"full\",\"error\":false,"   \
+	"\"timestamp\":{\"start\":%s,\"stop\":%s},\"database\":{\"id\":1,\"repo-key\":1}," \
 	"\"info\":{\"size\":100,\"repository\":{\"size\":10}}}]}]"
 	const struct {
 		const char *start, *stop;
@@ -269,7 +272,8 @@ static void test_pgbackrest_times(void **state)
 		{"9223372036854775807", now_stop, GATE_PASS},
 		{"-9223372036854775808", now_stop, GATE_PASS},
 	};
-	json_t *params = json_pack("{s:s,s:b,s:b}", "stanza", "demo", "verify", 0, "require_wal", 0);
+	json_t *params = json_pack("{s:s,s:b,s:b}", "stanza", "demo", "verify", 0, "require_wal",
+	                           0);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		char text[1024];
 		snprintf(text, sizeof(text), INFO_FMT, rows[i].start, rows[i].stop);
@@ -290,12 +294,9 @@ static void test_pgbackrest_times(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_start_time),
-		cmocka_unit_test(test_sidecar),
-		cmocka_unit_test(test_system_id),
-		cmocka_unit_test(test_wal_range),
-		cmocka_unit_test(test_judge_date),
-		cmocka_unit_test(test_pgbackrest_times),
+		cmocka_unit_test(test_start_time), cmocka_unit_test(test_sidecar),
+		cmocka_unit_test(test_system_id),  cmocka_unit_test(test_wal_range),
+		cmocka_unit_test(test_judge_date), cmocka_unit_test(test_pgbackrest_times),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -91,7 +91,10 @@ static void test_forwards_sigterm(void **state)
 		kill(self, SIGTERM);
 		_exit(0);
 	}
-	const char *argv[] = {"sh", "-c", "trap 'exit 42' TERM; i=0; while [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; exit 3", NULL};
+	const char *argv[] = {"sh", "-c",
+	                      "trap 'exit 42' TERM; i=0; while [ $i -lt 50 ]; do sleep 0.1; "
+	                      "i=$((i+1)); done; exit 3",
+	                      NULL};
 	int st = exec_command((char *const *)argv, NULL, NULL);
 	waitpid(killer, NULL, 0);
 	assert_int_equal(st, 42);

@@ -54,8 +54,7 @@ static void rec_load(const char *name, struct rec *r)
 }
 
 /* Judge a recording into res (details: a new object; the caller decrefs). */
-static void judge(const char *name, const struct exec_judge_params *jp,
-                  struct gate_result *res)
+static void judge(const char *name, const struct exec_judge_params *jp, struct gate_result *res)
 {
 	struct rec r;
 	rec_load(name, &r);
@@ -79,8 +78,7 @@ static const char *dstr(const struct gate_result *res, const char *key)
 static void assert_summary(const char *name, const char *got, const char *want)
 {
 	size_t n = strlen(want);
-	int ok = n && want[n - 1] == '*' ? strncmp(got, want, n - 1) == 0
-	                                 : strcmp(got, want) == 0;
+	int ok = n && want[n - 1] == '*' ? strncmp(got, want, n - 1) == 0 : strcmp(got, want) == 0;
 	if (!ok)
 		fail_msg("%s: summary \"%s\", expected \"%s\"", name, got, want);
 }
@@ -98,46 +96,46 @@ static void test_table(void **state)
 	} rows[] = {
 		{"dummy-ok", PLUG "check_dummy", 1, 0, GATE_PASS, "OK: all good", "OK"},
 		{"dummy-warning", PLUG "check_dummy", 1, 0, GATE_FAIL, "WARNING: getting full",
-		 "WARNING"},
+	         "WARNING"},
 		{"dummy-warning", PLUG "check_dummy", 1, 1, GATE_PASS, "WARNING: getting full",
-		 "WARNING"},
+	         "WARNING"},
 		{"dummy-critical", PLUG "check_dummy", 1, 0, GATE_FAIL, "CRITICAL: on fire",
-		 "CRITICAL"},
+	         "CRITICAL"},
 		{"dummy-unknown", PLUG "check_dummy", 1, 0, GATE_ERROR, "UNKNOWN: cannot tell",
-		 "UNKNOWN"},
+	         "UNKNOWN"},
 		/* usage text on stdout, exit 3: the first line is the summary */
 		{"dummy-usage", PLUG "check_dummy", 1, 0, GATE_ERROR,
-		 "check_dummy: Could not parse arguments", "UNKNOWN"},
+	         "check_dummy: Could not parse arguments", "UNKNOWN"},
 		{"disk-ok", PLUG "check_disk", 1, 0, GATE_PASS, "DISK OK*", "OK"},
 		{"disk-critical", PLUG "check_disk", 1, 0, GATE_FAIL, "DISK CRITICAL*", "CRITICAL"},
 		{"tcp-closed", PLUG "check_tcp", 1, 0, GATE_FAIL, "connect to address 127.0.0.1*",
-		 "CRITICAL"},
+	         "CRITICAL"},
 		{"perf-long", "sh", 1, 0, GATE_PASS, "LAG OK - 3 replicas", "OK"},
 		{"latin1", "sh", 1, 0, GATE_FAIL, "CRITICAL: caf\\xe9 \\xff down", "CRITICAL"},
 		{"cut", "sh", 1, 1, GATE_PASS, "WARNING xéxéxé*", "WARNING"},
 		{"evil", "sh", 1, 0, GATE_FAIL, "DISK CRITICAL  [2K [1A ALLOWED*", "CRITICAL"},
 		{"no-output", "sh", 1, 0, GATE_FAIL, "no output (stderr: cannot reach db2)",
-		 "CRITICAL"},
+	         "CRITICAL"},
 		{"exit-odd", "sh", 1, 0, GATE_ERROR, "sh: exited 42 (not a plugin state): partial",
-		 "UNKNOWN"},
+	         "UNKNOWN"},
 		{"crash", "sh", 1, 0, GATE_ERROR, "sh: killed by signal 11 (SIGSEGV)", NULL},
 		{"crash", "sh", 0, 0, GATE_ERROR, "sh: killed by signal 11 (SIGSEGV)", NULL},
 		{"hang", "sh", 0, 0, GATE_ERROR, "sh: timed out after 2s (killed)", NULL},
 		{"hang", "sh", 1, 0, GATE_ERROR, "sh: timed out after 2s (killed)", NULL},
 		{"not-installed", PLUG "check_foo_not_installed", 1, 0, GATE_ERROR,
-		 PLUG "check_foo_not_installed: not installed (not found on PATH)", NULL},
+	         PLUG "check_foo_not_installed: not installed (not found on PATH)", NULL},
 		/* protocol exit */
 		{"true", "/bin/true", 0, 0, GATE_PASS, "exited 0", NULL},
 		{"false", "/bin/false", 0, 0, GATE_FAIL, "exited 1", NULL},
 		{"stderr", "sh", 0, 0, GATE_FAIL, "exited 3: replica db2 unreachable", NULL},
 		{"exit-odd", "sh", 0, 0, GATE_FAIL, "exited 42: partial", NULL},
-		{"dummy-critical", PLUG "check_dummy", 0, 0, GATE_FAIL, "exited 2: CRITICAL: on fire",
-		 NULL},
+		{"dummy-critical", PLUG "check_dummy", 0, 0, GATE_FAIL,
+	         "exited 2: CRITICAL: on fire", NULL},
 		{"dummy-ok", PLUG "check_dummy", 0, 0, GATE_PASS, "exited 0", NULL},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		struct exec_judge_params jp = {rows[i].tool, rows[i].nagios,
-		                               rows[i].warning_passes, 2000};
+		struct exec_judge_params jp = {rows[i].tool, rows[i].nagios, rows[i].warning_passes,
+		                               2000};
 		struct gate_result res;
 		judge(rows[i].rec, &jp, &res);
 		if (res.status != rows[i].want)
@@ -252,16 +250,17 @@ static void test_utf8_valid(void **state)
 		const char *in, *want;
 	} rows[] = {
 		{"", ""},
-		{"caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x94\x92", "caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x94\x92"},
-		{"caf\xe9", "caf\\xe9"},               /* Latin-1 */
+		{"caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x94\x92",
+	         "caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x94\x92"},
+		{"caf\xe9", "caf\\xe9"}, /* Latin-1 */
 		{"\xff\xfe", "\\xff\\xfe"},
-		{"x\xc3", "x\\xc3"},                    /* cut at the end */
-		{"\xc0\xaf", "\\xc0\\xaf"},              /* overlong '/' */
-		{"\xed\xa0\x80", "\\xed\\xa0\\x80"},     /* a surrogate */
+		{"x\xc3", "x\\xc3"},                          /* cut at the end */
+		{"\xc0\xaf", "\\xc0\\xaf"},                   /* overlong '/' */
+		{"\xed\xa0\x80", "\\xed\\xa0\\x80"},          /* a surrogate */
 		{"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"}, /* above U+10FFFF */
 		{"\x1b[31m\r\n\t\x7f", "\x1b[31m\r\n\t\x7f"}, /* controls left alone */
-		{"\xc2\x9b", "\xc2\x9b"},                /* C1 as UTF-8: valid */
-		{"a\\xe9", "a\\xe9"},                    /* backslashes as they are */
+		{"\xc2\x9b", "\xc2\x9b"},                     /* C1 as UTF-8: valid */
+		{"a\\xe9", "a\\xe9"},                         /* backslashes as they are */
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		char *got = text_utf8_valid(rows[i].in);

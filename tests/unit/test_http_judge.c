@@ -102,7 +102,8 @@ static void load_answer(const char *rel, struct http_response *rs)
 	size_t alloc = 4096;
 	rs->body = malloc(alloc);
 	size_t n;
-	while (rs->body && (n = fread(rs->body + rs->body_len, 1, alloc - rs->body_len - 1, f)) > 0) {
+	while (rs->body &&
+	       (n = fread(rs->body + rs->body_len, 1, alloc - rs->body_len - 1, f)) > 0) {
 		rs->body_len += n;
 		if (rs->body_len + 1 == alloc)
 			rs->body = realloc(rs->body, alloc *= 2);
@@ -122,55 +123,60 @@ struct http_row {
 	const char *summary;
 };
 
-#define T4000_JSON                                                                           \
+#define T4000_JSON                                                                                 \
 	"[{\"pointer\":\"/status\",\"equals\":\"ok\"},{\"pointer\":\"/replicas\",\"equals\":2.0}," \
 	"{\"pointer\":\"/version\",\"matches\":\"^15\\\\.\"},{\"pointer\":\"/nested/a~1b\","       \
 	"\"equals\":1},{\"pointer\":\"/nested/m~0n\",\"equals\":2},{\"pointer\":"                  \
-	"\"/nested/deep/x/2\",\"min\":30,\"max\":30},{\"pointer\":\"/lag\",\"max\":1},"           \
+	"\"/nested/deep/x/2\",\"min\":30,\"max\":30},{\"pointer\":\"/lag\",\"max\":1},"            \
 	"{\"pointer\":\"/ready\",\"equals\":true}]"
 
 static const struct http_row http_rows[] = {
-	{"plain/httpd-json.http", "{\"expect_body\": \"\\\"status\\\": *\\\"ok\\\"\", \"expect_json\": " T4000_JSON "}",
-	 GATE_PASS, "status 200 in 12 ms, body matches, JSON assertions hold"},
 	{"plain/httpd-json.http",
-	 "{\"expect_json\": [{\"pointer\":\"/status\",\"equals\":\"ok\"},{\"pointer\":\"/lag\",\"max\":0.1},"
-	 "{\"pointer\":\"/missing\",\"equals\":1},{\"pointer\":\"/list/01\",\"equals\":2},"
-	 "{\"pointer\":\"/list/-\",\"equals\":2},{\"pointer\":\"/version\",\"min\":16}]}",
-	 GATE_FAIL, "5 of 6 JSON assertions failed: /lag is 0.5, above max 0.1; /missing is absent; "
-	            "/list/01 is absent; /list/- is absent; /version is \"15.4\", below min 16"},
+         "{\"expect_body\": \"\\\"status\\\": *\\\"ok\\\"\", \"expect_json\": " T4000_JSON "}",
+         GATE_PASS, "status 200 in 12 ms, body matches, JSON assertions hold"},
+	{"plain/httpd-json.http",
+         "{\"expect_json\": "
+         "[{\"pointer\":\"/status\",\"equals\":\"ok\"},{\"pointer\":\"/lag\",\"max\":0.1},"
+         "{\"pointer\":\"/missing\",\"equals\":1},{\"pointer\":\"/list/01\",\"equals\":2},"
+         "{\"pointer\":\"/list/-\",\"equals\":2},{\"pointer\":\"/version\",\"min\":16}]}",
+         GATE_FAIL,
+         "5 of 6 JSON assertions failed: /lag is 0.5, above max 0.1; /missing is absent; "
+         "/list/01 is absent; /list/- is absent; /version is \"15.4\", below min 16"},
 	{"plain/httpd-root.http", "{\"expect_body\": \"^ok\"}", GATE_PASS,
-	 "status 200 in 12 ms, body matches"},
+         "status 200 in 12 ms, body matches"},
 	{"plain/httpd-root.http", "{\"expect_body\": \"^healthy\"}", GATE_FAIL,
-	 "status 200, but the body does not match /^healthy/"},
+         "status 200, but the body does not match /^healthy/"},
 	{"plain/httpd-root.http", "{\"expect_json\": [{\"pointer\": \"/a\", \"equals\": 1}]}",
-	 GATE_ERROR, "status 200, but the body is not JSON: *"},
+         GATE_ERROR, "status 200, but the body is not JSON: *"},
 	{"plain/httpd-notfound.http", "{}", GATE_FAIL, "status 404, expected 200"},
 	{"plain/httpd-notfound.http",
-	 "{\"expect_status\": [404], \"expect_json\": [{\"pointer\":\"\",\"equals\":{\"error\":\"not found\"}},"
-	 "{\"pointer\":\"/error\",\"matches\":\"^not\"}]}",
-	 GATE_PASS, "status 404 in 12 ms, JSON assertions hold"},
+         "{\"expect_status\": [404], \"expect_json\": "
+         "[{\"pointer\":\"\",\"equals\":{\"error\":\"not found\"}},"
+         "{\"pointer\":\"/error\",\"matches\":\"^not\"}]}",
+         GATE_PASS, "status 404 in 12 ms, JSON assertions hold"},
 	{"plain/httpd-redirect.http", "{}", GATE_FAIL,
-	 "status 302 (redirect to " BASE "/json, not followed), expected 200"},
+         "status 302 (redirect to " BASE "/json, not followed), expected 200"},
 	{"plain/httpd-redirect.http", "{\"expect_status\": [301, 302]}", GATE_PASS,
-	 "status 302 in 12 ms"},
+         "status 302 in 12 ms"},
 	{"plain/httpd-503.http", "{\"expect_status\": [200, 204]}", GATE_FAIL,
-	 "status 503, expected 200, 204"},
+         "status 503, expected 200, 204"},
 	{"plain/prometheus-healthy.http", "{\"expect_body\": \"Healthy\"}", GATE_PASS,
-	 "status 200 in 12 ms, body matches"},
+         "status 200 in 12 ms, body matches"},
 	{"plain/prometheus-query.http",
-	 "{\"expect_json\": [{\"pointer\":\"/data/result/0/value/1\",\"max\":1},"
-	 "{\"pointer\":\"/data/resultType\",\"equals\":\"vector\"}]}",
-	 GATE_PASS, "status 200 in 12 ms, JSON assertions hold"},
+         "{\"expect_json\": [{\"pointer\":\"/data/result/0/value/1\",\"max\":1},"
+         "{\"pointer\":\"/data/resultType\",\"equals\":\"vector\"}]}",
+         GATE_PASS, "status 200 in 12 ms, JSON assertions hold"},
 	{"plain/prometheus-query.http",
-	 "{\"expect_json\": [{\"pointer\":\"/data/result/0/value/1\",\"min\":2}]}",
-	 GATE_FAIL, "1 of 1 JSON assertions failed: /data/result/0/value/1 is \"1\", below min 2"},
+         "{\"expect_json\": [{\"pointer\":\"/data/result/0/value/1\",\"min\":2}]}", GATE_FAIL,
+         "1 of 1 JSON assertions failed: /data/result/0/value/1 is \"1\", below min 2"},
 	{"plain/patroni-primary-leader.http",
-	 "{\"expect_json\": [{\"pointer\":\"/role\",\"equals\":\"master\"},"
-	 "{\"pointer\":\"/replication/0/state\",\"equals\":\"streaming\"}]}",
-	 GATE_PASS, "status 200 in 12 ms, JSON assertions hold"},
+         "{\"expect_json\": [{\"pointer\":\"/role\",\"equals\":\"master\"},"
+         "{\"pointer\":\"/replication/0/state\",\"equals\":\"streaming\"}]}",
+         GATE_PASS, "status 200 in 12 ms, JSON assertions hold"},
 	{"plain/patroni-primary-replica.http", "{}", GATE_FAIL, "status 503, expected 200"},
-	{"plain/patroni-health.http", "{\"expect_json\": [{\"pointer\":\"/state\",\"equals\":\"running\"}]}",
-	 GATE_PASS, "status 200 in 12 ms, JSON assertions hold"},
+	{"plain/patroni-health.http",
+         "{\"expect_json\": [{\"pointer\":\"/state\",\"equals\":\"running\"}]}", GATE_PASS,
+         "status 200 in 12 ms, JSON assertions hold"},
 };
 
 static void test_http_rows(void **state)
@@ -187,7 +193,8 @@ static void test_http_rows(void **state)
 		char what[128];
 		snprintf(what, sizeof(what), "http row %zu (%s)", i, r->answer);
 		expect(what, &res, r->status, r->summary);
-		assert_int_equal(json_integer_value(json_object_get(res.details, "status")), rs.status);
+		assert_int_equal(json_integer_value(json_object_get(res.details, "status")),
+		                 rs.status);
 		json_decref(res.details);
 		json_decref(params);
 		http_response_release(&rs);
@@ -238,28 +245,31 @@ struct prom_row {
 #define PROM "http://127.0.0.1:9090/api/v1/alerts"
 
 static const struct prom_row prom_rows[] = {
-	{"alerts-firing", "{}", 0, 0, GATE_FAIL, "1 firing: FixtureAlwaysFiring{severity=critical}", 1},
+	{"alerts-firing", "{}", 0, 0, GATE_FAIL, "1 firing: FixtureAlwaysFiring{severity=critical}",
+         1},
 	{"alerts-firing", "{\"severity\": \"warning|page\"}", 0, 0, GATE_PASS,
-	 "no firing alert matches (1 other ignored by match)", 0},
+         "no firing alert matches (1 other ignored by match)", 0},
 	{"alerts-firing", "{\"alertname\": \"Fixture\"}", 0, 0, GATE_PASS,
-	 "no firing alert matches (1 other ignored by match)", 0},
-	{"alerts-firing", "{\"severity\": \"crit.*\", \"alertname\": \"Fixture(Always|Never)Firing\"}",
-	 0, 0, GATE_FAIL, "1 firing: FixtureAlwaysFiring{severity=critical}", 1},
+         "no firing alert matches (1 other ignored by match)", 0},
+	{"alerts-firing",
+         "{\"severity\": \"crit.*\", \"alertname\": \"Fixture(Always|Never)Firing\"}", 0, 0,
+         GATE_FAIL, "1 firing: FixtureAlwaysFiring{severity=critical}", 1},
 	{"alerts-firing", "{}", 0, 1, GATE_PASS,
-	 "1 firing, within max 1: FixtureAlwaysFiring{severity=critical}", 1},
+         "1 firing, within max 1: FixtureAlwaysFiring{severity=critical}", 1},
 	{"alerts-firing", "{\"severity\": \"info\"}", 0, 0, GATE_PASS,
-	 "no firing alert matches (1 other ignored by match)", 0},
+         "no firing alert matches (1 other ignored by match)", 0},
 	{"alerts-firing", "{\"severity\": \"info\"}", 1, 0, GATE_FAIL,
-	 "1 firing or pending: FixturePending{severity=info} (1 other ignored by match)", 1},
+         "1 firing or pending: FixturePending{severity=info} (1 other ignored by match)", 1},
 	{"alerts-firing", "{}", 1, 2, GATE_PASS, "2 firing or pending, within max 2: Fixture*", 2},
 	{"alerts-firing", "{}", 1, 1, GATE_FAIL, "2 firing or pending (max 1): Fixture*", 2},
 	{"alerts-quiet", "{}", 0, 0, GATE_PASS, "no firing alert", 0},
 	{"alerts-quiet", "{}", 1, 0, GATE_PASS, "no firing or pending alert", 0},
-	{"alerts-quiet", "{\"severity\": \"critical\"}", 0, 0, GATE_PASS, "no firing alert matches", 0},
+	{"alerts-quiet", "{\"severity\": \"critical\"}", 0, 0, GATE_PASS, "no firing alert matches",
+         0},
 	{"rules", "{}", 0, 0, GATE_ERROR,
-	 PROM " did not answer {status: success, data: {alerts: [...]}}", -1},
+         PROM " did not answer {status: success, data: {alerts: [...]}}", -1},
 	{"query-error", "{}", 0, 0, GATE_ERROR,
-	 PROM " did not answer {status: success, data: {alerts: [...]}}: *", -1},
+         PROM " did not answer {status: success, data: {alerts: [...]}}: *", -1},
 };
 
 static void test_prom_rows(void **state)
@@ -281,8 +291,8 @@ static void test_prom_rows(void **state)
 		expect(what, &res, r->status, r->summary);
 		json_t *jm = json_object_get(res.details, "matching");
 		if (r->matching >= 0 && json_integer_value(jm) != r->matching)
-			fail_msg("%s: matching %lld, want %d", what, (long long)json_integer_value(jm),
-			         r->matching);
+			fail_msg("%s: matching %lld, want %d", what,
+			         (long long)json_integer_value(jm), r->matching);
 		json_decref(res.details);
 		prom_free_match(m, nm);
 		json_decref(match);
@@ -293,8 +303,8 @@ static void test_prom_rows(void **state)
 /* ---- patroni.cluster ---- */
 
 struct patroni_row {
-	const char *cluster;  /* patroni/NAME-cluster.json */
-	const char *leader;   /* the leader's /patroni: patroni/LEADER.json, or NULL: no answer */
+	const char *cluster; /* patroni/NAME-cluster.json */
+	const char *leader;  /* the leader's /patroni: patroni/LEADER.json, or NULL: no answer */
 	const char *params;
 	enum gate_status status;
 	const char *summary;
@@ -305,42 +315,42 @@ struct patroni_row {
 
 static const struct patroni_row patroni_rows[] = {
 	{"healthy", "healthy-leader", "{}", GATE_PASS,
-	 "1 of 1 required replicas streaming: " HEALTHY},
+         "1 of 1 required replicas streaming: " HEALTHY},
 	{"healthy", "healthy-leader", "{\"max_lag_bytes\": 1048576}", GATE_PASS,
-	 "1 of 1 required replicas streaming: " HEALTHY},
+         "1 of 1 required replicas streaming: " HEALTHY},
 	{"healthy", "healthy-leader", "{\"min_streaming\": 2}", GATE_FAIL,
-	 "1 of 2 required replicas streaming: " HEALTHY},
+         "1 of 2 required replicas streaming: " HEALTHY},
 	{"healthy", "healthy-leader", "{\"min_streaming\": 0, \"require_unpaused\": true}",
-	 GATE_PASS, "1 of 0 required replicas streaming: " HEALTHY},
+         GATE_PASS, "1 of 0 required replicas streaming: " HEALTHY},
 	/* 3.0.2 says "running": without the leader's word it is not known */
 	{"healthy", NULL, "{}", GATE_ERROR,
-	 "cannot ask the leader: cannot connect to 127.0.0.1:8008: Connection refused; "
-	 "0 of 1 required replicas streaming: pg1 leader running tl 1, pg2 replica running tl 1 "
-	 "lag 0 (streaming unconfirmed: no answer from the leader's API)"},
+         "cannot ask the leader: cannot connect to 127.0.0.1:8008: Connection refused; "
+         "0 of 1 required replicas streaming: pg1 leader running tl 1, pg2 replica running tl 1 "
+         "lag 0 (streaming unconfirmed: no answer from the leader's API)"},
 	/* the replica's own /patroni lists no one streaming */
 	{"healthy", "healthy-replica", "{}", GATE_FAIL,
-	 "0 of 1 required replicas streaming: pg1 leader running tl 1, pg2 replica running tl 1 "
-	 "lag 0 (not streaming per the leader)"},
+         "0 of 1 required replicas streaming: pg1 leader running tl 1, pg2 replica running tl 1 "
+         "lag 0 (not streaming per the leader)"},
 	{"paused", "paused-leader", "{}", GATE_PASS,
-	 "paused; 1 of 1 required replicas streaming: " HEALTHY},
+         "paused; 1 of 1 required replicas streaming: " HEALTHY},
 	{"paused", "paused-leader", "{\"require_unpaused\": true}", GATE_FAIL,
-	 "cluster is paused (maintenance mode); 1 of 1 required replicas streaming: " HEALTHY},
+         "cluster is paused (maintenance mode); 1 of 1 required replicas streaming: " HEALTHY},
 	{"lagging", "lagging-leader", "{\"max_lag_bytes\": 999999}", GATE_FAIL,
-	 "0 of 1 required replicas streaming: pg1 leader running tl 1, pg2 replica running tl 1 "
-	 "lag *"},
+         "0 of 1 required replicas streaming: pg1 leader running tl 1, pg2 replica running tl 1 "
+         "lag *"},
 	{"lagging", "lagging-leader", "{\"max_lag_bytes\": 1073741824}", GATE_PASS,
-	 "1 of 1 required replicas streaming: pg1 leader running tl 1, pg2 replica running tl 1 "
-	 "lag *"},
+         "1 of 1 required replicas streaming: pg1 leader running tl 1, pg2 replica running tl 1 "
+         "lag *"},
 	{"replica-stopped", "replica-stopped-leader", "{}", GATE_FAIL,
-	 "0 of 1 required replicas streaming: pg1 leader running tl 1, pg2 replica stopped lag "
-	 "unknown (not streaming)"},
+         "0 of 1 required replicas streaming: pg1 leader running tl 1, pg2 replica stopped lag "
+         "unknown (not streaming)"},
 	{"replica-stopped", "replica-stopped-leader", "{\"min_streaming\": 0}", GATE_PASS,
-	 "0 of 0 required replicas streaming: *"},
+         "0 of 0 required replicas streaming: *"},
 	/* paused, the leader's key expired: pg2 is on no leader's timeline */
 	{"leader-missing", NULL, "{}", GATE_FAIL,
-	 "paused; no leader: pg2 replica running tl 1 lag 0 (not on the leader's timeline)"},
+         "paused; no leader: pg2 replica running tl 1 lag 0 (not on the leader's timeline)"},
 	{"leader-missing", NULL, "{\"min_streaming\": 0, \"require_unpaused\": true}", GATE_FAIL,
-	 "cluster is paused (maintenance mode); no leader: *"},
+         "cluster is paused (maintenance mode); no leader: *"},
 };
 
 /* The facts as patroni.cluster's fetch gathers them: the leader's own
@@ -392,7 +402,7 @@ static void test_patroni_needs_leader(void **state)
 		const char *cluster;
 		int needs;
 	} rows[] = {
-		{"healthy", 1}, {"paused", 1}, {"lagging", 1},
+		{"healthy", 1},         {"paused", 1},         {"lagging", 1},
 		{"replica-stopped", 0}, {"leader-missing", 0},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -416,13 +426,12 @@ static void test_patroni_details(void **state)
 	struct gate_result res;
 	res_init(&res);
 	patroni_cluster_judge(params, &f, PATRONI, &res);
-	const char *keys[] = {"paused", "leader_api_url", "leader", "timeline", "members",
-	                      "streaming", "min_streaming", "replicas"};
+	const char *keys[] = {"paused",  "leader_api_url", "leader",        "timeline",
+	                      "members", "streaming",      "min_streaming", "replicas"};
 	const char *key;
 	json_t *v;
 	size_t k = 0;
-	json_object_foreach(res.details, key, v)
-	{
+	json_object_foreach(res.details, key, v) {
 		assert_true(k < sizeof(keys) / sizeof(keys[0]));
 		assert_string_equal(key, keys[k++]);
 	}

@@ -49,48 +49,105 @@ struct row {
 
 static const struct row rows[] = {
 	{"all pass allows",
-	 {{"a", B, PASS, 0, "ok"}, {"b", B, PASS, 0, "ok"}}, {NULL}, 0, 1, {NULL}},
+         {{"a", B, PASS, 0, "ok"}, {"b", B, PASS, 0, "ok"}},
+         {NULL},
+         0,
+         1,
+         {NULL}},
 	{"one blocking fail blocks",
-	 {{"a", B, PASS, 0, "ok"}, {"b", B, FAIL, 0, "1 of 2 required replicas streaming"}}, {NULL}, 0, 0,
-	 {"b: 1 of 2 required replicas streaming", NULL}},
+         {{"a", B, PASS, 0, "ok"}, {"b", B, FAIL, 0, "1 of 2 required replicas streaming"}},
+         {NULL},
+         0,
+         0,
+         {"b: 1 of 2 required replicas streaming", NULL}},
 	{"one blocking error blocks",
-	 {{"a", B, ERR, 0, "timeout after 10s"}, {"b", B, PASS, 0, "ok"}}, {NULL}, 0, 0,
-	 {"a: timeout after 10s", NULL}},
+         {{"a", B, ERR, 0, "timeout after 10s"}, {"b", B, PASS, 0, "ok"}},
+         {NULL},
+         0,
+         0,
+         {"a: timeout after 10s", NULL}},
 	{"one blocking skip blocks",
-	 {{"a", B, SKIP, 0, "dependency failed"}, {"b", B, PASS, 0, "ok"}}, {NULL}, 0, 0,
-	 {"a: skipped: dependency failed", NULL}},
+         {{"a", B, SKIP, 0, "dependency failed"}, {"b", B, PASS, 0, "ok"}},
+         {NULL},
+         0,
+         0,
+         {"a: skipped: dependency failed", NULL}},
 	{"warn failure allows",
-	 {{"a", B, PASS, 0, "ok"}, {"disk", W, FAIL, 0, "DISK WARNING"}}, {NULL}, 0, 1, {NULL}},
+         {{"a", B, PASS, 0, "ok"}, {"disk", W, FAIL, 0, "DISK WARNING"}},
+         {NULL},
+         0,
+         1,
+         {NULL}},
 	{"warn error and skip allow",
-	 {{"a", B, PASS, 0, "ok"}, {"w1", W, ERR, 0, "x"}, {"w2", W, SKIP, 0, "y"}}, {NULL}, 0, 1, {NULL}},
+         {{"a", B, PASS, 0, "ok"}, {"w1", W, ERR, 0, "x"}, {"w2", W, SKIP, 0, "y"}},
+         {NULL},
+         0,
+         1,
+         {NULL}},
 	{"only warn checks: no blocking check blocks",
-	 {{"disk", W, PASS, 0, "ok"}}, {NULL}, 0, 0,
-	 {"gate: the runbook has no blocking check, so nothing vouches for the change", NULL}},
+         {{"disk", W, PASS, 0, "ok"}},
+         {NULL},
+         0,
+         0,
+         {"gate: the runbook has no blocking check, so nothing vouches for the change", NULL}},
 	{"summary missing: the status stands in",
-	 {{"a", B, ERR, 0, NULL}}, {NULL}, 0, 0, {"a: error", NULL}},
+         {{"a", B, ERR, 0, NULL}},
+         {NULL},
+         0,
+         0,
+         {"a: error", NULL}},
 	{"override applied to an overridable failing check",
-	 {{"a", B, PASS, 0, "ok"}, {"disk", B, FAIL, 1, "92% used"}}, {"disk", NULL}, 0, 1, {NULL}},
+         {{"a", B, PASS, 0, "ok"}, {"disk", B, FAIL, 1, "92% used"}},
+         {"disk", NULL},
+         0,
+         1,
+         {NULL}},
 	{"override applied to an overridable erroring check",
-	 {{"a", B, PASS, 0, "ok"}, {"disk", B, ERR, 1, "timeout"}}, {"disk", NULL}, 0, 1, {NULL}},
+         {{"a", B, PASS, 0, "ok"}, {"disk", B, ERR, 1, "timeout"}},
+         {"disk", NULL},
+         0,
+         1,
+         {NULL}},
 	{"override refused on a non-overridable check",
-	 {{"a", B, PASS, 0, "ok"}, {"replicas", B, FAIL, 0, "0 streaming"}}, {"replicas", NULL}, 0, 0,
-	 {"replicas: 0 streaming (override refused: not overridable)", NULL}},
+         {{"a", B, PASS, 0, "ok"}, {"replicas", B, FAIL, 0, "0 streaming"}},
+         {"replicas", NULL},
+         0,
+         0,
+         {"replicas: 0 streaming (override refused: not overridable)", NULL}},
 	{"override naming no check changes nothing",
-	 {{"a", B, PASS, 0, "ok"}, {"b", B, FAIL, 1, "bad"}}, {"nosuch", NULL}, 0, 0,
-	 {"b: bad", NULL}},
+         {{"a", B, PASS, 0, "ok"}, {"b", B, FAIL, 1, "bad"}},
+         {"nosuch", NULL},
+         0,
+         0,
+         {"b: bad", NULL}},
 	{"override of one check leaves the other blocking",
-	 {{"a", B, FAIL, 1, "first"}, {"b", B, FAIL, 1, "second"}}, {"b", NULL}, 0, 0,
-	 {"a: first", NULL}},
+         {{"a", B, FAIL, 1, "first"}, {"b", B, FAIL, 1, "second"}},
+         {"b", NULL},
+         0,
+         0,
+         {"a: first", NULL}},
 	{"override does not waive a skip",
-	 {{"a", B, SKIP, 1, "not run"}}, {"a", NULL}, 0, 0, {"a: skipped: not run", NULL}},
+         {{"a", B, SKIP, 1, "not run"}},
+         {"a", NULL},
+         0,
+         0,
+         {"a: skipped: not run", NULL}},
 	{"audit failure blocks an otherwise clean run",
-	 {{"a", B, PASS, 0, "ok"}}, {NULL}, 1, 0,
-	 {"audit: the required audit record could not be written", NULL}},
+         {{"a", B, PASS, 0, "ok"}},
+         {NULL},
+         1,
+         0,
+         {"audit: the required audit record could not be written", NULL}},
 	{"reasons in runbook order, audit last",
-	 {{"c", B, FAIL, 0, "third"}, {"a", B, ERR, 0, "first"}, {"w", W, FAIL, 0, "warn"},
-	  {"b", B, SKIP, 0, "second"}}, {NULL}, 1, 0,
-	 {"c: third", "a: first", "b: skipped: second",
-	  "audit: the required audit record could not be written", NULL}},
+         {{"c", B, FAIL, 0, "third"},
+          {"a", B, ERR, 0, "first"},
+          {"w", W, FAIL, 0, "warn"},
+          {"b", B, SKIP, 0, "second"}},
+         {NULL},
+         1,
+         0,
+         {"c: third", "a: first", "b: skipped: second",
+          "audit: the required audit record could not be written", NULL}},
 };
 
 struct fixture {
@@ -220,12 +277,14 @@ static void test_override_bookkeeping(void **state)
 	/* Deciding again (after an audit failure, say) keeps the applied
 	 * override, appends nothing and rebuilds the reasons. */
 	f.ev.audit_failed = 1;
-	snprintf(f.ev.audit_error, sizeof(f.ev.audit_error), "cannot write audit log /x: Permission denied");
+	snprintf(f.ev.audit_error, sizeof(f.ev.audit_error),
+	         "cannot write audit log /x: Permission denied");
 	decide(&f);
 	assert_false(f.ev.allow);
 	assert_int_equal(disk->status, CHECK_OVERRIDDEN);
 	assert_int_equal(f.ev.nreasons, 2);
-	assert_string_equal(f.ev.reasons[0], "replicas: refused (override refused: not overridable)");
+	assert_string_equal(f.ev.reasons[0],
+	                    "replicas: refused (override refused: not overridable)");
 	assert_string_equal(f.ev.reasons[1], "audit: cannot write audit log /x: Permission denied");
 	eval_release(&f.ev);
 }
@@ -234,8 +293,8 @@ static void test_override_bookkeeping(void **state)
  * as eval_init made it) or that is missing altogether blocks. */
 static void test_missing_result_blocks(void **state)
 {
-	static const struct ck cks[] = {{"a", B, PASS, 0, "ok"}, {"b", B, PASS, 0, "ok"},
-	                                {NULL, 0, 0, 0, NULL}};
+	static const struct ck cks[] = {
+		{"a", B, PASS, 0, "ok"}, {"b", B, PASS, 0, "ok"}, {NULL, 0, 0, 0, NULL}};
 	struct fixture f;
 	fixture_init(&f, cks, 0);
 	eval_init(&f.ev, &f.rb, EVAL_MODE_RUN);
@@ -260,8 +319,8 @@ static void test_missing_result_blocks(void **state)
 /* Results in another order than the runbook's are still matched by id. */
 static void test_results_out_of_order(void **state)
 {
-	static const struct ck cks[] = {{"a", B, PASS, 0, "ok"}, {"b", B, FAIL, 1, "bad"},
-	                                {NULL, 0, 0, 0, NULL}};
+	static const struct ck cks[] = {
+		{"a", B, PASS, 0, "ok"}, {"b", B, FAIL, 1, "bad"}, {NULL, 0, 0, 0, NULL}};
 	static const char *const ov[] = {"b", NULL};
 	struct fixture f;
 	fixture_init(&f, cks, 0);
@@ -288,7 +347,7 @@ static void test_no_runbook_blocks(void **state)
 
 /* --- windows --------------------------------------------------------- */
 
-#define DAY(d) (1u << (d)) /* 0 = mon */
+#define DAY(d) (1u << (d))         /* 0 = mon */
 #define T_THU_0130 1795656600000LL /* 2026-11-26T01:30:00Z, a Thursday */
 #define T_SAT_0000 1795824000000LL /* 2026-11-28T00:00:00Z */
 #define T_FRI_2330 1795822200000LL /* 2026-11-27T23:30:00Z */
@@ -307,28 +366,61 @@ struct wrow {
 
 static const struct wrow wrows[] = {
 	{"outside: next opening named in the window's zone",
-	 {{DAY(5) | DAY(6), 60, 300, "Europe/Berlin", 0, {0}}}, 1, T_THU_0130, 0, CHECK_FAIL,
-	 "outside every maintenance window; next opens sat 01:00 Europe/Berlin (in 1d22h)"},
+         {{DAY(5) | DAY(6), 60, 300, "Europe/Berlin", 0, {0}}},
+         1,
+         T_THU_0130,
+         0,
+         CHECK_FAIL,
+         "outside every maintenance window; next opens sat 01:00 Europe/Berlin (in 1d22h)"},
 	{"inside (Berlin 01:00 on Saturday is 00:00 UTC)",
-	 {{DAY(5) | DAY(6), 60, 300, "Europe/Berlin", 0, {0}}}, 1, T_SAT_0000, 0, CHECK_PASS,
-	 "inside maintenance window sat,sun 01:00-05:00 Europe/Berlin"},
+         {{DAY(5) | DAY(6), 60, 300, "Europe/Berlin", 0, {0}}},
+         1,
+         T_SAT_0000,
+         0,
+         CHECK_PASS,
+         "inside maintenance window sat,sun 01:00-05:00 Europe/Berlin"},
 	{"crossing midnight, before midnight",
-	 {{DAY(4), 22 * 60, 2 * 60, "UTC", 0, {0}}}, 1, T_FRI_2330, 0, CHECK_PASS,
-	 "inside maintenance window fri 22:00-02:00 UTC"},
+         {{DAY(4), 22 * 60, 2 * 60, "UTC", 0, {0}}},
+         1,
+         T_FRI_2330,
+         0,
+         CHECK_PASS,
+         "inside maintenance window fri 22:00-02:00 UTC"},
 	{"crossing midnight, after midnight (the day it started counts)",
-	 {{DAY(4), 22 * 60, 2 * 60, "UTC", 0, {0}}}, 1, T_SAT_0100, 0, CHECK_PASS,
-	 "inside maintenance window fri 22:00-02:00 UTC"},
+         {{DAY(4), 22 * 60, 2 * 60, "UTC", 0, {0}}},
+         1,
+         T_SAT_0100,
+         0,
+         CHECK_PASS,
+         "inside maintenance window fri 22:00-02:00 UTC"},
 	{"crossing midnight, after its end",
-	 {{DAY(4), 22 * 60, 2 * 60, "UTC", 0, {0}}}, 1, T_SAT_0300, 0, CHECK_FAIL,
-	 "outside every maintenance window; next opens fri 22:00 UTC (in 6d19h)"},
+         {{DAY(4), 22 * 60, 2 * 60, "UTC", 0, {0}}},
+         1,
+         T_SAT_0300,
+         0,
+         CHECK_FAIL,
+         "outside every maintenance window; next opens fri 22:00 UTC (in 6d19h)"},
 	{"the earliest of two windows is named",
-	 {{DAY(0), 60, 120, "UTC", 0, {0}}, {DAY(4), 600, 660, "Asia/Tokyo", 0, {0}}}, 2, T_THU_0130, 0,
-	 CHECK_FAIL, "outside every maintenance window; next opens fri 10:00 Asia/Tokyo (in 23h30m)"},
+         {{DAY(0), 60, 120, "UTC", 0, {0}}, {DAY(4), 600, 660, "Asia/Tokyo", 0, {0}}},
+         2,
+         T_THU_0130,
+         0,
+         CHECK_FAIL,
+         "outside every maintenance window; next opens fri 10:00 Asia/Tokyo (in 23h30m)"},
 	{"overridable windows: --override window waives",
-	 {{DAY(5), 60, 300, "UTC", 1, {0}}}, 1, T_THU_0130, 1, CHECK_OVERRIDDEN, NULL},
+         {{DAY(5), 60, 300, "UTC", 1, {0}}},
+         1,
+         T_THU_0130,
+         1,
+         CHECK_OVERRIDDEN,
+         NULL},
 	{"one window not overridable: refused",
-	 {{DAY(5), 60, 300, "UTC", 1, {0}}, {DAY(6), 60, 300, "UTC", 0, {0}}}, 2, T_THU_0130, 1,
-	 CHECK_FAIL, NULL},
+         {{DAY(5), 60, 300, "UTC", 1, {0}}, {DAY(6), 60, 300, "UTC", 0, {0}}},
+         2,
+         T_THU_0130,
+         1,
+         CHECK_FAIL,
+         NULL},
 };
 
 static void test_windows(void **state)
@@ -393,9 +485,11 @@ static void test_zones_whatever_tz(void **state)
 		decide(&f);
 		print_message("TZ=%s\n", tzs[i] ? tzs[i] : "(unset)");
 		assert_string_equal(f.ev.results[1].summary,
-		                    "outside every maintenance window; next opens fri 10:00 Asia/Tokyo (in 23h30m)");
-		assert_string_equal(json_string_value(json_object_get(f.ev.results[1].details, "next_open")),
-		                    "2026-11-27T01:00:00Z");
+		                    "outside every maintenance window; next opens fri 10:00 "
+		                    "Asia/Tokyo (in 23h30m)");
+		assert_string_equal(
+			json_string_value(json_object_get(f.ev.results[1].details, "next_open")),
+			"2026-11-27T01:00:00Z");
 		const char *now_tz = getenv("TZ");
 		if (tzs[i])
 			assert_string_equal(now_tz, tzs[i]);
@@ -422,19 +516,36 @@ struct frow {
 };
 
 static const struct frow frows[] = {
-	{"inside the second window", {1, -1, -1, -1, ""}, 1, CHECK_PASS,
-	 "inside maintenance window sat 22:00-02:00 local time"},
+	{"inside the second window",
+         {1, -1, -1, -1, ""},
+         1,
+         CHECK_PASS,
+         "inside maintenance window sat 22:00-02:00 local time"},
 	{"next opening in a local zone, named by its abbreviation",
-	 {-1, T_THU_0130 + 2 * 3600000, 1, 5, "CET"}, 1, CHECK_FAIL,
-	 "outside every maintenance window; next opens sat 22:00 CET (in 2h00m)"},
-	{"weekday unknown", {-1, T_THU_0130 + 90000, 0, -1, ""}, 1, CHECK_FAIL,
-	 "outside every maintenance window; next opens ? 01:00 UTC (in 1m30s)"},
-	{"none opens", {-1, -1, -1, -1, ""}, 1, CHECK_FAIL,
-	 "outside every maintenance window; none opens in the next 8 days"},
-	{"a window index out of range is none", {7, -1, 9, 2, "X"}, 1, CHECK_FAIL,
-	 "outside every maintenance window; none opens in the next 8 days"},
-	{"no facts at all: fail closed", {0}, 0, CHECK_FAIL,
-	 "the maintenance windows were not evaluated"},
+         {-1, T_THU_0130 + 2 * 3600000, 1, 5, "CET"},
+         1,
+         CHECK_FAIL,
+         "outside every maintenance window; next opens sat 22:00 CET (in 2h00m)"},
+	{"weekday unknown",
+         {-1, T_THU_0130 + 90000, 0, -1, ""},
+         1,
+         CHECK_FAIL,
+         "outside every maintenance window; next opens ? 01:00 UTC (in 1m30s)"},
+	{"none opens",
+         {-1, -1, -1, -1, ""},
+         1,
+         CHECK_FAIL,
+         "outside every maintenance window; none opens in the next 8 days"},
+	{"a window index out of range is none",
+         {7, -1, 9, 2, "X"},
+         1,
+         CHECK_FAIL,
+         "outside every maintenance window; none opens in the next 8 days"},
+	{"no facts at all: fail closed",
+         {0},
+         0,
+         CHECK_FAIL,
+         "the maintenance windows were not evaluated"},
 };
 
 static void test_window_facts_given(void **state)
@@ -488,9 +599,11 @@ static void test_freeze(void **state)
 	assert_string_equal(f.ev.results[1].id, "freeze");
 	assert_int_equal(f.ev.results[1].status, CHECK_FAIL);
 	assert_string_equal(f.ev.results[1].summary,
-	                    "inside change freeze \"year-end change freeze\" until 2027-01-04T00:00:00Z (ends in 10d14h)");
+	                    "inside change freeze \"year-end change freeze\" until "
+	                    "2027-01-04T00:00:00Z (ends in 10d14h)");
 	assert_string_equal(f.ev.reasons[0],
-	                    "freeze: inside change freeze \"year-end change freeze\" until 2027-01-04T00:00:00Z (ends in 10d14h)");
+	                    "freeze: inside change freeze \"year-end change freeze\" until "
+	                    "2027-01-04T00:00:00Z (ends in 10d14h)");
 	eval_release(&f.ev);
 
 	/* before and at its end ([from, to)): pass */
@@ -531,7 +644,8 @@ static void test_freeze(void **state)
 	/* two active freezes, one not overridable: refused, still blocks */
 	fixture_init(&f, cks, 0);
 	f.freezes[0] = (struct rb_freeze){T_DEC20, T_JAN04, "year-end", 1, {0}};
-	f.freezes[1] = (struct rb_freeze){T_DEC24_10 - 3600000, T_DEC24_10 + 3600000, "incident", 0, {0}};
+	f.freezes[1] = (struct rb_freeze){
+		T_DEC24_10 - 3600000, T_DEC24_10 + 3600000, "incident", 0, {0}};
 	f.rb.nfreezes = 2;
 	fixture_eval(&f, cks, T_DEC24_10);
 	set_overrides(&f.ev, ov);

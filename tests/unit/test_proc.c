@@ -28,8 +28,8 @@
 static void test_captures_stdout_and_stderr(void **state)
 {
 	struct proc_result r;
-	assert_int_equal(proc_run(ARGV("sh", "-c", "printf 'hello\\nworld'; printf oops >&2"),
-	                          NULL, &r), 0);
+	assert_int_equal(
+		proc_run(ARGV("sh", "-c", "printf 'hello\\nworld'; printf oops >&2"), NULL, &r), 0);
 	assert_true(r.started);
 	assert_true(r.exited);
 	assert_int_equal(r.exit_code, 0);

@@ -35,24 +35,27 @@ static const struct row rows[] = {
 	{"password=", "password="},
 	{"password=***abc host=h", "password=*** host=h"}, /* a secret that starts like the mask */
 	/* in an error message */
-	{"connection to \"host=db1 password=abc\" failed", "connection to \"host=db1 password=*** failed"},
+	{"connection to \"host=db1 password=abc\" failed",
+         "connection to \"host=db1 password=*** failed"},
 	/* JSON or YAML text */
 	{"{\"password\": \"s e c\", \"user\": \"u\"}", "{\"password\": ***, \"user\": \"u\"}"},
 	{"password: hunter22", "password: ***"},
 	/* URIs */
 	{"postgresql://gate:SECRET@db1:5432/postgres", "postgresql://gate:***@db1:5432/postgres"},
-	{"postgres://gate:SECRET@db1/postgres?sslmode=require", "postgres://gate:***@db1/postgres?sslmode=require"},
+	{"postgres://gate:SECRET@db1/postgres?sslmode=require",
+         "postgres://gate:***@db1/postgres?sslmode=require"},
 	{"https://u:SECRET@example.com/path", "https://u:***@example.com/path"},
 	{"https://u:p%40ss@example.com", "https://u:***@example.com"},
 	{"see https://a:b@h1 and https://c:d@h2/x", "see https://a:***@h1 and https://c:***@h2/x"},
 	{"postgresql://db1/postgres?user=gate&password=SECRET&sslmode=require",
-	 "postgresql://db1/postgres?user=gate&password=***&sslmode=require"},
+         "postgresql://db1/postgres?user=gate&password=***&sslmode=require"},
 	{"postgresql://db1/postgres?password=SECRET", "postgresql://db1/postgres?password=***"},
 	{"postgresql://u:pw@h?password=q", "postgresql://u:***@h?password=***"},
 	{"https://u:p@ss@example.com/x", "https://u:***@example.com/x"}, /* raw @ in the password */
 	/* tokens, secrets, HTTP credentials, command-line options */
 	{"Authorization: Bearer abc.def.ghi", "Authorization: ***"},
-	{"curl -H 'authorization: Basic dXNlcjpwdw==' https://h", "curl -H 'authorization: *** https://h"},
+	{"curl -H 'authorization: Basic dXNlcjpwdw==' https://h",
+         "curl -H 'authorization: *** https://h"},
 	{"https://h/api?x=1&access_token=abc123&y=2", "https://h/api?x=1&access_token=***&y=2"},
 	{"client_secret=xyz789 scope=read", "client_secret=*** scope=read"},
 	{"X-Api-Key: k-123", "X-Api-Key: ***"},
@@ -64,8 +67,10 @@ static const struct row rows[] = {
 	{"postgresql://gate@db1/postgres", "postgresql://gate@db1/postgres"},
 	{"postgresql://db1:5432/postgres", "postgresql://db1:5432/postgres"},
 	{"https://example.com:8443/a@b", "https://example.com:8443/a@b"},
-	{"host=db1 port=5432 dbname=postgres user=gate", "host=db1 port=5432 dbname=postgres user=gate"},
-	{"password authentication failed for user \"gate\"", "password authentication failed for user \"gate\""},
+	{"host=db1 port=5432 dbname=postgres user=gate",
+         "host=db1 port=5432 dbname=postgres user=gate"},
+	{"password authentication failed for user \"gate\"",
+         "password authentication failed for user \"gate\""},
 	{"no password supplied", "no password supplied"},
 	{"passwords=x", "passwords=x"},
 	{"", ""},
@@ -76,7 +81,8 @@ static void test_strings(void **state)
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		char *got = redact_string(rows[i].in);
 		if (strcmp(got, rows[i].want) != 0)
-			print_error("in:   %s\nwant: %s\ngot:  %s\n", rows[i].in, rows[i].want, got);
+			print_error("in:   %s\nwant: %s\ngot:  %s\n", rows[i].in, rows[i].want,
+			            got);
 		assert_string_equal(got, rows[i].want);
 		/* idempotent */
 		char *again = redact_string(got);
@@ -147,19 +153,18 @@ static void test_json(void **state)
 {
 	redact_reset();
 	redact_register_secret("header-token-xyz");
-	json_t *v = json_pack("{s:s, s:[s, {s:s}], s:s, s:i, s:b, s:n, s:{s:s}, s:s}",
-	                      "conninfo", "host=db1 password=pw1",
-	                      "list", "https://u:pw2@h/x", "k", "token header-token-xyz",
-	                      "password", "plain", "token_count", 5, "password_set", 1,
-	                      "api_token", "nested", "inner", "postgresql://a:pw3@h",
-	                      "note", "ok");
+	json_t *v = json_pack("{s:s, s:[s, {s:s}], s:s, s:i, s:b, s:n, s:{s:s}, s:s}", "conninfo",
+	                      "host=db1 password=pw1", "list", "https://u:pw2@h/x", "k",
+	                      "token header-token-xyz", "password", "plain", "token_count", 5,
+	                      "password_set", 1, "api_token", "nested", "inner",
+	                      "postgresql://a:pw3@h", "note", "ok");
 	redact_json(v);
 	char *s = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT);
 	assert_string_equal(s,
-	    "{\"api_token\":null,\"conninfo\":\"host=db1 password=***\","
-	    "\"list\":[\"https://u:***@h/x\",{\"k\":\"token ***\"}],"
-	    "\"nested\":{\"inner\":\"postgresql://a:***@h\"},\"note\":\"ok\","
-	    "\"password\":\"***\",\"password_set\":true,\"token_count\":\"***\"}");
+	                    "{\"api_token\":null,\"conninfo\":\"host=db1 password=***\","
+	                    "\"list\":[\"https://u:***@h/x\",{\"k\":\"token ***\"}],"
+	                    "\"nested\":{\"inner\":\"postgresql://a:***@h\"},\"note\":\"ok\","
+	                    "\"password\":\"***\",\"password_set\":true,\"token_count\":\"***\"}");
 	free(s);
 	json_decref(v);
 	redact_json(NULL); /* harmless */
@@ -169,12 +174,9 @@ static void test_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_strings),
-		cmocka_unit_test(test_null),
-		cmocka_unit_test(test_literals),
-		cmocka_unit_test(test_many_secrets),
-		cmocka_unit_test(test_unmaskable),
-		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_strings),    cmocka_unit_test(test_null),
+		cmocka_unit_test(test_literals),   cmocka_unit_test(test_many_secrets),
+		cmocka_unit_test(test_unmaskable), cmocka_unit_test(test_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

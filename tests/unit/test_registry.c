@@ -70,9 +70,12 @@ static void test_add_module(void **state)
 		uint32_t abi;
 		const char *msg;
 	} abis[] = {
-		{GATE_MKVERSION(2, 0), "module foo.so: built for module ABI 2.0, this gate provides 1.0"},
-		{GATE_MKVERSION(0, 9), "module foo.so: built for module ABI 0.9, this gate provides 1.0"},
-		{GATE_MKVERSION(1, 1), "module foo.so: built for module ABI 1.1, this gate provides 1.0"},
+		{GATE_MKVERSION(2, 0),
+	         "module foo.so: built for module ABI 2.0, this gate provides 1.0"},
+		{GATE_MKVERSION(0, 9),
+	         "module foo.so: built for module ABI 0.9, this gate provides 1.0"},
+		{GATE_MKVERSION(1, 1),
+	         "module foo.so: built for module ABI 1.1, this gate provides 1.0"},
 	};
 	for (size_t i = 0; i < sizeof(abis) / sizeof(abis[0]); i++) {
 		/* types is deliberately garbage: nothing but the version may be
@@ -89,7 +92,8 @@ static void test_add_module(void **state)
 	struct gate_module d = {GATE_ABI_VERSION, "d", "1", types_dup, 1};
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(registry_add_module(&reg, &d, "d.so", &err), -1);
-	assert_string_equal(err.msg, "module d.so: check type 'mem.two' is already provided by a.so");
+	assert_string_equal(err.msg,
+	                    "module d.so: check type 'mem.two' is already provided by a.so");
 	struct gate_module sd = {GATE_ABI_VERSION, "sd", "1", types_self_dup, 2};
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(registry_add_module(&reg, &sd, "sd.so", &err), -1);
@@ -131,7 +135,8 @@ static void test_builtins(void **state)
 	for (size_t i = 0; i < 5; i++) {
 		want += mods[i]->ntypes;
 		for (size_t t = 0; t < mods[i]->ntypes; t++) {
-			const struct gate_registry_entry *e = registry_find(&reg, mods[i]->types[t].name);
+			const struct gate_registry_entry *e = registry_find(&reg,
+			                                                    mods[i]->types[t].name);
 			assert_non_null(e);
 			assert_string_equal(e->origin, "built-in");
 		}
@@ -210,15 +215,15 @@ static char *build_module(const char *dir, const char *name, const char *src)
 	return so;
 }
 
-#define MODULE_SRC(abi, tname)                                                  \
-	"#include \"gate/module.h\"\n"                                        \
-	"static void run(const json_t *p, const struct gate_run_env *e,\n"   \
-	"                struct gate_result *r)\n"                            \
-	"{ (void)p; (void)e; gate_result_set(r, GATE_PASS, \"ok\"); }\n"     \
-	"static const struct gate_check_type types[] = {\n"                  \
-	"  {\"" tname "\", \"s\", NULL, NULL, NULL, run},\n"                  \
-	"};\n"                                                                \
-	"GATE_EXPORT const struct gate_module gate_module = {\n"             \
+#define MODULE_SRC(abi, tname)                                             \
+	"#include \"gate/module.h\"\n"                                     \
+	"static void run(const json_t *p, const struct gate_run_env *e,\n" \
+	"                struct gate_result *r)\n"                         \
+	"{ (void)p; (void)e; gate_result_set(r, GATE_PASS, \"ok\"); }\n"   \
+	"static const struct gate_check_type types[] = {\n"                \
+	"  {\"" tname "\", \"s\", NULL, NULL, NULL, run},\n"               \
+	"};\n"                                                             \
+	"GATE_EXPORT const struct gate_module gate_module = {\n"           \
 	"  " abi ", \"ext\", \"1.0\", types, 1};\n"
 
 static void test_shared_objects(void **state)

@@ -59,15 +59,20 @@ static void fx_init(struct fx *f, int allow)
 		f->command[i] = (char *)cmd[i];
 	f->rb.name = "pg-minor-upgrade";
 	f->rb.path = "runbooks/pg-minor-upgrade.yaml";
-	f->rb.description = "Minor upgrade of db1; needs a fresh verified backup and healthy replicas.";
+	f->rb.description =
+		"Minor upgrade of db1; needs a fresh verified backup and healthy replicas.";
 	f->rb.command = f->command;
 	f->rb.checks = f->checks;
 	f->rb.nchecks = 4;
 	f->checks[0] = (struct rb_check){.id = "backup-fresh", .type = "pgbackrest.backup"};
-	f->checks[1] = (struct rb_check){.id = "replicas", .type = "postgres.replication",
-	                                 .hint = "look at db2: is it running? pg_stat_wal_receiver on it"};
-	f->checks[2] = (struct rb_check){.id = "archiver", .type = "postgres.archiver", .overridable = 1};
-	f->checks[3] = (struct rb_check){.id = "disk", .type = "exec", .severity = RB_SEVERITY_WARN};
+	f->checks[1] = (struct rb_check){
+		.id = "replicas",
+		.type = "postgres.replication",
+		.hint = "look at db2: is it running? pg_stat_wal_receiver on it"};
+	f->checks[2] = (struct rb_check){
+		.id = "archiver", .type = "postgres.archiver", .overridable = 1};
+	f->checks[3] = (struct rb_check){
+		.id = "disk", .type = "exec", .severity = RB_SEVERITY_WARN};
 	f->windows[0] = (struct rb_window){(1u << 5) | (1u << 6), 60, 300, "Europe/Berlin", 0, {0}};
 	f->rb.windows = f->windows;
 	f->rb.nwindows = 1;
@@ -79,21 +84,26 @@ static void fx_init(struct fx *f, int allow)
 	ev->now_ms = allow ? T_SAT_0000 : T_THU_0130;
 	ev->duration_ms = 412.7;
 
-	set_result(ev, 0, CHECK_PASS, "last full backup 20261125-024500F is 3h old, verify ok", 4712.3,
+	set_result(ev, 0, CHECK_PASS, "last full backup 20261125-024500F is 3h old, verify ok",
+	           4712.3,
 	           "{\"label\": \"20261125-024500F\", \"age_s\": 10800, \"verify\": \"ok\"}");
 	if (allow)
 		set_result(ev, 1, CHECK_PASS, "2 of 2 required replicas streaming", 8.4,
 		           "{\"streaming\": 2}");
 	else
-		set_result(ev, 1, CHECK_FAIL, "1 of 2 required replicas streaming", 8.4,
-		           "{\"streaming\": 1, \"conninfo\": \"host=db1 user=gate password=hunter2\","
-		           " \"replicas\": [{\"application_name\": \"db1\", \"state\": \"streaming\", \"replay_lag_s\": 0},"
-		           " {\"application_name\": \"db2\", \"state\": \"catchup\", \"replay_lag_s\": null}]}");
+		set_result(
+			ev, 1, CHECK_FAIL, "1 of 2 required replicas streaming", 8.4,
+			"{\"streaming\": 1, \"conninfo\": \"host=db1 user=gate password=hunter2\","
+			" \"replicas\": [{\"application_name\": \"db1\", \"state\": \"streaming\", "
+			"\"replay_lag_s\": 0},"
+			" {\"application_name\": \"db2\", \"state\": \"catchup\", "
+			"\"replay_lag_s\": null}]}");
 	set_result(ev, 2, CHECK_ERROR, "timeout after 10s", 10000.9, "{}");
 	ev->results[2].timed_out = 1;
 	ev->results[2].attempts = 2;
 	set_result(ev, 3, CHECK_FAIL, "DISK WARNING - free space: /var/lib/postgresql 15%", 41.2,
-	           "{\"exit_code\": 1, \"output\": \"DISK WARNING - free space: /var/lib/postgresql 15%\\n"
+	           "{\"exit_code\": 1, \"output\": \"DISK WARNING - free space: "
+	           "/var/lib/postgresql 15%\\n"
 	           "/var/lib/postgresql 1024 MB (15%)\"}");
 	if (allow) {
 		ev->overrides = xcalloc(1, sizeof(*ev->overrides));
@@ -144,7 +154,8 @@ static void golden(const char *name, const char *got)
 	}
 	char *want = slurp(path);
 	if (!want || strcmp(want, got) != 0)
-		print_error("golden %s differs; got:\n%s\n--- want:\n%s\n", path, got, want ? want : "(missing)");
+		print_error("golden %s differs; got:\n%s\n--- want:\n%s\n", path, got,
+		            want ? want : "(missing)");
 	assert_non_null(want);
 	assert_string_equal(got, want);
 	free(want);
@@ -240,10 +251,12 @@ static void test_json_fields(void **state)
 	assert_int_equal(json_array_size(reasons), 3);
 	assert_string_equal(json_string_value(json_array_get(reasons, 0)),
 	                    "replicas: 1 of 2 required replicas streaming");
-	assert_string_equal(json_string_value(json_array_get(reasons, 1)), "archiver: timeout after 10s");
+	assert_string_equal(json_string_value(json_array_get(reasons, 1)),
+	                    "archiver: timeout after 10s");
 	assert_memory_equal(json_string_value(json_array_get(reasons, 2)), "window: outside", 15);
 	assert_int_equal(json_array_size(json_object_get(j, "command")), 4);
-	assert_string_equal(json_string_value(json_object_get(j, "started_at")), "2026-11-26T01:30:00.123Z");
+	assert_string_equal(json_string_value(json_object_get(j, "started_at")),
+	                    "2026-11-26T01:30:00.123Z");
 	assert_true(json_real_value(json_object_get(j, "duration_ms")) == 412.7);
 	assert_true(json_is_null(json_object_get(j, "exit_status")));
 	assert_int_equal(json_array_size(json_object_get(j, "overrides")), 0);
@@ -256,8 +269,9 @@ static void test_json_fields(void **state)
 		json_t *c = json_array_get(checks, i);
 		assert_string_equal(json_string_value(json_object_get(c, "id")), ids[i]);
 		assert_string_equal(json_string_value(json_object_get(c, "status")), st[i]);
-		static const char *const keys[] = {"type", "severity", "summary", "duration_ms", "attempts",
-		                                   "overridden", "hint", "details"};
+		static const char *const keys[] = {"type",        "severity", "summary",
+		                                   "duration_ms", "attempts", "overridden",
+		                                   "hint",        "details"};
 		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 			assert_non_null(json_object_get(c, keys[k]));
 		assert_true(json_is_object(json_object_get(c, "details")));
@@ -266,14 +280,19 @@ static void test_json_fields(void **state)
 	assert_string_equal(json_string_value(json_object_get(rep, "severity")), "block");
 	assert_string_equal(json_string_value(json_object_get(rep, "hint")),
 	                    "look at db2: is it running? pg_stat_wal_receiver on it");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(rep, "details"), "conninfo")),
-	                    "host=db1 user=gate password=***");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(checks, 3), "severity")), "warn");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(rep, "details"), "conninfo")),
+		"host=db1 user=gate password=***");
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(checks, 3), "severity")), "warn");
 	assert_true(json_is_true(json_object_get(json_array_get(checks, 2), "timed_out")));
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(checks, 2), "attempts")), 2);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(checks, 4), "type")), "window");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "next_window"), "at")),
-	                    "2026-11-28T00:00:00Z");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(checks, 2), "attempts")),
+	                 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(checks, 4), "type")),
+	                    "window");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(j, "next_window"), "at")),
+		"2026-11-28T00:00:00Z");
 	assert_int_equal(json_array_size(json_object_get(j, "warnings")), 1);
 	json_decref(j);
 
@@ -289,9 +308,11 @@ static void test_json_fields(void **state)
 	free(f.ev.command[3]);
 	f.ev.command[3] = xstrdup("\xff");
 	j = report_json(&f.ev);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "checks"), 0),
-	                                                      "summary")), "caf\xef\xbf\xbd ok");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(j, "command"), 3)), "\xef\xbf\xbd");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(j, "checks"), 0), "summary")),
+	                    "caf\xef\xbf\xbd ok");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(j, "command"), 3)),
+	                    "\xef\xbf\xbd");
 	json_decref(j);
 
 	/* after a run: exit_status set; no command: null */
@@ -317,7 +338,8 @@ static void test_json_overrides(void **state)
 	assert_int_equal(json_array_size(json_object_get(j, "reasons")), 0);
 	json_t *o = json_array_get(json_object_get(j, "overrides"), 0);
 	assert_string_equal(json_string_value(json_object_get(o, "id")), "archiver");
-	assert_string_equal(json_string_value(json_object_get(o, "reason")), "archiver known slow, INC-1234");
+	assert_string_equal(json_string_value(json_object_get(o, "reason")),
+	                    "archiver known slow, INC-1234");
 	json_t *arch = json_array_get(json_object_get(j, "checks"), 2);
 	assert_string_equal(json_string_value(json_object_get(arch, "status")), "overridden");
 	assert_true(json_is_true(json_object_get(arch, "overridden")));
@@ -361,17 +383,22 @@ static void test_junit(void **state)
 		assert_int_equal(run_sh(cmd), 0);
 		free(cmd);
 		/* the structure, read back by xmllint --xpath */
-		cmd = xasprintf("test \"$(xmllint --xpath 'count(/testsuite/testcase)' '%s')\" = 6 && "
-		                "test \"$(xmllint --xpath 'count(//testcase/failure)' '%s')\" = %d && "
-		                "test \"$(xmllint --xpath 'string(/testsuite/@failures)' '%s')\" = %d && "
-		                "xmllint --xpath 'string(//testcase[@name=\"replicas\"]/failure/@message)' '%s' | "
-		                "grep -q '1 of 2 required replicas streaming'",
-		                path, path, allow ? 1 : 5, path, allow ? 1 : 5, path);
+		cmd = xasprintf(
+			"test \"$(xmllint --xpath 'count(/testsuite/testcase)' '%s')\" = 6 && "
+			"test \"$(xmllint --xpath 'count(//testcase/failure)' '%s')\" = %d && "
+			"test \"$(xmllint --xpath 'string(/testsuite/@failures)' '%s')\" = %d && "
+			"xmllint --xpath 'string(//testcase[@name=\"replicas\"]/failure/@message)' "
+			"'%s' | "
+			"grep -q '1 of 2 required replicas streaming'",
+			path, path, allow ? 1 : 5, path, allow ? 1 : 5, path);
 		if (allow) {
 			free(cmd);
-			cmd = xasprintf("test \"$(xmllint --xpath 'count(/testsuite/testcase)' '%s')\" = 6 && "
-			                "test \"$(xmllint --xpath 'count(//testcase/failure)' '%s')\" = 1 && "
-			                "xmllint --xpath 'string(//testcase[@name=\"disk\"]/failure/@type)' '%s' | "
+			cmd = xasprintf("test \"$(xmllint --xpath 'count(/testsuite/testcase)' "
+			                "'%s')\" = 6 && "
+			                "test \"$(xmllint --xpath 'count(//testcase/failure)' "
+			                "'%s')\" = 1 && "
+			                "xmllint --xpath "
+			                "'string(//testcase[@name=\"disk\"]/failure/@type)' '%s' | "
 			                "grep -qx fail-warning",
 			                path, path, path);
 		}
@@ -396,11 +423,14 @@ static void test_junit_skip(void **state)
 	struct report_opts o = {REPORT_JUNIT, 0, 0, 0};
 	char *s = render(&f.ev, &o);
 	char *path = write_tmp(s, "skip.xml");
-	char *cmd = xasprintf("xmllint --noout '%s' && "
-	                      "test \"$(xmllint --xpath 'count(//testcase[@name=\"replicas\"]/skipped)' '%s')\" = 1 && "
-	                      "test \"$(xmllint --xpath 'string(/testsuite/@skipped)' '%s')\" = 1 && "
-	                      "test \"$(xmllint --xpath 'count(//testcase[@name=\"decision\"]/failure)' '%s')\" = 1",
-	                      path, path, path, path);
+	char *cmd = xasprintf(
+		"xmllint --noout '%s' && "
+		"test \"$(xmllint --xpath 'count(//testcase[@name=\"replicas\"]/skipped)' '%s')\" "
+		"= 1 && "
+		"test \"$(xmllint --xpath 'string(/testsuite/@skipped)' '%s')\" = 1 && "
+		"test \"$(xmllint --xpath 'count(//testcase[@name=\"decision\"]/failure)' '%s')\" "
+		"= 1",
+		path, path, path, path);
 	assert_int_equal(run_sh(cmd), 0);
 	free(cmd);
 	unlink(path);
@@ -421,12 +451,15 @@ static void test_tap(void **state)
 		char *s = render(&f.ev, &o);
 		assert_memory_equal(s, "TAP version 13\n1..6\n", 20);
 		assert_non_null(strstr(s, "ok 1 - backup-fresh: backup \\#1 ok\n"));
-		assert_non_null(strstr(s, "not ok 4 - disk: DISK WARNING - free space: /var/lib/postgresql 15% # TODO"));
+		assert_non_null(strstr(s, "not ok 4 - disk: DISK WARNING - free space: "
+		                          "/var/lib/postgresql 15% # TODO"));
 		if (!allow) {
-			assert_non_null(strstr(s, "not ok 2 - replicas: 1 of 2 required replicas streaming\n  ---\n"));
+			assert_non_null(strstr(s, "not ok 2 - replicas: 1 of 2 required replicas "
+			                          "streaming\n  ---\n"));
 			assert_non_null(strstr(s, "not ok 6 - decision: block\n"));
 		} else {
-			assert_non_null(strstr(s, "ok 3 - archiver: timeout after 10s (overridden, was error)\n"));
+			assert_non_null(strstr(
+				s, "ok 3 - archiver: timeout after 10s (overridden, was error)\n"));
 			assert_non_null(strstr(s, "ok 6 - decision: allow\n"));
 		}
 		assert_null(strstr(s, "hunter2"));
@@ -464,19 +497,21 @@ static void test_nagios(void **state)
 	fx_init(&f, 0);
 	char *s = render(&f.ev, &o);
 	assert_int_equal(report_nagios_status(&f.ev), 2);
-	assert_string_equal(s, "GATE CRITICAL - blocked: pg-minor-upgrade: replicas: 1 of 2 required replicas "
-	                       "streaming; archiver: timeout after 10s; window: outside every maintenance "
-	                       "window; next opens sat 01:00 Europe/Berlin (in 1d22h) | checks=5;;; "
-	                       "failed=4;;; warnings=1;;; duration=0.41s;;;\n");
+	assert_string_equal(
+		s, "GATE CRITICAL - blocked: pg-minor-upgrade: replicas: 1 of 2 required replicas "
+		   "streaming; archiver: timeout after 10s; window: outside every maintenance "
+		   "window; next opens sat 01:00 Europe/Berlin (in 1d22h) | checks=5;;; "
+		   "failed=4;;; warnings=1;;; duration=0.41s;;;\n");
 	free(s);
 	eval_release(&f.ev);
 
 	fx_init(&f, 1);
 	s = render(&f.ev, &o);
 	assert_int_equal(report_nagios_status(&f.ev), 1);
-	assert_string_equal(s, "GATE WARNING - allowed with warnings: pg-minor-upgrade: disk: DISK WARNING - "
-	                       "free space: /var/lib/postgresql 15% | checks=5;;; failed=1;;; warnings=1;;; "
-	                       "duration=0.41s;;;\n");
+	assert_string_equal(
+		s, "GATE WARNING - allowed with warnings: pg-minor-upgrade: disk: DISK WARNING - "
+		   "free space: /var/lib/postgresql 15% | checks=5;;; failed=1;;; warnings=1;;; "
+		   "duration=0.41s;;;\n");
 	free(s);
 
 	/* no warning left: OK */
@@ -485,8 +520,9 @@ static void test_nagios(void **state)
 	f.ev.results[3].summary = xstrdup("DISK OK | /=1MB;;;");
 	s = render(&f.ev, &o);
 	assert_int_equal(report_nagios_status(&f.ev), 0);
-	assert_string_equal(s, "GATE OK - allowed: pg-minor-upgrade, 4 of 5 checks passed | checks=5;;; "
-	                       "failed=0;;; warnings=0;;; duration=0.41s;;;\n");
+	assert_string_equal(
+		s, "GATE OK - allowed: pg-minor-upgrade, 4 of 5 checks passed | checks=5;;; "
+		   "failed=0;;; warnings=0;;; duration=0.41s;;;\n");
 	free(s);
 
 	/* a '|' in a reason must not start the perfdata early */

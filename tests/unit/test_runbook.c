@@ -60,8 +60,7 @@ static const struct gate_param req_params[] = {
 };
 
 /* One of two parameters is required: the table cannot say it. */
-static int validate_ab(const json_t *params, const char **param, char *msg,
-                       size_t msglen)
+static int validate_ab(const json_t *params, const char **param, char *msg, size_t msglen)
 {
 	if (gate_param_given(params, "a") == gate_param_given(params, "b")) {
 		*param = gate_param_given(params, "b") ? "b" : NULL;
@@ -78,8 +77,7 @@ static const struct gate_param ab_params[] = {
 };
 
 /* A module whose message quotes the value it refuses. */
-static int validate_echo(const json_t *params, const char **param, char *msg,
-                         size_t msglen)
+static int validate_echo(const json_t *params, const char **param, char *msg, size_t msglen)
 {
 	const char *a = gate_param_str(params, "a");
 	if (a && strcmp(a, "good")) {
@@ -99,14 +97,14 @@ static const struct gate_check_type test_types[] = {
 	{"test.all", "every parameter type", NULL, all_params, NULL, run_nothing},
 	{"test.req", "a required parameter", NULL, req_params, NULL, run_nothing},
 	{"test.ab", "a validate callback", NULL, ab_params, validate_ab, run_nothing},
-	{"test.echo", "a validate callback that quotes", NULL, ab_params, validate_echo, run_nothing},
+	{"test.echo", "a validate callback that quotes", NULL, ab_params, validate_echo,
+         run_nothing},
 	{"test.none", "no parameters", NULL, NULL, NULL, run_nothing},
 	{"test.baddefault", "a broken default", NULL, bad_default_params, NULL, run_nothing},
 };
 
 static const struct gate_module test_module = {
-	GATE_ABI_VERSION, "test", "1", test_types,
-	sizeof(test_types) / sizeof(test_types[0]),
+	GATE_ABI_VERSION, "test", "1", test_types, sizeof(test_types) / sizeof(test_types[0]),
 };
 
 /* ---- fixtures ---- */
@@ -139,9 +137,8 @@ static void write_file(const char *name, const char *text)
 	write_mode(name, text, 0644);
 }
 
-static int load_with(const char *name, const char *text,
-                     const struct runbook_load_opts *opts, struct runbook *rb,
-                     struct gate_error *err)
+static int load_with(const char *name, const char *text, const struct runbook_load_opts *opts,
+                     struct runbook *rb, struct gate_error *err)
 {
 	if (text)
 		write_file(name, text);
@@ -197,120 +194,161 @@ struct err_case {
 };
 
 static const struct err_case err_cases[] = {
-	{"unknown top-level key", HEAD "checks: [{id: a, type: test.none}]\nfoo: 1\n",
-	 4, 1, "unknown key 'foo' in the runbook"},
+	{"unknown top-level key", HEAD "checks: [{id: a, type: test.none}]\nfoo: 1\n", 4, 1,
+         "unknown key 'foo' in the runbook"},
 	{"typo in a check key", HEAD "checks:\n  - id: a\n    type: test.none\n    timeuot: 5s\n",
-	 6, 5, "unknown key 'timeuot' in a check; did you mean 'timeout'?"},
-	{"typo in a parameter", HEAD "checks:\n  - id: a\n    type: test.all\n    with:\n      max_agee: 1h\n",
-	 7, 7, "unknown parameter 'max_agee' for check type 'test.all'; did you mean 'max_age'?"},
-	{"version 2", "version: 2\nname: t\nchecks: [{id: a, type: test.none}]\n",
-	 1, 10, "unsupported version '2'"},
-	{"missing version", "name: t\nchecks: [{id: a, type: test.none}]\n",
-	 1, 1, "missing 'version' in the runbook"},
-	{"missing name", "version: 1\nchecks: [{id: a, type: test.none}]\n",
-	 1, 1, "missing 'name' in the runbook"},
-	{"bad name", "version: 1\nname: Foo\nchecks: [{id: a, type: test.none}]\n",
-	 2, 7, "invalid name 'Foo'"},
+         6, 5, "unknown key 'timeuot' in a check; did you mean 'timeout'?"},
+	{"typo in a parameter",
+         HEAD "checks:\n  - id: a\n    type: test.all\n    with:\n      max_agee: 1h\n", 7, 7,
+         "unknown parameter 'max_agee' for check type 'test.all'; did you mean 'max_age'?"},
+	{"version 2", "version: 2\nname: t\nchecks: [{id: a, type: test.none}]\n", 1, 10,
+         "unsupported version '2'"},
+	{"missing version", "name: t\nchecks: [{id: a, type: test.none}]\n", 1, 1,
+         "missing 'version' in the runbook"},
+	{"missing name", "version: 1\nchecks: [{id: a, type: test.none}]\n", 1, 1,
+         "missing 'name' in the runbook"},
+	{"bad name", "version: 1\nname: Foo\nchecks: [{id: a, type: test.none}]\n", 2, 7,
+         "invalid name 'Foo'"},
 	{"not a mapping", "- a\n- b\n", 1, 1, "expected a mapping, got a sequence"},
-	{"bare number duration", HEAD "timeout: 30\nchecks: [{id: a, type: test.none}]\n",
-	 3, 10, "duration '30' needs a unit"},
-	{"overflowing duration", HEAD "timeout: 9999999999999999999d\nchecks: [{id: a, type: test.none}]\n",
-	 3, 10, "duration '9999999999999999999d' is over the limit of 365d"},
-	{"duration that overflowed deadlines", HEAD "checks:\n  - {id: a, type: test.none, timeout: 106751991167d}\n",
-	 4, 39, "duration '106751991167d' is over the limit of 365d"},
-	{"retry delay over a year", HEAD "checks:\n  - {id: a, type: test.none, retry_delay: 365d1ms}\n",
-	 4, 43, "duration '365d1ms' is over the limit of 365d"},
-	{"duration parameter over a year", HEAD "checks:\n  - id: a\n    type: test.all\n    with: {max_age: 366d}\n",
-	 6, 21, "duration '366d' is over the limit of 365d"},
-	{"size parameter over 1 PiB", HEAD "checks:\n  - id: a\n    type: test.all\n    with: {z: 1025TiB}\n",
-	 6, 15, "size '1025TiB' is over the limit of 1024TiB"},
-	{"zero timeout", HEAD "timeout: 0s\nchecks: [{id: a, type: test.none}]\n",
-	 3, 10, "timeout must be greater than 0"},
-	{"yes is not a bool", HEAD "checks:\n  - {id: a, type: test.none, overridable: yes}\n",
-	 4, 43, "expected true or false, got 'yes'"},
-	{"quoted true is not a bool", HEAD "checks:\n  - id: a\n    type: test.all\n    with: {b: \"true\"}\n",
-	 6, 15, "expected true or false"},
-	{"bad severity", HEAD "checks:\n  - {id: a, type: test.none, severity: fatal}\n",
-	 4, 40, "expected severity block or warn, got 'fatal'"},
-	{"negative retries", HEAD "checks:\n  - {id: a, type: test.none, retries: -1}\n",
-	 4, 39, "-1 is out of range"},
-	{"too many retries", HEAD "checks:\n  - {id: a, type: test.none, retries: 1000}\n",
-	 4, 39, "1000 is out of range"},
-	{"unknown type, close", HEAD "checks:\n  - id: a\n    type: test.al\n",
-	 5, 11, "unknown check type 'test.al'; did you mean 'test.all'?"},
-	{"unknown type, far", HEAD "checks:\n  - id: a\n    type: pg_lag\n",
-	 5, 11, "unknown check type 'pg_lag'"},
-	{"missing required parameter", HEAD "checks:\n  - id: a\n    type: test.req\n",
-	 4, 5, "check 'a': missing required parameter 'stanza' for type 'test.req'"},
+	{"bare number duration", HEAD "timeout: 30\nchecks: [{id: a, type: test.none}]\n", 3, 10,
+         "duration '30' needs a unit"},
+	{"overflowing duration",
+         HEAD "timeout: 9999999999999999999d\nchecks: [{id: a, type: test.none}]\n", 3, 10,
+         "duration '9999999999999999999d' is over the limit of 365d"},
+	{"duration that overflowed deadlines",
+         HEAD "checks:\n  - {id: a, type: test.none, timeout: 106751991167d}\n", 4, 39,
+         "duration '106751991167d' is over the limit of 365d"},
+	{"retry delay over a year",
+         HEAD "checks:\n  - {id: a, type: test.none, retry_delay: 365d1ms}\n", 4, 43,
+         "duration '365d1ms' is over the limit of 365d"},
+	{"duration parameter over a year",
+         HEAD "checks:\n  - id: a\n    type: test.all\n    with: {max_age: 366d}\n", 6, 21,
+         "duration '366d' is over the limit of 365d"},
+	{"size parameter over 1 PiB",
+         HEAD "checks:\n  - id: a\n    type: test.all\n    with: {z: 1025TiB}\n", 6, 15,
+         "size '1025TiB' is over the limit of 1024TiB"},
+	{"zero timeout", HEAD "timeout: 0s\nchecks: [{id: a, type: test.none}]\n", 3, 10,
+         "timeout must be greater than 0"},
+	{"yes is not a bool", HEAD "checks:\n  - {id: a, type: test.none, overridable: yes}\n", 4,
+         43, "expected true or false, got 'yes'"},
+	{"quoted true is not a bool",
+         HEAD "checks:\n  - id: a\n    type: test.all\n    with: {b: \"true\"}\n", 6, 15,
+         "expected true or false"},
+	{"bad severity", HEAD "checks:\n  - {id: a, type: test.none, severity: fatal}\n", 4, 40,
+         "expected severity block or warn, got 'fatal'"},
+	{"negative retries", HEAD "checks:\n  - {id: a, type: test.none, retries: -1}\n", 4, 39,
+         "-1 is out of range"},
+	{"too many retries", HEAD "checks:\n  - {id: a, type: test.none, retries: 1000}\n", 4, 39,
+         "1000 is out of range"},
+	{"unknown type, close", HEAD "checks:\n  - id: a\n    type: test.al\n", 5, 11,
+         "unknown check type 'test.al'; did you mean 'test.all'?"},
+	{"unknown type, far", HEAD "checks:\n  - id: a\n    type: pg_lag\n", 5, 11,
+         "unknown check type 'pg_lag'"},
+	{"missing required parameter", HEAD "checks:\n  - id: a\n    type: test.req\n", 4, 5,
+         "check 'a': missing required parameter 'stanza' for type 'test.req'"},
 	{"missing id", HEAD "checks:\n  - type: test.none\n", 4, 5, "missing 'id' in a check"},
-	{"bad id", HEAD "checks:\n  - {id: A_b, type: test.none}\n", 4, 10, "invalid check id 'A_b'"},
-	{"reserved id", HEAD "checks:\n  - {id: window, type: test.none}\n", 4, 10, "reserved for the window pseudo-check"},
-	{"enum not a choice", HEAD "checks:\n  - id: a\n    type: test.all\n    with: {e: d}\n",
-	 6, 15, "expected one of a|b|c, got 'd'"},
-	{"unknown variable", HEAD "vars: {primary: x}\nchecks:\n  - id: a\n    type: test.all\n    with: {s: \"${primry}\"}\n",
-	 7, 15, "unknown variable 'primry'; did you mean 'primary'?"},
-	{"unset env", HEAD "checks:\n  - id: a\n    type: test.all\n    with:\n      s: \"${env:GATE_TEST_UNSET}\"\n",
-	 7, 10, "environment variable 'GATE_TEST_UNSET' is not set"},
+	{"bad id", HEAD "checks:\n  - {id: A_b, type: test.none}\n", 4, 10,
+         "invalid check id 'A_b'"},
+	{"reserved id", HEAD "checks:\n  - {id: window, type: test.none}\n", 4, 10,
+         "reserved for the window pseudo-check"},
+	{"enum not a choice", HEAD "checks:\n  - id: a\n    type: test.all\n    with: {e: d}\n", 6,
+         15, "expected one of a|b|c, got 'd'"},
+	{"unknown variable",
+         HEAD "vars: {primary: x}\nchecks:\n  - id: a\n    type: test.all\n    with: {s: "
+              "\"${primry}\"}\n",
+         7, 15, "unknown variable 'primry'; did you mean 'primary'?"},
+	{"unset env",
+         HEAD
+         "checks:\n  - id: a\n    type: test.all\n    with:\n      s: \"${env:GATE_TEST_UNSET}\"\n",
+         7, 10, "environment variable 'GATE_TEST_UNSET' is not set"},
 	{"unterminated", HEAD "checks:\n  - id: a\n    type: test.all\n    with: {s: \"a ${x\"}\n",
-	 6, 15, "unterminated '${'"},
-	{"var using a var", HEAD "vars:\n  a: x\n  b: \"${a}\"\nchecks: [{id: a, type: test.none}]\n",
-	 5, 6, "a var may only use ${env:NAME}"},
-	{"duplicate id", HEAD "checks:\n  - {id: a, type: test.none}\n  - {id: b, type: test.none}\n  - {id: a, type: test.none}\n",
-	 6, 10, "duplicate check id 'a' (first defined at "},
-	{"duplicate key", HEAD "checks:\n  - id: a\n    type: test.none\n    id: b\n",
-	 6, 5, "duplicate key 'id' (first at line 4, column 5)"},
+         6, 15, "unterminated '${'"},
+	{"var using a var",
+         HEAD "vars:\n  a: x\n  b: \"${a}\"\nchecks: [{id: a, type: test.none}]\n", 5, 6,
+         "a var may only use ${env:NAME}"},
+	{"duplicate id",
+         HEAD "checks:\n  - {id: a, type: test.none}\n  - {id: b, type: test.none}\n  - {id: a, "
+              "type: test.none}\n",
+         6, 10, "duplicate check id 'a' (first defined at "},
+	{"duplicate key", HEAD "checks:\n  - id: a\n    type: test.none\n    id: b\n", 6, 5,
+         "duplicate key 'id' (first at line 4, column 5)"},
 	{"empty checks", HEAD "checks: []\n", 3, 9, "checks must not be empty"},
 	{"no checks", HEAD "description: x\n", 1, 1, "missing 'checks'"},
-	{"window start", HEAD "window:\n  - {start: \"25:00\", end: \"05:00\"}\nchecks: [{id: a, type: test.none}]\n",
-	 4, 13, "expected a time as HH:MM"},
-	{"window no end", HEAD "window:\n  - {start: \"01:00\"}\nchecks: [{id: a, type: test.none}]\n",
-	 4, 5, "missing 'end' in a window"},
-	{"window zone unknown", HEAD "window:\n  - {start: \"01:00\", end: \"02:00\", timezone: Mars/Olympus}\nchecks: [{id: a, type: test.none}]\n",
-	 4, 46, "unknown time zone 'Mars/Olympus'"},
-	{"window zone traversal", HEAD "window:\n  - {start: \"01:00\", end: \"02:00\", timezone: ../../etc/passwd}\nchecks: [{id: a, type: test.none}]\n",
-	 4, 46, "unknown time zone"},
-	{"window zone absolute", HEAD "window:\n  - {start: \"01:00\", end: \"02:00\", timezone: /etc/localtime}\nchecks: [{id: a, type: test.none}]\n",
-	 4, 46, "unknown time zone"},
-	{"window day", HEAD "window:\n  - {days: [monday], start: \"01:00\", end: \"02:00\"}\nchecks: [{id: a, type: test.none}]\n",
-	 4, 13, "expected a day (mon,"},
-	{"window key typo", HEAD "window:\n  - {start: \"01:00\", end: \"02:00\", timzone: UTC}\nchecks: [{id: a, type: test.none}]\n",
-	 4, 36, "did you mean 'timezone'?"},
-	{"freeze backwards", HEAD "freeze:\n  - from: 2026-12-20T00:00:00Z\n    to: 2026-12-19T00:00:00Z\nchecks: [{id: a, type: test.none}]\n",
-	 5, 9, "freeze 'to' must be after 'from'"},
-	{"freeze no time", HEAD "freeze:\n  - from: 2026-12-20\n    to: 2026-12-21T00:00:00Z\nchecks: [{id: a, type: test.none}]\n",
-	 4, 11, "expected an RFC 3339 timestamp"},
-	{"freeze no zone", HEAD "freeze:\n  - from: 2026-12-20T00:00:00\n    to: 2026-12-21T00:00:00Z\nchecks: [{id: a, type: test.none}]\n",
-	 4, 11, "expected an RFC 3339 timestamp"},
-	{"empty command", HEAD "command: []\nchecks: [{id: a, type: test.none}]\n",
-	 3, 10, "command must be a non-empty list"},
-	{"command not a list", HEAD "command: apt-get upgrade\nchecks: [{id: a, type: test.none}]\n",
-	 3, 10, "expected a sequence, got a scalar"},
-	{"multiple documents", HEAD "checks: [{id: a, type: test.none}]\n---\nversion: 1\n",
-	 4, 1, "multiple documents"},
+	{"window start",
+         HEAD
+         "window:\n  - {start: \"25:00\", end: \"05:00\"}\nchecks: [{id: a, type: test.none}]\n",
+         4, 13, "expected a time as HH:MM"},
+	{"window no end",
+         HEAD "window:\n  - {start: \"01:00\"}\nchecks: [{id: a, type: test.none}]\n", 4, 5,
+         "missing 'end' in a window"},
+	{"window zone unknown",
+         HEAD "window:\n  - {start: \"01:00\", end: \"02:00\", timezone: Mars/Olympus}\nchecks: "
+              "[{id: a, type: test.none}]\n",
+         4, 46, "unknown time zone 'Mars/Olympus'"},
+	{"window zone traversal",
+         HEAD "window:\n  - {start: \"01:00\", end: \"02:00\", timezone: "
+              "../../etc/passwd}\nchecks: [{id: a, type: test.none}]\n",
+         4, 46, "unknown time zone"},
+	{"window zone absolute",
+         HEAD "window:\n  - {start: \"01:00\", end: \"02:00\", timezone: /etc/localtime}\nchecks: "
+              "[{id: a, type: test.none}]\n",
+         4, 46, "unknown time zone"},
+	{"window day",
+         HEAD "window:\n  - {days: [monday], start: \"01:00\", end: \"02:00\"}\nchecks: [{id: a, "
+              "type: test.none}]\n",
+         4, 13, "expected a day (mon,"},
+	{"window key typo",
+         HEAD "window:\n  - {start: \"01:00\", end: \"02:00\", timzone: UTC}\nchecks: [{id: a, "
+              "type: test.none}]\n",
+         4, 36, "did you mean 'timezone'?"},
+	{"freeze backwards",
+         HEAD "freeze:\n  - from: 2026-12-20T00:00:00Z\n    to: 2026-12-19T00:00:00Z\nchecks: "
+              "[{id: a, type: test.none}]\n",
+         5, 9, "freeze 'to' must be after 'from'"},
+	{"freeze no time",
+         HEAD "freeze:\n  - from: 2026-12-20\n    to: 2026-12-21T00:00:00Z\nchecks: [{id: a, type: "
+              "test.none}]\n",
+         4, 11, "expected an RFC 3339 timestamp"},
+	{"freeze no zone",
+         HEAD "freeze:\n  - from: 2026-12-20T00:00:00\n    to: 2026-12-21T00:00:00Z\nchecks: [{id: "
+              "a, type: test.none}]\n",
+         4, 11, "expected an RFC 3339 timestamp"},
+	{"empty command", HEAD "command: []\nchecks: [{id: a, type: test.none}]\n", 3, 10,
+         "command must be a non-empty list"},
+	{"command not a list",
+         HEAD "command: apt-get upgrade\nchecks: [{id: a, type: test.none}]\n", 3, 10,
+         "expected a sequence, got a scalar"},
+	{"multiple documents", HEAD "checks: [{id: a, type: test.none}]\n---\nversion: 1\n", 4, 1,
+         "multiple documents"},
 	{"invalid yaml", HEAD "checks: [{id: a, type: test.none}\n", 4, 1, "invalid yaml"},
-	{"int list item", HEAD "checks:\n  - id: a\n    type: test.all\n    with: {il: [200, ok]}\n",
-	 6, 22, "expected an integer, got 'ok'"},
-	{"bad size", HEAD "checks:\n  - id: a\n    type: test.all\n    with: {z: 12XB}\n",
-	 6, 15, "invalid size '12XB'"},
-	{"validate at key", HEAD "checks:\n  - id: a\n    type: test.ab\n    with:\n      a: x\n      b: y\n",
-	 8, 7, "check 'a': b: give exactly one of a and b"},
-	{"validate whole", HEAD "checks:\n  - id: a\n    type: test.ab\n",
-	 4, 5, "check 'a': give exactly one of a and b"},
-	{"unknown alias", HEAD "checks:\n  - {id: a, type: test.all, with: {s: *nope}}\n",
-	 4, 39, "unknown alias '*nope'"},
-	{"string gets a mapping", HEAD "checks:\n  - id: a\n    type: test.all\n    with:\n      s: {x: 1}\n",
-	 7, 10, "expected a string, got a mapping"},
-	{"check is a string", HEAD "checks:\n  - just-a-string\n", 4, 5, "expected a mapping, got a scalar"},
+	{"int list item",
+         HEAD "checks:\n  - id: a\n    type: test.all\n    with: {il: [200, ok]}\n", 6, 22,
+         "expected an integer, got 'ok'"},
+	{"bad size", HEAD "checks:\n  - id: a\n    type: test.all\n    with: {z: 12XB}\n", 6, 15,
+         "invalid size '12XB'"},
+	{"validate at key",
+         HEAD "checks:\n  - id: a\n    type: test.ab\n    with:\n      a: x\n      b: y\n", 8, 7,
+         "check 'a': b: give exactly one of a and b"},
+	{"validate whole", HEAD "checks:\n  - id: a\n    type: test.ab\n", 4, 5,
+         "check 'a': give exactly one of a and b"},
+	{"unknown alias", HEAD "checks:\n  - {id: a, type: test.all, with: {s: *nope}}\n", 4, 39,
+         "unknown alias '*nope'"},
+	{"string gets a mapping",
+         HEAD "checks:\n  - id: a\n    type: test.all\n    with:\n      s: {x: 1}\n", 7, 10,
+         "expected a string, got a mapping"},
+	{"check is a string", HEAD "checks:\n  - just-a-string\n", 4, 5,
+         "expected a mapping, got a scalar"},
 	{"audit without file", HEAD "audit: {required: true}\nchecks: [{id: a, type: test.none}]\n",
-	 3, 8, "missing 'file' in audit"},
-	{"null timeout", HEAD "checks:\n  - id: a\n    type: test.none\n    timeout:\n",
-	 6, 13, "got null"},
-	{"bad default in module", HEAD "checks:\n  - id: a\n    type: test.baddefault\n",
-	 4, 5, "check type 'test.baddefault': invalid default '30' for parameter 'd'"},
-	{"number not a number", HEAD "checks:\n  - id: a\n    type: test.all\n    with: {n: 1.2.3}\n",
-	 6, 15, "expected a number, got '1.2.3'"},
-	{"json infinity", HEAD "checks:\n  - id: a\n    type: test.all\n    with: {j: [.inf]}\n",
-	 6, 16, "cannot be represented in JSON"},
+         3, 8, "missing 'file' in audit"},
+	{"null timeout", HEAD "checks:\n  - id: a\n    type: test.none\n    timeout:\n", 6, 13,
+         "got null"},
+	{"bad default in module", HEAD "checks:\n  - id: a\n    type: test.baddefault\n", 4, 5,
+         "check type 'test.baddefault': invalid default '30' for parameter 'd'"},
+	{"number not a number",
+         HEAD "checks:\n  - id: a\n    type: test.all\n    with: {n: 1.2.3}\n", 6, 15,
+         "expected a number, got '1.2.3'"},
+	{"json infinity", HEAD "checks:\n  - id: a\n    type: test.all\n    with: {j: [.inf]}\n", 6,
+         16, "cannot be represented in JSON"},
 };
 
 static void test_errors(void **state)
@@ -326,8 +364,8 @@ static void test_errors(void **state)
 		gate_error_format(&err, buf, sizeof(buf));
 		if (rc != -1 || err.line != c->line || err.col != c->col ||
 		    !strstr(err.msg, c->fragment)) {
-			print_error("case '%s': rc %d, got '%s', want %d:%d '%s'\n",
-			            c->what, rc, buf, c->line, c->col, c->fragment);
+			print_error("case '%s': rc %d, got '%s', want %d:%d '%s'\n", c->what, rc,
+			            buf, c->line, c->col, c->fragment);
 			failures++;
 		}
 		/* The file in the error is the runbook's path. */
@@ -347,38 +385,69 @@ static void test_errors(void **state)
  * in a module's message); and a secret reports could not mask is an error
  * at its position, never silently left unmasked. */
 static const struct err_case secret_cases[] = {
-	{"duration from env", HEAD "checks:\n  - id: a\n    type: test.all\n    with: {max_age: \"${env:GATE_TEST_TOKEN}\"}\n",
-	 6, 21, "invalid duration '***' (value from ${env:GATE_TEST_TOKEN}) (expected"},
-	{"duration from env, bare number", HEAD "checks:\n  - id: a\n    type: test.all\n    with: {max_age: \"1${env:GATE_TEST_NUM}\"}\n",
-	 6, 21, "duration '***' (value from ${env:GATE_TEST_NUM}) needs a unit"},
-	{"duration from env, too big", HEAD "checks:\n  - id: a\n    type: test.all\n    with: {max_age: \"${env:GATE_TEST_NUM}d\"}\n",
-	 6, 21, "duration '***' (value from ${env:GATE_TEST_NUM}) is over the limit"},
-	{"size through a var", HEAD "vars: {pw: \"${env:GATE_TEST_TOKEN}\"}\nchecks:\n  - id: a\n    type: test.all\n    with: {z: \"${pw}\"}\n",
-	 7, 15, "invalid size '***' (value from ${env:GATE_TEST_TOKEN})"},
-	{"int", HEAD "checks:\n  - id: a\n    type: test.all\n    with: {i: \"${env:GATE_TEST_TOKEN}\"}\n",
-	 6, 15, "expected an integer, got '***' (value from ${env:GATE_TEST_TOKEN})"},
-	{"int list item", HEAD "checks:\n  - id: a\n    type: test.all\n    with: {il: [200, \"${env:GATE_TEST_PLAIN}${env:GATE_TEST_TOKEN}\"]}\n",
-	 6, 22, "got '***' (value from ${env:GATE_TEST_PLAIN}, ${env:GATE_TEST_TOKEN})"},
-	{"number", HEAD "checks:\n  - id: a\n    type: test.all\n    with: {n: \"${env:GATE_TEST_TOKEN}\"}\n",
-	 6, 15, "expected a number, got '***' (value from ${env:GATE_TEST_TOKEN})"},
-	{"enum", HEAD "checks:\n  - id: a\n    type: test.all\n    with: {e: \"${env:GATE_TEST_TOKEN}\"}\n",
-	 6, 15, "expected one of a|b|c, got '***' (value from ${env:GATE_TEST_TOKEN})"},
-	{"module message", HEAD "checks:\n  - id: a\n    type: test.echo\n    with: {a: \"x-${env:GATE_TEST_TOKEN}-y\"}\n",
-	 6, 12, "check 'a': a: 'x-***-y' is not good"},
-	{"module message, short value", HEAD "checks:\n  - id: a\n    type: test.echo\n    with: {a: \"${env:GATE_TEST_SHORT}\"}\n",
-	 6, 12, "check 'a': a: invalid value (the module's message is not shown"},
-	{"module message, conninfo", HEAD "checks:\n  - id: a\n    type: test.echo\n    with: {a: \"host=x password=hunter2pw\"}\n",
-	 6, 12, "check 'a': a: 'host=x password=*** is not good"},
-	{"short secret", HEAD "checks:\n  - id: a\n    type: test.all\n    with:\n      pw: \"${env:GATE_TEST_SHORT}\"\n",
-	 7, 11, "the value of ${env:GATE_TEST_SHORT} would be a secret, but it has only 3 characters: reports can mask a secret of at least 4 characters"},
-	{"short secret through a var", HEAD "vars: {p: \"${env:GATE_TEST_SHORT}\"}\nchecks:\n  - id: a\n    type: test.all\n    with:\n      pw: \"x${p}\"\n",
-	 8, 11, "the value of ${env:GATE_TEST_SHORT} would be a secret"},
-	{"empty secret", HEAD "checks:\n  - id: a\n    type: test.all\n    with:\n      pw: \"${env:GATE_TEST_EMPTY}\"\n",
-	 7, 11, "${env:GATE_TEST_EMPTY} is empty, and its value would be a secret"},
-	{"short header", HEAD "checks:\n  - id: a\n    type: test.all\n    with:\n      sm: {X-Key: \"${env:GATE_TEST_SHORT}\"}\n",
-	 7, 19, "the value of ${env:GATE_TEST_SHORT} would be a secret"},
-	{"short value, unavailable type", HEAD "checks:\n  - id: a\n    type: test.gone\n    with: {a: \"${env:GATE_TEST_SHORT}\"}\n",
-	 6, 15, "the value of ${env:GATE_TEST_SHORT} would be a secret"},
+	{"duration from env",
+         HEAD "checks:\n  - id: a\n    type: test.all\n    with: {max_age: "
+              "\"${env:GATE_TEST_TOKEN}\"}\n",
+         6, 21, "invalid duration '***' (value from ${env:GATE_TEST_TOKEN}) (expected"},
+	{"duration from env, bare number",
+         HEAD
+         "checks:\n  - id: a\n    type: test.all\n    with: {max_age: \"1${env:GATE_TEST_NUM}\"}\n",
+         6, 21, "duration '***' (value from ${env:GATE_TEST_NUM}) needs a unit"},
+	{"duration from env, too big",
+         HEAD
+         "checks:\n  - id: a\n    type: test.all\n    with: {max_age: \"${env:GATE_TEST_NUM}d\"}\n",
+         6, 21, "duration '***' (value from ${env:GATE_TEST_NUM}) is over the limit"},
+	{"size through a var",
+         HEAD "vars: {pw: \"${env:GATE_TEST_TOKEN}\"}\nchecks:\n  - id: a\n    type: test.all\n    "
+              "with: {z: \"${pw}\"}\n",
+         7, 15, "invalid size '***' (value from ${env:GATE_TEST_TOKEN})"},
+	{"int",
+         HEAD "checks:\n  - id: a\n    type: test.all\n    with: {i: \"${env:GATE_TEST_TOKEN}\"}\n",
+         6, 15, "expected an integer, got '***' (value from ${env:GATE_TEST_TOKEN})"},
+	{"int list item",
+         HEAD "checks:\n  - id: a\n    type: test.all\n    with: {il: [200, "
+              "\"${env:GATE_TEST_PLAIN}${env:GATE_TEST_TOKEN}\"]}\n",
+         6, 22, "got '***' (value from ${env:GATE_TEST_PLAIN}, ${env:GATE_TEST_TOKEN})"},
+	{"number",
+         HEAD "checks:\n  - id: a\n    type: test.all\n    with: {n: \"${env:GATE_TEST_TOKEN}\"}\n",
+         6, 15, "expected a number, got '***' (value from ${env:GATE_TEST_TOKEN})"},
+	{"enum",
+         HEAD "checks:\n  - id: a\n    type: test.all\n    with: {e: \"${env:GATE_TEST_TOKEN}\"}\n",
+         6, 15, "expected one of a|b|c, got '***' (value from ${env:GATE_TEST_TOKEN})"},
+	{"module message",
+         HEAD
+         "checks:\n  - id: a\n    type: test.echo\n    with: {a: \"x-${env:GATE_TEST_TOKEN}-y\"}\n",
+         6, 12, "check 'a': a: 'x-***-y' is not good"},
+	{"module message, short value",
+         HEAD
+         "checks:\n  - id: a\n    type: test.echo\n    with: {a: \"${env:GATE_TEST_SHORT}\"}\n",
+         6, 12, "check 'a': a: invalid value (the module's message is not shown"},
+	{"module message, conninfo",
+         HEAD
+         "checks:\n  - id: a\n    type: test.echo\n    with: {a: \"host=x password=hunter2pw\"}\n",
+         6, 12, "check 'a': a: 'host=x password=*** is not good"},
+	{"short secret",
+         HEAD "checks:\n  - id: a\n    type: test.all\n    with:\n      pw: "
+              "\"${env:GATE_TEST_SHORT}\"\n",
+         7, 11,
+         "the value of ${env:GATE_TEST_SHORT} would be a secret, but it has only 3 characters: "
+         "reports can mask a secret of at least 4 characters"},
+	{"short secret through a var",
+         HEAD "vars: {p: \"${env:GATE_TEST_SHORT}\"}\nchecks:\n  - id: a\n    type: test.all\n    "
+              "with:\n      pw: \"x${p}\"\n",
+         8, 11, "the value of ${env:GATE_TEST_SHORT} would be a secret"},
+	{"empty secret",
+         HEAD "checks:\n  - id: a\n    type: test.all\n    with:\n      pw: "
+              "\"${env:GATE_TEST_EMPTY}\"\n",
+         7, 11, "${env:GATE_TEST_EMPTY} is empty, and its value would be a secret"},
+	{"short header",
+         HEAD "checks:\n  - id: a\n    type: test.all\n    with:\n      sm: {X-Key: "
+              "\"${env:GATE_TEST_SHORT}\"}\n",
+         7, 19, "the value of ${env:GATE_TEST_SHORT} would be a secret"},
+	{"short value, unavailable type",
+         HEAD
+         "checks:\n  - id: a\n    type: test.gone\n    with: {a: \"${env:GATE_TEST_SHORT}\"}\n",
+         6, 15, "the value of ${env:GATE_TEST_SHORT} would be a secret"},
 };
 
 static void test_secret_errors(void **state)
@@ -410,10 +479,10 @@ static void test_secret_errors(void **state)
 		gate_error_format(&err, buf, sizeof(buf));
 		if (rc != -1 || err.line != c->line || err.col != c->col ||
 		    !strstr(err.msg, c->fragment) || strstr(buf, "s3cr3t-token") ||
-		    strstr(buf, "s3c'") || strstr(buf, "987654321") ||
-		    strstr(buf, "plainval") || strstr(buf, "hunter2pw")) {
-			print_error("case '%s': rc %d, got '%s', want %d:%d '%s'\n",
-			            c->what, rc, buf, c->line, c->col, c->fragment);
+		    strstr(buf, "s3c'") || strstr(buf, "987654321") || strstr(buf, "plainval") ||
+		    strstr(buf, "hunter2pw")) {
+			print_error("case '%s': rc %d, got '%s', want %d:%d '%s'\n", c->what, rc,
+			            buf, c->line, c->col, c->fragment);
 			failures++;
 		}
 		runbook_release(&rb);
@@ -435,7 +504,8 @@ static void test_many_secrets(void **state)
 		snprintf(name, sizeof(name), "GATE_TEST_S%d", i);
 		snprintf(val, sizeof(val), "secret-%03d", i);
 		setenv(name, val, 1);
-		strbuf_addf(&sb, "  - {id: c%d, type: test.all, with: {sm: {X: \"${env:%s}\"}}}\n", i, name);
+		strbuf_addf(&sb, "  - {id: c%d, type: test.all, with: {sm: {X: \"${env:%s}\"}}}\n",
+		            i, name);
 	}
 	struct runbook rb;
 	struct gate_error err;
@@ -528,8 +598,9 @@ static void test_full(void **state)
 	assert_int_equal(gate_param_int(p, "z", 0), 1000000000LL);
 	assert_true(json_is_real(json_object_get(p, "n")));
 	assert_string_equal(json_string_value(json_array_get(json_object_get(p, "sl"), 1)), "db1");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(p, "sm"), "Authorization")),
-	                    "Bearer s3cr3t-token");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(p, "sm"), "Authorization")),
+		"Bearer s3cr3t-token");
 	assert_string_equal(gate_param_str(p, "e"), "c");
 	const json_t *j = json_object_get(p, "j");
 	assert_true(json_is_integer(json_object_get(j, "a")));
@@ -556,7 +627,7 @@ static void test_full(void **state)
 	assert_int_equal(json_array_size(json_object_get(p, "sl")), 3);
 	assert_string_equal(gate_param_str(p, "e"), "b");
 	assert_int_equal(json_integer_value(json_array_get(json_object_get(p, "il"), 0)), 200);
-	assert_null(json_object_get(p, "i"));  /* no default: absent */
+	assert_null(json_object_get(p, "i")); /* no default: absent */
 	assert_int_equal(rb.checks[1].timeout_ms, CHECK_DEFAULT_TIMEOUT_MS);
 	assert_int_equal(rb.checks[1].retry_delay_ms, CHECK_DEFAULT_RETRY_DELAY_MS);
 	assert_int_equal(rb.checks[1].severity, RB_SEVERITY_BLOCK);
@@ -587,7 +658,9 @@ static void test_defaults_minimal(void **state)
 	assert_true(runbook_command_allowed(&rb, a)); /* no allow_commands */
 	runbook_release(&rb);
 	/* allow_commands: [] allows nothing */
-	assert_int_equal(load(HEAD "allow_commands: []\nchecks: [{id: a, type: test.none}]\n", &rb, &err), 0);
+	assert_int_equal(
+		load(HEAD "allow_commands: []\nchecks: [{id: a, type: test.none}]\n", &rb, &err),
+		0);
 	assert_false(runbook_command_allowed(&rb, a));
 	runbook_release(&rb);
 }
@@ -598,8 +671,8 @@ static void test_cli_vars(void **state)
 {
 	(void)state;
 	const char *yaml = HEAD "vars: {primary: db1}\n"
-	                        "checks:\n  - id: a\n    type: test.all\n"
-	                        "    with: {s: \"${primary}/${port}\"}\n";
+				"checks:\n  - id: a\n    type: test.all\n"
+				"    with: {s: \"${primary}/${port}\"}\n";
 	struct rb_var v1[] = {{"primary", "db2"}, {"port", "5433"}};
 	struct runbook_load_opts o = {v1, 2, 0};
 	struct runbook rb;
@@ -612,7 +685,9 @@ static void test_cli_vars(void **state)
 	struct rb_var v2[] = {{"primry", "db2"}, {"port", "1"}};
 	o.vars = v2;
 	assert_int_equal(load_with("rb.yaml", NULL, &o, &rb, &err), -1);
-	assert_non_null(strstr(err.msg, "--var 'primry' is not a variable of this runbook; did you mean 'primary'?"));
+	assert_non_null(strstr(
+		err.msg,
+		"--var 'primry' is not a variable of this runbook; did you mean 'primary'?"));
 	runbook_release(&rb);
 
 	/* Without --var port, ${port} is unknown. */
@@ -632,22 +707,26 @@ static void test_lazy_env_vars(void **state)
 	struct gate_error err;
 	write_file("lazy/policy.yaml",
 	           "vars: {token: \"${env:GATE_TEST_UNSET}\", spare: \"${env:GATE_TEST_UNSET}\"}\n"
-	           "checks:\n  - id: p\n    type: test.all\n    with: {sm: {Authorization: \"${token}\"}}\n");
+	           "checks:\n  - id: p\n    type: test.all\n    with: {sm: {Authorization: "
+	           "\"${token}\"}}\n");
 	const char *top = "version: 1\nname: t\ninclude: [policy.yaml]\n"
-	                  "vars: {token: \"${env:GATE_TEST_TOKEN}\"}\n";
+			  "vars: {token: \"${env:GATE_TEST_TOKEN}\"}\n";
 	int rc = load_with("lazy/top.yaml", top, NULL, &rb, &err);
 	if (rc)
 		print_error("%s:%d:%d: %s\n", err.file, err.line, err.col, err.msg);
 	assert_int_equal(rc, 0);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(rb.checks[0].params, "sm"),
-	                                                      "Authorization")), "s3cr3t-token");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(rb.checks[0].params, "sm"), "Authorization")),
+	                    "s3cr3t-token");
 	assert_int_equal(rb.nsecrets, 1);
 	runbook_release(&rb);
 
 	/* Without the override, the policy's default is used: its env must
 	 * be set, and the error points at the default. */
-	assert_int_equal(load_with("lazy/top2.yaml", "version: 1\nname: t\ninclude: [policy.yaml]\n",
-	                           NULL, &rb, &err), -1);
+	assert_int_equal(load_with("lazy/top2.yaml",
+	                           "version: 1\nname: t\ninclude: [policy.yaml]\n", NULL, &rb,
+	                           &err),
+	                 -1);
 	assert_non_null(strstr(err.file, "lazy/policy.yaml"));
 	assert_int_equal(err.line, 1);
 	assert_int_equal(err.col, 15);
@@ -658,8 +737,9 @@ static void test_lazy_env_vars(void **state)
 	struct rb_var cv[] = {{"token", "${env:NOT_LOOKED_UP}"}};
 	struct runbook_load_opts o = {cv, 1, 0};
 	assert_int_equal(load_with("lazy/top2.yaml", NULL, &o, &rb, &err), 0);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(rb.checks[0].params, "sm"),
-	                                                      "Authorization")), "${env:NOT_LOOKED_UP}");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(rb.checks[0].params, "sm"), "Authorization")),
+	                    "${env:NOT_LOOKED_UP}");
 	assert_null(rb.secrets);
 	runbook_release(&rb);
 }
@@ -677,17 +757,16 @@ static void test_includes(void **state)
 	           "checks:\n"
 	           "  - id: backup\n    type: test.req\n    with: {stanza: \"${stanza}\"}\n"
 	           "  - id: conn\n    type: test.all\n    with: {s: \"${primary}\"}\n");
-	write_file("policies/common.yaml",
-	           "freeze:\n  - {from: 2026-12-20T00:00:00Z, to: 2027-01-04T00:00:00Z, reason: year end}\n"
-	           "checks:\n  - id: common\n    type: test.none\n");
-	write_file("rb/other.yaml",
-	           "include: [../policies/common.yaml]\n"
-	           "checks:\n  - id: other\n    type: test.none\n");
+	write_file("policies/common.yaml", "freeze:\n  - {from: 2026-12-20T00:00:00Z, to: "
+	                                   "2027-01-04T00:00:00Z, reason: year end}\n"
+	                                   "checks:\n  - id: common\n    type: test.none\n");
+	write_file("rb/other.yaml", "include: [../policies/common.yaml]\n"
+	                            "checks:\n  - id: other\n    type: test.none\n");
 	const char *top = "version: 1\nname: t\n"
-	                  "include: [../policies/base.yaml, other.yaml]\n"
-	                  "vars: {primary: db1}\n"
-	                  "window:\n  - {days: [sat], start: \"22:00\", end: \"02:00\"}\n"
-	                  "checks:\n  - id: own\n    type: test.none\n";
+			  "include: [../policies/base.yaml, other.yaml]\n"
+			  "vars: {primary: db1}\n"
+			  "window:\n  - {days: [sat], start: \"22:00\", end: \"02:00\"}\n"
+			  "checks:\n  - id: own\n    type: test.none\n";
 	struct runbook rb;
 	struct gate_error err;
 	int rc = load_with("rb/top.yaml", top, NULL, &rb, &err);
@@ -724,7 +803,9 @@ static void test_include_errors(void **state)
 	/* A cycle, named with its chain, at the include that closes it. */
 	write_file("cyc/a.yaml", "include: [b.yaml]\nchecks: [{id: a, type: test.none}]\n");
 	write_file("cyc/b.yaml", "include: [a.yaml]\n");
-	assert_int_equal(load_with("cyc/top.yaml", "version: 1\nname: t\ninclude: [a.yaml]\n", NULL, &rb, &err), -1);
+	assert_int_equal(load_with("cyc/top.yaml", "version: 1\nname: t\ninclude: [a.yaml]\n", NULL,
+	                           &rb, &err),
+	                 -1);
 	assert_non_null(strstr(err.file, "cyc/b.yaml"));
 	assert_int_equal(err.line, 1);
 	assert_int_equal(err.col, 11);
@@ -734,14 +815,19 @@ static void test_include_errors(void **state)
 	runbook_release(&rb);
 
 	/* A self include is a cycle too. */
-	assert_int_equal(load_with("cyc/self.yaml", "version: 1\nname: t\ninclude: [self.yaml]\n", NULL, &rb, &err), -1);
+	assert_int_equal(load_with("cyc/self.yaml", "version: 1\nname: t\ninclude: [self.yaml]\n",
+	                           NULL, &rb, &err),
+	                 -1);
 	assert_non_null(strstr(err.msg, "include cycle"));
 	runbook_release(&rb);
 
 	/* A duplicate id across files names both positions. */
 	write_file("dup/p.yaml", "checks:\n  - id: x\n    type: test.none\n");
-	assert_int_equal(load_with("dup/top.yaml", "version: 1\nname: t\ninclude: [p.yaml]\n"
-	                           "checks: [{id: x, type: test.none}]\n", NULL, &rb, &err), -1);
+	assert_int_equal(load_with("dup/top.yaml",
+	                           "version: 1\nname: t\ninclude: [p.yaml]\n"
+	                           "checks: [{id: x, type: test.none}]\n",
+	                           NULL, &rb, &err),
+	                 -1);
 	assert_non_null(strstr(err.file, "dup/p.yaml"));
 	assert_int_equal(err.line, 2);
 	assert_int_equal(err.col, 9);
@@ -751,8 +837,11 @@ static void test_include_errors(void **state)
 
 	/* Top-level-only keys in an included file. */
 	write_file("only/p.yaml", "version: 1\ncommand: [rm]\n");
-	assert_int_equal(load_with("only/top.yaml", "version: 1\nname: t\ninclude: [p.yaml]\n"
-	                           "checks: [{id: x, type: test.none}]\n", NULL, &rb, &err), -1);
+	assert_int_equal(load_with("only/top.yaml",
+	                           "version: 1\nname: t\ninclude: [p.yaml]\n"
+	                           "checks: [{id: x, type: test.none}]\n",
+	                           NULL, &rb, &err),
+	                 -1);
 	assert_non_null(strstr(err.file, "only/p.yaml"));
 	assert_int_equal(err.line, 2);
 	assert_int_equal(err.col, 1);
@@ -760,8 +849,11 @@ static void test_include_errors(void **state)
 	runbook_release(&rb);
 
 	/* A missing include, at its position. */
-	assert_int_equal(load_with("only/miss.yaml", "version: 1\nname: t\ninclude: [nope.yaml]\n"
-	                           "checks: [{id: x, type: test.none}]\n", NULL, &rb, &err), -1);
+	assert_int_equal(load_with("only/miss.yaml",
+	                           "version: 1\nname: t\ninclude: [nope.yaml]\n"
+	                           "checks: [{id: x, type: test.none}]\n",
+	                           NULL, &rb, &err),
+	                 -1);
 	assert_int_equal(err.line, 3);
 	assert_int_equal(err.col, 11);
 	assert_non_null(strstr(err.msg, "cannot read include"));
@@ -769,7 +861,9 @@ static void test_include_errors(void **state)
 
 	/* Checks only in an include satisfy "non-empty after includes". */
 	write_file("only/c.yaml", "checks: [{id: y, type: test.none}]\n");
-	assert_int_equal(load_with("only/ok.yaml", "version: 1\nname: t\ninclude: [c.yaml]\n", NULL, &rb, &err), 0);
+	assert_int_equal(load_with("only/ok.yaml", "version: 1\nname: t\ninclude: [c.yaml]\n", NULL,
+	                           &rb, &err),
+	                 0);
 	assert_int_equal(rb.nchecks, 1);
 	runbook_release(&rb);
 
@@ -777,7 +871,8 @@ static void test_include_errors(void **state)
 	for (int i = 0; i <= RUNBOOK_MAX_INCLUDE_DEPTH + 1; i++) {
 		char name[64], text[128];
 		snprintf(name, sizeof(name), "deep/%d.yaml", i);
-		snprintf(text, sizeof(text), "include: [%d.yaml]\nchecks: [{id: c%d, type: test.none}]\n", i + 1, i);
+		snprintf(text, sizeof(text),
+		         "include: [%d.yaml]\nchecks: [{id: c%d, type: test.none}]\n", i + 1, i);
 		write_file(name, text);
 	}
 	write_file("deep/top.yaml", "version: 1\nname: t\ninclude: [0.yaml]\n");
@@ -809,7 +904,8 @@ static void test_limits(void **state)
 		/* root mapping, checks sequence, check mapping, with mapping,
 		 * then j: nested flow sequences */
 		int inner = depth - 4;
-		strbuf_adds(&sb, HEAD "checks:\n  - id: a\n    type: test.all\n    with:\n      j: ");
+		strbuf_adds(&sb,
+		            HEAD "checks:\n  - id: a\n    type: test.all\n    with:\n      j: ");
 		for (int i = 0; i < inner; i++)
 			strbuf_adds(&sb, "[");
 		for (int i = 0; i < inner; i++)
@@ -846,7 +942,9 @@ static void test_limits(void **state)
 	strbuf_release(&sb);
 
 	/* More than 64 alias uses, each tiny. */
-	strbuf_adds(&sb, HEAD "vars: {v: &s x}\nchecks:\n  - id: a\n    type: test.all\n    with:\n      sl: [");
+	strbuf_adds(
+		&sb, HEAD
+		"vars: {v: &s x}\nchecks:\n  - id: a\n    type: test.all\n    with:\n      sl: [");
 	for (int i = 0; i < 65; i++)
 		strbuf_addf(&sb, "%s*s", i ? ", " : "");
 	strbuf_adds(&sb, "]\n");
@@ -857,8 +955,12 @@ static void test_limits(void **state)
 
 	/* A few aliases are fine. */
 	assert_int_equal(load(HEAD "vars: {v: &s x}\nchecks:\n  - id: a\n    type: test.all\n"
-	                      "    with: {sl: [*s, *s]}\n", &rb, &err), 0);
-	assert_string_equal(json_string_value(json_array_get(json_object_get(rb.checks[0].params, "sl"), 1)), "x");
+	                           "    with: {sl: [*s, *s]}\n",
+	                      &rb, &err),
+	                 0);
+	assert_string_equal(
+		json_string_value(json_array_get(json_object_get(rb.checks[0].params, "sl"), 1)),
+		"x");
 	runbook_release(&rb);
 
 	/* 10,000 checks load; 10,001 do not. */
@@ -894,7 +996,8 @@ static void test_many_names(void **state)
 		strbuf_addf(&sb, "  v%05d: &a%05d x%d\n", i, i, i);
 	strbuf_adds(&sb, "checks:\n");
 	for (int i = 0; i < 1000; i++)
-		strbuf_addf(&sb, "  - {id: c%d, type: test.all, with: {s: \"${v%05d}\"}}\n", i, 39999 - i);
+		strbuf_addf(&sb, "  - {id: c%d, type: test.all, with: {s: \"${v%05d}\"}}\n", i,
+		            39999 - i);
 	strbuf_adds(&sb, "  - {id: last, type: test.all, with: {s: *a00007}}\n");
 	assert_true(sb.len < RUNBOOK_MAX_FILE_SIZE);
 	struct timespec t0, t1;
@@ -958,14 +1061,15 @@ static void test_unavailable(void **state)
 	assert_int_equal(registry_load_file(&r2, so, &err), -1);
 	assert_int_equal(r2.nfailures, 1);
 	write_file("un.yaml", HEAD "checks:\n  - id: a\n    type: pg.replica\n"
-	                      "    with: {conninfo: \"x ${env:GATE_TEST_TOKEN}\"}\n"
-	                      "  - {id: b, type: test.none}\n");
+	                           "    with: {conninfo: \"x ${env:GATE_TEST_TOKEN}\"}\n"
+	                           "  - {id: b, type: test.none}\n");
 	char *p = path_in("un.yaml");
 	struct runbook rb;
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(runbook_load(&rb, p, NULL, &r2, &err), 0);
 	assert_null(rb.checks[0].ct);
-	assert_non_null(strstr(rb.checks[0].unavailable, "check type 'pg.replica' is not available"));
+	assert_non_null(
+		strstr(rb.checks[0].unavailable, "check type 'pg.replica' is not available"));
 	assert_non_null(strstr(rb.checks[0].unavailable, "broken.so"));
 	assert_non_null(rb.checks[1].ct);
 	/* Without a table, every env value in it is treated as a secret. */
@@ -980,18 +1084,12 @@ static void test_unavailable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_secret_errors),
-		cmocka_unit_test(test_many_secrets),
-		cmocka_unit_test(test_full),
-		cmocka_unit_test(test_defaults_minimal),
-		cmocka_unit_test(test_cli_vars),
-		cmocka_unit_test(test_lazy_env_vars),
-		cmocka_unit_test(test_includes),
-		cmocka_unit_test(test_include_errors),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_many_names),
-		cmocka_unit_test(test_permissions),
+		cmocka_unit_test(test_errors),           cmocka_unit_test(test_secret_errors),
+		cmocka_unit_test(test_many_secrets),     cmocka_unit_test(test_full),
+		cmocka_unit_test(test_defaults_minimal), cmocka_unit_test(test_cli_vars),
+		cmocka_unit_test(test_lazy_env_vars),    cmocka_unit_test(test_includes),
+		cmocka_unit_test(test_include_errors),   cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_many_names),       cmocka_unit_test(test_permissions),
 		cmocka_unit_test(test_unavailable),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -70,7 +70,8 @@ static int result_fd(void)
 	for (int fd = 3; fd < 256; fd++) {
 		struct stat st;
 		int fl = fcntl(fd, F_GETFL);
-		if (fl >= 0 && (fl & O_ACCMODE) == O_WRONLY && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+		if (fl >= 0 && (fl & O_ACCMODE) == O_WRONLY && fstat(fd, &st) == 0 &&
+		    S_ISFIFO(st.st_mode))
 			return fd;
 	}
 	_exit(1);
@@ -103,13 +104,16 @@ static void t_badstatus(const json_t *p, const struct gate_run_env *env, struct 
 
 static void t_secret(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
 {
-	json_object_set_new(res->details, "conninfo", json_string("host=db password=hunter22 user=x"));
+	json_object_set_new(res->details, "conninfo",
+	                    json_string("host=db password=hunter22 user=x"));
 	gate_result_set(res, GATE_FAIL, "cannot connect to host=db password=hunter22");
 }
 
 static void t_latin1(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
 {
-	gate_result_set(res, GATE_FAIL, "Pr\xfc" "fung fehlgeschlagen");
+	gate_result_set(res, GATE_FAIL,
+	                "Pr\xfc"
+	                "fung fehlgeschlagen");
 }
 
 /* Results that parse but must not count (write_doc writes them raw). */
@@ -221,15 +225,18 @@ static void t_flaky(const json_t *p, const struct gate_run_env *env, struct gate
 		gate_result_set(res, GATE_ERROR, "not yet (attempt %ld)", n);
 }
 
-#define T(n, fn) {n, "test type " n, NULL, NULL, NULL, fn}
+#define T(n, fn)                                        \
+	{                                               \
+		n, "test type " n, NULL, NULL, NULL, fn \
+	}
 static const struct gate_check_type types[] = {
-	T("pass", t_pass),         T("fail", t_fail),       T("nothing", t_nothing),
-	T("hang", t_hang),         T("crash", t_crash),     T("exit3", t_exit3),
-	T("garbage", t_garbage),   T("huge", t_huge),       T("badstatus", t_badstatus),
-	T("secret", t_secret),     T("sleep300", t_sleep300), T("flaky", t_flaky),
-	T("latin1", t_latin1),     T("passexit1", t_passexit1), T("dupkeys", t_dupkeys),
-	T("twodocs", t_twodocs),   T("trailing", t_trailing), T("extrakey", t_extrakey),
-	T("notobject", t_notobject), T("leftover", t_leftover), T("noisy", t_noisy),
+	T("pass", t_pass),           T("fail", t_fail),           T("nothing", t_nothing),
+	T("hang", t_hang),           T("crash", t_crash),         T("exit3", t_exit3),
+	T("garbage", t_garbage),     T("huge", t_huge),           T("badstatus", t_badstatus),
+	T("secret", t_secret),       T("sleep300", t_sleep300),   T("flaky", t_flaky),
+	T("latin1", t_latin1),       T("passexit1", t_passexit1), T("dupkeys", t_dupkeys),
+	T("twodocs", t_twodocs),     T("trailing", t_trailing),   T("extrakey", t_extrakey),
+	T("notobject", t_notobject), T("leftover", t_leftover),   T("noisy", t_noisy),
 	T("barrier", t_barrier),
 };
 
@@ -289,7 +296,7 @@ struct row {
 	enum check_status want;
 	const char *summary; /* substring */
 	int timed_out;
-	int64_t max_ms;      /* the whole run must end within this */
+	int64_t max_ms; /* the whole run must end within this */
 };
 
 /* An upper bound only says the run ended: a loaded machine (or ASan)
@@ -301,17 +308,23 @@ static const struct row rows[] = {
 	{"fail", 2000, CHECK_FAIL, "it is false", 0, 2000 + SLACK_MS},
 	{"nothing", 2000, CHECK_ERROR, "module returned no result", 0, 2000 + SLACK_MS},
 	{"hang", 300, CHECK_ERROR, "timed out after 300ms", 1, 300 + SLACK_MS},
-	{"crash", 2000, CHECK_ERROR, "module crashed: killed by signal 11 (SIGSEGV)", 0, 2000 + SLACK_MS},
-	{"exit3", 2000, CHECK_ERROR, "module exited with status 3 without a result", 0, 2000 + SLACK_MS},
+	{"crash", 2000, CHECK_ERROR, "module crashed: killed by signal 11 (SIGSEGV)", 0,
+         2000 + SLACK_MS},
+	{"exit3", 2000, CHECK_ERROR, "module exited with status 3 without a result", 0,
+         2000 + SLACK_MS},
 	{"garbage", 2000, CHECK_ERROR, "unparsable result", 0, 2000 + SLACK_MS},
 	{"huge", 2000, CHECK_ERROR, "more than 1 MiB", 0, 2000 + SLACK_MS},
 	{"badstatus", 2000, CHECK_ERROR, "unknown status 7", 0, 2000 + SLACK_MS},
 	/* A result counts only from a child that exited 0 after writing
 	 * exactly one well-formed result. */
-	{"passexit1", 2000, CHECK_ERROR, "module exited with status 1 after its result", 0, 2000 + SLACK_MS},
-	{"dupkeys", 2000, CHECK_ERROR, "unparsable result: duplicate object key", 0, 2000 + SLACK_MS},
-	{"twodocs", 2000, CHECK_ERROR, "unparsable result: end of file expected", 0, 2000 + SLACK_MS},
-	{"trailing", 2000, CHECK_ERROR, "unparsable result: end of file expected", 0, 2000 + SLACK_MS},
+	{"passexit1", 2000, CHECK_ERROR, "module exited with status 1 after its result", 0,
+         2000 + SLACK_MS},
+	{"dupkeys", 2000, CHECK_ERROR, "unparsable result: duplicate object key", 0,
+         2000 + SLACK_MS},
+	{"twodocs", 2000, CHECK_ERROR, "unparsable result: end of file expected", 0,
+         2000 + SLACK_MS},
+	{"trailing", 2000, CHECK_ERROR, "unparsable result: end of file expected", 0,
+         2000 + SLACK_MS},
 	{"extrakey", 2000, CHECK_ERROR, "malformed result: unknown member", 0, 2000 + SLACK_MS},
 	{"notobject", 2000, CHECK_ERROR, "malformed result: not an object", 0, 2000 + SLACK_MS},
 	/* Not UTF-8: the result survives, the odd byte is shown escaped
@@ -329,8 +342,8 @@ static void test_table(void **state)
 		rb_set(&rb, 0, "c", r->type, r->timeout_ms);
 		int64_t took = run(&ev, &rb, 0, 10000);
 		struct check_result *res = &ev.results[0];
-		print_message("%-10s -> %s: %s (%lld ms)\n", r->type, check_status_name(res->status),
-		              res->summary, (long long)took);
+		print_message("%-10s -> %s: %s (%lld ms)\n", r->type,
+		              check_status_name(res->status), res->summary, (long long)took);
 		assert_int_equal(res->status, r->want);
 		assert_non_null(strstr(res->summary, r->summary));
 		assert_int_equal(res->timed_out, r->timed_out);

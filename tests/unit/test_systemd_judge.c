@@ -25,8 +25,8 @@ static json_t *facts(const char *name)
 {
 	const char *src = getenv("GATE_SOURCE_DIR");
 	char path[4096];
-	snprintf(path, sizeof(path), "%s/tests/data/recorded/systemd/%s.json",
-	         src ? src : ".", name);
+	snprintf(path, sizeof(path), "%s/tests/data/recorded/systemd/%s.json", src ? src : ".",
+	         name);
 	json_error_t je;
 	json_t *doc = json_load_file(path, 0, &je);
 	if (!doc)
@@ -61,39 +61,41 @@ static void test_unit_table(void **state)
 		int since;              /* 1: ActiveEnterTimestamp in the details */
 	} rows[] = {
 		{"unit-gate-ok", "gate-ok.service", "active", GATE_PASS,
-		 "gate-ok.service is active (SubState running)", "static", 1},
+	         "gate-ok.service is active (SubState running)", "static", 1},
 		{"unit-gate-ok", "gate-ok.service", "inactive", GATE_FAIL,
-		 "gate-ok.service is active (SubState running), expected inactive", "static", 1},
+	         "gate-ok.service is active (SubState running), expected inactive", "static", 1},
 		{"unit-gate-oneshot", "gate-oneshot.service", "active", GATE_PASS,
-		 "gate-oneshot.service is active (SubState exited)", "static", 1},
+	         "gate-oneshot.service is active (SubState exited)", "static", 1},
 		{"unit-gate-fail", "gate-fail.service", "active", GATE_FAIL,
-		 "gate-fail.service is failed (SubState failed), expected active", "static", 0},
+	         "gate-fail.service is failed (SubState failed), expected active", "static", 0},
 		{"unit-gate-fail", "gate-fail.service", "failed", GATE_PASS,
-		 "gate-fail.service is failed (SubState failed)", "static", 0},
+	         "gate-fail.service is failed (SubState failed)", "static", 0},
 		{"unit-gate-crash", "gate-crash.service", "active", GATE_FAIL,
-		 "gate-crash.service is failed (SubState failed), expected active", "transient", 1},
+	         "gate-crash.service is failed (SubState failed), expected active", "transient", 1},
 		{"unit-gate-stopped", "gate-stopped.service", "active", GATE_FAIL,
-		 "gate-stopped.service is inactive (SubState dead), expected active", "static", 0},
+	         "gate-stopped.service is inactive (SubState dead), expected active", "static", 0},
 		{"unit-gate-stopped", "gate-stopped.service", "inactive", GATE_PASS,
-		 "gate-stopped.service is inactive (SubState dead)", "static", 0},
+	         "gate-stopped.service is inactive (SubState dead)", "static", 0},
 		/* restarting in a loop: never "active" between two restarts */
 		{"unit-gate-flap", "gate-flap.service", "active", GATE_FAIL,
-		 "gate-flap.service is activating (SubState auto-restart), expected active",
-		 "static", 1},
+	         "gate-flap.service is activating (SubState auto-restart), expected active",
+	         "static", 1},
 		{"unit-gate-flap", "gate-flap.service", "activating", GATE_PASS,
-		 "gate-flap.service is activating (SubState auto-restart)", "static", 1},
+	         "gate-flap.service is activating (SubState auto-restart)", "static", 1},
 		/* not loaded: the LoadState is said */
 		{"unit-gate-masked", "gate-masked.service", "active", GATE_FAIL,
-		 "gate-masked.service is inactive (SubState dead, LoadState masked), expected active",
-		 "masked", 0},
+	         "gate-masked.service is inactive (SubState dead, LoadState masked), expected "
+	         "active",
+	         "masked", 0},
 		{"unit-gate-bad", "gate-bad.service", "active", GATE_FAIL,
-		 "gate-bad.service is inactive (SubState dead, LoadState bad-setting), expected "
-		 "active", "static", 0},
+	         "gate-bad.service is inactive (SubState dead, LoadState bad-setting), expected "
+	         "active",
+	         "static", 0},
 		/* a unit that does not exist never passes, even as "inactive" */
 		{"unit-nosuch", "nosuch.service", "active", GATE_FAIL,
-		 "nosuch.service: no such unit (LoadState not-found)", NULL, 0},
+	         "nosuch.service: no such unit (LoadState not-found)", NULL, 0},
 		{"unit-nosuch", "nosuch.service", "inactive", GATE_FAIL,
-		 "nosuch.service: no such unit (LoadState not-found)", NULL, 0},
+	         "nosuch.service: no such unit (LoadState not-found)", NULL, 0},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		json_t *f = facts(rows[i].rec);
@@ -114,12 +116,14 @@ static void test_unit_table(void **state)
 		else
 			assert_null(json_object_get(res.details, "UnitFileState"));
 		if (rows[i].since) {
-			json_int_t us = json_integer_value(json_object_get(f, "ActiveEnterTimestamp"));
+			json_int_t us = json_integer_value(
+				json_object_get(f, "ActiveEnterTimestamp"));
 			char want[64];
 			fmt_utc_s((int64_t)(us / 1000000), want, sizeof(want));
 			assert_string_equal(dstr(&res, "ActiveEnterTimestamp"), want);
 			assert_int_equal(json_integer_value(json_object_get(
-			                         res.details, "ActiveEnterTimestamp_us")), us);
+						 res.details, "ActiveEnterTimestamp_us")),
+			                 us);
 		} else {
 			assert_null(json_object_get(res.details, "ActiveEnterTimestamp"));
 		}
@@ -140,9 +144,9 @@ static void test_failed_table(void **state)
 	} rows[] = {
 		{"list-failed", NULL, GATE_FAIL, NULL, 2, 0},
 		{"list-failed", "[\"gate-fail.service\"]", GATE_FAIL,
-		 "1 failed unit: gate-crash.service", 1, 1},
+	         "1 failed unit: gate-crash.service", 1, 1},
 		{"list-failed", "[\"gate-fail.service\", \"gate-cr*\"]", GATE_PASS,
-		 "no failed units (2 ignored)", 0, 2},
+	         "no failed units (2 ignored)", 0, 2},
 		{"list-failed", "[\"*.socket\"]", GATE_FAIL, NULL, 2, 0},
 		/* every unit (ListUnits, systemd before 230): only failed ones count */
 		{"list-all", NULL, GATE_FAIL, NULL, 2, 0},
@@ -203,13 +207,15 @@ static void test_odd_answers(void **state)
 		result_init(&res);
 		sd_unit_judge(f, "x.service", "active", &res);
 		assert_int_equal(res.status, GATE_ERROR);
-		assert_int_equal(strncmp(res.summary, "x.service: the manager's answer lacks ", 38), 0);
+		assert_int_equal(strncmp(res.summary, "x.service: the manager's answer lacks ", 38),
+		                 0);
 		json_decref(res.details);
 		json_decref(f);
 	}
 	/* a negative timestamp (beyond 2^63 µs as sent) is no timestamp */
 	json_t *f = json_loads("{\"LoadState\": \"loaded\", \"ActiveState\": \"active\", "
-	                       "\"SubState\": \"running\", \"ActiveEnterTimestamp\": -1}", 0, NULL);
+	                       "\"SubState\": \"running\", \"ActiveEnterTimestamp\": -1}",
+	                       0, NULL);
 	result_init(&res);
 	sd_unit_judge(f, "x.service", "active", &res);
 	assert_int_equal(res.status, GATE_PASS);
@@ -237,14 +243,17 @@ static void test_odd_answers(void **state)
 	for (int i = 0; i < 200; i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "a-rather-long-unit-name-number-%03d.service", i);
-		json_array_append_new(f, json_pack("{s:s,s:s}", "unit", name, "ActiveState",
-		                                   "failed"));
+		json_array_append_new(
+			f, json_pack("{s:s,s:s}", "unit", name, "ActiveState", "failed"));
 	}
 	result_init(&res);
 	sd_failed_judge(f, NULL, &res);
 	assert_int_equal(res.status, GATE_FAIL);
-	assert_int_equal(strncmp(res.summary, "200 failed units: a-rather-long-unit-name-number-000"
-	                         ".service, ", 62), 0);
+	assert_int_equal(strncmp(res.summary,
+	                         "200 failed units: a-rather-long-unit-name-number-000"
+	                         ".service, ",
+	                         62),
+	                 0);
 	const char *more = strstr(res.summary, ", and ");
 	assert_non_null(more);
 	int named = 0, rest = 0;

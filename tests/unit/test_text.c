@@ -28,15 +28,17 @@ struct row {
 static const struct row rows[] = {
 	{"", 0, "", "empty"},
 	{"replica lag 3s", 0, "replica lag 3s", "plain ASCII unchanged"},
-	{"caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x94\x92", 0, "caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x94\x92",
-	 "valid UTF-8 unchanged"},
+	{"caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x94\x92", 0,
+         "caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x94\x92", "valid UTF-8 unchanged"},
 	{"C:\\path\\x1b", 0, "C:\\path\\x1b", "backslashes left alone"},
 	/* C0 and DEL */
 	{"\x1b[32mALLOWED\x1b[0m", 0, "\\x1b[32mALLOWED\\x1b[0m", "ANSI colour"},
 	{"\x1b]0;title\x07", ONE, "\\x1b]0;title\\x07", "OSC title with BEL"},
 	{"ok\rALLOWED", ONE, "ok\\x0dALLOWED", "a lone CR is escaped in every mode"},
 	{"ok\rALLOWED", KEEP, "ok\\x0dALLOWED", "also when newlines are kept"},
-	{"a\x7f" "b", 0, "a\\x7fb", "DEL"},
+	{"a\x7f"
+         "b",
+         0, "a\\x7fb", "DEL"},
 	{"a\x01\x02\x1f", ONE, "a\\x01\\x02\\x1f", "other C0"},
 	{"bs\bx", KEEP, "bs\\x08x", "backspace"},
 	/* newlines and tabs by mode */
@@ -50,14 +52,22 @@ static const struct row rows[] = {
 	{"a\tb", TEXT_KEEP_TAB, "a\tb", "tab kept"},
 	{"x\n\x1b[1AALLOWED", ONE, "x \\x1b[1AALLOWED", "cursor up after a newline"},
 	/* C1 as UTF-8, bidi controls, separators */
-	{"\xc2\x9b" "31m", 0, "\\u009b31m", "CSI as U+009B"},
+	{"\xc2\x9b"
+         "31m",
+         0, "\\u009b31m", "CSI as U+009B"},
 	{"\xc2\x80\xc2\x85\xc2\x9f", 0, "\\u0080\\u0085\\u009f", "C1 range ends and NEL"},
 	{"\xc2\xa0", 0, "\xc2\xa0", "U+00A0 is printable"},
-	{"\xe2\x80\xae" "dekcolb", 0, "\\u202edekcolb", "right-to-left override"},
+	{"\xe2\x80\xae"
+         "dekcolb",
+         0, "\\u202edekcolb", "right-to-left override"},
 	{"\xe2\x81\xa6x\xe2\x81\xa9", 0, "\\u2066x\\u2069", "isolates"},
-	{"a\xe2\x80\xa8" "b\xe2\x80\xa9", ONE, "a\\u2028b\\u2029", "line and paragraph separators"},
+	{"a\xe2\x80\xa8"
+         "b\xe2\x80\xa9",
+         ONE, "a\\u2028b\\u2029", "line and paragraph separators"},
 	/* not UTF-8 */
-	{"\x9b" "31m", 0, "\\x9b31m", "a raw C1 byte (CSI in an 8-bit terminal)"},
+	{"\x9b"
+         "31m",
+         0, "\\x9b31m", "a raw C1 byte (CSI in an 8-bit terminal)"},
 	{"lat\xe9n", 0, "lat\\xe9n", "Latin-1"},
 	{"\xc0\xaf", 0, "\\xc0\\xaf", "overlong"},
 	{"\xed\xa0\x80", 0, "\\xed\\xa0\\x80", "surrogate"},
@@ -123,7 +133,9 @@ static void test_addn_nul(void **state)
 static void test_json(void **state)
 {
 	(void)state;
-	const char *v = "\x1b[31m\xc2\x9b" "x\x7f\xe2\x80\xae" "caf\xc3\xa9\n";
+	const char *v = "\x1b[31m\xc2\x9b"
+			"x\x7f\xe2\x80\xae"
+			"caf\xc3\xa9\n";
 	json_t *s = json_pack("{s:s}", "summary", v);
 	char *dump = json_dumps(s, JSON_INDENT(2));
 	struct strbuf sb = STRBUF_INIT;

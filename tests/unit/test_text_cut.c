@@ -31,8 +31,12 @@ static const struct row rows[] = {
 	{"a\xe2\x80\x94z", 4, 4, "after the dash"},
 	{"\xf0\x9f\x94\x92x", 3, 0, "inside a four-byte emoji at the start: nothing kept"},
 	{"\xf0\x9f\x94\x92x", 4, 4, "the whole emoji"},
-	{"ab\x80\x80\x80" "c", 3, 1, "stray continuation bytes: cut before the byte they follow"},
-	{"ab\xff" "cd", 3, 3, "an invalid lead byte is a byte like any other"},
+	{"ab\x80\x80\x80"
+         "c",
+         3, 1, "stray continuation bytes: cut before the byte they follow"},
+	{"ab\xff"
+         "cd",
+         3, 3, "an invalid lead byte is a byte like any other"},
 };
 
 static void test_rows(void **state)

@@ -32,36 +32,36 @@ static const struct dur_case dur_cases[] = {
 	{"1d2h3m4s5ms", 1, 93784005},
 	{"0s", 1, 0},
 	{"1m30s", 1, 90000},
-	{"30", 0, 0},          /* bare number: ambiguous */
+	{"30", 0, 0}, /* bare number: ambiguous */
 	{"", 0, 0},
 	{"s", 0, 0},
-	{"1.5h", 0, 0},        /* no fractions */
+	{"1.5h", 0, 0}, /* no fractions */
 	{"-5s", 0, 0},
 	{"5 s", 0, 0},
 	{"5S", 0, 0},
 	{"1w", 0, 0},
-	{"30m1h", 0, 0},       /* units from largest to smallest */
-	{"1m1m", 0, 0},        /* each once */
-	{"1h30", 0, 0},        /* trailing bare number */
+	{"30m1h", 0, 0}, /* units from largest to smallest */
+	{"1m1m", 0, 0},  /* each once */
+	{"1h30", 0, 0},  /* trailing bare number */
 	/* The limit: one year, however it is written. */
 	{"365d", 1, 31536000000LL},
 	{"364d23h59m59s999ms", 1, 31535999999LL},
 	{"31536000000ms", 1, 31536000000LL},
 	{"525600m", 1, 31536000000LL},
-	{"365d1ms", TOO_BIG, 0},          /* the limit + 1 */
+	{"365d1ms", TOO_BIG, 0}, /* the limit + 1 */
 	{"31536000001ms", TOO_BIG, 0},
 	{"366d", TOO_BIG, 0},
 	{"364d24h", 1, 31536000000LL},
-	{"364d24h1ms", TOO_BIG, 0},       /* over in the sum */
+	{"364d24h1ms", TOO_BIG, 0}, /* over in the sum */
 	{"8760h1s", TOO_BIG, 0},
 	/* Far over: no product or sum may wrap around into range (it did:
 	 * 106751991167d was accepted and overflowed every deadline). */
 	{"9223372036854775807ms", TOO_BIG, 0},
 	{"9223372036854775808ms", TOO_BIG, 0},
 	{"106751991167d", TOO_BIG, 0},
-	{"106751991168d", TOO_BIG, 0},    /* 64-bit overflow in the multiplication */
-	{"213503982335d", TOO_BIG, 0},    /* wraps to a small value mod 2^64 */
-	{"106751991167d8h", TOO_BIG, 0},  /* 64-bit overflow in the sum */
+	{"106751991168d", TOO_BIG, 0},          /* 64-bit overflow in the multiplication */
+	{"213503982335d", TOO_BIG, 0},          /* wraps to a small value mod 2^64 */
+	{"106751991167d8h", TOO_BIG, 0},        /* 64-bit overflow in the sum */
 	{"18446744073709551616ms", TOO_BIG, 0}, /* 2^64 wraps to 0 */
 	{"99999999999999999999999s", TOO_BIG, 0},
 	{"99999999999999999999999999999999999999999999999999d", TOO_BIG, 0},
@@ -104,7 +104,7 @@ static const struct size_case size_cases[] = {
 	{"1GiB", 1, 1073741824},
 	{"16KiB", 1, 16384},
 	{"10B", 1, 10},
-	{"1KB", 0, 0},   /* ambiguous: kB or KiB? */
+	{"1KB", 0, 0}, /* ambiguous: kB or KiB? */
 	{"1kb", 0, 0},
 	{"1mib", 0, 0},
 	{"", 0, 0},
@@ -118,14 +118,14 @@ static const struct size_case size_cases[] = {
 	{"1048576GiB", 1, 1125899906842624ULL},
 	{"1125TB", 1, 1125000000000000ULL},
 	{"1125899906842kB", 1, 1125899906842000ULL},
-	{"1125899906842625", TOO_BIG, 0},  /* the limit + 1 */
+	{"1125899906842625", TOO_BIG, 0}, /* the limit + 1 */
 	{"1025TiB", TOO_BIG, 0},
 	{"1125899906843kB", TOO_BIG, 0},
 	{"1126TB", TOO_BIG, 0},
 	{"18446744073709551615", TOO_BIG, 0},
 	{"18446744073709551616", TOO_BIG, 0},
-	{"17179869184GiB", TOO_BIG, 0},    /* 64-bit overflow in the multiplication */
-	{"16777216TiB", TOO_BIG, 0},       /* 2^64: wraps to 0 */
+	{"17179869184GiB", TOO_BIG, 0}, /* 64-bit overflow in the multiplication */
+	{"16777216TiB", TOO_BIG, 0},    /* 2^64: wraps to 0 */
 	{"99999999999999999999999999999999MiB", TOO_BIG, 0},
 	{"99999999999999999999999999999999XiB", 0, 0},
 };
@@ -139,7 +139,8 @@ static void test_sizes(void **state)
 		int rc = parse_size_bytes(c->in, &b);
 		int want = c->ok == 1 ? 0 : c->ok == TOO_BIG ? GATE_VALUE_TOO_BIG : -1;
 		if (rc != want || (rc == 0 && b != c->bytes) || (rc && b != 0)) {
-			print_error("size '%s': rc %d bytes %llu\n", c->in, rc, (unsigned long long)b);
+			print_error("size '%s': rc %d bytes %llu\n", c->in, rc,
+			            (unsigned long long)b);
 			fail();
 		}
 	}
@@ -163,7 +164,7 @@ static const struct ts_case ts_cases[] = {
 	{"1969-12-31T23:59:59Z", 1, -1000},
 	{"2023-02-29T12:00:00Z", 0, 0}, /* not a leap year */
 	{"2026-12-20", 0, 0},
-	{"2026-12-20T00:00:00", 0, 0},  /* no zone: ambiguous */
+	{"2026-12-20T00:00:00", 0, 0}, /* no zone: ambiguous */
 	{"2026-12-20 00:00:00Z", 0, 0},
 	{"2026-13-01T00:00:00Z", 0, 0},
 	{"2026-12-32T00:00:00Z", 0, 0},
@@ -197,9 +198,9 @@ static void test_hhmm(void **state)
 		const char *in;
 		int min; /* -1: invalid */
 	} cases[] = {
-		{"00:00", 0}, {"01:00", 60}, {"23:59", 1439}, {"12:30", 750},
-		{"24:00", -1}, {"1:00", -1}, {"01:60", -1}, {"0100", -1},
-		{"01:00:00", -1}, {"", -1}, {"aa:bb", -1},
+		{"00:00", 0},     {"01:00", 60}, {"23:59", 1439}, {"12:30", 750},
+		{"24:00", -1},    {"1:00", -1},  {"01:60", -1},   {"0100", -1},
+		{"01:00:00", -1}, {"", -1},      {"aa:bb", -1},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int m = -7;
@@ -220,9 +221,11 @@ static void test_format(void **state)
 		int64_t ms;
 		const char *out;
 	} cases[] = {
-		{0, "0ms"}, {500, "500ms"}, {1000, "1s"}, {2500, "2.5s"},
-		{1250, "1.25s"}, {1001, "1.001s"}, {90000, "1m30s"},
-		{5400000, "1h30m"}, {86400000, "1d"}, {93784005, "1d2h3m4.005s"},
+		{0, "0ms"},       {500, "500ms"},
+		{1000, "1s"},     {2500, "2.5s"},
+		{1250, "1.25s"},  {1001, "1.001s"},
+		{90000, "1m30s"}, {5400000, "1h30m"},
+		{86400000, "1d"}, {93784005, "1d2h3m4.005s"},
 		{-1500, "-1.5s"}, {120000, "2m"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -245,10 +248,8 @@ static void test_format(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_durations),
-		cmocka_unit_test(test_sizes),
-		cmocka_unit_test(test_timestamps),
-		cmocka_unit_test(test_hhmm),
+		cmocka_unit_test(test_durations),  cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_timestamps), cmocka_unit_test(test_hhmm),
 		cmocka_unit_test(test_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

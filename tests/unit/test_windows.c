@@ -38,8 +38,7 @@ static int64_t at(const char *rfc3339)
 	return ms;
 }
 
-static struct rb_window win(unsigned days, const char *start, const char *end,
-                            const char *tz)
+static struct rb_window win(unsigned days, const char *start, const char *end, const char *tz)
 {
 	struct rb_window w;
 	memset(&w, 0, sizeof(w));
@@ -61,38 +60,57 @@ struct contains_case {
 static const struct contains_case contains_cases[] = {
 	/* Weekend nights in Berlin, winter (CET = UTC+1). */
 	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-11-28T00:30:00Z", 1, "sat 01:30 CET"},
-	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-11-27T23:59:59Z", 0, "sat 00:59 CET: not yet"},
-	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-11-28T00:00:00Z", 1, "sat 01:00 CET: start is inside"},
-	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-11-28T03:59:59Z", 1, "sat 04:59:59 CET"},
-	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-11-28T04:00:00Z", 0, "sat 05:00 CET: end is outside"},
-	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-11-28T03:30:00Z", 1, "04:30 CET in winter"},
+	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-11-27T23:59:59Z", 0,
+         "sat 00:59 CET: not yet"},
+	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-11-28T00:00:00Z", 1,
+         "sat 01:00 CET: start is inside"},
+	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-11-28T03:59:59Z", 1,
+         "sat 04:59:59 CET"},
+	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-11-28T04:00:00Z", 0,
+         "sat 05:00 CET: end is outside"},
+	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-11-28T03:30:00Z", 1,
+         "04:30 CET in winter"},
 	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-11-30T00:30:00Z", 0, "monday"},
 	/* Summer (CEST = UTC+2): the same UTC instant is an hour later. */
-	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-07-04T03:30:00Z", 0, "05:30 CEST in summer"},
+	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-07-04T03:30:00Z", 0,
+         "05:30 CEST in summer"},
 	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-07-04T23:30:00Z", 1, "sun 01:30 CEST"},
 	/* The spring-forward night: 02:00-03:00 does not exist. */
-	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-03-29T00:00:00Z", 1, "01:00 CET on DST day"},
-	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-03-29T01:00:00Z", 1, "03:00 CEST right after the jump"},
+	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-03-29T00:00:00Z", 1,
+         "01:00 CET on DST day"},
+	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-03-29T01:00:00Z", 1,
+         "03:00 CEST right after the jump"},
 	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-03-29T02:59:59Z", 1, "04:59:59 CEST"},
-	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-03-29T03:00:00Z", 0, "05:00 CEST: closed (only 3 real hours)"},
+	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-03-29T03:00:00Z", 0,
+         "05:00 CEST: closed (only 3 real hours)"},
 	/* The fall-back night: 02:00-03:00 happens twice, both are inside. */
-	{SUN, "02:00", "03:00", "Europe/Berlin", "2026-10-25T00:30:00Z", 1, "02:30 CEST, first pass"},
-	{SUN, "02:00", "03:00", "Europe/Berlin", "2026-10-25T01:30:00Z", 1, "02:30 CET, second pass"},
+	{SUN, "02:00", "03:00", "Europe/Berlin", "2026-10-25T00:30:00Z", 1,
+         "02:30 CEST, first pass"},
+	{SUN, "02:00", "03:00", "Europe/Berlin", "2026-10-25T01:30:00Z", 1,
+         "02:30 CET, second pass"},
 	{SUN, "02:00", "03:00", "Europe/Berlin", "2026-10-25T02:00:00Z", 0, "03:00 CET"},
 	{SUN, "02:00", "03:00", "Europe/Berlin", "2026-10-24T23:59:59Z", 0, "01:59:59 CEST"},
 	/* Business hours in New York. */
-	{MON | TUE | WED | THU | FRI, "09:00", "17:00", "America/New_York", "2026-11-30T14:00:00Z", 1, "mon 09:00 EST"},
-	{MON | TUE | WED | THU | FRI, "09:00", "17:00", "America/New_York", "2026-11-30T13:59:59Z", 0, "mon 08:59 EST"},
-	{MON | TUE | WED | THU | FRI, "09:00", "17:00", "America/New_York", "2026-07-06T13:00:00Z", 1, "mon 09:00 EDT"},
-	{MON | TUE | WED | THU | FRI, "09:00", "17:00", "America/New_York", "2026-07-06T21:00:00Z", 0, "mon 17:00 EDT"},
-	{MON | TUE | WED | THU | FRI, "09:00", "17:00", "America/New_York", "2026-11-28T15:00:00Z", 0, "saturday"},
-	{MON | TUE | WED | THU | FRI, "09:00", "17:00", "America/New_York", "2026-12-01T02:00:00Z", 0, "mon 21:00 EST is tue in UTC"},
+	{MON | TUE | WED | THU | FRI, "09:00", "17:00", "America/New_York", "2026-11-30T14:00:00Z",
+         1, "mon 09:00 EST"},
+	{MON | TUE | WED | THU | FRI, "09:00", "17:00", "America/New_York", "2026-11-30T13:59:59Z",
+         0, "mon 08:59 EST"},
+	{MON | TUE | WED | THU | FRI, "09:00", "17:00", "America/New_York", "2026-07-06T13:00:00Z",
+         1, "mon 09:00 EDT"},
+	{MON | TUE | WED | THU | FRI, "09:00", "17:00", "America/New_York", "2026-07-06T21:00:00Z",
+         0, "mon 17:00 EDT"},
+	{MON | TUE | WED | THU | FRI, "09:00", "17:00", "America/New_York", "2026-11-28T15:00:00Z",
+         0, "saturday"},
+	{MON | TUE | WED | THU | FRI, "09:00", "17:00", "America/New_York", "2026-12-01T02:00:00Z",
+         0, "mon 21:00 EST is tue in UTC"},
 	/* Crossing midnight: the day is the day the window starts. */
 	{FRI, "22:00", "02:00", "UTC", "2026-11-27T23:00:00Z", 1, "fri 23:00"},
 	{FRI, "22:00", "02:00", "UTC", "2026-11-28T01:59:00Z", 1, "sat 01:59, opened friday"},
 	{FRI, "22:00", "02:00", "UTC", "2026-11-28T02:00:00Z", 0, "sat 02:00"},
-	{FRI, "22:00", "02:00", "UTC", "2026-11-28T23:00:00Z", 0, "sat 23:00: saturday is not listed"},
-	{FRI, "22:00", "02:00", "UTC", "2026-11-27T01:00:00Z", 0, "fri 01:00: thursday's night is not listed"},
+	{FRI, "22:00", "02:00", "UTC", "2026-11-28T23:00:00Z", 0,
+         "sat 23:00: saturday is not listed"},
+	{FRI, "22:00", "02:00", "UTC", "2026-11-27T01:00:00Z", 0,
+         "fri 01:00: thursday's night is not listed"},
 	{FRI, "22:00", "02:00", "UTC", "2026-11-27T21:59:00Z", 0, "fri 21:59"},
 	/* end == start: 24 hours from start. */
 	{MON, "06:00", "06:00", "UTC", "2026-11-30T06:00:00Z", 1, "mon 06:00"},
@@ -132,12 +150,12 @@ static void test_local_zone(void **state)
 	struct rb_window berlin = win(MON, "09:00", "17:00", "Europe/Berlin");
 	setenv("TZ", "America/New_York", 1);
 	tzset();
-	assert_true(window_contains(&local, at("2026-11-30T14:30:00Z")));  /* 09:30 EST */
+	assert_true(window_contains(&local, at("2026-11-30T14:30:00Z")));   /* 09:30 EST */
 	assert_true(window_contains(&berlin, at("2026-11-30T14:30:00Z")));  /* 15:30 CET */
 	assert_false(window_contains(&berlin, at("2026-11-30T16:30:00Z"))); /* 17:30 CET */
 	assert_true(window_contains(&berlin, at("2026-11-30T08:30:00Z")));
 	assert_string_equal(getenv("TZ"), "America/New_York");
-	assert_false(window_contains(&local, at("2026-11-30T08:30:00Z")));  /* 03:30 EST */
+	assert_false(window_contains(&local, at("2026-11-30T08:30:00Z"))); /* 03:30 EST */
 	setenv("TZ", "UTC", 1);
 	tzset();
 	assert_true(window_contains(&local, at("2026-11-30T09:30:00Z")));
@@ -153,16 +171,26 @@ struct next_case {
 };
 
 static const struct next_case next_cases[] = {
-	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-11-25T12:00:00Z", "2026-11-28T00:00:00Z", "wed -> sat 01:00 CET"},
-	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-11-28T00:00:00Z", "2026-11-28T00:00:00Z", "at the start: now"},
-	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-11-28T00:00:01Z", "2026-11-29T00:00:00Z", "just after: sunday"},
-	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-03-28T12:00:00Z", "2026-03-29T00:00:00Z", "sat noon -> sun 01:00 CET"},
-	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-03-29T00:30:00Z", "2026-04-03T23:00:00Z", "next sat is in CEST"},
-	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-10-24T12:00:00Z", "2026-10-24T23:00:00Z", "sun 01:00 CEST before fall-back"},
-	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-10-25T12:00:00Z", "2026-10-31T00:00:00Z", "next sat in CET"},
-	{MON | TUE | WED | THU | FRI, "09:00", "17:00", "America/New_York", "2026-11-27T22:00:00Z", "2026-11-30T14:00:00Z", "fri evening -> mon 09:00 EST"},
-	{MON, "09:00", "17:00", "America/New_York", "2026-03-03T15:00:00Z", "2026-03-09T13:00:00Z", "across spring forward: EDT"},
-	{FRI, "22:00", "02:00", "UTC", "2026-11-27T23:00:00Z", "2026-12-04T22:00:00Z", "inside: the next start"},
+	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-11-25T12:00:00Z",
+         "2026-11-28T00:00:00Z", "wed -> sat 01:00 CET"},
+	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-11-28T00:00:00Z",
+         "2026-11-28T00:00:00Z", "at the start: now"},
+	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-11-28T00:00:01Z",
+         "2026-11-29T00:00:00Z", "just after: sunday"},
+	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-03-28T12:00:00Z",
+         "2026-03-29T00:00:00Z", "sat noon -> sun 01:00 CET"},
+	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-03-29T00:30:00Z",
+         "2026-04-03T23:00:00Z", "next sat is in CEST"},
+	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-10-24T12:00:00Z",
+         "2026-10-24T23:00:00Z", "sun 01:00 CEST before fall-back"},
+	{SAT | SUN, "01:00", "05:00", "Europe/Berlin", "2026-10-25T12:00:00Z",
+         "2026-10-31T00:00:00Z", "next sat in CET"},
+	{MON | TUE | WED | THU | FRI, "09:00", "17:00", "America/New_York", "2026-11-27T22:00:00Z",
+         "2026-11-30T14:00:00Z", "fri evening -> mon 09:00 EST"},
+	{MON, "09:00", "17:00", "America/New_York", "2026-03-03T15:00:00Z", "2026-03-09T13:00:00Z",
+         "across spring forward: EDT"},
+	{FRI, "22:00", "02:00", "UTC", "2026-11-27T23:00:00Z", "2026-12-04T22:00:00Z",
+         "inside: the next start"},
 	{0, "01:00", "02:00", "UTC", "2026-11-27T23:00:00Z", NULL, "no days: never"},
 };
 
@@ -221,8 +249,9 @@ static void test_local_day(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char abbr[64] = "";
-		assert_int_equal(window_local_day(at(cases[i].now), cases[i].zone, abbr, sizeof(abbr)),
-		                 cases[i].wday);
+		assert_int_equal(
+			window_local_day(at(cases[i].now), cases[i].zone, abbr, sizeof(abbr)),
+			cases[i].wday);
 		assert_string_equal(abbr, cases[i].abbr);
 		assert_string_equal(getenv("TZ"), "UTC");
 	}
@@ -236,9 +265,9 @@ static void test_facts(void **state)
 	(void)state;
 	struct rb_window ws[] = {
 		win(MON, "01:00", "02:00", "UTC"),
-		win(FRI, "10:00", "11:00", "Asia/Tokyo"),     /* fri 01:00 UTC */
+		win(FRI, "10:00", "11:00", "Asia/Tokyo"),       /* fri 01:00 UTC */
 		win(THU, "20:00", "21:00", "America/New_York"), /* fri 01:00 UTC too */
-		win(ALL, "00:00", "00:00", NULL),             /* always */
+		win(ALL, "00:00", "00:00", NULL),               /* always */
 	};
 	struct window_facts wf;
 	window_facts_at(ws, 3, at("2026-11-26T01:30:00Z"), &wf); /* a Thursday */
@@ -280,10 +309,8 @@ static int setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_contains),
-		cmocka_unit_test(test_local_zone),
-		cmocka_unit_test(test_next_open),
-		cmocka_unit_test(test_local_day),
+		cmocka_unit_test(test_contains),  cmocka_unit_test(test_local_zone),
+		cmocka_unit_test(test_next_open), cmocka_unit_test(test_local_day),
 		cmocka_unit_test(test_facts),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);

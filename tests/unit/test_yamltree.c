@@ -29,17 +29,16 @@ static void test_tree(void **state)
 	(void)state;
 	struct yt_doc d;
 	struct gate_error err;
-	const char *text =
-		"a: 1\n"
-		"b:\n"
-		"  - x\n"
-		"  - 'q'\n"
-		"  - \"d\"\n"
-		"c: {k: v}\n"
-		"d: |\n"
-		"  lit\n"
-		"e: !!str 12\n"
-		"f:\n";
+	const char *text = "a: 1\n"
+			   "b:\n"
+			   "  - x\n"
+			   "  - 'q'\n"
+			   "  - \"d\"\n"
+			   "c: {k: v}\n"
+			   "d: |\n"
+			   "  lit\n"
+			   "e: !!str 12\n"
+			   "f:\n";
 	assert_int_equal(parse(text, &d, &err), 0);
 	const struct yt_node *r = d.root;
 	assert_int_equal(r->kind, YT_MAPPING);
@@ -87,7 +86,8 @@ struct err_case {
 };
 
 static const struct err_case err_cases[] = {
-	{"duplicate key", "a: 1\nb: 2\na: 3\n", 3, 1, "duplicate key 'a' (first at line 1, column 1)"},
+	{"duplicate key", "a: 1\nb: 2\na: 3\n", 3, 1,
+         "duplicate key 'a' (first at line 1, column 1)"},
 	{"duplicate nested", "m:\n  x: 1\n  x: 2\n", 3, 3, "duplicate key 'x'"},
 	{"sequence as key", "? [a]\n: b\n", 1, 3, "mapping keys must be scalars"},
 	{"mapping as key", "{{a: b}: c}\n", 1, 2, "mapping keys must be scalars"},
@@ -111,8 +111,8 @@ static void test_errors(void **state)
 		int rc = parse(c->yaml, &d, &err);
 		if (rc != -1 || err.line != c->line || err.col != c->col ||
 		    !strstr(err.msg, c->fragment) || strcmp(err.file, "t.yaml")) {
-			print_error("case '%s': rc %d, %s:%d:%d: %s\n", c->what, rc,
-			            err.file, err.line, err.col, err.msg);
+			print_error("case '%s': rc %d, %s:%d:%d: %s\n", c->what, rc, err.file,
+			            err.line, err.col, err.msg);
 			failures++;
 		}
 		yt_doc_release(&d);
@@ -273,39 +273,39 @@ static void test_getters(void **state)
 	(void)state;
 	struct yt_doc d;
 	struct gate_error err;
-	const char *text =
-		"s: hello\n"
-		"t: true\n"
-		"qt: \"true\"\n"
-		"y: yes\n"
-		"i: -12\n"
-		"big: 99999999999999999999\n"
-		"dur: 1h30m\n"
-		"bare: 30\n"
-		"size: 64MiB\n"
-		"nul: ~\n"
-		"seq: [1]\n"
-		"map: {typo_key: 1, other: 2}\n";
+	const char *text = "s: hello\n"
+			   "t: true\n"
+			   "qt: \"true\"\n"
+			   "y: yes\n"
+			   "i: -12\n"
+			   "big: 99999999999999999999\n"
+			   "dur: 1h30m\n"
+			   "bare: 30\n"
+			   "size: 64MiB\n"
+			   "nul: ~\n"
+			   "seq: [1]\n"
+			   "map: {typo_key: 1, other: 2}\n";
 	assert_int_equal(parse(text, &d, &err), 0);
 	const struct yt_node *r = d.root;
 	const char *s;
 	int b;
 	int64_t i;
 	uint64_t u;
-#define ERR_AT(call, line_, frag)                                            \
-	do {                                                                 \
-		memset(&err, 0, sizeof(err));                                \
-		assert_int_equal((call), -1);                                \
-		assert_int_equal(err.line, (line_));                         \
-		if (!strstr(err.msg, (frag))) {                              \
+#define ERR_AT(call, line_, frag)                                              \
+	do {                                                                   \
+		memset(&err, 0, sizeof(err));                                  \
+		assert_int_equal((call), -1);                                  \
+		assert_int_equal(err.line, (line_));                           \
+		if (!strstr(err.msg, (frag))) {                                \
 			print_error("got '%s', want '%s'\n", err.msg, (frag)); \
-			fail();                                              \
-		}                                                            \
+			fail();                                                \
+		}                                                              \
 	} while (0)
 	assert_int_equal(yt_get_string(yt_map_get(r, "s"), &s, &err), 0);
 	assert_string_equal(s, "hello");
 	ERR_AT(yt_get_string(yt_map_get(r, "nul"), &s, &err), 10, "expected a string, got null");
-	ERR_AT(yt_get_string(yt_map_get(r, "seq"), &s, &err), 11, "expected a string, got a sequence");
+	ERR_AT(yt_get_string(yt_map_get(r, "seq"), &s, &err), 11,
+	       "expected a string, got a sequence");
 	assert_int_equal(yt_get_bool(yt_map_get(r, "t"), &b, &err), 0);
 	assert_true(b);
 	ERR_AT(yt_get_bool(yt_map_get(r, "qt"), &b, &err), 3, "expected true or false, got 'true'");
@@ -313,7 +313,8 @@ static void test_getters(void **state)
 	assert_int_equal(yt_get_int(yt_map_get(r, "i"), INT64_MIN, INT64_MAX, &i, &err), 0);
 	assert_int_equal(i, -12);
 	ERR_AT(yt_get_int(yt_map_get(r, "i"), 0, 10, &i, &err), 5, "-12 is out of range (0 to 10)");
-	ERR_AT(yt_get_int(yt_map_get(r, "big"), INT64_MIN, INT64_MAX, &i, &err), 6, "expected an integer");
+	ERR_AT(yt_get_int(yt_map_get(r, "big"), INT64_MIN, INT64_MAX, &i, &err), 6,
+	       "expected an integer");
 	assert_int_equal(yt_get_duration(yt_map_get(r, "dur"), &i, &err), 0);
 	assert_int_equal(i, 5400000);
 	ERR_AT(yt_get_duration(yt_map_get(r, "bare"), &i, &err), 8, "duration '30' needs a unit");
@@ -321,7 +322,8 @@ static void test_getters(void **state)
 	assert_int_equal(yt_get_size(yt_map_get(r, "size"), &u, &err), 0);
 	assert_int_equal(u, 64 * 1024 * 1024);
 	ERR_AT(yt_get_size(yt_map_get(r, "s"), &u, &err), 1, "invalid size 'hello'");
-	ERR_AT(yt_expect(yt_map_get(r, "seq"), YT_MAPPING, &err), 11, "expected a mapping, got a sequence");
+	ERR_AT(yt_expect(yt_map_get(r, "seq"), YT_MAPPING, &err), 11,
+	       "expected a mapping, got a sequence");
 	assert_int_equal(yt_expect(yt_map_get(r, "seq"), YT_SEQUENCE, &err), 0);
 	static const char *const keys[] = {"type_key", "other", NULL};
 	ERR_AT(yt_check_keys(yt_map_get(r, "map"), keys, "a map", &err), 12,
@@ -355,12 +357,9 @@ static void test_closest(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tree),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_depth),
-		cmocka_unit_test(test_aliases),
-		cmocka_unit_test(test_file),
-		cmocka_unit_test(test_getters),
+		cmocka_unit_test(test_tree),    cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_depth),   cmocka_unit_test(test_aliases),
+		cmocka_unit_test(test_file),    cmocka_unit_test(test_getters),
 		cmocka_unit_test(test_closest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
