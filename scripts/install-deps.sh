@@ -19,4 +19,4 @@ apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends \
   prometheus etcd-server etcd-client patroni \
   python3 curl iproute2 procps util-linux libxml2-utils perl valgrind tmux \
   hyperfine time openssl pre-commit groff-base \
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format

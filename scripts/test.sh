@@ -1,7 +1,10 @@
 #!/bin/bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
 #  1. install what is needed (Debian 12 packages; idempotent);
-#  2. build under AddressSanitizer and UndefinedBehaviorSanitizer and run
+#  2. check the source's habits (scripts/lint-source.sh: formatted as
+#     .clang-format says, no file over 800 lines, no function over 80 without
+#     a `/* long:` reason, nothing citing a document outside the repository);
+#  3. build under AddressSanitizer and UndefinedBehaviorSanitizer and run
 #     every test against that build: unit tests and scenarios, gate and the
 #     check children it forks (they inherit the sanitizers; the tools they
 #     start are other programs).  A finding fails the test: UBSan aborts
@@ -10,16 +13,16 @@
 #     each script.  Leaks are checked in gate itself; check children end
 #     with _exit (async-signal-safe after fork), which skips LeakSanitizer,
 #     and valgrind (t0106) looks at their leaks instead.  t0106 runs in
-#     step 3 only: valgrind cannot run a sanitizer build;
-#  3. build the libFuzzer targets (fuzz/, clang) and run each briefly
+#     step 5 only: valgrind cannot run a sanitizer build;
+#  4. build the libFuzzer targets (fuzz/, clang) and run each briefly
 #     (20 s, as many at once as there are CPUs: scripts/fuzz.sh), so that
 #     a parser that regressed is caught; a crash, leak or timeout fails;
-#  4. build normally (what users ship) and run every test again.
+#  5. build normally (what users ship) and run every test again.
 # When step 1 ran (CI), a skipped test is a failure: everything the tests
 # need is installed by scripts/install-deps.sh (GATE_TEST_NO_SKIP=1).
 # Options: --no-install (skip step 1), -R REGEX / -L LABEL / -E REGEX
 # (passed to ctest), --no-asan / --asan-only (one of the two runs),
-# --no-fuzz (skip step 3).
+# --no-fuzz (skip step 4).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 install=1 normal=1 asan=1 fuzz=1
@@ -41,6 +44,9 @@ if [ "$install" = 1 ]; then
 fi
 jobs=$(nproc)
 fail=0
+
+echo "== source habits (format, file and function sizes, no outside citations)"
+scripts/lint-source.sh || fail=1
 
 # ctest_run DIR ARGS...: ctest; a skipped test fails the run under
 # GATE_TEST_NO_SKIP (ctest itself counts a skip as no failure).
