@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* The list of the built-in lock and maintenance kinds (builtin.h).  A new
+ * kind is added here, and nowhere in the core. */
+#include <stddef.h>
+
+#include "builtin.h"
+
+const struct lock_kind *const gate_lock_kinds[] = {
+	NULL,
+};
+
+const struct maint_kind *const gate_maint_kinds[] = {
+	NULL,
+};
