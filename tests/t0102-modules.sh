@@ -116,7 +116,9 @@ test_expect_success 'the overall deadline: what never started is "not run"' '
 	expect_status 75 gate check -j 1 --timeout 1s --module-path good -f json nap.yaml >out.json &&
 	ms=$(( $(now_ms) - t0 )) && say "--timeout 1s -j 1: decision after $ms ms" &&
 	test $ms -ge 990 && test $ms -lt $((1000 + TEST_SLACK_MS)) &&
-	test "$(json_get out.json .checks[0].summary)" = "timed out after 1s: overall deadline of 1s passed" &&
+	# The budget it had is what was left of the 1 s when its child started
+	# (a few ms less on a loaded machine), said exactly.
+	json_get out.json .checks[0].summary | grep -E "^timed out after (1s|[0-9]{3}ms): overall deadline of 1s passed$" &&
 	test "$(json_get out.json .checks[1].summary)" = "not run: overall deadline of 1s passed"
 '
 
