@@ -164,7 +164,7 @@ static void file_probe(const json_t *params, int64_t deadline_ms, struct hold_re
 		if (res->state == HOLD_ERROR)
 			return;
 		res->state = HOLD_TAKEN;
-		res->message = xasprintf("free (%s does not exist yet)", path);
+		res->message = xasprintf("%s does not exist yet", path);
 		res->details = json_pack("{s:s}", "file", path);
 		return;
 	}
@@ -178,7 +178,6 @@ static void file_probe(const json_t *params, int64_t deadline_ms, struct hold_re
 	}
 	close(fd); /* and the shared lock with it */
 	res->state = HOLD_TAKEN;
-	res->message = xasprintf("free (%s)", path);
 	res->details = json_pack("{s:s}", "file", path);
 }
 
