@@ -102,6 +102,12 @@ static void stops_release(struct stops *st, int ran)
 	}
 }
 
+struct run_ctx {
+	struct cli_session *s;
+	char **command;
+	size_t last_waiting; /* the lock last said to be waited for, + 1 */
+};
+
 /* ---- confirmation ---- */
 
 static int names_this_host(const char *typed, const char *host)
@@ -139,7 +145,7 @@ static int read_tty_line(int fd, char *buf, size_t len)
  * gate(1) gives them */
 static int confirm_step(void *ctx, struct hold_session *hs, char *how, size_t howlen)
 {
-	struct cli_session *s = ctx;
+	struct cli_session *s = ((struct run_ctx *)ctx)->s;
 	const struct runbook *rb = hs->rb;
 	char *host = host_name();
 	int rc = -1;
@@ -183,12 +189,6 @@ static int confirm_step(void *ctx, struct hold_session *hs, char *how, size_t ho
 }
 
 /* ---- the steps of a run ---- */
-
-struct run_ctx {
-	struct cli_session *s;
-	char **command;
-	size_t last_waiting; /* the lock last said to be waited for, + 1 */
-};
 
 /* The session's reasons and report into the evaluation, and the policy
  * once more (it adds them to its reasons). */
