@@ -22,13 +22,17 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "builtin.h"
 #include "kit/alloc.h"
+#include "kit/clock.h"
 
-/* The most of a lock file read back for its holder. */
+/* The most of a lock file read back for its holder, and how long a
+ * holder that just took the lock may take to write itself in. */
 #define HOLDER_MAX 4096
+#define HOLDER_SETTLE_MS 500
 
 static const struct gate_param file_params[] = {
 	{"file", GATE_P_STRING, GATE_PF_REQUIRED, NULL, NULL,
@@ -83,19 +87,27 @@ static int open_lock_file(const char *path, int create, struct hold_result *res)
 	return fd;
 }
 
-/* The holder stored in the lock file, as text ("an unknown holder" when
- * the file holds none yet, or something else). */
+/* The holder stored in the lock file, as text.  A holder writes it right
+ * after it took the lock: one found empty or half written is read again
+ * for a moment ("an unknown holder" after that, or when the file holds
+ * something else). */
 static char *read_holder(int fd)
 {
 	char buf[HOLDER_MAX + 1];
-	ssize_t n = pread(fd, buf, HOLDER_MAX, 0);
-	if (n <= 0)
-		return xstrdup("an unknown holder");
-	buf[n] = '\0';
-	json_t *j = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
-	char *t = hold_who_text_json(j);
-	json_decref(j);
-	return t ? t : xstrdup("an unknown holder");
+	int64_t until = gate_mono_ms() + HOLDER_SETTLE_MS;
+	for (;;) {
+		ssize_t n = pread(fd, buf, HOLDER_MAX, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		json_t *j = n > 0 ? json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
+		char *t = hold_who_text_json(j);
+		json_decref(j);
+		if (t)
+			return t;
+		if (gate_mono_ms() >= until)
+			return xstrdup("an unknown holder");
+		struct timespec ts = {0, 5 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
 }
 
 static void busy(struct hold_result *res, int fd, const char *path)
