@@ -95,6 +95,25 @@ static int t_release(void *handle, char *msg, size_t msglen)
 static const struct lock_kind t_lock = {"t",     "test lock", t_params, NULL,      t_take,
                                         t_probe, NULL,        NULL,     t_release, NULL};
 
+/* The same, kept alive every 20 ms; the third keepalive says it is lost. */
+static volatile int keepalives, lost_said;
+
+static int64_t k_every(const json_t *params)
+{
+	return 20;
+}
+
+static int k_keepalive(void *handle, char *msg, size_t msglen)
+{
+	if (++keepalives < 3)
+		return 0;
+	snprintf(msg, msglen, "lease expired");
+	return -1;
+}
+
+static const struct lock_kind k_lock = {"t",     "kept lock", t_params,    NULL,      t_take,
+                                        t_probe, k_every,     k_keepalive, t_release, NULL};
+
 /* ---- a maintenance kind: {m: NAME, fail: BOOL} ---- */
 
 static const struct gate_param m_params[] = {
@@ -194,6 +213,21 @@ static int s_exec(void *ctx)
 static void s_finished(void *ctx, struct hold_session *hs)
 {
 	called("finished");
+}
+
+static void s_lost(void *ctx, const struct rb_hold *lock, const char *msg)
+{
+	assert_string_equal(msg, "lease expired");
+	lost_said = 1;
+}
+
+/* The command runs until the lock is said lost (or 10 s). */
+static int s_exec_until_lost(void *ctx)
+{
+	called("exec");
+	for (int i = 0; i < 1000 && !lost_said; i++)
+		usleep(10 * 1000);
+	return 0;
 }
 
 static const struct hold_steps steps = {
@@ -394,6 +428,25 @@ static void test_resume(void **state)
 	hold_session_release(&hs);
 }
 
+static void test_keepalive_lost(void **state)
+{
+	add_lock("a");
+	rb.locks[0].lock = &k_lock;
+	keepalives = lost_said = 0;
+	struct hold_steps st = steps;
+	st.exec = s_exec_until_lost;
+	st.lost = s_lost;
+	struct hold_session hs;
+	hold_session_init(&hs, &rb, "ann", "db1", state_dir);
+	assert_int_equal(hold_run(&hs, &st), 1);
+	assert_true(lost_said);
+	assert_int_equal(keepalives, 3); /* none after it was lost */
+	json_t *e = json_array_get(json_object_get(hs.report, "locks"), 0);
+	assert_string_equal(json_string_value(json_object_get(e, "lost")), "lease expired");
+	assert_string_equal(calls.buf, "take a,decided allow,exec,finished,release a");
+	hold_session_release(&hs);
+}
+
 static void test_dry_run_takes_nothing(void **state)
 {
 	add_lock("a");
@@ -415,6 +468,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lock_error_and_recheck, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dry_run_takes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keepalive_lost, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
