@@ -110,10 +110,26 @@ static char *command_text(const struct eval *ev)
 	return ev->command ? strv_join(ev->command, " ") : xstrdup("");
 }
 
+static const char *record_name(enum audit_kind kind)
+{
+	return kind == AUDIT_HOLD ? "hold" : kind == AUDIT_RESULT ? "result" : "decision";
+}
+
 static char *message(const struct eval *ev, enum audit_kind kind, const char *cmd)
 {
 	const char *name = ev->rb && ev->rb->name ? ev->rb->name : "?";
 	struct strbuf sb = STRBUF_INIT;
+	if (kind == AUDIT_HOLD) {
+		const char *a = json_string_value(json_object_get(ev->holds, "action"));
+		strbuf_addf(&sb, "gate: %s: %s: %s", name, a ? a : "hold",
+		            ev->allow ? "done" : "not done");
+		for (size_t i = 0; !ev->allow && i < ev->nreasons && i < 3; i++)
+			strbuf_addf(&sb, "%s%s", i ? "; " : ": ", ev->reasons[i]);
+		for (char *p = sb.buf; p && *p; p++)
+			if (*p == '\n' || *p == '\r')
+				*p = ' ';
+		return strbuf_detach(&sb);
+	}
 	if (kind == AUDIT_RESULT) {
 		strbuf_addf(&sb, "gate: %s: command exited %d after %.1fs", name, ev->exit_status,
 		            ev->command_duration_ms / 1000);
@@ -219,11 +235,13 @@ static int send_journal(const struct eval *ev, enum audit_kind kind, const char 
 
 	field(&f, "MESSAGE", msg);
 	field(&f, "MESSAGE_ID",
-	      kind == AUDIT_RESULT ? GATE_MESSAGE_ID_RESULT : GATE_MESSAGE_ID_DECISION);
+	      kind == AUDIT_HOLD     ? GATE_MESSAGE_ID_HOLD
+	      : kind == AUDIT_RESULT ? GATE_MESSAGE_ID_RESULT
+	                             : GATE_MESSAGE_ID_DECISION);
 	snprintf(num, sizeof(num), "%d", prio);
 	field(&f, "PRIORITY", num);
 	field(&f, "SYSLOG_IDENTIFIER", "gate");
-	field(&f, "GATE_RECORD", kind == AUDIT_RESULT ? "result" : "decision");
+	field(&f, "GATE_RECORD", record_name(kind));
 	field(&f, "GATE_RUNBOOK", ev->rb && ev->rb->name ? ev->rb->name : "");
 	field(&f, "GATE_RUNBOOK_PATH", ev->rb && ev->rb->path ? ev->rb->path : "");
 	field(&f, "GATE_DECISION", ev->allow ? "allow" : "block");
@@ -248,6 +266,16 @@ static int send_journal(const struct eval *ev, enum audit_kind kind, const char 
 	snprintf(num, sizeof(num), "%.0f",
 	         kind == AUDIT_RESULT ? ev->command_duration_ms : ev->duration_ms);
 	field(&f, "GATE_DURATION_MS", num);
+	if (ev->holds) {
+		/* locks, maintenance items, how it was confirmed */
+		char *h = json_dumps(ev->holds, JSON_COMPACT | JSON_SORT_KEYS);
+		field(&f, "GATE_HOLDS", h ? h : "");
+		free(h);
+		const char *how = json_string_value(
+			json_object_get(json_object_get(ev->holds, "confirm"), "how"));
+		if (how)
+			field(&f, "GATE_CONFIRMED", how);
+	}
 
 	int rc = journal_send(f.buf.buf, f.buf.len);
 	int e = errno;
@@ -265,7 +293,7 @@ static char *file_line(const struct eval *ev, enum audit_kind kind, const char *
 {
 	json_t *o = report_json(ev);
 	char *host = host_name();
-	json_object_set_new(o, "record", json_string(kind == AUDIT_RESULT ? "result" : "decision"));
+	json_object_set_new(o, "record", json_string(record_name(kind)));
 	json_object_set_new(o, "user", json_string(user));
 	if (getenv("SUDO_USER"))
 		json_object_set_new(o, "sudo_user", json_string(getenv("SUDO_USER")));

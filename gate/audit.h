@@ -12,7 +12,13 @@
 #define GATE_MESSAGE_ID_DECISION "5e1c2a7b9d3f4e60a8b1c4d2e7f90a13"
 #define GATE_MESSAGE_ID_RESULT "8f4d3b2a1c6e4f0b9a7d5c3e1f2b4a68"
 
-enum audit_kind { AUDIT_DECISION = 0, AUDIT_RESULT = 1 };
+/* Appended: `gate lock release` and `gate maintenance resume` (what gate
+ * holds, doc/report.md "Audit records"). */
+#define GATE_MESSAGE_ID_HOLD "c3a95e0d7b2f4c18a6e4d1b09f7a2e35"
+
+/* AUDIT_HOLD: an action on what gate holds; ev->holds["action"] says
+ * which, ev->allow whether it was done. */
+enum audit_kind { AUDIT_DECISION = 0, AUDIT_RESULT = 1, AUDIT_HOLD = 2 };
 
 struct audit_status {
 	int journal_ok; /* the journal socket accepted the record */

@@ -39,6 +39,8 @@ struct cli_opts {
 	int dry_run;         /* run --dry-run */
 	int64_t wait_ms;     /* run --wait DUR; 0 = no waiting */
 	int64_t interval_ms; /* --interval DUR, default 30s */
+	/* Appended: run --confirm HOSTNAME (the runbook's confirm:). */
+	const char *confirm;
 };
 
 void cli_opts_init(struct cli_opts *o);
@@ -85,5 +87,53 @@ void cli_registry_load(struct gate_registry *reg, const struct cli_opts *o);
 int cli_lint_main(int argc, char **argv);
 int cli_checks_main(int argc, char **argv);
 int cli_version_main(int argc, char **argv);
+
+/* ---- Appended (what gate holds): the session of one evaluation, shared
+ * by gate/main.c and gate/cli_hold.c ---- */
+
+#include "audit.h"
+#include "registry.h"
+#include "window.h"
+
+struct hold_session;
+
+/* What one invocation has loaded and decided. */
+struct cli_session {
+	const struct cli_opts *o;
+	struct gate_registry reg;
+	struct runbook rb;
+	struct eval ev;
+	struct window_facts wf; /* the windows at ev.now_ms, for the policy */
+	int have_reg, have_rb, have_ev;
+};
+
+void cli_session_release(struct cli_session *s);
+/* The registry (with the lock and maintenance kinds) and the runbook;
+ * strict: trusted files only.  0, or the exit status (after the message). */
+int cli_load_runbook(struct cli_session *s, const char *path, int strict);
+/* One evaluation of rb into ev (the runner, the windows, the policy). */
+void cli_evaluate_into(struct cli_session *s, struct eval *ev, struct window_facts *wf,
+                       const struct runbook *rb, enum eval_mode mode, char **command);
+/* An audit record of s->ev (a required one that fails turns an allow
+ * into a block); the report on stdout and -o; the command. */
+void cli_audit(struct cli_session *s, enum audit_kind kind);
+void cli_report(struct cli_session *s);
+int cli_write_json_file(const struct eval *ev, const char *path);
+int cli_run_command(struct cli_session *s, char **command);
+int cli_decision_status(const struct cli_session *s);
+
+/* gate/cli_hold.c: after an allow, the locks, the re-check, the
+ * confirmation and maintenance mode around the command (gate/hold_run.h);
+ * the exit status.  wait_end_ms: the end of --wait (monotonic). */
+int cli_hold_run(struct cli_session *s, char **command, int64_t wait_end_ms);
+/* The dry run's part: locks probed, maintenance described, the state
+ * file looked at, into s->ev (its holds, its reasons). */
+void cli_hold_check(struct cli_session *s);
+/* A hold session of rb for this user, host and pid, with the state
+ * directory (hold_state_dir). */
+void cli_hold_session_init(struct hold_session *hs, const struct runbook *rb);
+/* gate lock status|release, gate maintenance resume (gate/cli_lock.c). */
+int cli_lock_main(int argc, char **argv);
+int cli_maintenance_main(int argc, char **argv);
 
 #endif

@@ -118,6 +118,8 @@ static void help_run(void)
 	       "                         per attempt on stderr unless -q; only the final\n"
 	       "                         decision is audited\n"
 	       "      --interval DUR     time between --wait attempts (default 30s)\n"
+	       "      --confirm HOSTNAME the runbook's confirm: without a terminal: HOSTNAME\n"
+	       "                         must name this host (else blocked, 75)\n"
 	       "%s"
 	       "\n"
 	       "While checks run and stderr is a terminal, one progress line is shown\n"
@@ -231,6 +233,9 @@ static void help_gate(void)
 	       "  checks  [TYPE]                                    list / describe check types\n"
 	       "  wrap    install|list|remove ...                   guard commands on PATH\n"
 	       "  hook    run|install ...                           guard git pushes\n"
+	       "  lock    status|release [OPTIONS] RUNBOOK          who holds a runbook's locks\n"
+	       "  maintenance resume [OPTIONS] RUNBOOK              undo what a killed run left "
+	       "on\n"
 	       "  version                                           versions of gate and its ABI\n"
 	       "  help    [COMMAND]                                 this text, or a command's\n"
 	       "\n"
@@ -279,6 +284,7 @@ enum {
 	OPT_DRY_RUN,
 	OPT_WAIT,
 	OPT_INTERVAL,
+	OPT_CONFIRM,
 };
 
 static const struct option longopts[] = {
@@ -298,6 +304,7 @@ static const struct option longopts[] = {
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	{"wait", required_argument, NULL, OPT_WAIT},
 	{"interval", required_argument, NULL, OPT_INTERVAL},
+	{"confirm", required_argument, NULL, OPT_CONFIRM},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -308,7 +315,11 @@ static int accepted(const char *cmd, int opt)
 	if (!strcmp(cmd, "run"))
 		return 1;
 	if (!strcmp(cmd, "check"))
-		return opt != OPT_DRY_RUN && opt != OPT_WAIT && opt != OPT_INTERVAL;
+		return opt != OPT_DRY_RUN && opt != OPT_WAIT && opt != OPT_INTERVAL &&
+		       opt != OPT_CONFIRM;
+	if (!strcmp(cmd, "lock") || !strcmp(cmd, "maintenance"))
+		return opt == OPT_VAR || opt == OPT_MODULE_PATH || opt == OPT_REASON ||
+		       opt == OPT_AUDIT_LOG || opt == 'q' || opt == 'v' || opt == OPT_NO_COLOR;
 	if (!strcmp(cmd, "checks"))
 		return opt == OPT_MODULE_PATH || opt == 'q' || opt == 'h';
 	/* lint: nothing is evaluated */
@@ -425,6 +436,11 @@ static int take_opt(const char *cmd, int opt, const char *arg, struct cli_opts *
 		return -1;
 	case OPT_DRY_RUN:
 		o->dry_run = 1;
+		return -1;
+	case OPT_CONFIRM:
+		if (!*arg)
+			return cli_usage_error(cmd, "--confirm wants this host's name");
+		o->confirm = arg;
 		return -1;
 	case 'h':
 		return cli_help(cmd);

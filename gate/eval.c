@@ -50,6 +50,9 @@ void eval_release(struct eval *ev)
 	strv_free(ev->reasons);
 	strv_free(ev->command);
 	free(ev->overrides);
+	strv_free(ev->hold_reasons);
+	json_decref(ev->holds);
+	json_decref(ev->recheck);
 	memset(ev, 0, sizeof(*ev));
 }
 

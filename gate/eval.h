@@ -80,6 +80,18 @@ struct eval {
 	/* Appended (reports): why the required audit failed, shown in the
 	 * reasons when audit_failed is set ("" when unknown). */
 	char audit_error[1024];
+
+	/* Appended (what gate holds, gate/hold_run.h): reasons to block that
+	 * are not checks' (a lock held by someone else, a re-check that
+	 * blocks, a refused confirmation, maintenance that cannot be turned
+	 * on, a state file left over), NULL-terminated, owned; the policy
+	 * adds them to `reasons`.  `holds`: the report's "holds" object (owned,
+	 * NULL when the runbook holds nothing); `recheck`: the re-check's
+	 * report object (owned, NULL when there was none). */
+	char **hold_reasons;
+	size_t nhold_reasons;
+	json_t *holds;
+	json_t *recheck;
 };
 
 void eval_init(struct eval *ev, const struct runbook *rb, enum eval_mode mode);

@@ -3,11 +3,14 @@
  * gate's command line.  `gate run` reads top to bottom like doas's main:
  *
  *   options -> check types -> runbook -> command allowed? -> checks ->
- *   policy -> audit (may turn allow into block) -> report -> exec ->
- *   audit of the result -> exit with the command's status.
+ *   policy -> on allow, what the runbook holds (gate/cli_hold.c: locks,
+ *   re-check, confirm, maintenance on) -> audit (may turn allow into
+ *   block) -> report -> exec -> maintenance off -> audit of the result ->
+ *   locks let go -> exit with the command's status.
  *
- * exec_command() is called in exactly one place, cmd_run(), and only when
- * ev.allow is set after the audit record.  Everything here prints; the library
+ * exec_command() is called in exactly one place, cli_run_command(), which
+ * only hold_run's exec step calls, and only when ev.allow is set after the
+ * audit record.  Everything here prints; the library
  * code below it never does.
  */
 #include <errno.h>
@@ -23,6 +26,7 @@
 
 #include "audit.h"
 #include "checks/builtin.h"
+#include "holds/builtin.h"
 #include "cli.h"
 #include "exec.h"
 #include "msg.h"
@@ -40,17 +44,7 @@
 #include "kit/strbuf.h"
 #include "kit/text.h"
 
-/* What one invocation has loaded and decided. */
-struct session {
-	const struct cli_opts *o;
-	struct gate_registry reg;
-	struct runbook rb;
-	struct eval ev;
-	struct window_facts wf; /* the windows at ev.now_ms, for the policy */
-	int have_reg, have_rb, have_ev;
-};
-
-static void session_release(struct session *s)
+void cli_session_release(struct cli_session *s)
 {
 	if (s->have_ev)
 		eval_release(&s->ev);
@@ -68,6 +62,8 @@ void cli_registry_load(struct gate_registry *reg, const struct cli_opts *o)
 	registry_init(reg);
 	/* The checks this program links: the core names none of them. */
 	registry_add_builtins(reg, gate_builtin_modules);
+	/* And the lock and maintenance kinds it links (holds/builtin.h). */
+	registry_add_holds(reg, gate_lock_kinds, gate_maint_kinds);
 	for (size_t i = 0; i < o->nmodule_paths; i++)
 		registry_load_dir(reg, o->module_paths[i]);
 	const char *env = getenv("GATE_MODULE_PATH");
@@ -86,7 +82,7 @@ void cli_registry_load(struct gate_registry *reg, const struct cli_opts *o)
 
 /* ---- the runbook ---- */
 
-static int load_runbook(struct session *s, const char *path, int strict)
+int cli_load_runbook(struct cli_session *s, const char *path, int strict)
 {
 	struct runbook_load_opts lo = {s->o->vars, s->o->nvars, strict};
 	struct gate_error err = {0};
@@ -125,7 +121,7 @@ static int load_runbook(struct session *s, const char *path, int strict)
 }
 
 /* The command that runs (or would): after `--`, else the runbook's. */
-static int pick_command(struct session *s, const char *cmdname, char **given, char ***out)
+static int pick_command(struct cli_session *s, const char *cmdname, char **given, char ***out)
 {
 	*out = given && given[0] ? given : s->rb.command;
 	if (!*out || !(*out)[0])
@@ -186,41 +182,47 @@ static void progress_draw(const struct runner_progress *p, void *ud)
 
 /* ---- evaluation ---- */
 
-static void evaluate_once(struct session *s, enum eval_mode mode, char **command)
+void cli_evaluate_into(struct cli_session *s, struct eval *ev, struct window_facts *wf,
+                       const struct runbook *rb, enum eval_mode mode, char **command)
 {
 	const struct cli_opts *o = s->o;
 	struct progress pr = {isatty(STDERR_FILENO) && !o->quiet, 0};
-	eval_init(&s->ev, &s->rb, mode);
-	s->have_ev = 1;
-	s->ev.command = strv_dup(command);
-	s->ev.started_at_ms = s->ev.now_ms = gate_now_ms();
+	eval_init(ev, rb, mode);
+	ev->command = strv_dup(command);
+	ev->started_at_ms = ev->now_ms = gate_now_ms();
 	if (o->noverrides) {
-		s->ev.overrides = xcalloc(o->noverrides, sizeof(*s->ev.overrides));
+		ev->overrides = xcalloc(o->noverrides, sizeof(*ev->overrides));
 		for (size_t i = 0; i < o->noverrides; i++)
-			s->ev.overrides[i].id = o->overrides[i];
-		s->ev.noverrides = o->noverrides;
+			ev->overrides[i].id = o->overrides[i];
+		ev->noverrides = o->noverrides;
 	}
-	s->ev.override_reason = o->reason;
+	ev->override_reason = o->reason;
 
 	struct runner_opts ro = {
 		.jobs = o->jobs,
-		.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : s->rb.timeout_ms,
+		.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : rb->timeout_ms,
 		.verbose = o->verbose,
 		.progress = pr.enabled ? progress_draw : NULL,
 		.progress_ud = &pr,
 	};
 	int64_t t0 = gate_mono_ms();
-	runner_run(&s->ev, &ro);
+	runner_run(ev, &ro);
 	/* Local time is worked out here, by the window module; the policy
 	 * takes it as values. */
-	window_facts_at(s->rb.windows, s->rb.nwindows, s->ev.now_ms, &s->wf);
-	policy_decide(&s->ev, &s->wf);
-	s->ev.duration_ms = (double)(gate_mono_ms() - t0);
+	window_facts_at(rb->windows, rb->nwindows, ev->now_ms, wf);
+	policy_decide(ev, wf);
+	ev->duration_ms = (double)(gate_mono_ms() - t0);
+}
+
+static void evaluate_once(struct cli_session *s, enum eval_mode mode, char **command)
+{
+	s->have_ev = 1;
+	cli_evaluate_into(s, &s->ev, &s->wf, &s->rb, mode, command);
 }
 
 /* Evaluate; with --wait, again every --interval while blocked, until the
  * wait is over.  The last evaluation stays in s->ev. */
-static void evaluate(struct session *s, enum eval_mode mode, char **command)
+static void evaluate(struct cli_session *s, enum eval_mode mode, char **command)
 {
 	const struct cli_opts *o = s->o;
 	int64_t wait_end = gate_mono_ms() + o->wait_ms;
@@ -288,7 +290,7 @@ static int same_file(const char *a, const char *b)
 /* The audit files: the runbook's audit.file, and --audit-log as one more
  * (never instead: a file the runbook requires is always written).  The
  * same file named twice gets each record once. */
-static void audit_files(const struct session *s, const char *files[3])
+static void audit_files(const struct cli_session *s, const char *files[3])
 {
 	size_t n = 0;
 	const char *rb = s->rb.audit_file, *opt = s->o->audit_log;
@@ -299,7 +301,7 @@ static void audit_files(const struct session *s, const char *files[3])
 	files[n] = NULL;
 }
 
-static void audit(struct session *s, enum audit_kind kind)
+void cli_audit(struct cli_session *s, enum audit_kind kind)
 {
 	static int journal_warned;
 	const char *files[3];
@@ -350,7 +352,7 @@ static int color_wanted(const struct cli_opts *o)
 
 /* -o FILE: written whole to a new file beside it, then renamed, so a
  * reader never sees half; never through a symbolic link (outfile.h). */
-static int write_json_file(const struct eval *ev, const char *path)
+int cli_write_json_file(const struct eval *ev, const char *path)
 {
 	/* the same text as -f json: DEL and C1 escaped, which jansson leaves raw */
 	char *text = report_json_string(ev, 1);
@@ -363,18 +365,18 @@ static int write_json_file(const struct eval *ev, const char *path)
 	return rc;
 }
 
-static void report(struct session *s)
+void cli_report(struct cli_session *s)
 {
 	const struct cli_opts *o = s->o;
 	struct report_opts ro = {o->format, color_wanted(o), o->verbose, o->quiet};
 	if (report_write(stdout, &s->ev, &ro) < 0 || fflush(stdout) == EOF)
 		msg_error("cannot write the report to stdout");
 	if (o->output)
-		write_json_file(&s->ev, o->output);
+		cli_write_json_file(&s->ev, o->output);
 }
 
 /* The status of an evaluation that ran no command. */
-static int decision_status(const struct session *s)
+int cli_decision_status(const struct cli_session *s)
 {
 	if (s->o->format == REPORT_NAGIOS)
 		return report_nagios_status(&s->ev);
@@ -403,12 +405,12 @@ static int check_output_writable(const char *cmdname, const char *path)
 int cli_evaluate(const char *runbook, enum eval_mode mode, char *const *command,
                  const struct cli_opts *o)
 {
-	struct session s = {.o = o};
+	struct cli_session s = {.o = o};
 	const char *cmdname = mode == EVAL_MODE_DRY_RUN ? "run" : "check";
 	char **cmd = NULL;
 	int rc = check_output_writable(cmdname, o->output);
 	if (rc == 0) /* checks run commands: an untrusted runbook is refused */
-		rc = load_runbook(&s, runbook, 1);
+		rc = cli_load_runbook(&s, runbook, 1);
 	if (rc == 0 && mode == EVAL_MODE_DRY_RUN)
 		rc = pick_command(&s, cmdname, (char **)command, &cmd);
 	else if (rc == 0)
@@ -425,11 +427,12 @@ int cli_evaluate(const char *runbook, enum eval_mode mode, char *const *command,
 	}
 	if (rc == 0) {
 		evaluate(&s, mode, cmd);
-		audit(&s, AUDIT_DECISION);
-		report(&s);
-		rc = decision_status(&s);
+		cli_hold_check(&s); /* takes nothing, changes nothing */
+		cli_audit(&s, AUDIT_DECISION);
+		cli_report(&s);
+		rc = cli_decision_status(&s);
 	}
-	session_release(&s);
+	cli_session_release(&s);
 	return rc;
 }
 
@@ -466,7 +469,7 @@ static int cmd_check(int argc, char **argv)
 	return rc;
 }
 
-static int run_command(struct session *s, char **command)
+int cli_run_command(struct cli_session *s, char **command)
 {
 	int exec_errno = 0;
 	double ms = 0;
@@ -485,7 +488,7 @@ static int cmd_run(int argc, char **argv)
 	struct cli_opts o;
 	const char *runbook;
 	char **given, **command = NULL;
-	struct session s = {.o = &o};
+	struct cli_session s = {.o = &o};
 	cli_opts_init(&o);
 
 	int rc = parse_one_runbook(argc, argv, &o, &runbook, &given);
@@ -497,26 +500,27 @@ static int cmd_run(int argc, char **argv)
 	}
 	rc = check_output_writable("run", o.output);
 	if (rc == 0)
-		rc = load_runbook(&s, runbook, 1);
+		rc = cli_load_runbook(&s, runbook, 1);
 	if (rc == 0)
 		rc = pick_command(&s, "run", given, &command);
 	if (rc != 0)
 		goto out;
 
+	/* --wait covers the locks too: one deadline from here. */
+	int64_t wait_end = gate_mono_ms() + o.wait_ms;
 	evaluate(&s, EVAL_MODE_RUN, command);
-	audit(&s, AUDIT_DECISION);
-	report(&s);
 	if (!s.ev.allow) {
-		rc = decision_status(&s);
+		cli_audit(&s, AUDIT_DECISION);
+		cli_report(&s);
+		rc = cli_decision_status(&s);
 		goto out;
 	}
-
-	rc = run_command(&s, command);
-	audit(&s, AUDIT_RESULT);
-	if (o.output)
-		write_json_file(&s.ev, o.output); /* now with exit_status */
+	/* locks, re-check, confirm, maintenance on; the audit; the command
+	 * (exec_command's one call, cli_run_command); maintenance off; the
+	 * result's audit; the locks let go (gate/hold_run.h) */
+	rc = cli_hold_run(&s, command, wait_end);
 out:
-	session_release(&s);
+	cli_session_release(&s);
 	cli_opts_release(&o);
 	return rc;
 }
@@ -531,6 +535,10 @@ static int cmd_help(int argc, char **argv)
 		return cli_wrap_main(2, help);
 	if (!strcmp(help[0], "hook"))
 		return cli_hook_main(2, help);
+	if (!strcmp(help[0], "lock"))
+		return cli_lock_main(2, help);
+	if (!strcmp(help[0], "maintenance"))
+		return cli_maintenance_main(2, help);
 	return cli_help(help[0]);
 }
 
@@ -547,6 +555,8 @@ int main(int argc, char **argv)
 		{"version", cli_version_main},
 		{"wrap", cli_wrap_main},
 		{"hook", cli_hook_main},
+		{"lock", cli_lock_main},
+		{"maintenance", cli_maintenance_main},
 		{"help", cmd_help},
 	};
 	/* Inherited SIGCHLD=SIG_IGN would reap checks and the command behind

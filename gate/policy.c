@@ -322,6 +322,11 @@ void policy_decide(struct eval *ev, const struct window_facts *wf)
 				: xstrdup("audit: the required audit record could not be written"));
 	}
 
+	for (size_t i = 0; i < ev->nhold_reasons; i++) {
+		ok = 0;
+		add_reason(ev, xstrdup(ev->hold_reasons[i]));
+	}
+
 	if (ok && nblocking > 0 && !ev->audit_failed)
 		ev->allow = 1;
 }

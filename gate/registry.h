@@ -10,6 +10,9 @@
 #include "error.h"
 #include "module.h"
 
+struct lock_kind;
+struct maint_kind;
+
 struct gate_registry_entry {
 	const struct gate_check_type *ct;
 	const struct gate_module *mod;
@@ -34,6 +37,11 @@ struct gate_registry {
 	 * name, so N must not be reused by another module meanwhile. */
 	int *fds;
 	size_t nfds;
+	/* Appended: the lock and maintenance kinds the program links
+	 * (gate/hold.h; gate's are holds/builtin.h), NULL-terminated, not
+	 * owned; NULL when none were handed in. */
+	const struct lock_kind *const *lock_kinds;
+	const struct maint_kind *const *maint_kinds;
 };
 
 void registry_init(struct gate_registry *reg);
@@ -53,5 +61,13 @@ void registry_load_dir(struct gate_registry *reg, const char *dir);
 int registry_load_file(struct gate_registry *reg, const char *path, struct gate_error *err);
 const struct gate_registry_entry *registry_find(const struct gate_registry *reg, const char *name);
 void registry_release(struct gate_registry *reg);
+
+/* Appended: the lock and maintenance kinds of runbooks' `lock:` and
+ * `maintenance:` (gate/hold.h), handed in by the program as the check
+ * modules are: the core names no kind.  The lists are not copied. */
+void registry_add_holds(struct gate_registry *reg, const struct lock_kind *const *locks,
+                        const struct maint_kind *const *maints);
+const struct lock_kind *registry_find_lock(const struct gate_registry *reg, const char *name);
+const struct maint_kind *registry_find_maint(const struct gate_registry *reg, const char *name);
 
 #endif

@@ -382,6 +382,8 @@ json_t *report_json(const struct eval *ev)
 	json_object_set_new(o, "command_duration_ms",
 	                    ev->have_exit_status ? ms_value(ev->command_duration_ms) : json_null());
 	json_object_set_new(o, "audit_failed", json_boolean(ev->audit_failed));
+	json_object_set_new(o, "holds", ev->holds ? json_deep_copy(ev->holds) : json_null());
+	json_object_set_new(o, "recheck", ev->recheck ? json_deep_copy(ev->recheck) : json_null());
 
 	redact_json(o);
 	return o;

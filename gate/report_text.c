@@ -161,6 +161,45 @@ static void check_line(struct text_ctx *t, const struct check_result *r)
 	}
 }
 
+/* What gate holds (doc/report.md, "holds"): a line per lock and per
+ * maintenance item, and the confirmation. */
+static void holds_lines(struct text_ctx *t, const json_t *holds)
+{
+	static const char *const lists[] = {"locks", "maintenance"};
+	static const char *const words[] = {"lock", "maintenance"};
+	size_t shown = 0;
+	for (size_t l = 0; l < 2; l++) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(json_object_get(holds, lists[l]), i, e) {
+			const char *st = json_string_value(json_object_get(e, "state"));
+			const char *who = json_string_value(json_object_get(e, "holder"));
+			const char *msg = json_string_value(json_object_get(e, "message"));
+			strbuf_addf(&t->sb, "%s %zu: ", words[l], i + 1);
+			add_flat(&t->sb, json_string_value(json_object_get(e, "label")));
+			strbuf_adds(&t->sb, ": ");
+			add_flat(&t->sb, who ? "held by " : st ? st : "?");
+			if (who || msg) {
+				strbuf_adds(&t->sb, who ? "" : ": ");
+				add_flat(&t->sb, who ? who : msg);
+			}
+			strbuf_adds(&t->sb, "\n");
+			shown++;
+		}
+	}
+	const json_t *c = json_object_get(holds, "confirm");
+	if (c) {
+		strbuf_adds(&t->sb, "confirm ");
+		add_flat(&t->sb, json_string_value(json_object_get(c, "mode")));
+		strbuf_adds(&t->sb, ": ");
+		add_flat(&t->sb, json_string_value(json_object_get(c, "how")));
+		strbuf_adds(&t->sb, "\n");
+		shown++;
+	}
+	if (shown)
+		strbuf_adds(&t->sb, "\n");
+}
+
 static void banner(struct text_ctx *t, const struct eval *ev)
 {
 	size_t nblock = 0, npass = 0, novr = 0, nwarn = 0;
@@ -247,6 +286,8 @@ int report_write_text(FILE *out, const struct eval *ev, const struct report_opts
 	}
 	if (shown)
 		strbuf_adds(&t.sb, "\n");
+	if (ev->holds && !o->quiet)
+		holds_lines(&t, ev->holds);
 	banner(&t, ev);
 
 	char *raw = strbuf_detach(&t.sb);

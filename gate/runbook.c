@@ -381,7 +381,8 @@ static int load(struct loader *L, const char *path)
 		return yt_error(L->err, p ? p->value : root,
 		                p ? "checks must not be empty" : "missing 'checks' in the runbook");
 	}
-	if (check_unique_ids(L) < 0 || rb_check_cli_vars_used(L) < 0)
+	if (check_unique_ids(L) < 0 || rb_load_holds(L, &L->files[top]) < 0 ||
+	    rb_check_cli_vars_used(L) < 0)
 		return -1;
 	return 0;
 }
@@ -438,6 +439,7 @@ void runbook_release(struct runbook *rb)
 	strv_free(rb->files);
 	strv_free(rb->warnings);
 	strv_free(rb->secrets);
+	rb_holds_release(rb);
 	memset(rb, 0, sizeof(*rb));
 }
 

@@ -20,6 +20,8 @@
 
 struct gate_registry;
 struct gate_check_type;
+struct lock_kind;
+struct maint_kind;
 
 /* Loading limits (doc/runbook.md, "Loading limits"). */
 #define RUNBOOK_MAX_FILE_SIZE (1024 * 1024)
@@ -71,6 +73,18 @@ struct rb_freeze {
 	struct rb_pos pos;
 };
 
+/* A `lock:` or `maintenance:` item: its kind (exactly one of the two is
+ * set) and its keys, converted by the kind's parameter table. */
+struct rb_hold {
+	const struct lock_kind *lock;
+	const struct maint_kind *maint;
+	json_t *params;
+	char *label; /* "file /run/lock/db.lock": the kind and its naming value, redacted */
+	struct rb_pos pos;
+};
+
+enum rb_confirm { RB_CONFIRM_NONE = 0, RB_CONFIRM_HOSTNAME = 1, RB_CONFIRM_SSH = 2 };
+
 struct runbook {
 	char *path; /* as given */
 	char *name;
@@ -95,6 +109,16 @@ struct runbook {
 	 * headers), for the CLI to register with redact; NULL when none. */
 	char **secrets;
 	size_t nsecrets;
+	/* Appended: what gate holds around the command (gate/hold.h,
+	 * doc/runbook.md "Locks, re-check, confirmation, maintenance"). */
+	struct rb_hold *locks; /* `lock:`, in the order written */
+	size_t nlocks;
+	struct rb_hold *maint; /* `maintenance:`, in the order written */
+	size_t nmaint;
+	char **recheck; /* NULL-terminated check ids; NULL: no re-check */
+	size_t nrecheck;
+	int recheck_all; /* `recheck: all` (recheck then lists every id) */
+	enum rb_confirm confirm;
 };
 
 /* --var NAME=VALUE from the command line: they replace runbook vars. */

@@ -22,11 +22,13 @@
 #include "kit/strbuf.h"
 
 static const char *const top_keys[] = {
-	"version", "name",   "description", "include", "vars",  "command", "allow_commands",
-	"timeout", "window", "freeze",      "checks",  "audit", NULL,
+	"version",        "name",        "description", "include", "vars",   "command",
+	"allow_commands", "timeout",     "window",      "freeze",  "checks", "audit",
+	"lock",           "maintenance", "recheck",     "confirm", NULL,
 };
 static const char *const top_only_keys[] = {
-	"command", "allow_commands", "timeout", "audit", NULL,
+	"command",     "allow_commands", "timeout", "audit", "lock",
+	"maintenance", "recheck",        "confirm", NULL,
 };
 
 static int check_header(struct loader *L, const struct yt_node *root, int top)

@@ -132,6 +132,18 @@ int rb_load_file(struct loader *L, const char *path, const struct yt_node *inc_a
 
 /* ---- runbook_params.c ---- */
 
+/* Whose parameters are converted, for the messages and the rules. */
+struct rb_param_owner {
+	const char *what; /* "check 'disk'", "lock 1 (file)" */
+	const char *kind; /* "check type", "lock kind", "maintenance kind" */
+	const char *name; /* the type's or the kind's name */
+	const struct gate_param *params;
+	int (*validate)(const json_t *params, const char **param, char *msg, size_t msglen);
+};
+/* *out from the mapping `map` (NULL: none) by o's parameter table:
+ * converted, defaults filled, o->validate; errors at the key or at `at`. */
+int rb_convert_params(struct loader *L, const struct rb_param_owner *o, const struct yt_node *at,
+                      const struct yt_node *map, json_t **out);
 /* c->params from `with` (NULL: none) by c->ct's parameter table. */
 int rb_convert_with(struct loader *L, struct rb_check *c, const struct yt_node *check,
                     const struct yt_node *with);
@@ -143,5 +155,12 @@ json_t *rb_conv_json(struct loader *L, const struct yt_node *n, int interp);
 
 int rb_load_window(struct loader *L, const struct file_rec *f, const struct yt_node *n);
 int rb_load_freeze(struct loader *L, const struct file_rec *f, const struct yt_node *n);
+
+/* ---- runbook_holds.c ---- */
+
+/* lock:, maintenance:, recheck:, confirm: of the top-level runbook
+ * (gate/hold.h), after every check is loaded (recheck names them). */
+int rb_load_holds(struct loader *L, const struct file_rec *f);
+void rb_holds_release(struct runbook *rb);
 
 #endif

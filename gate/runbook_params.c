@@ -356,8 +356,8 @@ static json_t *conv_param(struct loader *L, const struct gate_param *p, const st
 }
 
 /* A parameter's default, parsed once per parameter table entry. */
-static json_t *default_value(struct loader *L, const struct gate_param *p, const char *type,
-                             const struct yt_node *at)
+static json_t *default_value(struct loader *L, const struct gate_param *p,
+                             const struct rb_param_owner *o, const struct yt_node *at)
 {
 	for (size_t i = 0; i < L->ndefaults; i++)
 		if (L->defaults[i].param == p)
@@ -397,8 +397,9 @@ static json_t *default_value(struct loader *L, const struct gate_param *p, const
 		yt_doc_release(&d);
 	}
 	if (!v) {
-		yt_error(L->err, at, "check type '%s': invalid default '%s' for parameter '%s'%s%s",
-		         type, p->default_value, p->name, e.set ? ": " : "", e.set ? e.msg : "");
+		yt_error(L->err, at, "%s '%s': invalid default '%s' for parameter '%s'%s%s",
+		         o->kind, o->name, p->default_value, p->name, e.set ? ": " : "",
+		         e.set ? e.msg : "");
 		return NULL;
 	}
 	L->defaults = xrealloc(L->defaults, (L->ndefaults + 1) * sizeof(*L->defaults));
@@ -444,10 +445,10 @@ static void mask_module_message(struct loader *L, char *msg, size_t len)
 }
 
 /* The table's entry for key k, or NULL with "unknown parameter" at k. */
-static const struct gate_param *find_param(struct loader *L, const struct gate_check_type *ct,
+static const struct gate_param *find_param(struct loader *L, const struct rb_param_owner *o,
                                            size_t np, const struct yt_node *k)
 {
-	const struct gate_param *table = ct->params;
+	const struct gate_param *table = o->params;
 	for (size_t j = 0; j < np; j++)
 		if (!strcmp(table[j].name, k->value))
 			return &table[j];
@@ -456,21 +457,21 @@ static const struct gate_param *find_param(struct loader *L, const struct gate_c
 		cands[j] = table[j].name;
 	const char *near = yt_closest(k->value, cands, np);
 	if (near)
-		yt_error(L->err, k,
-		         "unknown parameter '%s' for check type '%s'; did you mean '%s'?", k->value,
-		         ct->name, near);
+		yt_error(L->err, k, "unknown parameter '%s' for %s '%s'; did you mean '%s'?",
+		         k->value, o->kind, o->name, near);
 	else
-		yt_error(L->err, k, "unknown parameter '%s' for check type '%s'", k->value,
-		         ct->name);
+		yt_error(L->err, k, "unknown parameter '%s' for %s '%s'", k->value, o->kind,
+		         o->name);
 	free(cands);
 	return NULL;
 }
 
-/* One `with:` entry into c->params.  The ${env:...} values in a secret
+/* One `with:` entry into out.  The ${env:...} values in a secret
  * parameter (or a string map: HTTP headers) become secrets. */
-static int convert_one(struct loader *L, struct rb_check *c, size_t np, const struct yt_pair *kv)
+static int convert_one(struct loader *L, const struct rb_param_owner *o, json_t *out, size_t np,
+                       const struct yt_pair *kv)
 {
-	const struct gate_param *p = find_param(L, c->ct, np, kv->key);
+	const struct gate_param *p = find_param(L, o, np, kv->key);
 	if (!p)
 		return -1;
 	rb_scratch_clear(L);
@@ -487,70 +488,78 @@ static int convert_one(struct loader *L, struct rb_check *c, size_t np, const st
 	} else {
 		rb_scratch_clear(L);
 	}
-	json_object_set_new(c->params, p->name, v);
+	json_object_set_new(out, p->name, v);
 	return 0;
 }
 
 /* The parameters `with:` left out: required ones are an error, the others
  * get their defaults. */
-static int fill_defaults(struct loader *L, struct rb_check *c, size_t np,
-                         const struct yt_node *check)
+static int fill_defaults(struct loader *L, const struct rb_param_owner *o, json_t *out, size_t np,
+                         const struct yt_node *at)
 {
-	const struct gate_check_type *ct = c->ct;
 	for (size_t j = 0; j < np; j++) {
-		const struct gate_param *p = &ct->params[j];
-		if (json_object_get(c->params, p->name))
+		const struct gate_param *p = &o->params[j];
+		if (json_object_get(out, p->name))
 			continue;
 		if (p->flags & GATE_PF_REQUIRED)
-			return yt_error(L->err, check,
-			                "check '%s': missing required parameter '%s' for type '%s'",
-			                c->id, p->name, ct->name);
+			return yt_error(L->err, at,
+			                "%s: missing required parameter '%s' for type '%s'",
+			                o->what, p->name, o->name);
 		if (!p->default_value)
 			continue;
-		json_t *v = default_value(L, p, ct->name, check);
+		json_t *v = default_value(L, p, o, at);
 		if (!v)
 			return -1;
-		json_object_set_new(c->params, p->name, v);
+		json_object_set_new(out, p->name, v);
 	}
 	return 0;
 }
 
 /* The module's validate(), its message masked, at the parameter it names
  * (else at `with:`, else at the check). */
-static int validate_params(struct loader *L, struct rb_check *c, const struct yt_node *check,
-                           const struct yt_node *with)
+static int validate_params(struct loader *L, const struct rb_param_owner *o, json_t *params,
+                           const struct yt_node *check, const struct yt_node *with)
 {
 	const char *param = NULL;
 	char msg[512] = "";
-	if (c->ct->validate(c->params, &param, msg, sizeof(msg)) == 0)
+	if (o->validate(params, &param, msg, sizeof(msg)) == 0)
 		return 0;
 	const struct yt_pair *kp = param ? yt_map_find(with, param) : NULL;
 	if (!msg[0])
 		snprintf(msg, sizeof(msg), "invalid parameters");
 	mask_module_message(L, msg, sizeof(msg));
 	if (kp)
-		return yt_error(L->err, kp->key, "check '%s': %s: %s", c->id, param, msg);
-	return yt_error(L->err, with ? with : check, "check '%s': %s%s%s", c->id,
-	                param ? param : "", param ? ": " : "", msg);
+		return yt_error(L->err, kp->key, "%s: %s: %s", o->what, param, msg);
+	return yt_error(L->err, with ? with : check, "%s: %s%s%s", o->what, param ? param : "",
+	                param ? ": " : "", msg);
+}
+
+int rb_convert_params(struct loader *L, const struct rb_param_owner *o, const struct yt_node *at,
+                      const struct yt_node *map, json_t **out)
+{
+	size_t np = 0;
+	while (o->params && o->params[np].name)
+		np++;
+	*out = json_object();
+	strv_free(L->check_envs);
+	L->check_envs = NULL;
+	L->ncheck_envs = 0;
+	for (size_t i = 0; map && i < map->npairs; i++)
+		if (convert_one(L, o, *out, np, &map->pairs[i]) < 0)
+			return -1;
+	if (fill_defaults(L, o, *out, np, at) < 0)
+		return -1;
+	if (o->validate && validate_params(L, o, *out, at, map) < 0)
+		return -1;
+	return 0;
 }
 
 int rb_convert_with(struct loader *L, struct rb_check *c, const struct yt_node *check,
                     const struct yt_node *with)
 {
-	const struct gate_param *table = c->ct->params;
-	size_t np = 0;
-	while (table && table[np].name)
-		np++;
-	c->params = json_object();
-	strv_free(L->check_envs);
-	L->check_envs = NULL;
-	L->ncheck_envs = 0;
-	for (size_t i = 0; with && i < with->npairs; i++)
-		if (convert_one(L, c, np, &with->pairs[i]) < 0)
-			return -1;
-	if (fill_defaults(L, c, np, check) < 0)
-		return -1;
-	if (c->ct->validate && validate_params(L, c, check, with) < 0)
-		return -1;
-	return 0;
+	char *what = xasprintf("check '%s'", c->id);
+	struct rb_param_owner o = {what, "check type", c->ct->name, c->ct->params, c->ct->validate};
+	int rc = rb_convert_params(L, &o, check, with, &c->params);
+	free(what);
+	return rc;
 }

@@ -10,4 +10,7 @@
 extern const struct lock_kind *const gate_lock_kinds[];
 extern const struct maint_kind *const gate_maint_kinds[];
 
+/* The kinds, one file each (holds/lock_<name>.c, holds/maint_<name>.c). */
+extern const struct lock_kind hold_lock_file;
+
 #endif

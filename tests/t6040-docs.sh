@@ -140,7 +140,7 @@ test_expect_success 'completion: syntax, and registered for gate' '
 
 test_expect_success 'completion: subcommands' '
 	complete_words gate "" >out &&
-	printf "%s\n" check checks help hook lint run version wrap >want && test_cmp want out &&
+	printf "%s\n" check checks help hook lint lock maintenance run version wrap >want && test_cmp want out &&
 	complete_words gate ch >out && printf "%s\n" check checks >want && test_cmp want out
 '
 
