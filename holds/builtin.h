@@ -10,4 +10,6 @@
 extern const struct lock_kind *const gate_lock_kinds[];
 extern const struct maint_kind *const gate_maint_kinds[];
 
+extern const struct lock_kind hold_lock_postgres; /* lock_postgres.c */
+
 #endif
