@@ -87,7 +87,7 @@ char *pglock_appname(const struct hold_who *w)
 		              f[2], w->pid, when);
 		if (strlen(s) <= PGLOCK_APPNAME_MAX)
 			break;
-		if (step == 0 && dot && !is_ipv4(f[2])) {
+		if (step == 0 && dot && dot != f[2] && !is_ipv4(f[2])) {
 			*dot = '\0';
 		} else if (step <= 1 && gmtime_r(&t, &tm)) {
 			strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
@@ -112,7 +112,7 @@ char *pglock_appname(const struct hold_who *w)
 	return s;
 }
 
-/* "2026-11-28T20:31:00Z" or "20261128T203100Z" (UTC), in ms. */
+/* "2026-11-28T20:31:00Z" or "20261128T203100Z" (UTC, 1970 or later), in ms. */
 static int parse_utc(const char *s, int64_t *ms)
 {
 	static const char *const shapes[] = {"dddd-dd-ddTdd:dd:ddZ", "ddddddddTddddddZ"};
@@ -139,7 +139,8 @@ static int parse_utc(const char *s, int64_t *ms)
 		for (int j = 0; j < widths[i]; j++)
 			v[i] = v[i] * 10 + (digits[at + j] - '0');
 	}
-	if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
+	if (v[0] < 1970 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 ||
+	    v[4] > 59 || v[5] > 60)
 		return -1;
 	struct tm tm = {.tm_year = v[0] - 1900,
 	                .tm_mon = v[1] - 1,
