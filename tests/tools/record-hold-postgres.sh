@@ -15,8 +15,9 @@
 #   appname.json          what pg_stat_activity keeps of application_names
 #                         set by a session (sent vs stored).
 #
-# Written to tests/data/recorded/holds/postgres/, and the holders-*.json
-# also to fuzz/corpus/hold_postgres/rec-*.json.  Recorded last from
+# Written to tests/data/recorded/holds/postgres/; the holders-*.json also
+# to fuzz/corpus/hold_postgres/rec-*.json, and each stored application_name
+# to fuzz/corpus/hold_postgres/rec-appname-N.txt.  Recorded last from
 # PostgreSQL 15.20 (Debian 12's postgresql-15).  Needs root (the server
 # runs as postgres), a build (GATE_BUILD_DIR, default build/) and a few
 # seconds.  The server and every holder are stopped at exit.
@@ -35,7 +36,7 @@ PGLOCK=$GATE_TOOLS_DIR/gate-pglock
 HOLD=$GATE_TOOLS_DIR/gate-hold
 [ -x "$PGLOCK" ] && [ -x "$HOLD" ] || { echo "no $PGLOCK or $HOLD: build first" >&2; exit 1; }
 mkdir -p "$OUT" "$CORPUS"
-rm -f "$OUT"/*.json "$CORPUS"/rec-*.json
+rm -f "$OUT"/*.json "$CORPUS"/rec-*
 
 die() { echo "record-hold-postgres: $*" >&2; exit 1; }
 pg_primary_start primary || die "the server did not start"
@@ -118,3 +119,8 @@ echo "# ${OUT#"$GATE_SOURCE_DIR"/}/keys.json"
 } >"$OUT/appname.json"
 echo "# ${OUT#"$GATE_SOURCE_DIR"/}/appname.json"
 python3 -c 'import json,sys; [json.load(open(f)) for f in sys.argv[1:]]' "$OUT"/*.json || die "a recording is not JSON"
+python3 - "$OUT/appname.json" "$CORPUS" <<'PY' || die "no appname seeds"
+import json, sys
+for i, r in enumerate(json.load(open(sys.argv[1]))):
+    open("%s/rec-appname-%d.txt" % (sys.argv[2], i), "w").write(r["stored"])
+PY
