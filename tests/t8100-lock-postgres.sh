@@ -8,7 +8,8 @@
 # computes it (an unknown holder, named by its address); bad conninfos and
 # a wrong password (errors that never show the password); a port that
 # accepts and never answers (an error within the deadline); the server
-# stopped while the lock is held (the keepalive reports it lost).
+# stopped while the lock is held (the keepalive reports it lost); a
+# server-wide idle_session_timeout (the holding session turns it off).
 . "$(dirname "$0")/lib/test-lib.sh"
 . "$(dirname "$0")/lib/pg.sh"
 . "$(dirname "$0")/lib/pglock.sh"
@@ -122,6 +123,14 @@ test_expect_success 'a port that accepts and never answers: an error within the 
 	expect_status 2 "$HOLD" lock postgres "$(params k1 "host=127.0.0.1 port=$BH dbname=postgres user=postgres connect_timeout=2")" take 0 >bh &&
 	t1=$(ms) && field bh take message | grep -E "127.0.0.1:$BH: no answer within [0-9.]+s" &&
 	test $((t1 - t0)) -ge 1900 && test $((t1 - t0)) -lt $((2000 + TEST_SLACK_MS))
+'
+
+test_expect_success 'a server-wide idle_session_timeout of 1s does not end the holding session' '
+	pg_set primary idle_session_timeout 1s &&
+	wait_until 10 test "$(pg_psql primary "show idle_session_timeout")" = 1s &&
+	"$HOLD" lock postgres "$(params k4)" take 3 >idle &&
+	test "$(field idle take state)" = taken && test "$(field idle release state)" = taken &&
+	pg_reset primary idle_session_timeout
 '
 
 test_expect_success 'the server stopped while the lock is held: the keepalive reports it lost' '
