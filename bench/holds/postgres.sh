@@ -27,7 +27,8 @@ wait_until() {
 	local end=$(($(date +%s) + $1)); shift
 	until "$@" >/dev/null 2>&1; do [ "$(date +%s)" -ge "$end" ] && return 1; sleep 0.01; done
 }
-trap 'holder_stop_all; pg_stop_all; rm -rf "$TEST_TMP"' EXIT
+# (set +e: under set -e a failing kill would end the trap before the stop)
+trap 'set +e; holder_stop_all; pg_stop_all; rm -rf "$TEST_TMP"' EXIT
 export LC_ALL=C.UTF-8
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 

@@ -54,7 +54,7 @@ holder_kill() { kill -KILL "$(cat "$TEST_TMP/$1.pid")"; }
 holder_stop_all() {
 	local f
 	for f in "$TEST_TMP"/*.writer "$TEST_TMP"/*.pid; do
-		[ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
+		[ -f "$f" ] && { kill -KILL "$(cat "$f")" 2>/dev/null || :; }
 	done
 	return 0
 }
