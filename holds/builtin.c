@@ -7,6 +7,7 @@
 
 const struct lock_kind *const gate_lock_kinds[] = {
 	&hold_lock_file,
+	&hold_lock_postgres,
 	NULL,
 };
 

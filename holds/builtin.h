@@ -12,5 +12,6 @@ extern const struct maint_kind *const gate_maint_kinds[];
 
 /* The kinds, one file each (holds/lock_<name>.c, holds/maint_<name>.c). */
 extern const struct lock_kind hold_lock_file;
+extern const struct lock_kind hold_lock_postgres; /* lock_postgres.c */
 
 #endif
