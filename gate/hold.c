@@ -150,6 +150,26 @@ struct hold_keeper {
 	char **lost;    /* per lock: why it was lost */
 };
 
+/* A fork (the re-check's check children) never happens while a keepalive
+ * is inside its library (libcurl, libpq, OpenSSL): a child forked then
+ * would inherit that library's locks held by a thread it does not have,
+ * and hang.  The keepalive holds fork_mu; pthread_atfork makes fork wait
+ * for it.  (vfork + exec, the tools' way, runs nothing in between.) */
+static pthread_mutex_t fork_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&fork_mu);
+}
+static void fork_after(void)
+{
+	pthread_mutex_unlock(&fork_mu);
+}
+static void fork_guard_install(void)
+{
+	pthread_atfork(fork_prepare, fork_after, fork_after);
+}
+
 /* Keep the locks whose time has come; called with k->mu held. */
 static void keep_due(struct hold_keeper *k, int64_t now)
 {
@@ -161,7 +181,9 @@ static void keep_due(struct hold_keeper *k, int64_t now)
 		const struct lock_kind *kind = rb->locks[i].lock;
 		void *handle = k->hs->priv->handles[i];
 		pthread_mutex_unlock(&k->mu);
+		pthread_mutex_lock(&fork_mu);
 		int rc = kind->keepalive(handle, msg, sizeof(msg));
+		pthread_mutex_unlock(&fork_mu);
 		pthread_mutex_lock(&k->mu);
 		if (rc == 0) {
 			k->next[i] = gate_mono_ms() + k->every[i];
@@ -234,6 +256,7 @@ static int keeper_add(struct hold_keeper *k, size_t i)
 	pthread_mutex_unlock(&k->mu);
 	if (every <= 0 || k->started)
 		return 0;
+	pthread_once(&fork_once, fork_guard_install);
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
