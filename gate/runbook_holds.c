@@ -125,7 +125,16 @@ static int load_item(struct loader *L, const struct file_rec *f, const struct ho
 		return -1;
 	h->pos = rb_pos_of(L, f, n);
 	char *v = naming_value(json_object_get(h->params, o.params[0].name));
-	h->label = xasprintf("%s %s", name, v);
+	/* What tells one lock of a kind from another on the same server: the
+	 * advisory lock's key, the etcd group. */
+	const char *sub = NULL, *subname = NULL;
+	for (const char *const *k = (const char *const[]){"key", "group", NULL}; *k && !sub; k++)
+		if ((sub = json_string_value(json_object_get(h->params, *k))))
+			subname = *k;
+	if (sub)
+		h->label = xasprintf("%s %s %s %s", name, v, subname, sub);
+	else
+		h->label = xasprintf("%s %s", name, v);
 	free(v);
 	return 0;
 }
