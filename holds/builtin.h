@@ -10,4 +10,8 @@
 extern const struct lock_kind *const gate_lock_kinds[];
 extern const struct maint_kind *const gate_maint_kinds[];
 
+/* maintenance kinds: holds/maint_patroni.c, holds/maint_alertmanager.c */
+extern const struct maint_kind hold_maint_patroni;
+extern const struct maint_kind hold_maint_alertmanager;
+
 #endif
