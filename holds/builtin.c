@@ -12,5 +12,7 @@ const struct lock_kind *const gate_lock_kinds[] = {
 };
 
 const struct maint_kind *const gate_maint_kinds[] = {
+	&hold_maint_patroni,
+	&hold_maint_alertmanager,
 	NULL,
 };

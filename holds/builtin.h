@@ -13,5 +13,8 @@ extern const struct maint_kind *const gate_maint_kinds[];
 /* The kinds, one file each (holds/lock_<name>.c, holds/maint_<name>.c). */
 extern const struct lock_kind hold_lock_file;
 extern const struct lock_kind hold_lock_postgres; /* lock_postgres.c */
+/* maintenance kinds: holds/maint_patroni.c, holds/maint_alertmanager.c */
+extern const struct maint_kind hold_maint_patroni;
+extern const struct maint_kind hold_maint_alertmanager;
 
 #endif

@@ -16,7 +16,7 @@ apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends \
   postgresql-15 postgresql-client-15 pgbackrest \
   monitoring-plugins-basic \
   systemd dbus-user-session \
-  prometheus etcd-server etcd-client patroni \
+  prometheus prometheus-alertmanager etcd-server etcd-client patroni \
   python3 curl iproute2 procps util-linux libxml2-utils perl valgrind tmux \
   hyperfine time openssl pre-commit groff-base \
   clang libclang-rt-14-dev clang-format

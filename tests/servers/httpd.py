@@ -94,7 +94,7 @@ class Handler(BaseHTTPRequestHandler):
     def _handle(self, method):
         url = urlsplit(self.path)
         q = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-        body_in = self._read_body() if method == "POST" else b""
+        body_in = self._read_body() if method in ("POST", "PATCH") else b""
         with lock:
             log.append({"method": method, "path": url.path, "query": url.query,
                         "headers": dict(self.headers.items()),
@@ -187,6 +187,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         self._handle("POST")
+
+    def do_PATCH(self):
+        self._handle("PATCH")
+
+    def do_DELETE(self):
+        self._handle("DELETE")
 
 
 class Server(ThreadingHTTPServer):

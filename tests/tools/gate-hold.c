@@ -13,10 +13,12 @@
  * take/begin: after the step is printed, hold for HOLD_SECONDS (default
  * 0; -1: until stdin reaches end of file), calling the lock's keepalive
  * as it asks, then release/end and print that step too.  "begin" prints
- * each undo record handed to record() as {"record": UNDO}.
+ * each undo record handed to record() as {"record": UNDO}.  Each step's
+ * object has "ms": how long the kind's call took (for bench/holds/).
  * PARAMS-JSON must already be normalised (durations in ms, sizes in
  * bytes) and holds no defaults.  The holder is "gate-hold" by the real
- * user, host and pid.  Exit: 0 taken/free/done, 1 busy, 2 error, 64 usage. */
+ * user, host and pid.  Each step's deadline is 30 s away, or
+ * $GATE_HOLD_TIMEOUT_MS.  Exit: 0 taken/free/done, 1 busy, 2 error, 64 usage. */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,12 +29,15 @@
 #include "holds/builtin.h"
 #include "kit/clock.h"
 
-static const int64_t timeout_ms = 30000;
+static int64_t timeout_ms = 30000;
+/* When the step being printed started (gate_mono_ms). */
+static int64_t step_start;
 
 static int print_result(const char *step, const struct hold_result *r)
 {
 	static const char *const states[] = {"taken", "busy", "error"};
-	json_t *o = json_pack("{s:s, s:s}", "step", step, "state", states[r->state]);
+	json_t *o = json_pack("{s:s, s:s, s:I}", "step", step, "state", states[r->state], "ms",
+	                      (json_int_t)(gate_mono_ms() - step_start));
 	if (r->holder)
 		json_object_set_new(o, "holder", json_string(r->holder));
 	if (r->message)
@@ -94,6 +99,7 @@ static int do_lock(const struct lock_kind *k, const json_t *params, const struct
 	int rc = 64;
 	int64_t deadline = gate_mono_ms() + timeout_ms;
 	if (!strcmp(step, "probe")) {
+		step_start = gate_mono_ms();
 		k->probe(params, deadline, &r);
 		rc = print_result("probe", &r);
 	} else if (!strcmp(step, "force-release")) {
@@ -101,10 +107,12 @@ static int do_lock(const struct lock_kind *k, const json_t *params, const struct
 			fprintf(stderr, "gate-hold: %s has no force_release\n", k->name);
 			return 64;
 		}
+		step_start = gate_mono_ms();
 		k->force_release(params, deadline, &r);
 		rc = print_result("force-release", &r);
 	} else if (!strcmp(step, "take")) {
 		void *handle = NULL;
+		step_start = gate_mono_ms();
 		k->take(params, who, deadline, &handle, &r);
 		rc = print_result("take", &r);
 		if (rc == 0) {
@@ -113,6 +121,7 @@ static int do_lock(const struct lock_kind *k, const json_t *params, const struct
 			hold_for(secs, k->keepalive ? every : 0, lock_tick, &a);
 			char msg[512] = "";
 			struct hold_result rr = {HOLD_TAKEN, NULL, NULL, NULL};
+			step_start = gate_mono_ms();
 			if (k->release(handle, msg, sizeof(msg)) < 0) {
 				rr.state = HOLD_ERROR;
 				rr.message = msg;
@@ -145,15 +154,18 @@ static int do_maint(const struct maint_kind *k, const json_t *params, const stru
 	int rc = 64;
 	int64_t deadline = gate_mono_ms() + timeout_ms;
 	if (!strcmp(step, "describe")) {
+		step_start = gate_mono_ms();
 		k->describe(params, deadline, &r);
 		rc = print_result("describe", &r);
 	} else if (!strcmp(step, "begin")) {
 		json_t *undo = NULL;
+		step_start = gate_mono_ms();
 		k->begin(params, who, deadline, print_record, NULL, &undo, &r);
 		rc = print_result("begin", &r);
 		if (rc == 0) {
 			hold_for(argc > 5 ? atol(argv[5]) : 0, 0, NULL, NULL);
 			struct hold_result e = {0};
+			step_start = gate_mono_ms();
 			k->end(params, undo, gate_mono_ms() + timeout_ms, &e);
 			rc = print_result("end", &e);
 			hold_result_release(&e);
@@ -166,6 +178,7 @@ static int do_maint(const struct maint_kind *k, const json_t *params, const stru
 			fprintf(stderr, "gate-hold: undo: %s\n", je.text);
 			return 64;
 		}
+		step_start = gate_mono_ms();
 		k->end(params, undo, deadline, &r);
 		rc = print_result("end", &r);
 		json_decref(undo);
@@ -182,6 +195,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: gate-hold lock|maint KIND PARAMS-JSON STEP [ARG]\n");
 		return 64;
 	}
+	if (getenv("GATE_HOLD_TIMEOUT_MS"))
+		timeout_ms = atoll(getenv("GATE_HOLD_TIMEOUT_MS"));
 	json_error_t je;
 	json_t *params = json_loads(argv[3], 0, &je);
 	if (!json_is_object(params)) {
