@@ -6,6 +6,7 @@
 #include "builtin.h"
 
 const struct lock_kind *const gate_lock_kinds[] = {
+	&hold_lock_etcd,
 	NULL,
 };
 

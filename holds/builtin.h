@@ -10,4 +10,7 @@
 extern const struct lock_kind *const gate_lock_kinds[];
 extern const struct maint_kind *const gate_maint_kinds[];
 
+/* holds/lock_etcd.c */
+extern const struct lock_kind hold_lock_etcd;
+
 #endif
