@@ -289,6 +289,7 @@ static int read_kvs(const json_t *r, struct etcd_kv **kvs, size_t *n, char *err,
 		if (read_kv(json_array_get(arr, i), &(*kvs)[i], err, errlen) < 0) {
 			etcd_kvs_free(*kvs, i + 1);
 			*kvs = NULL;
+			*n = 0;
 			return -1;
 		}
 		*n = i + 1;
