@@ -215,6 +215,11 @@ static void res_busy(struct hold_result *res, const struct etcd_lock_cfg *cfg,
 			free(t);
 	}
 	res->message = xasprintf("slots %ld of %ld taken: %s", cfg->slots, cfg->slots, sb.buf);
+	/* The core shows the holder; with several, it names them all. */
+	if (cfg->slots > 1) {
+		free(res->holder);
+		res->holder = xstrdup(res->message);
+	}
 	res->details = json_pack("{s:s, s:I, s:o}", "group", cfg->group, "slots",
 	                         (json_int_t)cfg->slots, "holders", list);
 	strbuf_release(&sb);

@@ -75,7 +75,7 @@ test_expect_success 'two holders take the 2 slots; the third is busy, naming bot
 	step third "$P2" take && rc_is third 1 &&
 	grep -q "\"state\":\"busy\"" "$T/third.json" &&
 	grep -q "slots 2 of 2 taken: gate-hold by [^ ]* pid $(pid_of a) since [^;]*; gate-hold by [^ ]* pid $(pid_of b) since" "$T/third.json" &&
-	grep -q "\"holder\":\"gate-hold by [^ ]* pid $(pid_of a) since" "$T/third.json" &&
+	grep -q "\"holder\":\"slots 2 of 2 taken: gate-hold by [^ ]* pid $(pid_of a) since [^;]*; gate-hold by [^ ]* pid $(pid_of b) since" "$T/third.json" &&
 	step probe1 "$P2" probe && rc_is probe1 1 &&
 	grep -q "pid $(pid_of b)" "$T/probe1.json"
 '
@@ -86,6 +86,14 @@ test_expect_success 'the third takes the slot a holder released' '
 	slot_gone /gate/locks/fleet/slot-0 &&
 	step third2 "$P2" take && rc_is third2 0 &&
 	grep -q "slot 1 of 2 of group fleet" "$T/third2.json"
+'
+
+test_expect_success 'one slot: busy names its one holder as RUNBOOK by USER@HOST pid PID since TIME' '
+	P1=$(params "[\"$E\"]" solo 1 3000) &&
+	hold solo "$P1" && took solo &&
+	step solo2 "$P1" take && rc_is solo2 1 &&
+	grep -q "\"holder\":\"gate-hold by [^ ]*@[^ ]* pid $(pid_of solo) since [0-9T:-]*Z\"" "$T/solo2.json" &&
+	end_hold solo && released solo.out
 '
 
 test_expect_success 'a holder killed with SIGKILL keeps its slot until its lease expires' '
