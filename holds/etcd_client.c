@@ -46,6 +46,14 @@ static void wipe_free(char *s)
 	free(s);
 }
 
+/* Wipe a secret string member of a JSON object before it is freed. */
+static void wipe_member(json_t *o, const char *name)
+{
+	json_t *v = json_object_get(o, name);
+	if (json_is_string(v))
+		explicit_bzero((char *)json_string_value(v), json_string_length(v));
+}
+
 void etcd_client_release(struct etcd_client *c)
 {
 	if (!c)
@@ -109,8 +117,9 @@ static enum one_result post_one(const struct etcd_client *c, const char *url, co
 		json_decref(doc);
 	}
 out:
-	/* The token lived on in the header object and curl's copy (wiped). */
-	json_object_clear(hdrs);
+	/* The token lived on in the header object and curl's copy (wiped
+	 * by http_fetch). */
+	wipe_member(hdrs, "Authorization");
 	json_decref(hdrs);
 	free(full);
 	http_response_release(&rs);
@@ -173,7 +182,7 @@ static enum etcd_call_result authenticate(struct etcd_client *c, int64_t deadlin
 	}
 	json_decref(doc);
 	wipe_free(text);
-	json_object_clear(body);
+	wipe_member(body, "password");
 	json_decref(body);
 	return r;
 }

@@ -267,6 +267,14 @@ static void res_taken(struct hold_result *res, const struct etcd_lock_cfg *cfg,
 	                         h->key, "lease", lease, "ttl_s", (json_int_t)(h->ttl_ms / 1000));
 }
 
+/* Undoing a failed take may run a little past the take's deadline (one
+ * that hung on etcd has none left): at most ETCD_CLEANUP_MS. */
+static int64_t cleanup_deadline(int64_t deadline_ms)
+{
+	int64_t floor = gate_mono_ms() + ETCD_CLEANUP_MS;
+	return deadline_ms > floor ? deadline_ms : floor;
+}
+
 /* Slot after slot; 1 when one was won (h->slot, h->key), 0 when all are
  * taken (held[] names the holders), -1 with err. */
 static int take_first_free(struct etcd_hold *h, const struct etcd_lock_cfg *cfg, const char *value,
@@ -319,7 +327,7 @@ static void etcd_take(const json_t *params, const struct hold_who *who, int64_t 
 			res_busy(res, &cfg, held);
 		/* Nothing of ours may stay: the lease goes (and with it a slot
 		 * whose answer was lost); if etcd cannot be told, it expires. */
-		etcd_revoke(&h->c, h->lease, gate_mono_ms() + ETCD_RELEASE_MS, err, sizeof(err));
+		etcd_revoke(&h->c, h->lease, cleanup_deadline(deadline_ms), err, sizeof(err));
 	}
 	etcd_kvs_free(held, (size_t)cfg.slots);
 out:

@@ -16,9 +16,11 @@
 
 #define ETCD_DEFAULT_PREFIX "/gate/locks/"
 #define ETCD_DEFAULT_TTL_MS 30000
-/* How long release and each step of force_release may take: they have no
- * deadline of their own, and a lease that is not revoked still expires. */
+/* How long release may take: it has no deadline of its own, and a lease
+ * that is not revoked still expires. */
 #define ETCD_RELEASE_MS 10000
+/* What undoing a take that failed may add to the take's deadline. */
+#define ETCD_CLEANUP_MS 2000
 
 struct etcd_lock_cfg {
 	char *group_prefix; /* PREFIX GROUP "/": the slots are its "slot-I" */

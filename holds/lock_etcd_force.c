@@ -23,22 +23,20 @@
 #include <unistd.h>
 
 #include "kit/alloc.h"
-#include "kit/clock.h"
 #include "kit/strbuf.h"
 #include "lock_etcd.h"
 
 /* Why slot kv is stale, or NULL when it may be live. */
 static const char *stale_why(struct etcd_client *c, const struct etcd_kv *kv, int named,
-                             int64_t *lease_alone, char *err, size_t errlen)
+                             int64_t deadline_ms, int64_t *lease_alone, char *err, size_t errlen)
 {
 	*lease_alone = 0;
 	if (!kv->lease)
 		return named ? "named by the operator" : "it has no lease";
 	json_t *body = etcd_req_lease(kv->lease, 1), *doc = NULL;
 	int code;
-	enum etcd_call_result r = etcd_call(c, "/v3/lease/timetolive", body,
-	                                    gate_mono_ms() + ETCD_RELEASE_MS, &doc, &code, err,
-	                                    errlen);
+	enum etcd_call_result r = etcd_call(c, "/v3/lease/timetolive", body, deadline_ms, &doc,
+	                                    &code, err, errlen);
 	json_decref(body);
 	int64_t ttl = 0;
 	size_t nkeys = 0;
@@ -66,9 +64,9 @@ static const char *stale_why(struct etcd_client *c, const struct etcd_kv *kv, in
 
 /* Delete kv while unchanged; revoke its lease when it holds only kv. */
 static int remove_slot(struct etcd_client *c, const struct etcd_kv *kv, int64_t lease_alone,
-                       char *err, size_t errlen)
+                       int64_t deadline, char *err, size_t errlen)
 {
-	int64_t deadline = gate_mono_ms() + ETCD_RELEASE_MS, deleted = 0;
+	int64_t deleted = 0;
 	json_t *body = etcd_req_delete_if(kv->key, 0, kv->mod_revision), *doc = NULL;
 	int code;
 	enum etcd_call_result r = etcd_call(c, "/v3/kv/txn", body, deadline, &doc, &code, err,
@@ -96,19 +94,19 @@ struct force_tally {
 
 /* Judge and, when stale or named, remove slot i. */
 static void force_one(struct etcd_client *c, const struct etcd_kv *kv, long i, int named,
-                      struct force_tally *t)
+                      int64_t deadline_ms, struct force_tally *t)
 {
 	char err[1024] = "";
 	int64_t lease_alone;
 	char *who = etcd_holder_text(kv);
-	const char *why = stale_why(c, kv, named, &lease_alone, err, sizeof(err));
+	const char *why = stale_why(c, kv, named, deadline_ms, &lease_alone, err, sizeof(err));
 	if (!why) {
 		strbuf_addf(&t->kept, "%sslot-%ld held by %s", t->kept.len ? "; " : "", i, who);
 		json_array_append_new(
 			t->live, json_pack("{s:I, s:s}", "slot", (json_int_t)i, "holder", who));
 		if (!t->first_live)
 			t->first_live = xstrdup(who);
-	} else if (remove_slot(c, kv, lease_alone, err, sizeof(err)) < 0) {
+	} else if (remove_slot(c, kv, lease_alone, deadline_ms, err, sizeof(err)) < 0) {
 		strbuf_addf(&t->done, "%sslot-%ld (%s) not released: %s", t->done.len ? "; " : "",
 		            i, who, err);
 		t->failed = 1;
@@ -170,7 +168,7 @@ int etcd_force_release(const json_t *params, int64_t deadline_ms, struct hold_re
 	} else {
 		for (long i = 0; i < cfg.slots; i++)
 			if (held[i].key)
-				force_one(&c, &held[i], i, i == named, &t);
+				force_one(&c, &held[i], i, i == named, deadline_ms, &t);
 		force_result(res, &cfg, &t);
 	}
 	strbuf_release(&t.done);
