@@ -358,6 +358,10 @@ static void set_options(CURL *c, const struct http_request *rq, int64_t timeout_
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, rq->tls_verify ? 2L : 0L);
 	if (rq->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, rq->ca_file);
+	if (rq->cert_file)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, rq->cert_file);
+	if (rq->key_file)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, rq->key_file);
 	/* A HEAD answer's Content-Length describes a body never sent. */
 	if (rq->max_body && strcmp(method, "HEAD"))
 		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)rq->max_body);

@@ -37,7 +37,9 @@ struct http_request {
 	const char *ca_file;   /* NULL: the system's CA bundle */
 	size_t max_body;       /* 0: no limit */
 	int follow_redirects;
-	int64_t deadline_ms; /* gate_mono_ms(): the exchange ends before this */
+	int64_t deadline_ms;   /* gate_mono_ms(): the exchange ends before this */
+	const char *cert_file; /* PEM client certificate, or NULL (the etcd lock) */
+	const char *key_file;  /* its private key, or NULL */
 };
 
 /* What one exchange gave: all a judge of the answer gets (http_judge.h). */

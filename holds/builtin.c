@@ -8,6 +8,7 @@
 const struct lock_kind *const gate_lock_kinds[] = {
 	&hold_lock_file,
 	&hold_lock_postgres,
+	&hold_lock_etcd,
 	NULL,
 };
 

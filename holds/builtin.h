@@ -16,5 +16,7 @@ extern const struct lock_kind hold_lock_postgres; /* lock_postgres.c */
 /* maintenance kinds: holds/maint_patroni.c, holds/maint_alertmanager.c */
 extern const struct maint_kind hold_maint_patroni;
 extern const struct maint_kind hold_maint_alertmanager;
+/* holds/lock_etcd.c */
+extern const struct lock_kind hold_lock_etcd;
 
 #endif
