@@ -371,4 +371,5 @@ const struct maint_kind hold_maint_alertmanager = {
 	.describe = am_describe,
 	.begin = am_begin,
 	.end = am_end,
+	.left = "silence left active",
 };

@@ -314,4 +314,5 @@ const struct maint_kind hold_maint_patroni = {
 	.describe = patroni_describe,
 	.begin = patroni_begin,
 	.end = patroni_end,
+	.left = "cluster left paused",
 };

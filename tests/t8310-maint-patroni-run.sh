@@ -116,11 +116,11 @@ test_expect_success 'SIGKILL to gate: the cluster stays paused, check and run bl
 	paused "$API1" && paused "$API2" &&
 	test -s state/pt.state &&
 	expect_status 75 "$GATE_BIN" check pt.yaml >c.out 2>&1 &&
-	test_grep -E "maintenance item 1 \(patroni $API2\) left on by an interrupted run at [0-9T:.-]+Z \(pt by [^ ]+ pid $g since" c.out &&
+	test_grep -E "maintenance item 1 \(patroni $API2\): cluster left paused by an interrupted run at [0-9T:.-]+Z \(pt by [^ ]+ pid $g since" c.out &&
 	test_grep "gate maintenance resume pt" c.out &&
 	expect_status 75 "$GATE_BIN" run pt.yaml -- touch ran.K >r.out 2>&1 &&
 	test ! -e ran.K &&
-	test_grep "left on by an interrupted run" r.out &&
+	test_grep "cluster left paused by an interrupted run" r.out &&
 	paused "$API1" &&
 	expect_status 0 "$GATE_BIN" maintenance resume --audit-log res.jsonl pt.yaml >res.out 2>&1 &&
 	test_grep "resumed the Patroni cluster" res.out &&

@@ -118,7 +118,7 @@ test_expect_success 'SIGKILL to gate: the silence stays active, check blocks, re
 	test "$(state_of "$id")" = active &&
 	test -s state/am.state &&
 	expect_status 75 "$GATE_BIN" check am.yaml >c.out 2>&1 &&
-	test_grep -E "maintenance item 1 \(alertmanager $AM_URL\) left on by an interrupted run at [0-9T:.-]+Z \(am by [^ ]+ pid $g since" c.out &&
+	test_grep -E "maintenance item 1 \(alertmanager $AM_URL\): silence left active by an interrupted run at [0-9T:.-]+Z \(am by [^ ]+ pid $g since" c.out &&
 	expect_status 75 "$GATE_BIN" run am.yaml -- touch ran.K >r.out 2>&1 &&
 	test ! -e ran.K &&
 	test "$(active_ours)" = 1 &&
