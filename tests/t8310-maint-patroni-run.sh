@@ -66,7 +66,7 @@ audit_on_off() {
 
 test_expect_success 'gate check: says maintenance would pause the cluster, pauses nothing' '
 	expect_status 0 "$GATE_BIN" check pt.yaml >check.out 2>&1 &&
-	test_grep "would pause the Patroni cluster at $API2 (it is not paused now)" check.out &&
+	test_grep "would: pause the Patroni cluster at $API2 (it is not paused now)" check.out &&
 	expect_status 0 "$GATE_BIN" check -f json -o check.json pt.yaml >/dev/null 2>&1 &&
 	test "$(json_get check.json .holds.maintenance[0].state)" = would &&
 	unpaused "$API1" && unpaused "$API2" &&
@@ -128,7 +128,7 @@ test_expect_success 'SIGKILL to gate: the cluster stays paused, check and run bl
 	test ! -e state/pt.state &&
 	python3 -c "import json,sys; r=json.loads(open(sys.argv[1]).readline()); assert r[\"record\"] == \"hold\" and r[\"holds\"][\"action\"] == \"maintenance resume\" and r[\"decision\"] == \"allow\", r" res.jsonl &&
 	expect_status 0 "$GATE_BIN" check pt.yaml >c2.out 2>&1 &&
-	test_grep "would pause" c2.out
+	test_grep "would: pause the Patroni cluster" c2.out
 '
 
 test_expect_success 'a cluster already paused is left paused after the run' '

@@ -61,7 +61,7 @@ EOF
 
 test_expect_success 'gate check: says what would be silenced, creates nothing' '
 	expect_status 0 "$GATE_BIN" check am.yaml >check.out 2>&1 &&
-	test_grep -F "would silence {alertname=\"Fixture\", severity=~\"crit.*\"} for 2h at $AM_URL" check.out &&
+	test_grep -F "would: silence {alertname=\"Fixture\", severity=~\"crit.*\"} for 2h at $AM_URL" check.out &&
 	test "$(am_silences)" = "[]" &&
 	test ! -e state/am.state
 '
