@@ -123,6 +123,9 @@ struct maint_kind {
 	 * maintenance resume RUNBOOK`).  Idempotent. */
 	void (*end)(const json_t *params, const json_t *undo, int64_t deadline_ms,
 	            struct hold_result *res);
+	/* What a run killed after begin leaves behind, for the next run's
+	 * reason, e.g. "cluster left paused" (NULL: "left on"). */
+	const char *left;
 };
 
 #endif

@@ -137,6 +137,19 @@ json_t *hold_state_read(struct hold_session *hs, int *rc)
 	return doc;
 }
 
+/* What item n of the state file left: its kind's words ("cluster left
+ * paused") when the runbook's item n is still of that kind and its undo
+ * was recorded (before that, nothing was changed), else "left on". */
+static const char *left_what(struct hold_session *hs, const json_t *it, json_int_t n)
+{
+	const char *kind = json_string_value(json_object_get(it, "kind"));
+	if (n < 0 || (size_t)n >= hs->rb->nmaint || !kind ||
+	    json_is_null(json_object_get(it, "undo")))
+		return "left on";
+	const struct maint_kind *k = hs->rb->maint[n].maint;
+	return k && k->left && !strcmp(k->name, kind) ? k->left : "left on";
+}
+
 /* One reason per item a state file says is on. */
 static void left_over(struct hold_session *hs, const json_t *doc)
 {
@@ -147,13 +160,13 @@ static void left_over(struct hold_session *hs, const json_t *doc)
 	json_array_foreach(json_object_get(doc, "items"), i, it) {
 		const char *label = json_string_value(json_object_get(it, "label"));
 		const char *err = json_string_value(json_object_get(it, "end_error"));
-		hold_block(
-			hs,
-			"maintenance item %lld (%s) left on by an interrupted run at %s (%s)%s%s; "
-			"'gate maintenance resume %s' undoes it",
-			(long long)json_integer_value(json_object_get(it, "index")) + 1,
-			label ? label : "?", at ? at : "?", who ? who : "an unknown holder",
-			err ? ": turning it off failed: " : "", err ? err : "", hs->rb->name);
+		json_int_t n = json_integer_value(json_object_get(it, "index"));
+		hold_block(hs,
+		           "maintenance item %lld (%s): %s by an interrupted run at %s (%s)%s%s; "
+		           "'gate maintenance resume %s' undoes it",
+		           (long long)n + 1, label ? label : "?", left_what(hs, it, n),
+		           at ? at : "?", who ? who : "an unknown holder",
+		           err ? ": turning it off failed: " : "", err ? err : "", hs->rb->name);
 	}
 	if (json_array_size(json_object_get(doc, "items")) == 0)
 		hold_block(hs, "state file %s was left by an interrupted run at %s (%s)",

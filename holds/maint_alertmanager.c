@@ -190,7 +190,7 @@ static void am_describe(const json_t *params, int64_t deadline_ms, struct hold_r
 		           err);
 	} else {
 		char *mt = am_matchers_text(m);
-		set_result(res, HOLD_TAKEN, "would silence %s for %s at %s", mt, dur, a.shown);
+		set_result(res, HOLD_TAKEN, "silence %s for %s at %s", mt, dur, a.shown);
 		res->details = json_pack("{s:s, s:s, s:s}", "url", a.shown, "matchers", mt,
 		                         "duration", dur);
 		free(mt);
@@ -371,4 +371,5 @@ const struct maint_kind hold_maint_alertmanager = {
 	.describe = am_describe,
 	.begin = am_begin,
 	.end = am_end,
+	.left = "silence left active",
 };

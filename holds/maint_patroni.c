@@ -180,7 +180,7 @@ static void patroni_describe(const json_t *params, int64_t deadline_ms, struct h
 			           p.shown);
 		else
 			set_result(res, HOLD_TAKEN,
-			           "would pause the Patroni cluster at %s (it is not paused now)",
+			           "pause the Patroni cluster at %s (it is not paused now)",
 			           p.shown);
 		res->details = details(&p, paused);
 	}
@@ -314,4 +314,5 @@ const struct maint_kind hold_maint_patroni = {
 	.describe = patroni_describe,
 	.begin = patroni_begin,
 	.end = patroni_end,
+	.left = "cluster left paused",
 };

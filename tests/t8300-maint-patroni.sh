@@ -45,7 +45,7 @@ resume_by_hand() { curl -s -m 5 -X PATCH -d '{"pause": null}' "$API1/config" >/d
 test_expect_success 'describe: the cluster is not paused, begin would pause it' '
 	"$H" maint patroni "$P" describe >d.out &&
 	test "$(step d.out describe state)" = taken &&
-	step d.out describe message | grep "would pause the Patroni cluster at $API2 (it is not paused now)"
+	step d.out describe message | grep -x "pause the Patroni cluster at $API2 (it is not paused now)"
 '
 
 test_expect_success 'begin pauses, /cluster says paused during the hold, end resumes' '

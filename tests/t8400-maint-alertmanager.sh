@@ -44,7 +44,7 @@ hold() {
 
 test_expect_success 'describe says what would be silenced, for how long, where' '
 	"$H" maint alertmanager "$P" describe >d.out &&
-	step d.out describe message | grep -F "would silence {alertname=\"Fixture\", severity=~\"crit.*\"} for 2h at $AM_URL"
+	step d.out describe message | grep -x -F "silence {alertname=\"Fixture\", severity=~\"crit.*\"} for 2h at $AM_URL"
 '
 
 test_expect_success 'the silence is active with our comment during the hold, expired after' '

@@ -179,7 +179,7 @@ static void m_describe(const json_t *params, int64_t deadline_ms, struct hold_re
 }
 
 static const struct maint_kind m_maint = {
-	"m", "test maintenance", m_params, NULL, m_describe, m_begin, m_end};
+	"m", "test maintenance", m_params, NULL, m_describe, m_begin, m_end, "m left on"};
 
 /* ---- the steps the CLI would hand in ---- */
 
@@ -407,7 +407,7 @@ static void test_resume(void **state)
 	strbuf_release(&calls);
 	hold_session_init(&hs, &rb, "bob", "db1", state_dir);
 	assert_int_equal(hold_check(&hs), -1);
-	assert_non_null(strstr(hs.reasons[0], "maintenance item 1 (m x) left on by an "
+	assert_non_null(strstr(hs.reasons[0], "maintenance item 1 (m x): m left on by an "
 	                                      "interrupted run at "));
 	assert_non_null(strstr(hs.reasons[1], "'gate maintenance resume t-hold' undoes it"));
 	hold_session_release(&hs);
