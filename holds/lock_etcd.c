@@ -36,7 +36,7 @@ static const struct gate_param etcd_params[] = {
 	{"ttl", GATE_P_DURATION, 0, "30s", NULL,
          "the lease's time to live, renewed every ttl/3 while the command runs: a holder "
          "that dies frees its slot after it (2s to 24h, whole seconds)"},
-	{"prefix", GATE_P_STRING, 0, "\"" ETCD_DEFAULT_PREFIX "\"", NULL,
+	{"prefix", GATE_P_STRING, 0, ETCD_DEFAULT_PREFIX, NULL,
          "where the groups live: slot I of group G is the key PREFIX G/slot-I"},
 	{"ca_file", GATE_P_STRING, 0, NULL, NULL,
          "PEM CA certificates for https endpoints (default: the system's)"},
