@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Benchmark aid (bench/hold/): take and release one lock kind N times in
+/* Benchmark aid (bench/holds/): take and release one lock kind N times in
  * one process, and print the time of each take and release and their
  * medians, in microseconds, as JSON on stdout.
  *

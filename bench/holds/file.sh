@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# bench/hold: how long taking and releasing a lock takes (bench/hold/README.md).
+# bench/holds/file.sh: how long taking and releasing a file lock takes (bench/holds/file.md).
 #
-#   bench/hold/run.sh [BUILD_DIR] [N]
+#   bench/holds/file.sh [BUILD_DIR] [N]
 #
 # 1. In one process (tests/tools/gate-hold-bench): N takes and releases of
 #    the file lock, the median of each, in microseconds.
