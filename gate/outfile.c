@@ -47,24 +47,21 @@ int outfile_check(const char *path, struct gate_error *err)
 	return 0;
 }
 
-int outfile_replace(const char *path, const char *data, size_t len, struct gate_error *err)
+char *outfile_write_beside(const char *path, const char *data, size_t len, mode_t mode,
+                           struct gate_error *err)
 {
-	if (outfile_check(path, err) < 0)
-		return -1;
-	/* Beside the target (rename works within one file system); O_EXCL
-	 * and a random suffix: nothing planted there in advance is used. */
+	/* Beside the target (rename works within one file system); mkostemp's
+	 * O_EXCL and random suffix: nothing planted there in advance is used. */
 	char *tmp = xasprintf("%s.gate-tmp.XXXXXX", path);
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		gate_error_set(err, path, 0, 0, "cannot create a file next to it: %s",
 		               strerror(errno));
 		free(tmp);
-		return -1;
+		return NULL;
 	}
-	mode_t mask = umask(0);
-	umask(mask);
 	int r = 0;
-	if (fchmod(fd, 0644 & ~mask) < 0 || write_full(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || write_full(fd, data, len) < 0 || fsync(fd) < 0) {
 		gate_error_set(err, path, 0, 0, "%s", strerror(errno));
 		r = -1;
 	}
@@ -72,11 +69,29 @@ int outfile_replace(const char *path, const char *data, size_t len, struct gate_
 		gate_error_set(err, path, 0, 0, "%s", strerror(errno));
 		r = -1;
 	}
+	if (r < 0) {
+		unlink(tmp);
+		free(tmp);
+		return NULL;
+	}
+	return tmp;
+}
+
+int outfile_replace(const char *path, const char *data, size_t len, struct gate_error *err)
+{
+	if (outfile_check(path, err) < 0)
+		return -1;
+	mode_t mask = umask(0);
+	umask(mask);
+	char *tmp = outfile_write_beside(path, data, len, 0644 & ~mask, err);
+	if (!tmp)
+		return -1;
 	/* Checked again just before the rename: a directory or a FIFO that
 	 * appeared meanwhile is refused; a symbolic link planted meanwhile
 	 * would only be replaced (rename never follows one), but is refused
 	 * all the same. */
-	if (r == 0 && outfile_check(path, err) < 0)
+	int r = 0;
+	if (outfile_check(path, err) < 0)
 		r = -1;
 	if (r == 0 && rename(tmp, path) < 0) {
 		gate_error_set(err, path, 0, 0, "%s", strerror(errno));

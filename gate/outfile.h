@@ -14,6 +14,7 @@
 #define GATE_OUTFILE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -25,5 +26,12 @@ int outfile_check(const char *path, struct gate_error *err);
  * Refuses (-1 with err, nothing written, PATH untouched) what
  * outfile_check refuses; on any failure the temporary file is removed. */
 int outfile_replace(const char *path, const char *data, size_t len, struct gate_error *err);
+
+/* A new file beside PATH ("PATH.gate-tmp.XXXXXX", mkostemp) holding data
+ * with the given mode, fsync'd and closed: its name (free() it), for the
+ * caller to rename or link into place; NULL with err (and nothing left
+ * behind) when it could not be written. */
+char *outfile_write_beside(const char *path, const char *data, size_t len, mode_t mode,
+                           struct gate_error *err);
 
 #endif

@@ -307,40 +307,25 @@ int write_script_atomic(const char *path, const char *content, const char *marke
 			return -1;
 	}
 
-	char *tmp = xasprintf("%s.gate-tmp.XXXXXX", path);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		gate_error_set(err, path, 0, 0, "cannot create a file next to it: %s",
-		               strerror(errno));
-		free(tmp);
+	char *tmp = outfile_write_beside(path, content, strlen(content), 0755, err);
+	if (!tmp)
 		return -1;
-	}
 	int r = 0;
-	if (write_full(fd, content, strlen(content)) < 0 || fchmod(fd, 0755) < 0 || fsync(fd) < 0) {
-		gate_error_set(err, tmp, 0, 0, "%s", strerror(errno));
-		r = -1;
-	}
-	if (close(fd) < 0 && r == 0) {
-		gate_error_set(err, tmp, 0, 0, "%s", strerror(errno));
-		r = -1;
-	}
-	if (r == 0) {
-		if (exists) {
-			/* Replacing our own file (or a forced replace). */
-			if (rename(tmp, path) < 0) {
-				gate_error_set(err, path, 0, 0, "%s", strerror(errno));
-				r = -1;
-			}
-		} else if (link(tmp, path) < 0) {
-			/* link() never replaces: a file that appeared since the
-			 * check above is left alone. */
-			if (errno == EEXIST)
-				gate_error_set(err, path, 0, 0,
-				               "appeared while installing: refusing to replace it");
-			else
-				gate_error_set(err, path, 0, 0, "%s", strerror(errno));
+	if (exists) {
+		/* Replacing our own file (or a forced replace). */
+		if (rename(tmp, path) < 0) {
+			gate_error_set(err, path, 0, 0, "%s", strerror(errno));
 			r = -1;
 		}
+	} else if (link(tmp, path) < 0) {
+		/* link() never replaces: a file that appeared since the check
+		 * above is left alone. */
+		if (errno == EEXIST)
+			gate_error_set(err, path, 0, 0,
+			               "appeared while installing: refusing to replace it");
+		else
+			gate_error_set(err, path, 0, 0, "%s", strerror(errno));
+		r = -1;
 	}
 	unlink(tmp); /* after link(); after rename() it is already gone */
 	free(tmp);
