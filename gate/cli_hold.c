@@ -75,7 +75,17 @@ static void on_stop(int sig)
 struct stops {
 	struct sigaction old[NSTOP];
 	int caught[NSTOP];
+	struct sigaction old_pipe;
+	int caught_pipe;
 };
+
+/* SIGPIPE (a report piped into `head`) must not kill gate while
+ * maintenance is on: writes fail with EPIPE instead.  A handler, not
+ * SIG_IGN, so that the command does not inherit an ignored SIGPIPE. */
+static void on_pipe(int sig)
+{
+	(void)sig;
+}
 
 static void stops_catch(struct stops *st)
 {
@@ -87,6 +97,9 @@ static void stops_catch(struct stops *st)
 		st->caught[i] = sigaction(stop_signals[i], NULL, &st->old[i]) == 0 &&
 		                st->old[i].sa_handler == SIG_DFL &&
 		                sigaction(stop_signals[i], &sa, NULL) == 0;
+	sa.sa_handler = on_pipe;
+	st->caught_pipe = sigaction(SIGPIPE, NULL, &st->old_pipe) == 0 &&
+	                  st->old_pipe.sa_handler == SIG_DFL && sigaction(SIGPIPE, &sa, NULL) == 0;
 }
 
 /* Handlers back; a signal that came meanwhile does now what it would have
@@ -96,6 +109,8 @@ static void stops_release(struct stops *st, int ran)
 	for (size_t i = 0; i < NSTOP; i++)
 		if (st->caught[i])
 			sigaction(stop_signals[i], &st->old[i], NULL);
+	if (st->caught_pipe)
+		sigaction(SIGPIPE, &st->old_pipe, NULL);
 	if (stop_sig && !ran) {
 		fflush(stdout);
 		raise(stop_sig);
@@ -123,7 +138,7 @@ static int read_tty_line(int fd, char *buf, size_t len)
 {
 	size_t n = 0;
 	int64_t end = gate_mono_ms() + CONFIRM_TIMEOUT_MS;
-	while (n + 1 < len) {
+	while (n + 1 < len && !stop_sig) {
 		struct pollfd p = {fd, POLLIN, 0};
 		int64_t left = end - gate_mono_ms();
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0 || stop_sig)

@@ -431,9 +431,21 @@ static int begin_item(struct hold_session *hs, size_t i)
 	json_t *e = hold_entry(h, res.state == HOLD_TAKEN ? "on" : "error", &res);
 	json_array_append_new(hold_report_list(hs, "maintenance"), e);
 	if (res.state != HOLD_TAKEN) {
-		/* The kind left nothing changed (gate/hold.h). */
 		hold_block(hs, "maintenance item %zu (%s): %s", i + 1, h->label,
 		           res.message ? res.message : "cannot be turned on");
+		if (undo || rc.last) {
+			/* It had recorded an undo: what it did may not all be
+			 * undone (a PATCH answered 502 after Patroni applied it).
+			 * Kept on the books, so that maintenance off (end is
+			 * idempotent) or a later resume undoes it. */
+			p->begun[i] = 2;
+			p->undo[i] = undo ? undo : json_incref(rc.last);
+			json_decref(rc.last);
+			hold_result_release(&res);
+			hold_state_set(hs, i, p->undo[i]);
+			return -1;
+		}
+		/* Nothing recorded: nothing was changed (gate/hold.h). */
 		p->begun[i] = 0;
 		json_decref(undo);
 		json_decref(rc.last);
@@ -442,7 +454,9 @@ static int begin_item(struct hold_session *hs, size_t i)
 		return -1;
 	}
 	p->begun[i] = 2;
-	p->undo[i] = undo ? undo : rc.last ? json_incref(rc.last) : json_null();
+	/* {} when the kind recorded nothing: null in the state file means only
+	 * "begin had not recorded yet", never "nothing to undo". */
+	p->undo[i] = undo ? undo : rc.last ? json_incref(rc.last) : json_object();
 	json_decref(rc.last);
 	json_object_set(e, "undo", p->undo[i]);
 	hold_result_release(&res);
@@ -528,9 +542,17 @@ static int prepare(struct hold_session *hs, const struct hold_steps *steps)
 		return -1;
 	if (take_locks(hs, steps) < 0)
 		return -1;
+	if (stopped(hs)) {
+		hold_block(hs, "gate was stopped while taking the locks");
+		return -1;
+	}
 	if (rb->recheck && (!steps->recheck || steps->recheck(steps->ctx, hs) < 0)) {
 		if (!hs->nreasons)
 			hold_block(hs, "recheck: the re-check blocks");
+		return -1;
+	}
+	if (stopped(hs)) {
+		hold_block(hs, "gate was stopped before the confirmation");
 		return -1;
 	}
 	if (rb->confirm != RB_CONFIRM_NONE && confirm(hs, steps) < 0)
@@ -548,7 +570,9 @@ int hold_run(struct hold_session *hs, const struct hold_steps *steps)
 {
 	hs->priv->keeper = keeper_new(hs, steps);
 	int ok = prepare(hs, steps) == 0 && !hs->nreasons;
-	if (ok && steps->decided(steps->ctx, hs)) {
+	/* A stop signal that came while the decision was audited and shown:
+	 * the command does not start (gate then dies of the signal). */
+	if (ok && steps->decided(steps->ctx, hs) && !stopped(hs)) {
 		hs->status = steps->exec(steps->ctx);
 		hs->ran = 1;
 	}

@@ -154,10 +154,13 @@ int hold_resume(struct hold_session *hs)
 			           res.message ? res.message : "cannot be turned off");
 			rc = -1;
 		}
-		hold_state_clear(hs, i,
-		                 res.state == HOLD_TAKEN ? NULL
-		                 : res.message           ? res.message
-		                                         : "cannot be turned off");
+		/* The state file must say what is still on: a write that fails
+		 * fails the resume. */
+		if (hold_state_clear(hs, i,
+		                     res.state == HOLD_TAKEN ? NULL
+		                     : res.message           ? res.message
+		                                             : "cannot be turned off") < 0)
+			rc = -1;
 		hold_result_release(&res);
 	}
 	json_decref(items);
