@@ -277,8 +277,14 @@ int hooks_git(char *const *argv, char **out, struct gate_error *err)
 	struct strbuf ob = STRBUF_INIT, eb = STRBUF_INIT;
 	read_to_end(opipe[0], &ob);
 	read_to_end(epipe[0], &eb);
-	spawn_wait(&sp, -1);
+	int waited = spawn_wait(&sp, -1), werr = errno;
 	spawn_release(&sp);
+	if (waited < 0) {
+		gate_error_set(err, NULL, 0, 0, "cannot wait for git: %s", strerror(werr));
+		strbuf_release(&ob);
+		strbuf_release(&eb);
+		return -1;
+	}
 	return git_answer(argv, sp.status, strbuf_detach(&ob), strbuf_detach(&eb), out, err);
 }
 

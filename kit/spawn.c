@@ -325,8 +325,10 @@ int spawn_reap(struct spawn *sp, int block)
 	if (p == 0)
 		return 0;
 	if (p < 0) {
+		/* Counted as reaped, with a status nobody can take for a
+		 * success: exit 127, as a shell says "could not run". */
 		int e = errno;
-		reaped(sp, 0);
+		reaped(sp, 127 << 8);
 		errno = e;
 		return -1;
 	}
@@ -373,9 +375,7 @@ int spawn_wait(struct spawn *sp, int64_t deadline_ms)
 	 * behind rather than holding up the caller. */
 	spawn_kill(sp);
 	r = wait_until(sp, gate_mono_ms() + SPAWN_KILL_GRACE_MS);
-	if (r < 0)
-		return -1;
-	if (r == 0)
+	if (r <= 0 && !sp->reaped)
 		reaped(sp, SIGKILL); /* as if killed and reaped */
 	return 1;
 }

@@ -112,7 +112,8 @@ void spawn_kill(struct spawn *sp);
 
 /* Reap it (block: wait for it to exit), first killing what is left of a
  * group it leads.  1 reaped (sp->status), 0 still running (!block), -1
- * it cannot be waited for (errno; it counts as reaped, status 0). */
+ * it cannot be waited for (errno; it counts as reaped, with the status of
+ * an exit 127, never a success). */
 int spawn_reap(struct spawn *sp, int block);
 
 /* Wait for it to exit until deadline_ms (gate_mono_ms time; < 0: no
