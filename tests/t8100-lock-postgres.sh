@@ -127,7 +127,8 @@ test_expect_success 'a port that accepts and never answers: an error within the 
 
 test_expect_success 'a server-wide idle_session_timeout of 1s does not end the holding session' '
 	pg_set primary idle_session_timeout 1s &&
-	wait_until 10 test "$(pg_psql primary "show idle_session_timeout")" = 1s &&
+	shown() { test "$(pg_psql primary "show idle_session_timeout")" = 1s; } &&
+	wait_until 10 shown &&
 	"$HOLD" lock postgres "$(params k4)" take 3 >idle &&
 	test "$(field idle take state)" = taken && test "$(field idle release state)" = taken &&
 	pg_reset primary idle_session_timeout

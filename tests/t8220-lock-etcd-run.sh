@@ -28,7 +28,7 @@ lock:
   - etcd: ["$ETCD_URL"]
     group: fleet
     slots: 2
-    ttl: 3s
+    ttl: 10s
 EOF
 cat >hold.sh <<'EOF'
 echo "$1" >>ran
@@ -45,7 +45,7 @@ test_expect_success 'three gate runs on a group of 2 slots: two commands run, th
 	expect_status 75 "$GATE_BIN" run fl.yaml -- sh hold.sh C >out.C 2>&1 &&
 	test_grep -E "maintenance in progress: slots 2 of 2 taken: fl by [^ ]+ pid ($a|$b) since [^;]+; fl by [^ ]+ pid ($a|$b) since .* \(lock 1: etcd .* group fleet\)" out.C &&
 	expect_status 75 "$GATE_BIN" check fl.yaml >check.out 2>&1 &&
-	{ "$GATE_BIN" lock status fl.yaml >status.out 2>&1 || true; } &&
+	expect_status 75 "$GATE_BIN" lock status fl.yaml >status.out 2>&1 &&
 	test_grep "pid $a" status.out && test_grep "pid $b" status.out &&
 	test "$(sort ran | tr "\n" " ")" = "A B " &&
 	{ "$GATE_BIN" run -q --wait 60s fl.yaml -- sh -c "echo C >>ran" >out.C 2>&1 & c=$!; } &&
@@ -65,7 +65,7 @@ checks:
 lock:
   - etcd: ["$ETCD_URL"]
     group: solo
-    ttl: 3s
+    ttl: 10s
 EOF
 
 test_expect_success 'a holder killed with SIGKILL keeps its slot until its lease runs out, then frees it' '
@@ -78,7 +78,7 @@ test_expect_success 'a holder killed with SIGKILL keeps its slot until its lease
 	test_grep "pid $k since" busy.out &&
 	free() { "$GATE_BIN" check -q one.yaml; } &&
 	wait_until 60 free &&
-	ms=$(( $(test_now_ms) - t0 )) && say "slot freed $ms ms after the SIGKILL (ttl 3s)" &&
+	ms=$(( $(test_now_ms) - t0 )) && say "slot freed $ms ms after the SIGKILL (ttl 10s)" &&
 	expect_status 0 "$GATE_BIN" run -q one.yaml -- true
 '
 
