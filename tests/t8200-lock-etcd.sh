@@ -111,7 +111,7 @@ test_expect_success 'a holder killed with SIGKILL keeps its slot until its lease
 	step afterttl "$P10" take && rc_is afterttl 0
 '
 
-test_expect_success 'keepalives hold a slot across several TTLs (10 s, ttl 3 s)' '
+test_expect_success 'keepalives hold a slot across several TTLs (16 s, ttl 5 s)' '
 	step long "$(params "[\"$E\"]" long 1 5000)" take 16 && rc_is long 0 &&
 	released long.json
 '
