@@ -40,6 +40,8 @@ hold() {
 	exec 8>"$T/$1.in"
 	wait_until 30 grep -q '"step":"begin"' "$T/$1.out"
 }
+# pause_shown API: the member's own /patroni says the cluster is paused
+pause_shown() { curl -s -m 5 "$1/patroni" | grep -q '"pause": true'; }
 resume_by_hand() { curl -s -m 5 -X PATCH -d '{"pause": null}' "$API1/config" >/dev/null; }
 
 test_expect_success 'describe: the cluster is not paused, begin would pause it' '
@@ -53,18 +55,18 @@ test_expect_success 'begin pauses, /cluster says paused during the hold, end res
 	test "$(step "$T/h1.out" begin state)" = taken &&
 	test "$(records "$T/h1.out")" = 1 &&
 	test "$(last_undo "$T/h1.out")" = "{\"resume\":true,\"url\":\"$API2\"}" &&
-	paused "$API1" && paused "$API2" &&
-	curl -s "$API1/patroni" | grep -q "\"pause\": true" &&
+	wait_until 10 paused "$API1" && paused "$API2" &&
+	wait_until 10 pause_shown "$API1" &&
 	exec 8>&- && wait "$(cat "$T/h1.pid")" &&
 	test "$(step "$T/h1.out" end state)" = taken &&
 	step "$T/h1.out" end message | grep "resumed the Patroni cluster" &&
-	unpaused "$API1" && unpaused "$API2"
+	wait_until 10 unpaused "$API1" && unpaused "$API2"
 '
 
 test_expect_success 'the record is printed before the cluster is paused' '
 	"$H" maint patroni "$P" begin >o.out &&
 	test "$(head -n 1 o.out | cut -c1-10)" = "{\"record\":" &&
-	unpaused "$API1"
+	wait_until 10 unpaused "$API1"
 '
 
 test_expect_success 'a cluster already paused is left paused and not resumed' '
@@ -76,7 +78,7 @@ test_expect_success 'a cluster already paused is left paused and not resumed' '
 	test "$(last_undo a.out)" = "{\"resume\":false,\"url\":\"$API2\"}" &&
 	step a.out begin message | grep "already paused: left paused, not resumed" &&
 	step a.out end message | grep "was paused before: left paused, not resumed" &&
-	paused "$API1" && paused "$API2" &&
+	wait_until 10 paused "$API1" && paused "$API2" &&
 	resume_by_hand && wait_until 10 unpaused "$API2"
 '
 
@@ -85,11 +87,11 @@ test_expect_success 'SIGKILL during the hold leaves it paused; the recorded undo
 	kill -KILL "$(cat "$T/k1.pid")" && exec 8>&- &&
 	! wait "$(cat "$T/k1.pid")" &&
 	! grep -q "\"step\":\"end\"" "$T/k1.out" &&
-	paused "$API1" && paused "$API2" &&
+	wait_until 10 paused "$API1" && paused "$API2" &&
 	undo=$(last_undo "$T/k1.out") &&
 	"$H" maint patroni "$P" end "$undo" >e.out &&
 	step e.out end message | grep "resumed the Patroni cluster" &&
-	unpaused "$API1" && unpaused "$API2" &&
+	wait_until 10 unpaused "$API1" && unpaused "$API2" &&
 	"$H" maint patroni "$P" end "$undo" >e2.out &&
 	test "$(step e2.out end state)" = taken
 '
@@ -102,7 +104,7 @@ test_expect_success 'the REST API does not answer: begin is an error, nothing ch
 	expect_status 2 "$H" maint patroni "{\"patroni\": \"http://127.0.0.1:$port\"}" describe >xd.out &&
 	expect_status 2 "$H" maint patroni "{\"patroni\": \"http://127.0.0.1:$port\"}" end "{\"resume\": true}" >xe.out &&
 	step xe.out end message | grep "cannot resume" &&
-	unpaused "$API1"
+	wait_until 10 unpaused "$API1"
 '
 
 # What no real Patroni can be made to answer comes from tests/servers/httpd.py
@@ -146,7 +148,7 @@ test_expect_success 'a password in the URL is sent, never shown' '
 	"$H" maint patroni "{\"patroni\": \"http://admin:s3cr3t@127.0.0.1:$PATRONI_API_2\"}" begin >pw.out &&
 	! grep -q s3cr3t pw.out &&
 	grep -q "admin:\*\*\*@127.0.0.1" pw.out &&
-	unpaused "$API1"
+	wait_until 10 unpaused "$API1"
 '
 
 test_expect_success 'an undo record without "resume" is an error' '

@@ -44,7 +44,7 @@ EOF
 # hold.sh NAME: records /cluster as the command sees it, says it started,
 # and waits for the file go.
 cat >hold.sh <<EOF
-curl -s -m 5 $API1/cluster >"cluster.\$1"
+curl -s -m 5 $API2/cluster >"cluster.\$1"
 echo \$\$ >"started.\$1"
 while [ ! -f go ]; do sleep 0.05; done
 EOF
@@ -69,22 +69,22 @@ test_expect_success 'gate check: says maintenance would pause the cluster, pause
 	test_grep "would: pause the Patroni cluster at $API2 (it is not paused now)" check.out &&
 	expect_status 0 "$GATE_BIN" check -f json -o check.json pt.yaml >/dev/null 2>&1 &&
 	test "$(json_get check.json .holds.maintenance[0].state)" = would &&
-	unpaused "$API1" && unpaused "$API2" &&
+	wait_until 10 unpaused "$API1" && unpaused "$API2" &&
 	test ! -e state/pt.state
 '
 
 test_expect_success 'gate run: paused while the command runs, resumed after success, audited' '
-	expect_status 0 "$GATE_BIN" run --audit-log ok.jsonl pt.yaml -- sh -c "curl -s -m 5 $API1/cluster >during.json" >ok.out 2>&1 &&
+	expect_status 0 "$GATE_BIN" run --audit-log ok.jsonl pt.yaml -- sh -c "curl -s -m 5 $API2/cluster >during.json" >ok.out 2>&1 &&
 	test_grep "\"pause\": true" during.json &&
-	unpaused "$API1" && unpaused "$API2" &&
+	wait_until 10 unpaused "$API1" && unpaused "$API2" &&
 	test ! -e state/pt.state &&
 	audit_on_off ok.jsonl
 '
 
 test_expect_success 'a failing command: gate exits with its status (3), the cluster resumed' '
-	expect_status 3 "$GATE_BIN" run --audit-log fail.jsonl pt.yaml -- sh -c "curl -s -m 5 $API1/cluster >during3.json; exit 3" >fail.out 2>&1 &&
+	expect_status 3 "$GATE_BIN" run --audit-log fail.jsonl pt.yaml -- sh -c "curl -s -m 5 $API2/cluster >during3.json; exit 3" >fail.out 2>&1 &&
 	test_grep "\"pause\": true" during3.json &&
-	unpaused "$API1" && unpaused "$API2" &&
+	wait_until 10 unpaused "$API1" && unpaused "$API2" &&
 	test ! -e state/pt.state &&
 	audit_on_off fail.jsonl
 '
@@ -95,11 +95,11 @@ test_expect_success 'SIGTERM to gate while the command runs: the command gets it
 	g=$!
 	wait_until 60 test -s started.T &&
 	test_grep "\"pause\": true" cluster.T &&
-	paused "$API1" &&
+	wait_until 10 paused "$API1" &&
 	kill -TERM $g &&
 	rg=0 && wait $g || rg=$? &&
 	test $rg = 143 &&
-	unpaused "$API1" && unpaused "$API2" &&
+	wait_until 10 unpaused "$API1" && unpaused "$API2" &&
 	test ! -e state/pt.state &&
 	audit_on_off term.jsonl
 '
@@ -113,7 +113,7 @@ test_expect_success 'SIGKILL to gate: the cluster stays paused, check and run bl
 	rg=0 && wait $g || rg=$? &&
 	test $rg = 137 &&
 	touch go &&
-	paused "$API1" && paused "$API2" &&
+	wait_until 10 paused "$API1" && paused "$API2" &&
 	test -s state/pt.state &&
 	expect_status 75 "$GATE_BIN" check pt.yaml >c.out 2>&1 &&
 	test_grep -E "maintenance item 1 \(patroni $API2\): cluster left paused by an interrupted run at [0-9T:.-]+Z \(pt by [^ ]+ pid $g since" c.out &&
@@ -121,7 +121,7 @@ test_expect_success 'SIGKILL to gate: the cluster stays paused, check and run bl
 	expect_status 75 "$GATE_BIN" run pt.yaml -- touch ran.K >r.out 2>&1 &&
 	test ! -e ran.K &&
 	test_grep "cluster left paused by an interrupted run" r.out &&
-	paused "$API1" &&
+	wait_until 10 paused "$API1" &&
 	expect_status 0 "$GATE_BIN" maintenance resume --audit-log res.jsonl pt.yaml >res.out 2>&1 &&
 	test_grep "resumed the Patroni cluster" res.out &&
 	wait_until 20 unpaused "$API2" && unpaused "$API1" &&
@@ -136,9 +136,9 @@ test_expect_success 'a cluster already paused is left paused after the run' '
 	wait_until 20 paused "$API2" &&
 	expect_status 0 "$GATE_BIN" check pt.yaml >cp.out 2>&1 &&
 	test_grep "already paused: it would be left paused, not resumed" cp.out &&
-	expect_status 0 "$GATE_BIN" run --audit-log ap.jsonl pt.yaml -- sh -c "curl -s -m 5 $API1/cluster >during-ap.json" >ap.out 2>&1 &&
+	expect_status 0 "$GATE_BIN" run --audit-log ap.jsonl pt.yaml -- sh -c "curl -s -m 5 $API2/cluster >during-ap.json" >ap.out 2>&1 &&
 	test_grep "\"pause\": true" during-ap.json &&
-	paused "$API1" && paused "$API2" &&
+	wait_until 10 paused "$API1" && paused "$API2" &&
 	test ! -e state/pt.state &&
 	python3 -c "import json,sys; r=[json.loads(l) for l in open(sys.argv[1])][-1]; e=r[\"holds\"][\"maintenance\"][0]; assert e[\"undo\"][\"resume\"] is False and \"left paused, not resumed\" in e[\"end\"][\"message\"], e" ap.jsonl &&
 	resume_by_hand && wait_until 20 unpaused "$API2"
