@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -295,6 +296,13 @@ static void test_parent_death_signal(void **state)
 	assert_true(tool > 1);
 	kill(mid, SIGKILL);
 	waitpid(mid, NULL, 0);
+	/* Without the death signal the tool never ends: fail, and kill it,
+	 * rather than hang on the pipe (60 s: far beyond any load). */
+	struct pollfd pf = {.fd = p[0], .events = POLLIN};
+	if (poll(&pf, 1, 60000) <= 0) {
+		kill(tool, SIGKILL);
+		fail_msg("the tool got no death signal");
+	}
 	assert_string_equal(read_all(p[0]), "TERM\n"); /* EOF: the tool ended */
 	assert_true(wait_gone(tool));
 	close(p[0]);
