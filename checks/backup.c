@@ -397,9 +397,9 @@ static const struct gate_check_type backup_types[] = {
 };
 
 const struct gate_module gate_builtin_backup = {
-	GATE_ABI_VERSION,
-	"backup",
-	"0.1.0",
-	backup_types,
-	sizeof(backup_types) / sizeof(backup_types[0]),
+	.abi_version = GATE_ABI_VERSION,
+	.name = "backup",
+	.version = "0.1.0",
+	.types = backup_types,
+	.ntypes = sizeof(backup_types) / sizeof(backup_types[0]),
 };

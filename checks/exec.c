@@ -164,5 +164,9 @@ static const struct gate_check_type exec_types[] = {
 };
 
 const struct gate_module gate_builtin_exec = {
-	GATE_ABI_VERSION, "exec", "1.0.0", exec_types, sizeof(exec_types) / sizeof(exec_types[0]),
+	.abi_version = GATE_ABI_VERSION,
+	.name = "exec",
+	.version = "1.0.0",
+	.types = exec_types,
+	.ntypes = sizeof(exec_types) / sizeof(exec_types[0]),
 };

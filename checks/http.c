@@ -483,5 +483,9 @@ static const struct gate_check_type http_types[] = {
 };
 
 const struct gate_module gate_builtin_http = {
-	GATE_ABI_VERSION, "http", "1.0.0", http_types, sizeof(http_types) / sizeof(http_types[0]),
+	.abi_version = GATE_ABI_VERSION,
+	.name = "http",
+	.version = "1.0.0",
+	.types = http_types,
+	.ntypes = sizeof(http_types) / sizeof(http_types[0]),
 };

@@ -309,9 +309,9 @@ static const struct gate_check_type postgres_types[] = {
 };
 
 const struct gate_module gate_builtin_postgres = {
-	GATE_ABI_VERSION,
-	"postgres",
-	"1.0.0",
-	postgres_types,
-	sizeof(postgres_types) / sizeof(postgres_types[0]),
+	.abi_version = GATE_ABI_VERSION,
+	.name = "postgres",
+	.version = "1.0.0",
+	.types = postgres_types,
+	.ntypes = sizeof(postgres_types) / sizeof(postgres_types[0]),
 };

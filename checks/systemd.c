@@ -308,9 +308,9 @@ static const struct gate_check_type systemd_types[] = {
 };
 
 const struct gate_module gate_builtin_systemd = {
-	GATE_ABI_VERSION,
-	"systemd",
-	"1.0.0",
-	systemd_types,
-	sizeof(systemd_types) / sizeof(systemd_types[0]),
+	.abi_version = GATE_ABI_VERSION,
+	.name = "systemd",
+	.version = "1.0.0",
+	.types = systemd_types,
+	.ntypes = sizeof(systemd_types) / sizeof(systemd_types[0]),
 };

@@ -43,7 +43,7 @@ extern "C" {
 
 #define GATE_MKVERSION(major, minor) ((uint32_t)(((major) << 16) | (minor)))
 #define GATE_ABI_MAJOR 1
-#define GATE_ABI_MINOR 0
+#define GATE_ABI_MINOR 1
 #define GATE_ABI_VERSION GATE_MKVERSION(GATE_ABI_MAJOR, GATE_ABI_MINOR)
 #define GATE_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define GATE_ABI_VERSION_MINOR(v) ((uint32_t)(v)&0xffffu)
@@ -133,6 +133,12 @@ struct gate_module {
 	const char *version;  /* the module's own version string */
 	const struct gate_check_type *types;
 	size_t ntypes;
+	/* ABI 1.1: the names of this module's types that are restore
+	 * rehearsals, NULL-terminated, or NULL for none.  `gate rehearse` runs
+	 * a runbook's checks of these types and keeps a record of each result
+	 * (the `rehearsal` member of its details goes into the record); a core
+	 * reads this field only from a module built for 1.1 or later. */
+	const char *const *rehearsals;
 };
 
 #if defined(__GNUC__)
@@ -144,10 +150,14 @@ struct gate_module {
 /* In an external module:
  *   GATE_MODULE_DEFINE("example", "1.0", my_types);
  * where my_types is an array of struct gate_check_type. */
-#define GATE_MODULE_DEFINE(mname, mversion, typearray)              \
-	GATE_EXPORT const struct gate_module gate_module = {        \
-		GATE_ABI_VERSION, (mname), (mversion), (typearray), \
-		sizeof(typearray) / sizeof((typearray)[0])}
+#define GATE_MODULE_DEFINE(mname, mversion, typearray)                                      \
+	GATE_EXPORT const struct gate_module gate_module = {GATE_ABI_VERSION,               \
+	                                                    (mname),                        \
+	                                                    (mversion),                     \
+	                                                    (typearray),                    \
+	                                                    sizeof(typearray) /             \
+	                                                            sizeof((typearray)[0]), \
+	                                                    NULL}
 
 /* ---- small helpers, inline so modules need no symbol from the core ---- */
 

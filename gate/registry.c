@@ -62,6 +62,18 @@ static int valid_type_name(const char *s)
 	return 1;
 }
 
+/* Whether mod names type `name` among its restore rehearsals; only a
+ * module built for ABI 1.1 or later has the field. */
+static int lists_rehearsal(const struct gate_module *mod, const char *name)
+{
+	if (GATE_ABI_VERSION_MINOR(mod->abi_version) < 1 || !mod->rehearsals)
+		return 0;
+	for (const char *const *r = mod->rehearsals; *r; r++)
+		if (!strcmp(*r, name))
+			return 1;
+	return 0;
+}
+
 int registry_add_module(struct gate_registry *reg, const struct gate_module *mod,
                         const char *origin, struct gate_error *err)
 {
@@ -114,6 +126,7 @@ int registry_add_module(struct gate_registry *reg, const struct gate_module *mod
 		e->ct = &mod->types[i];
 		e->mod = mod;
 		e->origin = xstrdup(origin);
+		e->rehearsal = lists_rehearsal(mod, e->ct->name);
 	}
 	return 0;
 }

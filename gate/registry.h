@@ -16,7 +16,8 @@ struct maint_kind;
 struct gate_registry_entry {
 	const struct gate_check_type *ct;
 	const struct gate_module *mod;
-	char *origin; /* "built-in" or the .so path */
+	char *origin;  /* "built-in" or the .so path */
+	int rehearsal; /* the module lists the type in `rehearsals` (ABI 1.1) */
 };
 
 struct gate_registry_failure {
