@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A scratch PostgreSQL server for restore rehearsals (pgbackrest.restore,
+ * basebackup.restore, dump.restore): a directory of its own, made under
+ * the rehearsal's scratch_dir; a server started on it with no TCP
+ * listener (a socket in the scratch directory only), as an unprivileged
+ * user, with every setting that could reach the live cluster or the
+ * backup repository overridden on its command line; probes run over that
+ * socket; then the server stopped and the directory removed.
+ *
+ * Removal is guaranteed: pgscratch_create() starts a guardian, a small
+ * process in a session of its own (so the group kill that ends a check
+ * child at its deadline, or when gate is stopped, does not reach it) that
+ * holds the read end of a pipe.  When the check child ends in any way --
+ * returns, crashes, is killed -- the pipe closes; the guardian then waits
+ * for the scratch server to be gone (SIGKILL after a grace) and removes
+ * the directory (not crossing mount points), and exits.  The server runs
+ * in the check child's process group (it is started without setsid), so
+ * the core's kill of that group stops it too.
+ *
+ * Everything here runs in the check child.  Never prints.  Functions that
+ * can fail return -1 with a one-line, lowercase reason in msg.
+ */
+#ifndef GATE_CHECKS_LIB_PGSCRATCH_H
+#define GATE_CHECKS_LIB_PGSCRATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+struct pgscratch_opts {
+	const char *parent_dir; /* scratch_dir: where the scratch directory is made */
+	const char *user;       /* the server and its tools run as this user ("postgres") */
+	const char *bindir;     /* PostgreSQL's bin directory; NULL: the newest
+	                         * /usr/lib/postgresql/N/bin (or, once a data
+	                         * directory exists, the one of its PG_VERSION) */
+	int64_t deadline_ms;    /* gate_mono_ms() time by which everything must end */
+};
+
+struct pgscratch {
+	char *dir;     /* parent_dir/gate-rehearsal-XXXXXX, 0700, owned by the user */
+	char *datadir; /* dir/data: where the backup is restored or initdb'd */
+	char *logfile; /* dir/server.log: the server's stderr */
+	char *bindir;  /* resolved */
+	int port;      /* the socket's number (no TCP listener) */
+	uid_t uid;
+	gid_t gid;
+	pid_t postmaster; /* 0 when not running */
+	int guard_fd;     /* write end of the guardian's pipe; -1 when none */
+	int64_t deadline_ms;
+};
+
+/* Make the scratch directory and start its guardian, after checking that
+ * the filesystem of parent_dir has need_bytes free plus a margin (10% of
+ * need_bytes and at least 64 MiB): otherwise -1, "scratch filesystem
+ * /var/tmp has 1.2 GiB free; the restore needs 3.4 GiB plus 340 MiB".
+ * The user must exist; parent_dir must exist and be a directory. */
+int pgscratch_create(struct pgscratch *s, const struct pgscratch_opts *o, uint64_t need_bytes,
+                     char *msg, size_t msglen);
+
+/* Run a tool as the scratch user (argv[0] searched in PATH, or an absolute
+ * path), within the deadline, stdin /dev/null, stdout discarded unless
+ * out is set (then kept, up to max_out bytes, NUL-terminated, caller
+ * frees), the last bytes of stderr in msg on failure.  0 when it exited
+ * 0; -1 otherwise ("pgbackrest exited 40: ERROR: [040]: unable to restore
+ * to path ...").  The tool runs in the check child's process group. */
+int pgscratch_run_as_user(struct pgscratch *s, char *const argv[], char **out, size_t max_out,
+                          char *msg, size_t msglen);
+
+/* Start the server on datadir as the user, in this process group:
+ *   listen_addresses='' port=<port> unix_socket_directories='<dir>'
+ *   archive_mode=off archive_command='' primary_conninfo=''
+ *   primary_slot_name='' hba_file/ident_file=<dir>/pg_hba.conf ("local all
+ *   all trust": the socket's directory is 0700, so only the user and root
+ *   reach it) logging_collector=off, plus `extra` ("name=value" strings,
+ *   NULL-terminated, may be NULL).
+ * A missing postgresql.conf (configuration kept outside the data
+ * directory, as Debian does) is created empty.  Returns once the server
+ * accepts connections (it is consistent); -1 when it exits first (msg:
+ * the server log's FATAL line, e.g. "did not reach a consistent state:
+ * FATAL:  recovery ended before configured recovery target was reached")
+ * or the deadline passes ("server did not accept connections within 30 s"). */
+int pgscratch_start(struct pgscratch *s, const char *const *extra, char *msg, size_t msglen);
+
+/* Wait until pg_is_in_recovery() is false (a restore with
+ * recovery_target_action=promote).  0, or -1 with msg. */
+int pgscratch_wait_promoted(struct pgscratch *s, char *msg, size_t msglen);
+
+/* A libpq conninfo for the scratch server's socket, database dbname
+ * ("postgres" when NULL), as the user.  Caller frees. */
+char *pgscratch_conninfo(const struct pgscratch *s, const char *dbname);
+
+/* Run the probes (a JSON array as the runbook gives it:
+ *   {sql: TEXT, name: TEXT?, database: TEXT?, min: N?, max: N?, equals: V?}
+ * -- the first column of the first row is the probe's value; min/max
+ * compare it as a number, equals as JSON (true matches PostgreSQL's t,
+ * numbers by value, null matches NULL), no expectation: the query must
+ * only succeed), each in its own transaction, read only, bounded by the
+ * deadline.  *out gets a JSON array, one object per probe: {name, sql,
+ * expect, value, ok, error?}.  Returns the number of probes that failed
+ * (an error, no row, a missed expectation); msg names the first
+ * ("probe 'accounts' (select count(*) from accounts): 0 is below min
+ * 1000").  pgscratch_probes_validate() checks the parameter's shape for a
+ * check type's validate(): 0, or -1 with msg. */
+int pgscratch_probes(struct pgscratch *s, const json_t *probes, json_t **out, char *msg,
+                     size_t msglen);
+int pgscratch_probes_validate(const json_t *probes, char *msg, size_t msglen);
+
+/* Stop the server (SIGINT: fast shutdown; SIGQUIT then SIGKILL when it
+ * outlasts a grace), remove the directory, and tell the guardian it has
+ * nothing left to do.  Safe to call more than once and on a pgscratch
+ * that was never created (zeroed). */
+void pgscratch_destroy(struct pgscratch *s);
+
+#endif
