@@ -135,17 +135,36 @@ static void note_taken(struct hold_result *res, const char *key, int64_t id, con
                        const PGresult *r, int ncol)
 {
 	const char *pid = pgconn_val(r, 0, ncol - 3), *db = pgconn_val(r, 0, ncol - 2);
-	int standby = pgconn_val(r, 0, ncol - 1) && !strcmp(pgconn_val(r, 0, ncol - 1), "t");
 	res->state = HOLD_TAKEN;
 	res->message = xasprintf("advisory lock '%s' (id %" PRId64 ") on %s, database %s, "
-	                         "server session pid %s%s",
-	                         key, id, c->where, db ? db : "?", pid ? pid : "?",
-	                         standby ? " (a standby: it excludes only gates that use this "
-	                                   "same server)"
-	                                 : "");
+	                         "server session pid %s",
+	                         key, id, c->where, db ? db : "?", pid ? pid : "?");
 	json_object_set_new(res->details, "database", json_string(db ? db : ""));
 	json_object_set_new(res->details, "session_pid", json_integer(pid ? atol(pid) : 0));
-	json_object_set_new(res->details, "standby", json_boolean(standby));
+	json_object_set_new(res->details, "standby", json_false());
+}
+
+static int in_recovery(const PGresult *r, int ncol)
+{
+	const char *v = pgconn_val(r, 0, ncol - 1);
+	return !v || strcmp(v, "f") != 0; /* unknown counts as a standby */
+}
+
+/* Advisory locks are never WAL-logged: one taken on a standby excludes
+ * nobody on the primary or on another standby, so two gates of one
+ * cluster pointed at different servers would both hold "the" lock.  The
+ * lock is let go at once and the take is an error (it blocks). */
+static void refuse_standby(struct hold_result *res, const char *key, struct pglock *h)
+{
+	char *sql = xasprintf("SELECT pg_advisory_unlock(%" PRId64 ")", h->id);
+	PQclear(pgconn_query(&h->c, sql));
+	free(sql);
+	res->state = HOLD_ERROR;
+	res->message = xasprintf("cannot take advisory lock '%s' on %s: the server is a standby "
+	                         "(in recovery); a lock there excludes no gate that uses the "
+	                         "primary: point the lock at the primary",
+	                         key, h->c.where);
+	json_object_set_new(res->details, "standby", json_true());
 }
 
 static void pg_take(const json_t *params, const struct hold_who *who, int64_t deadline_ms,
@@ -169,6 +188,8 @@ static void pg_take(const json_t *params, const struct hold_who *who, int64_t de
 	const char *got = ncol >= 4 ? pgconn_val(r, 0, ncol - 4) : NULL;
 	if (!got) {
 		set_error(res, "cannot take", key, &h->c);
+	} else if (!strcmp(got, "t") && in_recovery(r, ncol)) {
+		refuse_standby(res, key, h);
 	} else if (!strcmp(got, "t")) {
 		note_taken(res, key, h->id, &h->c, r, ncol);
 		h->key = xstrdup(key);
@@ -195,10 +216,20 @@ static void pg_probe(const json_t *params, int64_t deadline_ms, struct hold_resu
 	}
 	int ok = pgconn_open(&c, param(params, "postgres"), deadline_ms) == 0;
 	res->details = base_details(params, id, &c);
-	if (!ok)
+	PGresult *r = ok ? pgconn_query(&c, "SELECT pg_is_in_recovery()") : NULL;
+	const char *rec = r ? pgconn_val(r, 0, 0) : NULL;
+	if (!rec) {
 		set_error(res, "cannot probe", key, &c);
-	else
+	} else if (strcmp(rec, "f") != 0) {
+		res->state = HOLD_ERROR;
+		res->message = xasprintf("cannot probe advisory lock '%s' on %s: the server is a "
+		                         "standby (in recovery); the lock is taken on the primary",
+		                         key, c.where);
+		json_object_set_new(res->details, "standby", json_true());
+	} else {
 		read_holders(&c, key, id, 0, res);
+	}
+	PQclear(r);
 	if (res->state == HOLD_TAKEN)
 		res->message = xasprintf("advisory lock '%s' is free on %s", key, c.where);
 	pgconn_close(&c);

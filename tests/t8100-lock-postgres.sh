@@ -9,7 +9,8 @@
 # a wrong password (errors that never show the password); a port that
 # accepts and never answers (an error within the deadline); the server
 # stopped while the lock is held (the keepalive reports it lost); a
-# server-wide idle_session_timeout (the holding session turns it off).
+# server-wide idle_session_timeout (the holding session turns it off); a
+# standby (advisory locks are not WAL-logged: refused).
 . "$(dirname "$0")/lib/test-lib.sh"
 . "$(dirname "$0")/lib/pg.sh"
 . "$(dirname "$0")/lib/pglock.sh"
@@ -132,6 +133,18 @@ test_expect_success 'a server-wide idle_session_timeout of 1s does not end the h
 	"$HOLD" lock postgres "$(params k4)" take 3 >idle &&
 	test "$(field idle take state)" = taken && test "$(field idle release state)" = taken &&
 	pg_reset primary idle_session_timeout
+'
+
+test_expect_success 'on a standby: take and probe are errors, and no lock is left on it' '
+	pg_replica_start standby primary && pg_wait_streaming primary 1 &&
+	SB="host=127.0.0.1 port=$(pg_port standby) dbname=postgres user=postgres connect_timeout=5" &&
+	expect_status 2 "$HOLD" lock postgres "$(params k5 "$SB")" take 0 >sb1 &&
+	test "$(field sb1 take state)" = error &&
+	field sb1 take message | grep -E "^cannot take advisory lock .k5. on .*: the server is a standby" &&
+	expect_status 2 "$HOLD" lock postgres "$(params k5 "$SB")" probe >sb2 &&
+	field sb2 probe message | grep -E "^cannot probe advisory lock .k5. on .*: the server is a standby" &&
+	test "$(pg_psql standby "select count(*) from pg_locks where locktype = '"'advisory'"'")" = 0 &&
+	pg_stop standby
 '
 
 test_expect_success 'the server stopped while the lock is held: the keepalive reports it lost' '
