@@ -441,6 +441,7 @@ static int hook_run_cmd(int argc, char **argv)
 	struct hook_run_args a;
 	memset(&a, 0, sizeof(a));
 	cli_opts_init(&a.o);
+	a.o.notify = 1; /* a push gate decided on is told, as a gate run is */
 	struct hook_plan plan;
 	memset(&plan, 0, sizeof(plan));
 	int rc = 1; /* a hook refuses unless everything below says yes */
