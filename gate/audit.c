@@ -277,6 +277,13 @@ static int send_journal(const struct eval *ev, enum audit_kind kind, const char 
 			field(&f, "GATE_CONFIRMED", how);
 	}
 
+	if (ev->notifications) {
+		/* what became of the notifications (gate/notify.h) */
+		char *n = json_dumps(ev->notifications, JSON_COMPACT | JSON_SORT_KEYS);
+		field(&f, "GATE_NOTIFICATIONS", n ? n : "");
+		free(n);
+	}
+
 	int rc = journal_send(f.buf.buf, f.buf.len);
 	int e = errno;
 	strbuf_release(&f.buf);

@@ -41,6 +41,9 @@ struct cli_opts {
 	int64_t interval_ms; /* --interval DUR, default 30s */
 	/* Appended: run --confirm HOSTNAME (the runbook's confirm:). */
 	const char *confirm;
+	/* Appended: send the runbook's notifications (gate hook run; gate
+	 * run sends them itself; nothing else ever does, gate/notify.h). */
+	int notify;
 };
 
 void cli_opts_init(struct cli_opts *o);
@@ -132,6 +135,20 @@ void cli_hold_check(struct cli_session *s);
 /* A hold session of rb for this user, host and pid, with the state
  * directory (hold_state_dir). */
 void cli_hold_session_init(struct hold_session *hs, const struct runbook *rb);
+/* This user's name and this host's, for records and notifications;
+ * free() them. */
+char *cli_user_name(void);
+char *cli_host_name(void);
+
+/* gate/cli_notify.c: the runbook's notifications of event e (gate/notify.h)
+ * sent and waited for (at most NOTIFY_TOTAL_CAP_MS), what became of them
+ * in s->ev, a warning per failure; only gate run and gate hook run call
+ * these.  _start/_finish: the same with the command running between. */
+#include "notify.h"
+void cli_notify(struct cli_session *s, enum notify_event e);
+struct notify_job *cli_notify_start(struct cli_session *s, enum notify_event e);
+void cli_notify_finish(struct cli_session *s, struct notify_job *job);
+
 /* gate lock status|release, gate maintenance resume (gate/cli_lock.c). */
 int cli_lock_main(int argc, char **argv);
 int cli_maintenance_main(int argc, char **argv);

@@ -31,7 +31,7 @@
 
 /* ---- who and where ---- */
 
-static char *user_name(void)
+char *cli_user_name(void)
 {
 	struct passwd pw, *res = NULL;
 	char buf[4096];
@@ -40,7 +40,7 @@ static char *user_name(void)
 	return xasprintf("%lu", (unsigned long)getuid());
 }
 
-static char *host_name(void)
+char *cli_host_name(void)
 {
 	char buf[256];
 	if (gethostname(buf, sizeof(buf)) < 0)
@@ -51,7 +51,7 @@ static char *host_name(void)
 
 void cli_hold_session_init(struct hold_session *hs, const struct runbook *rb)
 {
-	char *user = user_name(), *host = host_name(), *dir = hold_state_dir();
+	char *user = cli_user_name(), *host = cli_host_name(), *dir = hold_state_dir();
 	hold_session_init(hs, rb, user, host, dir);
 	free(user);
 	free(host);
@@ -120,7 +120,8 @@ static void stops_release(struct stops *st, int ran)
 struct run_ctx {
 	struct cli_session *s;
 	char **command;
-	size_t last_waiting; /* the lock last said to be waited for, + 1 */
+	size_t last_waiting;     /* the lock last said to be waited for, + 1 */
+	struct notify_job *told; /* the allow's notifications, under way */
 };
 
 /* ---- confirmation ---- */
@@ -162,7 +163,7 @@ static int confirm_step(void *ctx, struct hold_session *hs, char *how, size_t ho
 {
 	struct cli_session *s = ((struct run_ctx *)ctx)->s;
 	const struct runbook *rb = hs->rb;
-	char *host = host_name();
+	char *host = cli_host_name();
 	int rc = -1;
 	int fd = -1;
 	if (rb->confirm == RB_CONFIRM_SSH && !getenv("SSH_CONNECTION")) {
@@ -265,25 +266,39 @@ static int recheck_step(void *ctx, struct hold_session *hs)
 	return allow ? 0 : -1;
 }
 
+/* A block is told before its record (which then says how the telling
+ * went); an allow after it, while the command starts (its outcome goes
+ * into the result's record). */
 static int decided_step(void *ctx, struct hold_session *hs)
 {
 	struct run_ctx *r = ctx;
 	give_holds(r->s, hs);
+	int allow = r->s->ev.allow;
+	if (!allow)
+		cli_notify(r->s, NOTIFY_BLOCK);
 	cli_audit(r->s, AUDIT_DECISION);
+	if (allow && !r->s->ev.allow) /* the required audit failed */
+		cli_notify(r->s, NOTIFY_BLOCK);
 	cli_report(r->s);
+	if (r->s->ev.allow)
+		r->told = cli_notify_start(r->s, NOTIFY_ALLOW);
 	return r->s->ev.allow;
 }
 
 static int exec_step(void *ctx)
 {
 	struct run_ctx *r = ctx;
-	return cli_run_command(r->s, r->command);
+	int status = cli_run_command(r->s, r->command);
+	cli_notify_finish(r->s, r->told);
+	r->told = NULL;
+	return status;
 }
 
 static void finished_step(void *ctx, struct hold_session *hs)
 {
 	struct run_ctx *r = ctx;
 	give_holds(r->s, hs);
+	cli_notify(r->s, NOTIFY_RESULT);
 	cli_audit(r->s, AUDIT_RESULT);
 	if (r->s->o->output)
 		cli_write_json_file(&r->s->ev, r->s->o->output); /* now with exit_status */
@@ -303,7 +318,7 @@ static void note_step(void *ctx, const char *msg)
 
 int cli_hold_run(struct cli_session *s, char **command, int64_t wait_end_ms)
 {
-	struct run_ctx r = {s, command, 0};
+	struct run_ctx r = {s, command, 0, NULL};
 	struct hold_steps steps = {
 		&r,        waiting_step,  recheck_step, confirm_step, decided_step,
 		exec_step, finished_step, lost_step,    note_step,
@@ -318,6 +333,7 @@ int cli_hold_run(struct cli_session *s, char **command, int64_t wait_end_ms)
 	struct stops st;
 	stops_catch(&st);
 	int ran = hold_run(&hs, &steps);
+	cli_notify_finish(s, r.told); /* allowed, but a stop came before the command */
 	int rc = ran ? hs.status : cli_decision_status(s);
 	hold_session_release(&hs);
 	stops_release(&st, ran);

@@ -42,7 +42,8 @@ static const char hook_help[] =
 	"remote-oid\" lines on stdin, judged by the remote ref; pre-receive: \"old-oid\n"
 	"new-oid ref\" lines; update: the arguments REF OLD-OID NEW-OID), evaluates\n"
 	"each matching runbook once, like `gate check` (nothing is executed), and\n"
-	"prints the reports on stderr.  Deleted refs and refs no rule names pass.\n"
+	"prints the reports on stderr; a runbook's notify: webhooks are told of the\n"
+	"block or allow.  Deleted refs and refs no rule names pass.\n"
 	"\n"
 	"install writes HOOK (default pre-push, pre-receive in a bare repository)\n"
 	"into `git rev-parse --git-path hooks` (core.hooksPath is honoured) as\n"
@@ -441,6 +442,7 @@ static int hook_run_cmd(int argc, char **argv)
 	struct hook_run_args a;
 	memset(&a, 0, sizeof(a));
 	cli_opts_init(&a.o);
+	a.o.notify = 1; /* a push gate decided on is told, as a gate run is */
 	struct hook_plan plan;
 	memset(&plan, 0, sizeof(plan));
 	int rc = 1; /* a hook refuses unless everything below says yes */

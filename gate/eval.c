@@ -53,6 +53,7 @@ void eval_release(struct eval *ev)
 	strv_free(ev->hold_reasons);
 	json_decref(ev->holds);
 	json_decref(ev->recheck);
+	json_decref(ev->notifications);
 	memset(ev, 0, sizeof(*ev));
 }
 

@@ -92,6 +92,10 @@ struct eval {
 	size_t nhold_reasons;
 	json_t *holds;
 	json_t *recheck;
+
+	/* Appended (gate/notify.h): what became of the notifications sent
+	 * so far, an array (owned), NULL when none was sent. */
+	json_t *notifications;
 };
 
 void eval_init(struct eval *ev, const struct runbook *rb, enum eval_mode mode);

@@ -428,7 +428,15 @@ int cli_evaluate(const char *runbook, enum eval_mode mode, char *const *command,
 	if (rc == 0) {
 		evaluate(&s, mode, cmd);
 		cli_hold_check(&s); /* takes nothing, changes nothing */
+		/* gate hook run only: told before the record, which says how
+		 * the telling went (a required audit that fails then blocks
+		 * after all: told too) */
+		int allow = s.ev.allow;
+		if (o->notify)
+			cli_notify(&s, allow ? NOTIFY_ALLOW : NOTIFY_BLOCK);
 		cli_audit(&s, AUDIT_DECISION);
+		if (o->notify && allow && !s.ev.allow)
+			cli_notify(&s, NOTIFY_BLOCK);
 		cli_report(&s);
 		rc = cli_decision_status(&s);
 	}
@@ -510,6 +518,7 @@ static int cmd_run(int argc, char **argv)
 	int64_t wait_end = gate_mono_ms() + o.wait_ms;
 	evaluate(&s, EVAL_MODE_RUN, command);
 	if (!s.ev.allow) {
+		cli_notify(&s, NOTIFY_BLOCK); /* before the record, which says how it went */
 		cli_audit(&s, AUDIT_DECISION);
 		cli_report(&s);
 		rc = cli_decision_status(&s);

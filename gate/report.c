@@ -384,6 +384,9 @@ json_t *report_json(const struct eval *ev)
 	json_object_set_new(o, "audit_failed", json_boolean(ev->audit_failed));
 	json_object_set_new(o, "holds", ev->holds ? json_deep_copy(ev->holds) : json_null());
 	json_object_set_new(o, "recheck", ev->recheck ? json_deep_copy(ev->recheck) : json_null());
+	/* only after notifications were sent (gate/notify.h) */
+	if (ev->notifications)
+		json_object_set_new(o, "notifications", json_deep_copy(ev->notifications));
 
 	redact_json(o);
 	return o;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Shared by the report renderers (report*.c) only. */
+/* Shared by the report renderers (report*.c) only, and the chat text of
+ * notifications (notify.c). */
 #ifndef GATE_REPORT_IMPL_H
 #define GATE_REPORT_IMPL_H
 

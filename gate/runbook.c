@@ -382,7 +382,7 @@ static int load(struct loader *L, const char *path)
 		                p ? "checks must not be empty" : "missing 'checks' in the runbook");
 	}
 	if (check_unique_ids(L) < 0 || rb_load_holds(L, &L->files[top]) < 0 ||
-	    rb_check_cli_vars_used(L) < 0)
+	    rb_load_notify(L, &L->files[top]) < 0 || rb_check_cli_vars_used(L) < 0)
 		return -1;
 	return 0;
 }
@@ -440,6 +440,7 @@ void runbook_release(struct runbook *rb)
 	strv_free(rb->warnings);
 	strv_free(rb->secrets);
 	rb_holds_release(rb);
+	rb_notify_release(rb);
 	memset(rb, 0, sizeof(*rb));
 }
 

@@ -83,6 +83,16 @@ struct rb_hold {
 	struct rb_pos pos;
 };
 
+/* A `notify:` item (gate/notify.h, doc/runbook.md "Notifications"). */
+struct rb_notify {
+	char *url;       /* resolved; may hold a secret: never shown as is */
+	unsigned events; /* NOTIFY_EVENT_BIT()s */
+	int chat;        /* format: chat (else json) */
+	int64_t timeout_ms;
+	char **headers; /* NULL-terminated "Name: value" lines (values may be secrets) */
+	struct rb_pos pos;
+};
+
 enum rb_confirm { RB_CONFIRM_NONE = 0, RB_CONFIRM_HOSTNAME = 1, RB_CONFIRM_SSH = 2 };
 
 struct runbook {
@@ -119,6 +129,9 @@ struct runbook {
 	size_t nrecheck;
 	int recheck_all; /* `recheck: all` (recheck then lists every id) */
 	enum rb_confirm confirm;
+	/* Appended: `notify:`, in the order written (gate/notify.h). */
+	struct rb_notify *notify;
+	size_t nnotify;
 };
 
 /* --var NAME=VALUE from the command line: they replace runbook vars. */

@@ -24,11 +24,11 @@
 static const char *const top_keys[] = {
 	"version",        "name",        "description", "include", "vars",   "command",
 	"allow_commands", "timeout",     "window",      "freeze",  "checks", "audit",
-	"lock",           "maintenance", "recheck",     "confirm", NULL,
+	"lock",           "maintenance", "recheck",     "confirm", "notify", NULL,
 };
 static const char *const top_only_keys[] = {
-	"command",     "allow_commands", "timeout", "audit", "lock",
-	"maintenance", "recheck",        "confirm", NULL,
+	"command",     "allow_commands", "timeout", "audit",  "lock",
+	"maintenance", "recheck",        "confirm", "notify", NULL,
 };
 
 static int check_header(struct loader *L, const struct yt_node *root, int top)

@@ -14,6 +14,8 @@
  *                     table (module.h's normalised JSON), defaults, the
  *                     module's validate()
  *   runbook_windows.c windows and freezes
+ *   runbook_holds.c   lock:, maintenance:, recheck:, confirm:
+ *   runbook_notify.c  notify:
  *
  * Nothing here prints or exits; every error goes to L->err (first wins).
  */
@@ -162,5 +164,11 @@ int rb_load_freeze(struct loader *L, const struct file_rec *f, const struct yt_n
  * (gate/hold.h), after every check is loaded (recheck names them). */
 int rb_load_holds(struct loader *L, const struct file_rec *f);
 void rb_holds_release(struct runbook *rb);
+
+/* ---- runbook_notify.c ---- */
+
+/* notify: of the top-level runbook (gate/notify.h). */
+int rb_load_notify(struct loader *L, const struct file_rec *f);
+void rb_notify_release(struct runbook *rb);
 
 #endif

@@ -22,6 +22,7 @@ Built-in paths:
     /redirect?to=/json    302 to `to`
     /echo        JSON: the method, the body and the header names received
     /api/v1/alerts, /cluster, /health: Prometheus- and Patroni-shaped answers
+    POST /hook...  {"ok": true}, as a webhook receiver answers (notify:)
     anything else: 404 {"error": "not found"}
 """
 import json
@@ -137,6 +138,8 @@ class Handler(BaseHTTPRequestHandler):
             body = json.dumps(CLUSTER)
         elif path == "/health":
             body = '{"state": "running"}'
+        elif path.startswith("/hook") and method == "POST":
+            body = '{"ok": true}'  # a webhook receiver (notify:)
         else:
             status, body = 404, '{"error": "not found"}'
 
