@@ -13,6 +13,35 @@
 
 /* ---- gate lint ---- */
 
+/* A file that is not a valid runbook may be a policy, a file meant to be
+ * included (doc/runbook.md, "Includes"): its runbook-only keys refused,
+ * no checks of its own valid when it adds a window or a freeze.  1 when
+ * it loads as one (rb then holds it), 0 when not. */
+static int lint_as_policy(struct runbook *rb, const char *path, const struct runbook_load_opts *lo,
+                          const struct gate_registry *reg)
+{
+	struct gate_error perr = {0};
+	runbook_release(rb);
+	if (runbook_load_policy(rb, path, lo, reg, &perr) == 0)
+		return 1;
+	runbook_release(rb);
+	return 0;
+}
+
+/* What a valid file adds, for lint's "ok" line. */
+static void lint_print_ok(const char *path, const struct runbook *rb, int policy,
+                          const struct cli_opts *o)
+{
+	if (policy)
+		printf("%s: ok (policy to include: %zu check%s%s%s)\n", path, rb->nchecks,
+		       rb->nchecks == 1 ? "" : "s", rb->nwindows ? ", window" : "",
+		       rb->nfreezes ? ", freeze" : "");
+	else
+		printf("%s: ok (%zu check%s)\n", path, rb->nchecks, rb->nchecks == 1 ? "" : "s");
+	for (size_t i = 0; o->verbose && i < rb->nchecks; i++)
+		printf("  %s (%s)\n", rb->checks[i].id, rb->checks[i].type);
+}
+
 /* 0 valid, 1 invalid (errors printed). */
 static int lint_one(const char *path, const struct gate_registry *reg, const struct cli_opts *o)
 {
@@ -20,11 +49,13 @@ static int lint_one(const char *path, const struct gate_registry *reg, const str
 	struct runbook rb;
 	memset(&rb, 0, sizeof(rb));
 	struct runbook_load_opts lo = {o->vars, o->nvars, 0};
-	int bad = 0;
-	if (runbook_load(&rb, path, &lo, reg, &err) < 0) {
-		/* Not a valid runbook: it may be a git-hook configuration
-		 * (.gate/hooks.yaml).  Asked only now, so a runbook is parsed
-		 * once (lint of 10,000 checks spent 40% in the second parse). */
+	int bad = 0, policy = 0;
+	if (runbook_load(&rb, path, &lo, reg, &err) < 0 &&
+	    !(policy = lint_as_policy(&rb, path, &lo, reg))) {
+		/* Not a valid runbook nor policy: it may be a git-hook
+		 * configuration (.gate/hooks.yaml).  Asked only now, so a
+		 * runbook is parsed once (lint of 10,000 checks spent 40% in
+		 * the second parse). */
 		struct gate_error herr = {0};
 		char *hwarn = NULL;
 		int h = hooks_lint(path, &hwarn, &herr);
@@ -39,28 +70,22 @@ static int lint_one(const char *path, const struct gate_registry *reg, const str
 		}
 		msg_gate_error(h < 0 ? &herr : &err);
 		return 1;
-	} else {
-		for (size_t i = 0; rb.warnings && rb.warnings[i]; i++)
-			msg_warn("%s", rb.warnings[i]);
-		/* A check whose module failed to load would be an error at
-		 * run time: lint says so now, at the check's position. */
-		for (size_t i = 0; i < rb.nchecks; i++) {
-			const struct rb_check *c = &rb.checks[i];
-			if (c->ct)
-				continue;
-			msg_error("%s:%d:%d: check '%s': %s", c->pos.file ? c->pos.file : path,
-			          c->pos.line, c->pos.col, c->id,
-			          c->unavailable ? c->unavailable
-			                         : "its check type is not available");
-			bad = 1;
-		}
-		if (!bad && !o->quiet) {
-			printf("%s: ok (%zu check%s)\n", path, rb.nchecks,
-			       rb.nchecks == 1 ? "" : "s");
-			for (size_t i = 0; o->verbose && i < rb.nchecks; i++)
-				printf("  %s (%s)\n", rb.checks[i].id, rb.checks[i].type);
-		}
 	}
+	for (size_t i = 0; rb.warnings && rb.warnings[i]; i++)
+		msg_warn("%s", rb.warnings[i]);
+	/* A check whose module failed to load would be an error at run
+	 * time: lint says so now, at the check's position. */
+	for (size_t i = 0; i < rb.nchecks; i++) {
+		const struct rb_check *c = &rb.checks[i];
+		if (c->ct)
+			continue;
+		msg_error("%s:%d:%d: check '%s': %s", c->pos.file ? c->pos.file : path, c->pos.line,
+		          c->pos.col, c->id,
+		          c->unavailable ? c->unavailable : "its check type is not available");
+		bad = 1;
+	}
+	if (!bad && !o->quiet)
+		lint_print_ok(path, &rb, policy, o);
 	runbook_release(&rb);
 	return bad;
 }

@@ -172,7 +172,8 @@ static void help_lint(void)
 	       "their parameters, durations, variables, windows and freezes.  Each error\n"
 	       "is printed as file:line:col: message.  Files writable by group or others\n"
 	       "are warned about.  A git-hook configuration (.gate/hooks.yaml) is\n"
-	       "recognised and validated too.\n"
+	       "recognised and validated too, and so is a policy (a file to include):\n"
+	       "one with only a window or a freeze is ok for lint, not for run or check.\n"
 	       "\n"
 	       "Options:\n"
 	       "      --var NAME=VALUE   set or replace a runbook variable (repeatable)\n"
@@ -188,7 +189,7 @@ static void help_lint(void)
 	       "  64       bad command line\n"
 	       "\n"
 	       "Example:\n"
-	       "  gate lint runbooks/*.yaml .gate/hooks.yaml\n");
+	       "  gate lint runbooks/*.yaml .gate/hooks.yaml /usr/share/gate/policies/*.yaml\n");
 }
 
 static void help_checks(void)

@@ -247,9 +247,12 @@ static int load_top_settings(struct loader *L, const struct yt_node *root)
 	struct runbook *rb = L->rb;
 	const struct yt_node *v;
 	const char *s;
-	if (yt_get_string(yt_map_get(root, "name"), &s, L->err) < 0)
-		return -1;
-	rb->name = xstrdup(s);
+	const struct yt_node *name = yt_map_get(root, "name");
+	if (name || !L->as_policy) { /* a policy may have no name */
+		if (yt_get_string(name, &s, L->err) < 0)
+			return -1;
+		rb->name = xstrdup(s);
+	}
 	if ((v = yt_map_get(root, "description")) && rb_get_istring(L, v, &rb->description) < 0)
 		return -1;
 	if ((v = yt_map_get(root, "command"))) {
@@ -376,7 +379,7 @@ static int load(struct loader *L, const char *path)
 	const struct yt_node *root = L->files[top].doc.root;
 	if (load_top_settings(L, root) < 0 || load_content(L, top) < 0)
 		return -1;
-	if (rb->nchecks == 0) {
+	if (rb->nchecks == 0 && !(L->as_policy && (rb->nwindows || rb->nfreezes))) {
 		const struct yt_pair *p = yt_map_find(root, "checks");
 		return yt_error(L->err, p ? p->value : root,
 		                p ? "checks must not be empty" : "missing 'checks' in the runbook");
@@ -387,8 +390,8 @@ static int load(struct loader *L, const char *path)
 	return 0;
 }
 
-int runbook_load(struct runbook *rb, const char *path, const struct runbook_load_opts *opts,
-                 const struct gate_registry *reg, struct gate_error *err)
+static int load_as(struct runbook *rb, const char *path, const struct runbook_load_opts *opts,
+                   const struct gate_registry *reg, struct gate_error *err, int as_policy)
 {
 	memset(rb, 0, sizeof(*rb));
 	rb->path = xstrdup(path);
@@ -400,11 +403,24 @@ int runbook_load(struct runbook *rb, const char *path, const struct runbook_load
 	L.opts = opts;
 	L.reg = reg;
 	L.err = err;
+	L.as_policy = as_policy;
 	int rc = load(&L, path);
 	loader_release(&L);
 	if (rc < 0 && err && !err->set)
 		gate_error_set(err, path, 0, 0, "cannot load the runbook");
 	return rc;
+}
+
+int runbook_load(struct runbook *rb, const char *path, const struct runbook_load_opts *opts,
+                 const struct gate_registry *reg, struct gate_error *err)
+{
+	return load_as(rb, path, opts, reg, err, 0);
+}
+
+int runbook_load_policy(struct runbook *rb, const char *path, const struct runbook_load_opts *opts,
+                        const struct gate_registry *reg, struct gate_error *err)
+{
+	return load_as(rb, path, opts, reg, err, 1);
 }
 
 static void free_check(struct rb_check *c)

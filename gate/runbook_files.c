@@ -183,7 +183,8 @@ int rb_load_file(struct loader *L, const char *path, const struct yt_node *inc_a
 		gate_error_set(L->err, path, 0, 0, "empty file (expected a mapping)");
 		return -1;
 	}
-	if (yt_expect(root, YT_MAPPING, L->err) < 0 || check_header(L, root, !inc_at) < 0)
+	if (yt_expect(root, YT_MAPPING, L->err) < 0 ||
+	    check_header(L, root, !inc_at && !L->as_policy) < 0)
 		return -1;
 	L->chain[L->chain_len++] = idx;
 	const struct yt_node *inc = yt_map_get(root, "include");

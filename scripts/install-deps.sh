@@ -20,4 +20,4 @@ apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends \
   python3 curl iproute2 procps util-linux libxml2-utils perl valgrind tmux \
   hyperfine time openssl pre-commit groff-base \
   clang libclang-rt-14-dev clang-format \
-  libmicrohttpd-dev debhelper lintian fakeroot
+  libmicrohttpd-dev debhelper dpkg-dev lintian fakeroot

@@ -93,4 +93,44 @@ test_expect_success 'a git-hook configuration is recognised and validated' '
 	test_grep "hooks.yaml:[0-9]*:[0-9]*: .*refz" err
 '
 
+test_expect_success 'a policy with only a window or a freeze is recognised, not run' '
+	write_rb window.yaml <<-EOF &&
+	version: 1
+	name: policy-nights
+	window:
+	  - {days: [sat], start: "01:00", end: "05:00"}
+	EOF
+	gate lint window.yaml >out &&
+	test_grep "window.yaml: ok (policy to include: 0 checks, window)" out &&
+	expect_status 78 gate check window.yaml 2>err &&
+	test_grep "missing .checks. in the runbook" err &&
+	printf "include: [window.yaml]\nfreeze: [{from: 2030-01-01T00:00:00Z, to: 2030-01-02T00:00:00Z}]\n" >both.yaml &&
+	chmod 644 both.yaml &&
+	gate lint both.yaml >out &&
+	test_grep "both.yaml: ok (policy to include: 0 checks, window, freeze)" out
+'
+
+test_expect_success 'a policy is held to an included file rules; nothing at all is no policy' '
+	write_rb cmdpolicy.yaml <<-EOF &&
+	version: 1
+	name: cmd
+	command: ["true"]
+	window:
+	  - {days: [sat], start: "01:00", end: "05:00"}
+	EOF
+	expect_status 78 gate lint cmdpolicy.yaml 2>err &&
+	test_grep "cmdpolicy.yaml:1:1: missing .checks. in the runbook" err &&
+	printf "version: 1\nname: empty\ndescription: nothing\n" >empty.yaml && chmod 644 empty.yaml &&
+	expect_status 78 gate lint empty.yaml 2>err &&
+	test_grep "empty.yaml:1:1: missing .checks. in the runbook" err &&
+	write_rb badwin.yaml <<-EOF &&
+	version: 1
+	name: badwin
+	window:
+	  - {days: [sat], start: "25:00", end: "05:00"}
+	EOF
+	expect_status 78 gate lint badwin.yaml 2>err &&
+	test_grep "badwin.yaml:4:" err
+'
+
 test_done
