@@ -66,6 +66,40 @@ static long bracket_end(const char *p, char *why, size_t len)
 	return p[j] == ']' ? (long)j : 0;
 }
 
+/* The non-ASCII character at pat[*i] (moved past its bytes): -1 with why
+ * when a quantifier follows it. */
+static int non_ascii(const char *pat, size_t *i, char *why, size_t len)
+{
+	while ((unsigned char)pat[*i + 1] >= 0x80)
+		(*i)++;
+	if (!is_quantifier(pat[*i + 1]))
+		return 0;
+	snprintf(why, len,
+	         "a quantifier after a non-ASCII character repeats only its last byte in POSIX "
+	         "ERE: group it, (é)+");
+	return -1;
+}
+
+/* The character after a backslash: -1 with why when POSIX ERE does not
+ * take it as itself. */
+static int escape(char c, char *why, size_t len)
+{
+	if (!c) {
+		snprintf(why, len, "ends with a lone backslash");
+		return -1;
+	}
+	if (isalnum((unsigned char)c) || strchr("<>'`", c)) {
+		snprintf(
+			why, len,
+			"\\%c is not plain POSIX ERE (RE2's \\d \\w \\s \\b \\pN \\x41, "
+			"back-references, GNU anchors): write [0-9], [[:alnum:]_], [[:space:]] and "
+			"the like",
+			c);
+		return -1;
+	}
+	return 0;
+}
+
 /* -1 with why when pat uses what RE2 and POSIX ERE read differently. */
 static int re2_only(const char *pat, char *why, size_t len)
 {
@@ -73,34 +107,16 @@ static int re2_only(const char *pat, char *why, size_t len)
 	for (size_t i = 0; pat[i]; i++) {
 		unsigned char c = (unsigned char)pat[i];
 		if (c >= 0x80) {
-			while ((unsigned char)pat[i + 1] >= 0x80)
-				i++;
-			if (is_quantifier(pat[i + 1])) {
-				snprintf(
-					why, len,
-					"a quantifier after a non-ASCII character repeats only its "
-					"last byte in POSIX ERE: group it, (é)+");
+			if (non_ascii(pat, &i, why, len) < 0)
 				return -1;
-			}
 			after_quantifier = 0;
 			continue;
 		}
 		int quantifier = 0;
 		switch (c) {
 		case '\\':
-			if (!pat[i + 1]) {
-				snprintf(why, len, "ends with a lone backslash");
+			if (escape(pat[++i], why, len) < 0)
 				return -1;
-			}
-			if (isalnum((unsigned char)pat[i + 1]) || strchr("<>'`", pat[i + 1])) {
-				snprintf(why, len,
-				         "\\%c is not plain POSIX ERE (RE2's \\d \\w \\s \\b \\pN "
-				         "\\x41, back-references, GNU anchors): write [0-9], "
-				         "[[:alnum:]_], [[:space:]] and the like",
-				         pat[i + 1]);
-				return -1;
-			}
-			i++;
 			break;
 		case '[': {
 			long end = bracket_end(pat + i, why, len);
