@@ -316,11 +316,7 @@ void am_alerts_run(const json_t *params, const struct gate_run_env *env, struct 
 		gate_result_set(res, GATE_ERROR, "matchers: %s", err);
 		return;
 	}
-	/* A base URL, or already the endpoint itself. */
-	size_t ul = strlen(url), el = strlen(AM_ENDPOINT);
-	char *endpoint = ul >= el && !strcmp(url + ul - el, AM_ENDPOINT)
-	                         ? xstrdup(url)
-	                         : http_join_url(url, AM_ENDPOINT);
+	char *endpoint = http_endpoint(url, AM_ENDPOINT);
 	char *shown = url_redact_password(endpoint);
 	json_object_set_new(res->details, "url", json_string(shown));
 	if (set.parsed) {

@@ -81,6 +81,14 @@ int http_url_scheme_ok(const char *url)
 	return url && (!strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8));
 }
 
+char *http_endpoint(const char *url, const char *path)
+{
+	size_t ul = strlen(url), pl = strlen(path);
+	if (ul >= pl && !strcmp(url + ul - pl, path))
+		return xstrdup(url);
+	return http_join_url(url, path);
+}
+
 char *http_join_url(const char *base, const char *suffix)
 {
 	size_t bl = strlen(base);

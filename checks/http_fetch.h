@@ -81,6 +81,9 @@ int http_get_answer(const struct http_request *rq, size_t json_flags, long *stat
 struct strbuf;
 void http_query_add(struct strbuf *sb, const char *name, const char *value);
 
+/* url itself when it already ends in path (an API's endpoint), else
+ * url + path as http_join_url joins them.  Caller frees. */
+char *http_endpoint(const char *url, const char *path);
 /* base + suffix, without doubling the '/' between them.  Caller frees. */
 char *http_join_url(const char *base, const char *suffix);
 

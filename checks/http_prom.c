@@ -160,12 +160,7 @@ void prom_alerts_run(const json_t *params, const struct gate_run_env *env, struc
 		gate_result_set(res, GATE_ERROR, "match: %s", err);
 		return;
 	}
-	/* A base URL, or already the endpoint itself. */
-	size_t ul = strlen(url);
-	const char *ep = "/api/v1/alerts";
-	char *full = (ul >= strlen(ep) && !strcmp(url + ul - strlen(ep), ep))
-	                     ? xstrdup(url)
-	                     : http_join_url(url, ep);
+	char *full = http_endpoint(url, "/api/v1/alerts");
 	char *shown = url_redact_password(full);
 	json_object_set_new(res->details, "url", json_string(shown));
 

@@ -362,10 +362,7 @@ void promql_run(const json_t *params, const struct gate_run_env *env, struct gat
 		gate_result_set(res, GATE_ERROR, "url and query are required");
 		return;
 	}
-	size_t ul = strlen(url), el = strlen(PROMQL_ENDPOINT);
-	char *endpoint = ul >= el && !strcmp(url + ul - el, PROMQL_ENDPOINT)
-	                         ? xstrdup(url)
-	                         : http_join_url(url, PROMQL_ENDPOINT);
+	char *endpoint = http_endpoint(url, PROMQL_ENDPOINT);
 	char *shown = url_redact_password(endpoint);
 	json_object_set_new(res->details, "url", json_string(shown));
 	json_object_set_new(res->details, "query", json_string(query));
