@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The http check family (libcurl): `http` here, `prometheus.alerts` in
- * http_prom.c, `patroni.cluster` in http_patroni.c, the bounded exchange in
- * http_fetch.c.
+ * http_prom.c, `alertmanager.alerts` in http_alertmanager.c,
+ * `prometheus.query` in http_promql.c, `patroni.cluster` in
+ * http_patroni.c, the bounded exchange in http_fetch.c, regular
+ * expressions written for RE2 in http_regex.c.
  *
  * `http` judges one request: the status must be one of expect_status, the
  * body must match expect_body (POSIX ERE) and every expect_json assertion
@@ -473,6 +475,19 @@ static const struct gate_check_type http_types[] = {
          "and whose state is firing (or, with state: any, also pending) are counted; "
          "more than max fails and names them.",
          prom_alerts_params, prom_alerts_validate, prom_alerts_run},
+	{"alertmanager.alerts", "no matching alert is active in Alertmanager unsilenced",
+         "Reads /api/v2/alerts under url, asking for active alerts that are neither "
+         "silenced nor inhibited and match `matchers` (Alertmanager's syntax), and judges "
+         "the answer again itself: an alert counts unless Alertmanager says it is "
+         "suppressed by a silence or an inhibition.  More than max fails and names them.",
+         am_alerts_params, am_alerts_validate, am_alerts_run},
+	{"prometheus.query", "a PromQL query's answer meets min, max and the series count",
+         "Asks /api/v1/query under url (an instant query at the server's now).  Every "
+         "series' value must be within min and max and the number of series within "
+         "min_series (default 1) and max_series.  A query error, a range vector or "
+         "string, NaN, a warning and an empty result (unless min_series: 0 or "
+         "max_series: 0) are errors.",
+         promql_params, promql_validate, promql_run},
 	{"patroni.cluster", "Patroni says enough replicas stream on the leader's timeline",
          "Reads /cluster under url.  Counts members with role replica, sync_standby or "
          "quorum_standby on the leader's timeline whose lag (replay_lag or lag, bytes) "

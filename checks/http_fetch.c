@@ -19,6 +19,7 @@
 
 #include "kit/alloc.h"
 #include "kit/clock.h"
+#include "kit/strbuf.h"
 #include "kit/text.h"
 #include "lib/url.h"
 
@@ -63,9 +64,29 @@ int http_buf_append(char *buf, size_t len, const char *s)
 	return -1;
 }
 
+void http_result_list(struct gate_result *res, enum gate_status st, const char *list,
+                      const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(res->summary, sizeof(res->summary), fmt, ap);
+	va_end(ap);
+	res->status = st;
+	http_buf_append(res->summary, sizeof(res->summary), ": ");
+	http_buf_append(res->summary, sizeof(res->summary), list);
+}
+
 int http_url_scheme_ok(const char *url)
 {
 	return url && (!strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8));
+}
+
+char *http_endpoint(const char *url, const char *path)
+{
+	size_t ul = strlen(url), pl = strlen(path);
+	if (ul >= pl && !strcmp(url + ul - pl, path))
+		return xstrdup(url);
+	return http_join_url(url, path);
 }
 
 char *http_join_url(const char *base, const char *suffix)
@@ -509,7 +530,8 @@ void http_response_release(struct http_response *rs)
 	rs->body = rs->location = NULL;
 }
 
-int http_get_json(const struct http_request *req, json_t **doc, char *err, size_t errlen)
+int http_get_answer(const struct http_request *req, size_t json_flags, long *status, json_t **doc,
+                    char *err, size_t errlen)
 {
 	struct http_request rq = *req;
 	struct http_response rs;
@@ -517,26 +539,58 @@ int http_get_json(const struct http_request *req, json_t **doc, char *err, size_
 	rq.body = NULL;
 	rq.follow_redirects = 0;
 	*doc = NULL;
-	char *shown = url_redact_password(rq.url);
-	int ret = -1;
+	*status = 0;
+	err[0] = '\0';
 	if (http_fetch(&rq, &rs) < 0) {
 		snprintf(err, errlen, "%s", rs.err);
-		goto out;
+		http_response_release(&rs);
+		return -1;
 	}
-	if (rs.status != 200) {
-		snprintf(err, errlen, "%s answered status %ld, expected 200", shown, rs.status);
-		goto out;
-	}
+	*status = rs.status;
 	json_error_t je;
-	*doc = json_loadb(rs.body, rs.body_len, 0, &je);
-	if (!*doc) {
-		snprintf(err, errlen, "%s answered something that is not JSON: %s at line %d",
-		         shown, je.text, je.line);
-		goto out;
-	}
-	ret = 0;
-out:
-	free(shown);
+	*doc = json_loadb(rs.body, rs.body_len, json_flags, &je);
+	if (!*doc)
+		snprintf(err, errlen, "%s at line %d", je.text, je.line);
 	http_response_release(&rs);
+	return 0;
+}
+
+int http_get_json(const struct http_request *rq, json_t **doc, char *err, size_t errlen)
+{
+	long status;
+	char why[256];
+	if (http_get_answer(rq, 0, &status, doc, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	char *shown = url_redact_password(rq->url);
+	int ret = -1;
+	if (status != 200)
+		snprintf(err, errlen, "%s answered status %ld, expected 200", shown, status);
+	else if (!*doc)
+		snprintf(err, errlen, "%s answered something that is not JSON: %s", shown, why);
+	else
+		ret = 0;
+	if (ret < 0) {
+		json_decref(*doc);
+		*doc = NULL;
+	}
+	free(shown);
 	return ret;
+}
+
+void http_query_add(struct strbuf *sb, const char *name, const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	strbuf_adds(sb, sb->buf && strchr(sb->buf, '?') ? "&" : "?");
+	strbuf_adds(sb, name);
+	strbuf_adds(sb, "=");
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+		if (isalnum(*p) || strchr("-._~", *p)) {
+			strbuf_add(sb, (const char *)p, 1);
+		} else {
+			char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+			strbuf_add(sb, e, 3);
+		}
+	}
 }

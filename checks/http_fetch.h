@@ -69,7 +69,21 @@ void http_response_release(struct http_response *rs);
  * TLS, headers, max_body and the deadline; redirects are not followed).
  * 0 with *doc (the caller's reference), or -1 with a message in err. */
 int http_get_json(const struct http_request *rq, json_t **doc, char *err, size_t errlen);
+/* GET rq->url as http_get_json does, but any status is an answer: 0 with
+ * *status and *doc, the body parsed with json_flags (jansson's) or NULL
+ * when it is not JSON (the parser's message then in err); -1 with err when
+ * the exchange failed. */
+int http_get_answer(const struct http_request *rq, size_t json_flags, long *status, json_t **doc,
+                    char *err, size_t errlen);
 
+/* Append "?name=value" (or "&name=value" once sb holds a '?') to sb, the
+ * value percent-encoded (RFC 3986: all but unreserved characters). */
+struct strbuf;
+void http_query_add(struct strbuf *sb, const char *name, const char *value);
+
+/* url itself when it already ends in path (an API's endpoint), else
+ * url + path as http_join_url joins them.  Caller frees. */
+char *http_endpoint(const char *url, const char *path);
 /* base + suffix, without doubling the '/' between them.  Caller frees. */
 char *http_join_url(const char *base, const char *suffix);
 
@@ -83,8 +97,16 @@ int http_url_scheme_ok(const char *url);
 /* Append to buf (of size len, NUL-terminated) without overflowing; the end
  * is marked with "..." when it did not fit.  Returns 0 while it fits. */
 int http_buf_append(char *buf, size_t len, const char *s);
+/* res's status, and its summary "HEAD: LIST" (HEAD from fmt), the list cut
+ * to fit as http_buf_append cuts. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 4, 5)))
+#endif
+void http_result_list(struct gate_result *res, enum gate_status st, const char *list,
+                      const char *fmt, ...);
 
-/* The family's check types (checks/http.c, http_prom.c, http_patroni.c). */
+/* The family's check types (checks/http.c, http_prom.c, http_alertmanager.c,
+ * http_promql.c, http_patroni.c). */
 extern const struct gate_param http_check_params[];
 void http_check_run(const json_t *params, const struct gate_run_env *env, struct gate_result *res);
 int http_check_validate(const json_t *params, const char **param, char *msg, size_t msglen);
@@ -92,6 +114,14 @@ int http_check_validate(const json_t *params, const char **param, char *msg, siz
 extern const struct gate_param prom_alerts_params[];
 void prom_alerts_run(const json_t *params, const struct gate_run_env *env, struct gate_result *res);
 int prom_alerts_validate(const json_t *params, const char **param, char *msg, size_t msglen);
+
+extern const struct gate_param am_alerts_params[];
+void am_alerts_run(const json_t *params, const struct gate_run_env *env, struct gate_result *res);
+int am_alerts_validate(const json_t *params, const char **param, char *msg, size_t msglen);
+
+extern const struct gate_param promql_params[];
+void promql_run(const json_t *params, const struct gate_run_env *env, struct gate_result *res);
+int promql_validate(const json_t *params, const char **param, char *msg, size_t msglen);
 
 extern const struct gate_param patroni_cluster_params[];
 void patroni_cluster_run(const json_t *params, const struct gate_run_env *env,

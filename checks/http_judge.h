@@ -27,6 +27,12 @@ int http_judge_json(const json_t *ej, const struct http_response *rs, struct gat
  * does not hold. */
 int http_assertion_holds(json_t *doc, const json_t *item, char *why, size_t len);
 
+/* A regular expression as Prometheus and Alertmanager take it (RE2,
+ * matched against the whole value), anchored ^(...)$ and compiled as
+ * POSIX ERE into re; -1 with msg when it uses what the two read
+ * differently (checks/http_regex.c lists it) or does not compile. */
+int http_regex_compile(const char *pat, regex_t *re, char *msg, size_t msglen);
+
 /* prometheus.alerts: `match` compiled into anchored matchers. */
 struct prom_matcher {
 	const char *label;
@@ -40,6 +46,37 @@ void prom_free_match(struct prom_matcher *m, size_t n);
  * pending when any) counted against max; shown is the URL for messages. */
 void prom_alerts_judge(const json_t *doc, const struct prom_matcher *m, size_t nm, int any,
                        int64_t max, const char *shown, struct gate_result *res);
+
+/* alertmanager.alerts: `matchers` (am_matchers.h) ready to match labels. */
+struct am_match {
+	const char *name, *value; /* into parsed */
+	int is_regex, is_equal;
+	regex_t re; /* when is_regex */
+};
+struct am_match_set {
+	json_t *parsed; /* am_matchers_parse's list; NULL when there are none */
+	struct am_match *m;
+	size_t n;
+};
+/* texts: the list of matcher strings, or NULL.  -1 with msg (naming the
+ * item) when one does not parse or its regex is refused; release the set
+ * either way. */
+int am_match_compile(const json_t *texts, struct am_match_set *set, char *msg, size_t msglen);
+void am_match_release(struct am_match_set *set);
+/* Do labels (an object of strings; a missing label is "") satisfy every
+ * matcher of set? */
+int am_labels_match(const json_t *labels, const struct am_match_set *set);
+/* Judge GET /api/v2/alerts (HTTP status, the body parsed or NULL) into
+ * res: matching alerts not suppressed by a silence or an inhibition,
+ * counted against max; shown is the URL for messages. */
+void am_alerts_judge(long status, const json_t *doc, const struct am_match_set *set, int64_t max,
+                     const char *shown, struct gate_result *res);
+
+/* prometheus.query: judge GET /api/v1/query (HTTP status, the body parsed
+ * or NULL) against params' min, max, min_series and max_series; shown is
+ * the URL for messages. */
+void promql_judge(const json_t *params, long status, const json_t *doc, const char *shown,
+                  struct gate_result *res);
 
 /* patroni.cluster: what the fetch gathered. */
 struct patroni_facts {

@@ -31,7 +31,8 @@ const struct gate_param prom_alerts_params[] = {
 	{NULL, 0, 0, NULL, NULL, NULL},
 };
 
-/* Compile `match` into anchored matchers (PromQL's =~ is anchored too).
+/* Compile `match` into anchored matchers (PromQL's =~ is anchored too;
+ * what RE2 reads differently from POSIX ERE is refused: http_regex.c).
  * -1 with msg on a bad expression. */
 int prom_compile_match(const json_t *match, struct prom_matcher **out, size_t *n, char *msg,
                        size_t msglen)
@@ -53,14 +54,9 @@ int prom_compile_match(const json_t *match, struct prom_matcher **out, size_t *n
 			snprintf(msg, msglen, "%s: the regular expression must be a string", label);
 			goto bad;
 		}
-		char *anchored = xasprintf("^(%s)$", pat);
-		int rc = regcomp(&m[*n].re, anchored, REG_EXTENDED | REG_NOSUB);
-		free(anchored);
-		if (rc) {
-			char e[128];
-			regerror(rc, &m[*n].re, e, sizeof(e));
-			snprintf(msg, msglen, "%s: not a POSIX extended regular expression: %s",
-			         label, e);
+		char why[384];
+		if (http_regex_compile(pat, &m[*n].re, why, sizeof(why)) < 0) {
+			snprintf(msg, msglen, "%s: %s", label, why);
 			goto bad;
 		}
 		m[*n].label = label;
@@ -164,12 +160,7 @@ void prom_alerts_run(const json_t *params, const struct gate_run_env *env, struc
 		gate_result_set(res, GATE_ERROR, "match: %s", err);
 		return;
 	}
-	/* A base URL, or already the endpoint itself. */
-	size_t ul = strlen(url);
-	const char *ep = "/api/v1/alerts";
-	char *full = (ul >= strlen(ep) && !strcmp(url + ul - strlen(ep), ep))
-	                     ? xstrdup(url)
-	                     : http_join_url(url, ep);
+	char *full = http_endpoint(url, "/api/v1/alerts");
 	char *shown = url_redact_password(full);
 	json_object_set_new(res->details, "url", json_string(shown));
 

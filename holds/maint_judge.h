@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "checks/lib/am_matchers.h" /* am_matcher_parse, am_matchers_parse, am_matchers_text */
 #include "gate/hold.h"
 
 /* An answer's body fit for a message: "(empty)", "(an HTML page)", or its
@@ -39,15 +40,6 @@ int patroni_undo_resume(const json_t *undo);
 
 /* ---- Alertmanager (API v2) ---- */
 
-/* One matcher written as amtool writes it: NAME=VALUE, NAME!=VALUE,
- * NAME=~REGEX, NAME!~REGEX, the value quoted ("...", with \" and \\) or
- * bare; into {"name", "value", "isRegex", "isEqual"}.  -1 with err. */
-int am_matcher_parse(const char *text, json_t **out, char *err, size_t errlen);
-/* The parsed matchers of a list of such strings; NULL with err (naming
- * the item) when one does not parse or the list is empty. */
-json_t *am_matchers_parse(const json_t *texts, char *err, size_t errlen);
-/* {alertname="X", severity=~"crit.*"}.  Caller frees. */
-char *am_matchers_text(const json_t *matchers);
 /* The silence's comment: who made it and the token that finds it again:
  * "gate maintenance: runbook RB by USER@HOST pid PID (gate-token TOKEN)"
  * and "; EXTRA" when extra is given.  Caller frees. */

@@ -6,7 +6,11 @@
 # (ha_teardown is registered with test_cleanup), PostgreSQL leftovers by
 # their postmaster.pid.
 #
-#   ha_prometheus_start            PROM_URL
+#   ha_prometheus_start            PROM_URL; with HA_PROM_RULES=FILE the
+#                                  rules of FILE instead of the fixture's
+#                                  (then it waits only for /-/ready), with
+#                                  HA_PROM_ALERTMANAGER=HOST:PORT alerts go
+#                                  there, resent every second
 #   ha_etcd_start                  ETCD_URL
 #   ha_patroni_setup N             config for member pgN (N = 1, 2):
 #                                  PATRONI_API_N, PG_PORT_N
@@ -67,13 +71,23 @@ ha_prometheus_start() {
 	      - {alert: FixtureNeverFiring, expr: vector(0) > 1, for: 0s, labels: {severity: warning}}
 	      - {alert: FixturePending, expr: vector(1), for: 1h, labels: {severity: info}}
 	EOF
+	[ -n "${HA_PROM_RULES:-}" ] && cp "$HA_PROM_RULES" "$HA/prom/rules.yml"
+	local resend=()
+	if [ -n "${HA_PROM_ALERTMANAGER:-}" ]; then
+		printf 'alerting:\n  alertmanagers:\n    - static_configs: [{targets: ["%s"]}]\n' \
+			"$HA_PROM_ALERTMANAGER" >>"$HA/prom/prometheus.yml"
+		# The first send after a start goes nowhere (the notifier learns
+		# its targets ~5 s later); the default resend is a minute.
+		resend=(--rules.alert.resend-delay=1s)
+	fi
 	setsid prometheus --config.file="$HA/prom/prometheus.yml" \
 		--storage.tsdb.path="$HA/prom/data" \
-		--web.listen-address="127.0.0.1:$PROM_PORT" \
+		--web.listen-address="127.0.0.1:$PROM_PORT" "${resend[@]}" \
 		</dev/null >"$HA/log/prom.log" 2>&1 &
 	echo $! >"$HA/prom.pid"
 	PROM_URL=http://127.0.0.1:$PROM_PORT
-	wait_until 30 ha_http_is 200 "$PROM_URL/-/ready" &&
+	wait_until 30 ha_http_is 200 "$PROM_URL/-/ready" || return 1
+	[ -z "${HA_PROM_RULES:-}" ] || return 0
 	wait_until 30 ha_body_has "$PROM_URL/api/v1/alerts" '"alertname":"FixtureAlwaysFiring".*"state":"firing"' &&
 	wait_until 30 ha_body_has "$PROM_URL/api/v1/alerts" '"alertname":"FixturePending".*"state":"pending"'
 }

@@ -5,13 +5,13 @@
 # prometheus, patroni) with the same files.  The unit tests of the judges
 # (tests/unit/test_http_judge.c) read these recordings.
 #
-# Recorded last with Debian 12's packages: Prometheus 2.42.0, Patroni 3.0.2
-# on etcd 3.4.23 with PostgreSQL 15, and the tests' own httpd.py (Python
-# 3.11).  Needs root (PostgreSQL runs as postgres) and what
+# Recorded last with Debian 12's packages: Prometheus 2.42.0, Alertmanager
+# 0.25.0, Patroni 3.0.2 on etcd 3.4.23 with PostgreSQL 15, and the tests'
+# own httpd.py (Python 3.11).  Needs root (PostgreSQL runs as postgres) and what
 # scripts/install-deps.sh installs; takes a minute or two.  Every server is
 # stopped at exit; everything else lives in a temporary directory.
 #
-#   tests/tools/record-http.sh [prometheus|patroni|http]...
+#   tests/tools/record-http.sh [prometheus|promql|alertmanager|patroni|http]...
 #
 # prometheus/  alerts-firing.json  the fixture's rules: one alert firing,
 #                                  one pending (GET /api/v1/alerts)
@@ -19,6 +19,25 @@
 #                                  never fires: no alerts at all
 #              rules.json          GET /api/v1/rules (another shape)
 #              query-error.json    GET /api/v1/query?query=( (status error)
+#              query-NAME.json     GET /api/v1/query (promql; the fixture's
+#                                  rules), NAME = count (count(ALERTS)),
+#                                  vector (ALERTS), firing (ALERTS{alertstate=
+#                                  "firing"}), empty (no series), nan
+#                                  (vector(0/0)), inf (vector(1/0) and
+#                                  -vector(1/0)), scalar (scalar(count(ALERTS))),
+#                                  matrix (ALERTS[5s]), string ("gate")
+#              query-NAME.http     whole error answers: syntax (sum(, 400),
+#                                  execution (ALERTS / on() vector(1), 422)
+# alertmanager/ alerts-all.json    GET /api/v2/alerts of Alertmanager fed by
+#                                  Prometheus (tests/lib/alertmanager.sh
+#                                  am_with_prometheus): GateDbDown and
+#                                  GateDiskFull active, GateDbLag inhibited
+#              alerts-asked.json   the same as alertmanager.alerts asks it
+#                                  (active=true&silenced=false&inhibited=false)
+#              alerts-filtered.json  ... and filter=severity=~"critical|page"
+#              alerts-silenced.json  all, GateDbDown silenced
+#              alerts-none.json    a filter that matches nothing ([])
+#              bad-filter.http     a filter Alertmanager refuses (400)
 # patroni/     NAME-cluster.json   GET /cluster, and NAME-leader.json the
 #                                  leader's own GET /patroni, for NAME =
 #              healthy             a leader and a streaming replica
@@ -41,9 +60,9 @@ C=$GATE_SOURCE_DIR/fuzz/corpus
 T=$TEST_TMP
 cd "$T" || exit 1
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(prometheus patroni http)
+[ ${#parts[@]} -gt 0 ] || parts=(prometheus promql alertmanager patroni http)
 want() { case " ${parts[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
-mkdir -p "$R/prometheus" "$R/patroni" "$R/plain"
+mkdir -p "$R/prometheus" "$R/alertmanager" "$R/patroni" "$R/plain"
 
 # get URL FILE: a JSON answer, as the checks read it
 get() { curl -s -m 10 "$1" >"$2" && echo "# ${2#"$GATE_SOURCE_DIR"/} ($(wc -c <"$2") bytes)"; }
@@ -67,7 +86,7 @@ lacks() { ! ha_body_has "$1" "$2"; }
 # body FILE.http: the body of a whole answer
 body() { sed '1,/^$/d' "$1" >"$T/body"; echo "$T/body"; }
 
-if want prometheus || want patroni; then
+if want prometheus || want promql || want alertmanager || want patroni; then
 	. "$GATE_SOURCE_DIR/tests/lib/ha.sh"
 fi
 
@@ -99,6 +118,61 @@ if want prometheus; then
 	put a.json '[{"pointer":"/data/result/0/value/1","max":1},{"pointer":"/data/resultType","equals":"vector"}]'
 	put a.re ''
 	seed http prometheus-query a.json a.re "$(body "$R/plain/prometheus-query.http")"
+fi
+
+# q NAME QUERY: GET /api/v1/query, the body (a whole answer for *.http)
+q() {
+	case $1 in
+	*.http) curl -si -m 10 -G "$PROM_URL/api/v1/query" --data-urlencode "query=$2" | tr -d '\r' >"$R/prometheus/$1" ;;
+	*) curl -s -m 10 -G "$PROM_URL/api/v1/query" --data-urlencode "query=$2" >"$R/prometheus/$1" ;;
+	esac
+	echo "# prometheus/$1: $2"
+}
+if want promql; then
+	ha_prometheus_start || { echo "prometheus did not start"; exit 1; }
+	wait_until 30 ha_body_has "$PROM_URL/api/v1/query?query=count(ALERTS)" '"2"\]' || { echo "no ALERTS"; exit 1; }
+	q query-count.json 'count(ALERTS)'
+	q query-vector.json 'ALERTS'
+	q query-firing.json 'ALERTS{alertstate="firing"}'
+	q query-empty.json 'ALERTS{alertname="Nope"}'
+	q query-nan.json 'vector(0/0)'
+	q query-inf.json 'vector(1/0) or label_replace(-vector(1/0), "sign", "minus", "", "")'
+	q query-scalar.json 'scalar(count(ALERTS))'
+	q query-matrix.json 'ALERTS[5s]'
+	q query-string.json '"gate"'
+	q query-syntax.http 'sum('
+	q query-execution.http 'ALERTS / on() vector(1)'
+	ha_prometheus_stop
+	for n in count vector firing empty nan inf scalar matrix string; do
+		{ echo 200; printf '%%%%\n'; cat "$R/prometheus/query-$n.json"; } >"$T/seed"
+		seed promql "$n" "$T/seed"
+	done
+	for n in syntax execution; do
+		{ head -n 1 "$R/prometheus/query-$n.http" | cut -d' ' -f2; printf '%%%%\n'; cat "$(body "$R/prometheus/query-$n.http")"; } >"$T/seed"
+		seed promql "$n" "$T/seed"
+	done
+fi
+
+if want alertmanager; then
+	. "$GATE_SOURCE_DIR/tests/lib/alertmanager.sh"
+	P=$R/alertmanager
+	am_with_prometheus || { echo "alertmanager did not get the alerts"; exit 1; }
+	A=$AM_URL/api/v2/alerts
+	ask='active=true&silenced=false&inhibited=false'
+	get "$A" "$P/alerts-all.json"
+	get "$A?$ask" "$P/alerts-asked.json"
+	curl -s -m 10 -G "$A?$ask" --data-urlencode 'filter=severity=~"critical|page"' >"$P/alerts-filtered.json"
+	curl -s -m 10 -G "$A" --data-urlencode 'filter=alertname="Nope"' >"$P/alerts-none.json"
+	curl -si -m 10 -G "$A" --data-urlencode 'filter={alertname="X"}' | tr -d '\r' >"$P/bad-filter.http"
+	id=$(am_silence_add '{"name":"alertname","value":"GateDbDown","isRegex":false,"isEqual":true}')
+	wait_until 30 test "$(am_state GateDbDown)" = suppressed || { echo "not silenced"; exit 1; }
+	get "$A" "$P/alerts-silenced.json"
+	am_silence_expire "$id"
+	# the fuzz target's input: matchers, one a line %% the answer
+	printf '%s\n' 'team=~"db|ops"' 'alertname!="Watchdog"' 'instance=~"db[0-9]:.*"' >"$T/m.txt"
+	for n in all asked filtered silenced none; do
+		seed alertmanager "$n" "$T/m.txt" "$P/alerts-$n.json"
+	done
 fi
 
 if want patroni; then

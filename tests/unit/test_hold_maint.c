@@ -220,7 +220,19 @@ static void test_am_matchers(void **state)
 		{"alertname~foo", NULL, "expected =, !=, =~ or !~"},
 		{"a=\"open", NULL, "not closed"},
 		{"a=\"x\" y", NULL, "text after it"},
-		{"a=\"\\t\"", NULL, "not closed"},
+		/* As Alertmanager 0.25: another escape keeps its backslash
+		 * (a regex's \. reaches the regex), a bare value may not hold
+		 * a quote. */
+		{"a=\"\\t\"",
+	         "{\"name\":\"a\",\"value\":\"\\\\t\",\"isRegex\":false,\"isEqual\":true}", NULL},
+		{"instance=~\"db1\\.example\"",
+	         "{\"name\":\"instance\",\"value\":\"db1\\\\.example\",\"isRegex\":true,"
+	         "\"isEqual\":true}",
+	         NULL},
+		{"a=x\\", "{\"name\":\"a\",\"value\":\"x\\\\\",\"isRegex\":false,\"isEqual\":true}",
+	         NULL},
+		{"a=x\"y", NULL, "a double quote inside a bare value"},
+		{"a=\"x\\\"", NULL, "not closed"},
 		{"a=\xff", NULL, "not valid UTF-8"},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
