@@ -254,8 +254,8 @@ void am_alerts_judge(long status, const json_t *doc, const struct am_match_set *
 		else if (status != 200)
 			gate_result_set(res, GATE_ERROR, "%s answered status %ld", shown, status);
 		else
-			gate_result_set(res, GATE_ERROR, "%s did not answer a list of alerts",
-			                shown);
+			gate_result_set(res, GATE_ERROR, "%s did not answer a list of alerts%s",
+			                shown, doc ? "" : " (not JSON)");
 		free(safe);
 		return;
 	}

@@ -17,8 +17,9 @@
 #    until all four sessions have their query in flight, then SIGKILLs the
 #    postmaster and them.  Garbage and non-UTF-8: faultd answering the
 #    startup packet with bytes of no protocol.
-#  - http, prometheus.alerts, patroni.cluster: faultd's HTTP modes.  A mock
-#    only because a real Prometheus or Patroni cannot be made to hang, send
+#  - http, prometheus.alerts, alertmanager.alerts, prometheus.query,
+#    patroni.cluster: faultd's HTTP modes.  A mock
+#    only because a real Prometheus, Alertmanager or Patroni cannot be made to hang, send
 #    half a body, reset mid-body, send garbage or die mid-request on demand;
 #    the healthy answers have the shapes of tests/t4100 and t4200 (3.0.4
 #    `streaming`; 3.0.2 `running` plus the leader's /patroni, whose faults
@@ -86,7 +87,7 @@ start_faultd fd hang=hang garbage=garbage nonutf8=nonutf8 \
 	bus-hang=hang,unix=$T/xdg-hang/bus bus-garbage=garbage,unix=$T/xdg-garbage/bus \
 	bus-nonutf8=nonutf8,unix=$T/xdg-nonutf8/bus || exit 1
 # "die" kills its whole process: one process per cell.
-for d in http prometheus patroni leader; do start_faultd "die-$d" die=die || exit 1; done
+for d in http prometheus alertmanager promql patroni leader; do start_faultd "die-$d" die=die || exit 1; done
 start_faultd die-unit die=die,unix=$T/xdg-die-unit/bus || exit 1
 start_faultd die-failed die=die,unix=$T/xdg-die-failed/bus || exit 1
 REFUSED=$(free_port)
@@ -348,12 +349,14 @@ fcell missing missing '"/nonexistent/pg_restore", "--list"'
 fcell tool-hangs hangs "\"$T/tools/restore-hangs\""
 fcell tool-killed killed "\"$T/tools/restore-killed\""
 
-# http, prometheus.alerts, patroni.cluster
+# http, prometheus.alerts, alertmanager.alerts, prometheus.query, patroni.cluster
 u() { echo "http://127.0.0.1:$1"; }
-for row in http prometheus.alerts patroni.cluster; do
+for row in http prometheus.alerts alertmanager.alerts prometheus.query patroni.cluster; do
 	case $row in
 	http) type=http; path=/health; extra=', "expect_json": [{"pointer": "/status", "equals": "ok"}]'; die="die-http" ;;
 	prometheus.alerts) type=$row; path=; extra=; die="die-prometheus" ;;
+	alertmanager.alerts) type=$row; path=; extra=', "matchers": ["severity=\"critical\""]'; die="die-alertmanager" ;;
+	prometheus.query) type=$row; path=; extra=', "query": "vector(1)", "max": 1'; die="die-promql" ;;
 	patroni.cluster) type=$row; path=; extra=; die="die-patroni" ;;
 	esac
 	hcell() { cell "$row" "$1" "$type" "{\"url\": \"$2$path\"$extra}" - "${3:-}"; }

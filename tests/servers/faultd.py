@@ -57,6 +57,12 @@ NONUTF8 = b"\xff\xfe\xc3\x28 not utf-8 \xe2\x82 \xf8\x88\x80\x80\x80 \xed\xa0\x8
 
 OK_JSON = {"status": "ok", "version": "15.4", "replicas": 2}
 ALERTS_NONE = {"status": "success", "data": {"alerts": []}}
+# Alertmanager 0.25's /api/v2/alerts with nothing active; Prometheus 2.42's
+# /api/v1/query answer for `vector(1)`.
+AM_ALERTS_NONE = []
+QUERY_ONE = {"status": "success",
+             "data": {"resultType": "vector",
+                      "result": [{"metric": {}, "value": [1764370000.0, "1"]}]}}
 
 
 def cluster_304():
@@ -91,6 +97,10 @@ def healthy(path):
     """The body a healthy server answers for path (JSON, as bytes)."""
     if path.endswith("/api/v1/alerts"):
         doc = ALERTS_NONE
+    elif path.endswith("/api/v2/alerts"):
+        doc = AM_ALERTS_NONE
+    elif path.endswith("/api/v1/query"):
+        doc = QUERY_ONE
     elif path.startswith("/l302/") and path.endswith("/cluster"):
         # /l302/<url-encoded leader api_url>/cluster
         doc = cluster_302(unquote(path[len("/l302/"):-len("/cluster")]))
@@ -145,7 +155,10 @@ def serve_http(conn, mode, opts):
         conn.sendall((head + "Content-Length: %d\r\n\r\n" % len(GARBAGE)).encode() + GARBAGE)
     elif mode == "http-nonutf8":
         doc = json.loads(body)
-        doc["note"] = "@@"
+        if isinstance(doc, list):
+            doc.append("@@")
+        else:
+            doc["note"] = "@@"
         bad = json.dumps(doc).encode().replace(b"@@", b"\xff\xfe\xc3\x28")
         conn.sendall((head + "Content-Length: %d\r\n\r\n" % len(bad)).encode() + bad)
     hard_close(conn, False)

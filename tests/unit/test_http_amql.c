@@ -269,7 +269,7 @@ static const struct am_row am_rows[] = {
 	{"prometheus/alerts-firing.json", "[]", 0, GATE_ERROR,
          AM " did not answer a list of alerts", -1},
 	{"plain/prometheus-healthy.http", "[]", 0, GATE_ERROR,
-         AM " did not answer a list of alerts", -1},
+         AM " did not answer a list of alerts (not JSON)", -1},
 	{SYNTH("{\"state\": \"unprocessed\", \"silencedBy\": [], \"inhibitedBy\": []}"), "[]", 0,
          GATE_FAIL, "1 active, not silenced or inhibited: X{severity=critical}", 1},
 	/* suppressed, but by nothing named: it counts */
