@@ -135,5 +135,7 @@ void cli_hold_session_init(struct hold_session *hs, const struct runbook *rb);
 /* gate lock status|release, gate maintenance resume (gate/cli_lock.c). */
 int cli_lock_main(int argc, char **argv);
 int cli_maintenance_main(int argc, char **argv);
+/* gate serve (gate/cli_serve.c). */
+int cli_serve_main(int argc, char **argv);
 
 #endif
