@@ -60,7 +60,7 @@ static const char help_serve[] =
 	"Example:\n"
 	"  gate serve --listen 127.0.0.1:9741 /etc/gate/runbooks/*.yaml\n";
 
-/* ADDR:PORT or [ADDR]:PORT into *ss; 0, or -1 after the message. */
+/* ADDR:PORT or [ADDR]:PORT into *ss; 0, or EXIT_USAGE after the message. */
 static int parse_listen(const char *arg, struct sockaddr_storage *ss, socklen_t *len)
 {
 	const char *colon = strrchr(arg, ':');
@@ -122,7 +122,7 @@ static int parse(int argc, char **argv, struct serve_opts *so)
 			return cli_usage_error("serve", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (parse_listen(so->listen, &so->addr, &so->addrlen) < 0)
+	if (parse_listen(so->listen, &so->addr, &so->addrlen) != 0)
 		return EXIT_USAGE;
 	so->runbooks = argv + optind;
 	so->nrunbooks = (size_t)(argc - optind);
