@@ -8,6 +8,7 @@
 #                               SERVE_URL and SERVE_PID, waits for /healthz
 #   serve_code PATH             the HTTP status of GET $SERVE_URL$PATH
 #   serve_metric NAME{LABELS}   a sample's value from /metrics ("" if absent)
+#   serve_metric_is / serve_metric_ge / serve_code_is: for wait_until
 #   serve_stop [SECONDS]        SIGTERM, wait for the exit; its status in
 #                               SERVE_RC (124 when it did not end in time)
 
@@ -51,3 +52,5 @@ serve_stop() {
 
 # serve_code_is PATH CODE: for wait_until (the status asked again each time)
 serve_code_is() { [ "$(serve_code "$1")" = "$2" ]; }
+# serve_metric_ge NAME{LABELS} N: the sample is there and at least N
+serve_metric_ge() { local v; v=$(serve_metric "$1") && [ -n "$v" ] && [ "${v%.*}" -ge "$2" ]; }
