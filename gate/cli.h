@@ -152,5 +152,7 @@ void cli_notify_finish(struct cli_session *s, struct notify_job *job);
 /* gate lock status|release, gate maintenance resume (gate/cli_lock.c). */
 int cli_lock_main(int argc, char **argv);
 int cli_maintenance_main(int argc, char **argv);
+/* gate serve (gate/cli_serve.c). */
+int cli_serve_main(int argc, char **argv);
 
 #endif

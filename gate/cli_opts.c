@@ -237,6 +237,7 @@ static void help_gate(void)
 	       "  lock    status|release [OPTIONS] RUNBOOK          who holds a runbook's locks\n"
 	       "  maintenance resume [OPTIONS] RUNBOOK              undo what a killed run left "
 	       "on\n"
+	       "  serve   [--listen ADDR:PORT] RUNBOOK...           decisions over HTTP, metrics\n"
 	       "  version                                           versions of gate and its ABI\n"
 	       "  help    [COMMAND]                                 this text, or a command's\n"
 	       "\n"

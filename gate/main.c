@@ -548,6 +548,8 @@ static int cmd_help(int argc, char **argv)
 		return cli_lock_main(2, help);
 	if (!strcmp(help[0], "maintenance"))
 		return cli_maintenance_main(2, help);
+	if (!strcmp(help[0], "serve"))
+		return cli_serve_main(2, help);
 	return cli_help(help[0]);
 }
 
@@ -566,6 +568,7 @@ int main(int argc, char **argv)
 		{"hook", cli_hook_main},
 		{"lock", cli_lock_main},
 		{"maintenance", cli_maintenance_main},
+		{"serve", cli_serve_main},
 		{"help", cmd_help},
 	};
 	/* Inherited SIGCHLD=SIG_IGN would reap checks and the command behind

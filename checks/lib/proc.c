@@ -102,8 +102,8 @@ static int capture_run(struct capture *c, const struct spawn *sp, int64_t deadli
 	int64_t grace_end = -1;
 	int exited = sp->pidfd < 0;
 	while ((c->fd[0] >= 0 || c->fd[1] >= 0 || !exited) && !c->stop) {
-		struct pollfd pf[3];
-		int np = 0, who[3];
+		struct pollfd pf[4];
+		int np = 0, who[4];
 		for (int i = 0; i < 2; i++)
 			if (c->fd[i] >= 0) {
 				who[np] = i;
@@ -112,6 +112,10 @@ static int capture_run(struct capture *c, const struct spawn *sp, int64_t deadli
 		if (!exited) {
 			who[np] = 2;
 			pf[np++] = (struct pollfd){.fd = sp->pidfd, .events = POLLIN};
+		}
+		if (c->opts->cancel_fd) {
+			who[np] = 3;
+			pf[np++] = (struct pollfd){.fd = *c->opts->cancel_fd, .events = POLLIN};
 		}
 		int64_t now = gate_mono_ms();
 		if (deadline >= 0 && now >= deadline)
@@ -130,6 +134,8 @@ static int capture_run(struct capture *c, const struct spawn *sp, int64_t deadli
 		for (int k = 0; k < np; k++) {
 			if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
+			if (who[k] == 3)
+				return 1; /* cancelled: as at the deadline */
 			if (who[k] == 2) {
 				exited = 1;
 				grace_end = gate_mono_ms() + PROC_EXIT_GRACE_MS;
@@ -192,7 +198,8 @@ int proc_run(char *const *argv, const struct proc_opts *opts, struct proc_result
 	                        .in = SPAWN_DEVNULL,
 	                        .out = outp[1],
 	                        .err = errp[1],
-	                        .death_signal = SIGKILL};
+	                        .death_signal = SIGKILL,
+	                        .mask = opts->mask};
 	struct spawn sp;
 	int started = spawn_start(&sp, &so) == 0;
 	free(env);

@@ -5,6 +5,7 @@
 #ifndef GATE_CHECKS_PROC_H
 #define GATE_CHECKS_PROC_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,11 @@ struct proc_opts {
 	 * (out stays empty). Return non-zero to stop reading and kill. */
 	int (*on_stdout)(const char *buf, size_t n, void *ud);
 	void *ud;
+	/* Appended: the tool's signal mask (NULL: the caller's), and a
+	 * descriptor that, once readable, ends the wait as the deadline
+	 * does: the tool is killed, timed_out set (NULL: none). */
+	const sigset_t *mask;
+	const int *cancel_fd;
 };
 
 /* Run argv[0] (searched in PATH) with argv; stdin is /dev/null.  Returns 0
