@@ -45,11 +45,12 @@ test_expect_success 'a probe that misses its expectation fails, named, with the 
 hold_run() {
 	setsid "$PGS" --hold scratch > out.json 2> err.txt &
 	HOLD=$!
+	test_cleanup "kill -KILL -- -$HOLD"
 	wait_until 60 test -s out.json
 }
 
 test_expect_success 'the scratch server listens on its socket only (no TCP)' '
-	hold_run && test_cleanup "kill -KILL $HOLD" &&
+	hold_run &&
 	pm=$(field postmaster) && dir=$(field dir) &&
 	test -S "$dir/.s.PGSQL.5432" &&
 	! ss -Hltnp | grep -q "pid=$pm," &&

@@ -142,7 +142,6 @@ static char **server_argv(const struct pgscratch *s, const char *const *extra)
 		"primary_conninfo=",
 		"primary_slot_name=",
 		"synchronous_standby_names=",
-		"external_pid_file=",
 		"logging_collector=off",
 		"log_destination=stderr",
 		"log_line_prefix=%m [%p] ",
@@ -173,6 +172,11 @@ static char **server_argv(const struct pgscratch *s, const char *const *extra)
 	argv[a++] = xasprintf("hba_file=%s/pg_hba.conf", s->dir);
 	argv[a++] = xstrdup("-c");
 	argv[a++] = xasprintf("ident_file=%s/pg_ident.conf", s->dir);
+	/* The restored configuration may name the live cluster's (Debian
+	 * does); an empty value is not "none" but a file that cannot be
+	 * written. */
+	argv[a++] = xstrdup("-c");
+	argv[a++] = xasprintf("external_pid_file=%s/external.pid", s->dir);
 	for (size_t i = 0; i < next; i++) {
 		argv[a++] = xstrdup("-c");
 		argv[a++] = xstrdup(extra[i]);
