@@ -4,11 +4,12 @@
 # 15 cluster made with initdb in the scratch directory: probes pass and
 # fail by name, nothing is left behind after a run, the guardian removes
 # the server and the directory when the process that made them is killed
-# (alone, or with its whole process group as the core kills a check), the
+# (alone, or with its whole process group as the core kills a check: the
+# server's shared memory segment goes too), the
 # server has no TCP listener, and the refusals (a parent the user cannot
 # reach, too little space, no such user) say why.
 . "$(dirname "$0")/lib/test-lib.sh"
-require_cmd runuser ss pgrep
+require_cmd runuser ss pgrep ipcs
 PGS=$GATE_TOOLS_DIR/gate-pgscratch
 cd "$TEST_TMP" || exit 1
 mkdir -p scratch && chmod 755 scratch
@@ -81,8 +82,12 @@ test_expect_success 'killed with its process group, as the core kills a check: n
 	hold_run && dir=$(field dir) && g=$(field guardian) &&
 	test "$(ps -o pgid= -p "$(field postmaster)" | tr -d " ")" = "$HOLD" &&
 	test "$(ps -o sid= -p "$g" | tr -d " ")" = "$g" &&
+	read -r key shmid < <(sed -n 7p "$dir/data/postmaster.pid") &&
+	ipcs -m -i "$shmid" >/dev/null &&
 	kill -KILL -- "-$HOLD" &&
-	wait_until 60 gone "$dir"
+	wait_until 60 gone "$dir" &&
+	wait_until 30 eval "! kill -0 $g 2>/dev/null" &&
+	! ipcs -m | grep -qi "$(printf "0x%08x" "$key") *$shmid "
 '
 
 test_expect_success 'SIGTERM to the group (gate stopped): the guardian ignores it and cleans up' '

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -213,6 +214,38 @@ static void stop_foreign(pid_t pid, const char *datadir)
 
 /* ---- the guardian ---- */
 
+/* The SysV shared memory key and id a server wrote into line 7 of its
+ * postmaster.pid.  1 when read. */
+static int pidfile_shm(const char *datadir, unsigned long *key, unsigned long *id)
+{
+	char path[PATH_MAX], buf[1024];
+	snprintf(path, sizeof(path), "%s/postmaster.pid", datadir);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char *l = buf;
+	for (int line = 1; line < 7 && l; line++)
+		if ((l = strchr(l, '\n')))
+			l++;
+	return l && sscanf(l, "%lu %lu", key, id) == 2 && *key != 0;
+}
+
+/* Remove the segment, if it is still the one the server made (same key)
+ * and nobody is attached to it. */
+static void remove_shm(unsigned long key, unsigned long id)
+{
+	struct shmid_ds ds;
+	if (id > INT_MAX || shmctl((int)id, IPC_STAT, &ds) < 0)
+		return;
+	if ((unsigned long)ds.shm_perm.__key == key && ds.shm_nattch == 0)
+		shmctl((int)id, IPC_RMID, NULL);
+}
+
 struct guard_arg {
 	int rfd;
 	const struct pgscratch *s;
@@ -238,6 +271,7 @@ static int guardian_main(void *arg)
 	const struct guard_arg *g = arg;
 	setsid();
 	guardian_ignore_signals();
+	(void)!chdir("/");
 	if (g->rfd > 3)
 		close_range(3, (unsigned)g->rfd - 1, 0);
 	close_range((unsigned)g->rfd + 1, ~0u, 0);
@@ -264,8 +298,14 @@ static int guardian_main(void *arg)
 			have = 0; /* not ours: drop it */
 	}
 	const struct pgscratch *s = g->s;
+	/* postmaster.pid outlives only a server that was killed: its
+	 * shared memory segment is then left too. */
+	unsigned long key = 0, shmid = 0;
+	int have_shm = pidfile_shm(s->datadir, &key, &shmid);
 	stop_foreign(pid, s->datadir);
 	stop_foreign(pgs_pidfile_pid(s->datadir), s->datadir);
+	if (have_shm)
+		remove_shm(key, shmid);
 	char msg[256];
 	return pgs_remove_tree(s, s->dir, msg, sizeof(msg)) ? 1 : 0;
 }
