@@ -47,7 +47,7 @@ hold_run() {
 	GATE_T3105_SECRET=s3cret setsid "$PGS" --hold scratch > out.json 2> err.txt &
 	HOLD=$!
 	test_cleanup "kill -KILL -- -$HOLD"
-	wait_until 60 test -s out.json
+	wait_until 60 json_get out.json .step
 }
 
 test_expect_success 'the scratch server listens on its socket only (no TCP)' '

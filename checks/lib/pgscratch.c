@@ -235,15 +235,25 @@ static int pidfile_shm(const char *datadir, unsigned long *key, unsigned long *i
 	return l && sscanf(l, "%lu %lu", key, id) == 2 && *key != 0;
 }
 
-/* Remove the segment, if it is still the one the server made (same key)
- * and nobody is attached to it. */
+/* Remove the segment, if it is still the one the server made (same key),
+ * once nobody is attached to it: the server's processes, killed, may take
+ * a moment to exit. */
 static void remove_shm(unsigned long key, unsigned long id)
 {
 	struct shmid_ds ds;
-	if (id > INT_MAX || shmctl((int)id, IPC_STAT, &ds) < 0)
-		return;
-	if ((unsigned long)ds.shm_perm.__key == key && ds.shm_nattch == 0)
-		shmctl((int)id, IPC_RMID, NULL);
+	int64_t end = gate_mono_ms() + GRACE_KILL_MS;
+	for (;;) {
+		if (id > INT_MAX || shmctl((int)id, IPC_STAT, &ds) < 0 ||
+		    (unsigned long)ds.shm_perm.__key != key)
+			return;
+		if (ds.shm_nattch == 0) {
+			shmctl((int)id, IPC_RMID, NULL);
+			return;
+		}
+		if (gate_mono_ms() >= end)
+			return;
+		poll(NULL, 0, LOOK_MS);
+	}
 }
 
 struct guard_arg {
