@@ -97,6 +97,16 @@ test_expect_success 'SIGTERM to the group (gate stopped): the guardian ignores i
 	wait_until 30 eval "! kill -0 $g 2>/dev/null"
 '
 
+test_expect_success 'run as the scratch user itself: no switch, the same result' '
+	mkdir -p own && chown postgres own &&
+	runuser -u postgres -- "$PGS" --probes "[{\"sql\": \"select current_user\", \"equals\": \"postgres\"}]" own >out.json &&
+	test "$(field ok)" = true && test -z "$(ls -A own)" &&
+	expect_status 1 runuser -u postgres -- "$PGS" --user root own >out.json &&
+	test "$(field msg)" = "user root is root: PostgreSQL refuses to run as root" &&
+	expect_status 1 runuser -u postgres -- "$PGS" --user nobody own >out.json &&
+	test "$(field msg)" = "gate runs as uid $(id -u postgres) and cannot run the scratch server as user nobody (run gate as root or as nobody)"
+'
+
 test_expect_success 'a parent the user cannot traverse: refused, and said so' '
 	mkdir -p closed/inner && chmod 700 closed && chmod 777 closed/inner &&
 	expect_status 1 "$PGS" closed/inner > out.json &&
