@@ -41,12 +41,16 @@ test_expect_success 'a probe that misses its expectation fails, named, with the 
 	gone "$(field dir)"
 '
 
+# Every held run is killed at the end, whatever a test left (a body runs
+# in a subshell: it cannot register a cleanup itself).
+test_cleanup 'while read -r p; do kill -KILL -- "-$p" "$p"; done <"$TEST_TMP/holds"'
+
 # hold_run: gate-pgscratch --hold in a session (and process group) of its
 # own; its JSON in out.json once the server is up; its pid in $HOLD.
 hold_run() {
 	GATE_T3105_SECRET=s3cret setsid "$PGS" --hold scratch > out.json 2> err.txt &
 	HOLD=$!
-	test_cleanup "kill -KILL -- -$HOLD"
+	echo "$HOLD" >>"$TEST_TMP/holds"
 	wait_until 60 json_get out.json .step
 }
 
