@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kit/spawn.h"
+
 struct proc_result {
 	int started;    /* 0: could not be started (see exec_errno) */
 	int exec_errno; /* ENOENT: not installed / not on PATH */
@@ -40,6 +42,12 @@ struct proc_opts {
 	 * does: the tool is killed, timed_out set (NULL: none). */
 	const sigset_t *mask;
 	const int *cancel_fd;
+	/* Run as another user, in another directory (kit/spawn.h); NULL:
+	 * as the caller, where it is. */
+	const struct spawn_ids *ids;
+	const char *cwd;
+	/* The environment is env_add alone, nothing of the caller's. */
+	int env_clear;
 };
 
 /* Run argv[0] (searched in PATH) with argv; stdin is /dev/null.  Returns 0
