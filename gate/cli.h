@@ -41,6 +41,11 @@ struct cli_opts {
 	int64_t interval_ms; /* --interval DUR, default 30s */
 	/* Appended: run --confirm HOSTNAME (the runbook's confirm:). */
 	const char *confirm;
+	/* Appended: rehearse --state-dir DIR (where records go). */
+	const char *state_dir;
+	/* Appended: rehearse: a stop signal while checks run is stored here
+	 * and gate does not die of it at once (runner.h); NULL elsewhere. */
+	int *stopped_by;
 };
 
 void cli_opts_init(struct cli_opts *o);
@@ -135,5 +140,10 @@ void cli_hold_session_init(struct hold_session *hs, const struct runbook *rb);
 /* gate lock status|release, gate maintenance resume (gate/cli_lock.c). */
 int cli_lock_main(int argc, char **argv);
 int cli_maintenance_main(int argc, char **argv);
+
+/* gate rehearse (gate/cli_rehearse.c): the runbook's restore rehearsals,
+ * each result recorded (gate/rehearsal.h); its help text. */
+int cli_rehearse_main(int argc, char **argv);
+void cli_rehearse_help(void);
 
 #endif

@@ -55,6 +55,9 @@ struct rb_check {
 	const struct gate_check_type *ct; /* NULL when the type's module failed to load */
 	char *unavailable;                /* when ct is NULL: why (module load error) */
 	struct rb_pos pos;                /* of the check's mapping */
+	/* Appended: the check sets `timeout:` itself (gate rehearse gives a
+	 * restore rehearsal without one a longer default). */
+	int timeout_given;
 };
 
 struct rb_window {
@@ -119,6 +122,8 @@ struct runbook {
 	size_t nrecheck;
 	int recheck_all; /* `recheck: all` (recheck then lists every id) */
 	enum rb_confirm confirm;
+	/* Appended: the runbook sets `timeout:` itself (gate rehearse). */
+	int timeout_given;
 };
 
 /* --var NAME=VALUE from the command line: they replace runbook vars. */
