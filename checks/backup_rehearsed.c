@@ -115,9 +115,11 @@ static void newest_pgbackrest(const json_t *params, const struct gate_run_env *e
 		snprintf(f->list_error, sizeof(f->list_error),
 		         "pgbackrest info: not understood: %s", view.why);
 	} else if (!view.stanza || view.status_code != 0) {
+		const char *m = json_string_value(
+			json_object_get(json_object_get(view.stanza, "status"), "message"));
 		snprintf(f->list_error, sizeof(f->list_error),
-		         "pgbackrest info: stanza %s %s (status code %lld)", f->source,
-		         view.stanza ? "is not usable" : "not found", (long long)view.status_code);
+		         "pgbackrest info: stanza %s: %s (status code %lld)", f->source,
+		         m ? m : "not found", (long long)view.status_code);
 	}
 	bk_pgbr_view_release(&view);
 	bk_pgbr_facts_release(&facts);

@@ -10,8 +10,8 @@
 #include "kit/alloc.h"
 #include "kit/timefmt.h"
 
-/* "2026-11-28T10:10:10.123Z" (or without the milliseconds) as Unix time;
- * -1 when it is not that. */
+/* "2026-11-28T10:10:10.123Z" (or without the milliseconds) as Unix time
+ * in ms; -1 when it is not that. */
 static int parse_started(const char *s, int64_t *out)
 {
 	struct tm tm = {0};
@@ -28,7 +28,7 @@ static int parse_started(const char *s, int64_t *out)
 		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
-	*out = (int64_t)timegm(&tm);
+	*out = (int64_t)timegm(&tm) * 1000 + ms;
 	return 0;
 }
 
@@ -69,7 +69,7 @@ int bk_reh_parse(const char *name, const char *text, size_t len, struct bk_reh_r
 	                      strcmp(outcome, "error") && strcmp(outcome, "interrupted")))
 		bad(why, whylen, "outcome is not pass, fail, error or interrupted");
 	else if (!json_is_string(json_object_get(o, "started")) ||
-	         parse_started(json_string_value(json_object_get(o, "started")), &rec->started_s) <
+	         parse_started(json_string_value(json_object_get(o, "started")), &rec->started_ms) <
 	                 0)
 		bad(why, whylen, "started is not an RFC 3339 UTC time");
 	else if (!json_is_string(json_object_get(o, "check")))
@@ -178,8 +178,8 @@ struct picked {
 static int later(const struct bk_reh_record *a, const struct bk_reh_record *b)
 {
 	/* ties: the later name (names sort by their start) */
-	return !b || a->started_s > b->started_s ||
-	       (a->started_s == b->started_s && strcmp(a->name, b->name) > 0);
+	return !b || a->started_ms > b->started_ms ||
+	       (a->started_ms == b->started_ms && strcmp(a->name, b->name) > 0);
 }
 
 static void pick(const struct bk_reh_facts *f, struct picked *p)
@@ -254,7 +254,7 @@ static void judge_records(const struct bk_reh_facts *f, int64_t now, int64_t max
 		gate_result_set(res, GATE_FAIL, "no rehearsal of %s%s", f->what, other);
 		return;
 	}
-	int64_t age = bk_age_s(now, p.pass->started_s);
+	int64_t age = bk_age_s(now, p.pass->started_ms / 1000);
 	char ago[32], maxage[32];
 	fmt_duration_ms(max_age_ms, maxage, sizeof(maxage));
 	if (age < -BK_CLOCK_SKEW_S) {

@@ -24,11 +24,11 @@
 
 /* One record, as the parser read it.  bk_reh_record_release frees it. */
 struct bk_reh_record {
-	char *name;        /* the file's name in the state directory */
-	char *check;       /* the rehearsal's check id */
-	char *outcome;     /* pass, fail, error, interrupted */
-	char *started;     /* as written: RFC 3339 UTC */
-	int64_t started_s; /* the same, seconds since the epoch */
+	char *name;         /* the file's name in the state directory */
+	char *check;        /* the rehearsal's check id */
+	char *outcome;      /* pass, fail, error, interrupted */
+	char *started;      /* as written: RFC 3339 UTC */
+	int64_t started_ms; /* the same, ms since the epoch */
 	char *summary;
 	json_t *backup; /* the identity, or NULL when the rehearsal named none */
 	json_t *source; /* the rehearsal's parameters (an object) */
