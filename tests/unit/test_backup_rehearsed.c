@@ -2,7 +2,7 @@
 /* backup.rehearsed's record parser and judge (checks/
  * backup_rehearsed_judge.h), table by table, fed with records that `gate
  * rehearse` wrote (tests/data/recorded/rehearse/records/, re-recorded by
- * tests/tools/record-rehearse.sh, in the order that script gives: the
+ * tests/tools/record-rehearsal-records.sh, in the order that script gives: the
  * older backup's pass, the newest's pass, then its fail, error, a crash
  * that named no backup, an interrupted one).  Each row gives the records
  * the state directory holds, the newest backup, "now" as seconds after
@@ -28,7 +28,7 @@ static char *slurp(const char *name, size_t *len)
 	         src ? src : ".", name);
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		fail_msg("cannot open %s (tests/tools/record-rehearse.sh records it)", path);
+		fail_msg("cannot open %s (tests/tools/record-rehearsal-records.sh records it)", path);
 	char *buf = calloc(1, 1 << 20);
 	assert_non_null(buf);
 	*len = fread(buf, 1, (1 << 20) - 1, f);

@@ -17,7 +17,7 @@
 # Writes tests/data/recorded/rehearse/records/<case>.json and
 # fuzz/corpus/rehearsal_record/rec-<case>.json.  Needs cc and pkg-config.
 #
-#   GATE_BUILD_DIR=$PWD/build tests/tools/record-rehearse.sh
+#   GATE_BUILD_DIR=$PWD/build tests/tools/record-rehearsal-records.sh
 set -u
 # shellcheck source=tests/lib/test-lib.sh
 . "$(dirname "$0")/../lib/test-lib.sh"
