@@ -6,6 +6,11 @@
 #include "builtin.h"
 
 const struct gate_module *const gate_builtin_modules[] = {
-	&gate_builtin_exec, &gate_builtin_postgres, &gate_builtin_backup,
-	&gate_builtin_http, &gate_builtin_systemd,  NULL,
+	&gate_builtin_exec,
+	&gate_builtin_postgres,
+	&gate_builtin_backup,
+	&gate_builtin_http,
+	&gate_builtin_systemd,
+	&gate_builtin_rehearse,
+	NULL,
 };

@@ -16,6 +16,7 @@ extern const struct gate_module gate_builtin_postgres;
 extern const struct gate_module gate_builtin_backup;
 extern const struct gate_module gate_builtin_http;
 extern const struct gate_module gate_builtin_systemd;
+extern const struct gate_module gate_builtin_rehearse;
 
 /* All of them, in registration order, NULL-terminated. */
 extern const struct gate_module *const gate_builtin_modules[];
