@@ -13,8 +13,8 @@
 # backup.rehearsed against the real thing: a PostgreSQL 15 primary
 # archiving into a real pgBackRest 2.45 repository (tests/lib/
 # pgbackrest.sh), real pg_basebackup directories and a real pg_dump file,
-# with records written by gate rehearse: a fresh pass of the newest backup
-# passes; an old pass (max_age), a later failure, no record, and a record
+# with records written by gate rehearse (of the test type, and of the real
+# pgbackrest.restore): a fresh pass of the newest backup passes; an old pass (max_age), a later failure, no record, and a record
 # of the previous backup once a new one was taken fail, saying which.
 . "$(dirname "$0")/lib/test-lib.sh"
 . "$GATE_SOURCE_DIR/tests/lib/pg.sh"
@@ -125,7 +125,7 @@ test_expect_success 'a runbook with no rehearsal is refused (78), nothing record
 	    type: rh.plain
 	EOF
 	expect_status 78 gate rehearse --state-dir st5 none.yaml 2>err &&
-	grep -q "none.yaml: no restore rehearsal (types: rh.restore" err &&
+	grep -q "none.yaml: no restore rehearsal (types: pgbackrest.restore, .*rh.restore)" err &&
 	test ! -e st5
 '
 
@@ -231,6 +231,35 @@ test_expect_success 'pgBackRest: a record of the previous backup once a new one 
 	judged pre1.yaml fail "no rehearsal of backup $L2 (the last rehearsal, at *, was of backup $L1)" &&
 	rehearse_as pass "$L2" r1 &&
 	judged pre1.yaml pass "backup $L2: rehearsal passed*"
+'
+
+test_expect_success 'pgBackRest: gate rehearse of the real pgbackrest.restore writes a pass record backup.rehearsed accepts' '
+	mkdir -p scratch && chmod 755 scratch &&
+	pg_psql primary "create table rows_t as select generate_series(1, 500) as n" >/dev/null &&
+	pgbr_backup full && L3=$(pgbr_last_label) &&
+	write_rb real.yaml <<-EOF &&
+	version: 1
+	name: nightly-real
+	checks:
+	  - id: demo-restore
+	    type: pgbackrest.restore
+	    with:
+	      stanza: demo
+	      config: $PGBR_CONF
+	      scratch_dir: $TEST_TMP/scratch
+	      probes:
+	        - {name: rows, sql: "select count(*) from rows_t", min: 500}
+	EOF
+	expect_status 0 gate rehearse -q --state-dir rreal real.yaml >/dev/null &&
+	rec=$(only_record rreal) &&
+	test "$(json_get "$rec" .outcome)" = pass &&
+	test "$(json_get "$rec" .backup.label)" = "$L3" &&
+	test "$(json_get "$rec" .backup.stanza)" = demo &&
+	test "$(json_get "$rec" .probes[0].ok)" = true &&
+	test "$(json_get "$rec" .source.config)" = "$PGBR_CONF" &&
+	test -z "$(ls scratch)" &&
+	pre pre-real.yaml rreal &&
+	judged pre-real.yaml pass "backup $L3: rehearsal passed*"
 '
 
 test_expect_success 'pgBackRest: a missing stanza is an error' '

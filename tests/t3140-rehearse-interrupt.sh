@@ -9,8 +9,14 @@
 # in its hang mode, which does what a real one does: a scratch directory,
 # a long-lived "server" in the check's process group, and a guardian in a
 # session of its own that removes both when the check process is gone.
+# Then the same with the real pgbackrest.restore against a real PostgreSQL
+# 15 and pgBackRest 2.45 repository (tests/lib/pgbackrest.sh): SIGTERM
+# while the scratch server runs a long probe.
 . "$(dirname "$0")/lib/test-lib.sh"
-require_cmd cc pkg-config
+. "$GATE_SOURCE_DIR/tests/lib/pg.sh"
+. "$GATE_SOURCE_DIR/tests/lib/pgbackrest.sh"
+require_cmd cc pkg-config pgbackrest psql runuser pgrep
+test_cleanup pg_stop_all
 cd "$TEST_TMP" || exit 1
 
 mkdir mod scratch
@@ -81,6 +87,44 @@ test_expect_success 'a rehearsal cut at its deadline: an error record, nothing l
 	rec=$(ls st-timeout/*.json) &&
 	test "$(json_get "$rec" .outcome)" = error &&
 	case "$(json_get "$rec" .summary)" in *"timed out"*|*timeout*) ;; *) false ;; esac
+'
+
+# ---- the real pgbackrest.restore ----
+
+pg_primary_start primary || exit 1
+pgbr_setup primary || { echo "pgbackrest setup failed"; exit 1; }
+pgbr_backup full || exit 1
+mkdir real && chmod 755 real
+write_rb real.yaml <<EOF
+version: 1
+name: nightly-real
+audit: {file: $TEST_TMP/audit.jsonl}
+checks:
+  - id: demo-restore
+    type: pgbackrest.restore
+    with:
+      stanza: demo
+      config: $PGBR_CONF
+      scratch_dir: $TEST_TMP/real
+      probes:
+        - {name: long, sql: "select pg_sleep(600)"}
+EOF
+# the scratch server of a rehearsal under real/
+scratch_server() { pgrep -f -- "-D $TEST_TMP/real/gate-rehearsal-"; }
+
+test_expect_success 'SIGTERM while a real scratch server runs a probe: nothing left, interrupted record' '
+	"$GATE_BIN" rehearse -f json --state-dir st-real real.yaml >out.json 2>err.txt &
+	pid=$! &&
+	wait_until 120 scratch_server &&
+	sdir=$(ls -d real/gate-rehearsal-*) &&
+	kill -TERM $pid &&
+	rc=0 && wait $pid || rc=$? &&
+	test "$rc" = 143 &&
+	test ! -e "$sdir" && test -z "$(ls real)" &&
+	! scratch_server &&
+	rec=$(ls st-real/*.json) &&
+	test "$(json_get "$rec" .outcome)" = interrupted &&
+	test "$(json_get "$rec" .type)" = pgbackrest.restore
 '
 
 test_done
