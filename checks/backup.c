@@ -227,6 +227,11 @@ static int validate_types(const json_t *params, const char **param, char *msg, s
 			return -1;
 		}
 	}
+	return bk_validate_pgbr_source(params, param, msg, msglen);
+}
+
+int bk_validate_pgbr_source(const json_t *params, const char **param, char *msg, size_t msglen)
+{
 	int64_t repo = gate_param_int(params, "repo", 1);
 	if (repo < 1 || repo > 256) {
 		*param = "repo";

@@ -38,6 +38,9 @@ void bk_pgbackrest_run_with(const json_t *params, const struct gate_run_env *env
 void bk_pgbr_fetch(const json_t *params, const struct gate_run_env *env, bk_tool_fn run,
                    struct bk_pgbr_facts *f);
 void bk_pgbr_facts_release(struct bk_pgbr_facts *f);
+/* The rules of pgbackrest.backup's stanza and repo parameters (also
+ * pgbackrest.restore's): 0, or -1 with *param and msg. */
+int bk_validate_pgbr_source(const json_t *params, const char **param, char *msg, size_t msglen);
 
 /* ---- the fetch's helpers ---- */
 

@@ -50,22 +50,12 @@ const struct gate_param rh_pgbackrest_params[] = {
 
 int rh_pgbackrest_validate(const json_t *params, const char **param, char *msg, size_t msglen)
 {
-	const char *stanza = gate_param_str(params, "stanza");
-	if (stanza && (!*stanza || stanza[0] == '-')) {
-		*param = "stanza";
-		snprintf(msg, msglen, "must be a stanza name");
+	if (bk_validate_pgbr_source(params, param, msg, msglen))
 		return -1;
-	}
 	const char *set = gate_param_str(params, "set");
 	if (set && (!*set || set[0] == '-')) {
 		*param = "set";
 		snprintf(msg, msglen, "must be a backup label");
-		return -1;
-	}
-	int64_t repo = gate_param_int(params, "repo", 1);
-	if (repo < 1 || repo > 256) {
-		*param = "repo";
-		snprintf(msg, msglen, "repository key must be 1..256");
 		return -1;
 	}
 	int64_t pm = gate_param_int(params, "process_max", 1);

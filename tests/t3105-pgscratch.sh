@@ -43,7 +43,7 @@ test_expect_success 'a probe that misses its expectation fails, named, with the 
 # hold_run: gate-pgscratch --hold in a session (and process group) of its
 # own; its JSON in out.json once the server is up; its pid in $HOLD.
 hold_run() {
-	setsid "$PGS" --hold scratch > out.json 2> err.txt &
+	GATE_T3105_SECRET=s3cret setsid "$PGS" --hold scratch > out.json 2> err.txt &
 	HOLD=$!
 	test_cleanup "kill -KILL -- -$HOLD"
 	wait_until 60 test -s out.json
@@ -57,6 +57,16 @@ test_expect_success 'the scratch server listens on its socket only (no TCP)' '
 	! ss -Hlunp | grep -q "pid=$pm," &&
 	test "$(stat -c %a%U "$dir")" = 700postgres &&
 	kill -KILL "$HOLD" && wait_until 60 gone "$dir"
+'
+
+test_expect_success 'the server runs as postgres with a clean environment (nothing of gate secret)' '
+	hold_run && pm=$(field postmaster) &&
+	test "$(stat -c %U "/proc/$pm")" = postgres &&
+	tr "\0" "\n" <"/proc/$pm/environ" >env.txt &&
+	grep -qx "HOME=$(getent passwd postgres | cut -d: -f6)" env.txt &&
+	grep -qx "USER=postgres" env.txt && grep -q "^PATH=" env.txt &&
+	! grep -q s3cret env.txt &&
+	kill -KILL "$HOLD" && wait_until 60 gone "$(field dir)"
 '
 
 test_expect_success 'killed alone (SIGKILL): the guardian stops the server and removes the directory' '

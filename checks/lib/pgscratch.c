@@ -29,6 +29,7 @@
 #include "kit/alloc.h"
 #include "kit/clock.h"
 #include "kit/spawn.h"
+#include "kit/strbuf.h"
 #include "lib/proc.h"
 #include "pgscratch_int.h"
 
@@ -436,6 +437,44 @@ static const char *newest_bindir(void)
 
 /* ---- tools as the user ---- */
 
+extern char **environ;
+
+/* Variables of gate's environment the tools and the server keep: where
+ * programs are, the locale and zone, and pgBackRest's own configuration
+ * (PGBACKREST_*: a repository's location or key may be given so).
+ * Nothing else of gate's (another check's password) reaches a process
+ * of the scratch user. */
+static int kept_var(const char *e)
+{
+	static const char *const keep[] = {
+		"PATH=", "TZ=", "LANG=", "LC_ALL=", "LC_CTYPE=", "PGBACKREST_"};
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (!strncmp(e, keep[i], strlen(keep[i])))
+			return 1;
+	return 0;
+}
+
+char **pgs_env(const struct pgscratch *s)
+{
+	size_t n = 0, k = 0;
+	while (environ[n])
+		n++;
+	char **env = xcalloc(n + 5, sizeof(char *));
+	int path = 0;
+	for (size_t i = 0; i < n; i++)
+		if (kept_var(environ[i])) {
+			path |= !strncmp(environ[i], "PATH=", 5);
+			env[k++] = xstrdup(environ[i]);
+		}
+	if (!path)
+		env[k++] = xstrdup("PATH=/usr/local/bin:/usr/bin:/bin");
+	env[k++] = xasprintf("HOME=%s", s->home ? s->home : "/");
+	env[k++] = xasprintf("USER=%s", s->user ? s->user : "");
+	env[k++] = xasprintf("LOGNAME=%s", s->user ? s->user : "");
+	env[k] = NULL;
+	return env;
+}
+
 /* The line of a tool's stderr that says why: the first with an error's
  * mark, else the last. */
 static void why_line(const char *err, char *buf, size_t len)
@@ -473,22 +512,18 @@ int pgscratch_run_as_user(struct pgscratch *s, char *const argv[], char **out, s
 {
 	struct spawn_ids ids;
 	pgs_ids(s, &ids);
-	char *env[4];
-	env[0] = xasprintf("HOME=%s", s->home ? s->home : "/");
-	env[1] = xasprintf("USER=%s", s->user ? s->user : "");
-	env[2] = xasprintf("LOGNAME=%s", s->user ? s->user : "");
-	env[3] = NULL;
+	char **env = pgs_env(s);
 	int64_t left = pgs_budget_end(s) - gate_mono_ms();
 	struct proc_opts o = {.timeout_ms = left > 1 ? left : 1,
 	                      .max_out = out && max_out ? max_out : 1,
 	                      .max_err = 256u << 10,
 	                      .env_add = env,
+	                      .env_clear = 1,
 	                      .ids = s->switch_ids ? &ids : NULL,
 	                      .cwd = s->dir};
 	struct proc_result pr;
 	proc_run(argv, &o, &pr);
-	for (int i = 0; i < 3; i++)
-		free(env[i]);
+	strv_free(env);
 	const char *tool = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	int ok = pr.started && pr.exited && !pr.timed_out && pr.exit_code == 0;
 	if (!ok) {

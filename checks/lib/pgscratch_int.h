@@ -19,6 +19,8 @@ void pgs_guard_tell(struct pgscratch *s, pid_t pid);
 /* The gate_mono_ms() time the waits end: a little before the deadline,
  * so the message says what was slow. */
 int64_t pgs_budget_end(const struct pgscratch *s);
+/* The environment of the scratch user's processes (strv_free). */
+char **pgs_env(const struct pgscratch *s);
 /* Stop our own server child: SIGINT, SIGQUIT, SIGKILL, each after a grace. */
 void pgs_stop_server(struct pgscratch *s);
 

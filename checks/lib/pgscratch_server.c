@@ -279,7 +279,9 @@ int pgscratch_start(struct pgscratch *s, const char *const *extra, char *msg, si
 	pgs_ids(s, &ids);
 	/* In this process group (the core's kill of it stops the server),
 	 * killed should this process die first. */
+	char **env = pgs_env(s);
 	struct spawn_opts o = {.argv = argv,
+	                       .envp = env,
 	                       .in = SPAWN_DEVNULL,
 	                       .out = log,
 	                       .err = log,
@@ -291,6 +293,7 @@ int pgscratch_start(struct pgscratch *s, const char *const *extra, char *msg, si
 	s->up_at_ms = s->ready_at_ms = 0;
 	int r = spawn_start(&sp, &o);
 	close(log);
+	strv_free(env);
 	if (r < 0) {
 		snprintf(msg, msglen, "cannot run %s: %s: %s", argv[0], spawn_step_name(sp.failed),
 		         strerror(sp.error));

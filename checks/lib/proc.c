@@ -39,11 +39,12 @@ static void sink_add(struct sink *s, const char *p, size_t n)
 	strbuf_add(&s->sb, p, n);
 }
 
-/* Build environ + additions (additions replace same-named variables). */
-static char **build_env(char *const *add)
+/* Build environ + additions (additions replace same-named variables);
+ * only the additions when clear. */
+static char **build_env(char *const *add, int clear)
 {
 	size_t n = 0, k = 0;
-	while (environ[n])
+	while (!clear && environ[n])
 		n++;
 	while (add && add[k])
 		k++;
@@ -186,7 +187,7 @@ int proc_run(char *const *argv, const struct proc_opts *opts, struct proc_result
 	 * kills a check's group at its deadline, when gate is stopped by a
 	 * signal, and when the check ends, and that takes the tool and
 	 * whatever it started along.  And it dies with its parent. */
-	char **env = build_env(opts->env_add);
+	char **env = build_env(opts->env_add, opts->env_clear);
 	struct spawn_opts so = {.argv = argv,
 	                        .envp = env,
 	                        .in = SPAWN_DEVNULL,

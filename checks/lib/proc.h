@@ -40,6 +40,8 @@ struct proc_opts {
 	 * as the caller, where it is. */
 	const struct spawn_ids *ids;
 	const char *cwd;
+	/* The environment is env_add alone, nothing of the caller's. */
+	int env_clear;
 };
 
 /* Run argv[0] (searched in PATH) with argv; stdin is /dev/null.  Returns 0

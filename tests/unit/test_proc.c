@@ -212,15 +212,16 @@ static void test_background_process_stays_in_our_group(void **state)
 	proc_result_release(&r);
 }
 
-static void test_tool_dies_with_its_parent(void **state)
+/* A process (a check, here a fork of the test) runs a tool (with opts)
+ * and is SIGKILLed: the tool goes too (parent-death signal), though its
+ * parent could not kill it. */
+static void dies_with_its_parent(const struct proc_opts *opts)
 {
-	/* A process (a check, here a fork of the test) runs a tool and is
-	 * SIGKILLed: the tool goes too (parent-death signal), though its
-	 * parent could not kill it. */
 	char pidfile[] = "/tmp/gate-test-proc-XXXXXX";
 	int fd = mkstemp(pidfile);
 	assert_true(fd >= 0);
 	close(fd);
+	unlink(pidfile); /* the tool's mv makes it (as another user, too) */
 	char script[256];
 	snprintf(script, sizeof(script), "echo $$ >%s.tmp && mv %s.tmp %s && exec sleep 30",
 	         pidfile, pidfile, pidfile);
@@ -228,7 +229,7 @@ static void test_tool_dies_with_its_parent(void **state)
 	assert_true(check >= 0);
 	if (check == 0) {
 		struct proc_result r;
-		proc_run(ARGV("sh", "-c", script), NULL, &r);
+		proc_run(ARGV("sh", "-c", script), opts, &r);
 		_exit(0);
 	}
 	pid_t tool = 0;
@@ -252,6 +253,36 @@ static void test_tool_dies_with_its_parent(void **state)
 	if (!died)
 		kill(tool, SIGKILL);
 	assert_true(died);
+}
+
+static void test_tool_dies_with_its_parent(void **state)
+{
+	(void)state;
+	dies_with_its_parent(NULL);
+}
+
+/* As another user (root only): its uid, gid, groups and directory are
+ * set, and the parent-death signal still holds (a change of credentials
+ * clears it: it must be set after). */
+static void test_runs_as_another_user(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	const gid_t groups[] = {65534};
+	const struct spawn_ids ids = {.uid = 65534, .gid = 65534, .groups = groups, .ngroups = 1};
+	struct proc_opts o = {.ids = &ids, .cwd = "/"};
+	struct proc_result r;
+	assert_int_equal(proc_run(ARGV("sh", "-c", "id -u; id -g; id -G; pwd"), &o, &r), 0);
+	assert_int_equal(r.exit_code, 0);
+	assert_string_equal(r.out, "65534\n65534\n65534\n/\n");
+	proc_result_release(&r);
+	o.cwd = "/nonexistent-gate-dir";
+	assert_int_equal(proc_run(ARGV("true"), &o, &r), -1);
+	assert_int_equal(r.exec_errno, ENOENT);
+	proc_result_release(&r);
+	o.cwd = NULL;
+	dies_with_its_parent(&o);
 }
 
 static void test_child_closing_its_pipes_is_bounded(void **state)
@@ -418,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_grandchild_holding_the_pipes),
 		cmocka_unit_test(test_background_process_stays_in_our_group),
 		cmocka_unit_test(test_tool_dies_with_its_parent),
+		cmocka_unit_test(test_runs_as_another_user),
 		cmocka_unit_test(test_child_closing_its_pipes_is_bounded),
 		cmocka_unit_test(test_no_timeout_when_fast),
 		cmocka_unit_test(test_truncation),

@@ -150,12 +150,9 @@ static void test_builtins(void **state)
 	registry_init(&reg);
 	registry_add_builtins(&reg, gate_builtin_modules);
 	assert_int_equal(reg.nfailures, 0);
-	const struct gate_module *mods[] = {
-		&gate_builtin_exec, &gate_builtin_postgres, &gate_builtin_backup,
-		&gate_builtin_http, &gate_builtin_systemd,
-	};
-	size_t want = 0;
-	for (size_t i = 0; i < 5; i++) {
+	const struct gate_module *const *mods = gate_builtin_modules;
+	size_t want = 0, n = 0;
+	for (size_t i = 0; mods[i]; i++, n++) {
 		want += mods[i]->ntypes;
 		for (size_t t = 0; t < mods[i]->ntypes; t++) {
 			const struct gate_registry_entry *e = registry_find(&reg,
@@ -164,7 +161,11 @@ static void test_builtins(void **state)
 			assert_string_equal(e->origin, "built-in");
 		}
 	}
+	assert_true(n >= 6);
 	assert_int_equal(reg.ntypes, want);
+	/* the restore rehearsals are marked, the other checks not */
+	assert_true(registry_find(&reg, "pgbackrest.restore")->rehearsal);
+	assert_false(registry_find(&reg, "pgbackrest.backup")->rehearsal);
 	registry_release(&reg);
 }
 
