@@ -107,6 +107,7 @@ static void test_record_shapes(void **state)
 	assert_string_equal(json_string_value(json_object_get(rec, "outcome")), "error");
 	json_decref(rec);
 	json_decref(details);
+	json_decref(c.params);
 	json_t *empty = json_object();
 	fill(&r, &c, CHECK_ERROR, empty);
 	rec = rehearsal_record(&r, &c, &run, 0);
