@@ -14,8 +14,10 @@
 #   pgbr-interrupted gate rehearse stopped by SIGTERM mid-rehearsal
 #   bb-pass          a pass of a base backup directory
 #   file-pass        a pass of a dump file
+# and two of the real pgbackrest.restore (below).
 # Writes tests/data/recorded/rehearse/records/<case>.json and
-# fuzz/corpus/rehearsal_record/rec-<case>.json.  Needs cc and pkg-config.
+# fuzz/corpus/rehearsal_record/rec-<case>.json.  Needs cc, pkg-config, root
+# (the servers run as postgres) and what scripts/install-deps.sh installs.
 #
 #   GATE_BUILD_DIR=$PWD/build tests/tools/record-rehearsal-records.sh
 set -u
@@ -74,3 +76,37 @@ wait "$pid"
 cp st/*.json "$R/pgbr-interrupted.json" && cp st/*.json "$C/rec-pgbr-interrupted.json" && echo "recorded pgbr-interrupted"
 record bb-pass pass "$BB"
 record file-pass pass "$FILE"
+
+# The real pgbackrest.restore on a real PostgreSQL 15 primary and
+# pgBackRest 2.45 repository (tests/lib/pgbackrest.sh): a pass, then a
+# failed probe, of the same backup.
+#   real-pgbr-pass   rows of a table counted on the restored copy
+#   real-pgbr-fail   the same backup, a probe asking for more rows
+. "$GATE_SOURCE_DIR/tests/lib/pg.sh"
+. "$GATE_SOURCE_DIR/tests/lib/pgbackrest.sh"
+test_cleanup pg_stop_all
+pg_primary_start primary >/dev/null || exit 1
+pg_psql primary "create table t as select generate_series(1, 100) as n" >/dev/null
+pgbr_setup primary && pgbr_backup full || exit 1
+mkdir -m 755 real
+# real CASE MIN: one rehearsal of the newest backup, its record kept
+real() {
+	rm -rf st && mkdir -m 700 st
+	write_rb rb.yaml <<EOR
+version: 1
+name: nightly
+checks:
+  - id: $1
+    type: pgbackrest.restore
+    with:
+      stanza: demo
+      config: $PGBR_CONF
+      scratch_dir: $TEST_TMP/real
+      probes:
+        - {name: rows, sql: "select count(*) from t", min: $2}
+EOR
+	"$GATE_BIN" rehearse -q --state-dir st rb.yaml >/dev/null 2>&1
+	cp st/*.json "$R/$1.json" && cp st/*.json "$C/rec-$1.json" && echo "recorded $1 (label $(pgbr_last_label))"
+}
+real real-pgbr-pass 100
+real real-pgbr-fail 1000

@@ -4,7 +4,8 @@
  * rehearse` wrote (tests/data/recorded/rehearse/records/, re-recorded by
  * tests/tools/record-rehearsal-records.sh, in the order that script gives: the
  * older backup's pass, the newest's pass, then its fail, error, a crash
- * that named no backup, an interrupted one).  Each row gives the records
+ * that named no backup, an interrupted one), all of the test rehearsal
+ * type, and then a pass and a failed probe of the real pgbackrest.restore.  Each row gives the records
  * the state directory holds, the newest backup, "now" as seconds after
  * the newest backup's passing rehearsal, and what the judge must say. */
 #include <stdarg.h>
@@ -28,7 +29,8 @@ static char *slurp(const char *name, size_t *len)
 	         src ? src : ".", name);
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		fail_msg("cannot open %s (tests/tools/record-rehearsal-records.sh records it)", path);
+		fail_msg("cannot open %s (tests/tools/record-rehearsal-records.sh records it)",
+		         path);
 	char *buf = calloc(1, 1 << 20);
 	assert_non_null(buf);
 	*len = fread(buf, 1, (1 << 20) - 1, f);
@@ -46,9 +48,18 @@ static void load(struct bk_reh_record *rec, const char *name)
 	free(text);
 }
 
+static void load(struct bk_reh_record *rec, const char *name);
+
 /* The newest backups the rows name. */
 static json_t *identity(const char *which)
 {
+	if (!strcmp(which, "real")) { /* what the real pgbackrest.restore named */
+		struct bk_reh_record rec;
+		load(&rec, "real-pgbr-pass");
+		json_t *id = json_deep_copy(rec.backup);
+		bk_reh_record_release(&rec);
+		return id;
+	}
 	if (!strcmp(which, "new"))
 		return json_pack("{s:s,s:s,s:i,s:s}", "kind", "pgbackrest", "stanza", "demo",
 		                 "repo", 1, "label", "20261128-020000F");
@@ -140,6 +151,12 @@ static const struct row rows[] = {
          "*rehearsal passed*"},
 	{"file rewritten since", "file-pass", "file-touched", "/var/backups/pg/*.dump", "file", 60,
          "48h", GATE_FAIL, "no rehearsal of *as it was before)"},
+	{"the real pgbackrest.restore passed", "real-pgbr-pass pgbr-pass", "real", "demo",
+         "pgbackrest", 600, "48h", GATE_PASS, "backup 20*F: rehearsal passed *"},
+	{"the real pgbackrest.restore, then a failed probe", "real-pgbr-pass real-pgbr-fail",
+         "real", "demo", "pgbackrest", 600, "48h", GATE_FAIL,
+         "last rehearsal of backup 20*F failed at *: probe 'rows' (select count(*) from t): 100 "
+         "is below min 1000"},
 	{"a pgbackrest record does not prove a file", "pgbr-pass", "file", "/var/backups/pg/*.dump",
          "file", 60, "48h", GATE_FAIL, "no rehearsal of *"},
 };
