@@ -79,6 +79,16 @@ test_expect_success 'a passing rehearsal: exit 0, one record, 0600 in a new 0700
 	test "$(json_get out.json "checks" | grep -c plain)" = 0
 '
 
+test_expect_success 'a rehearsal without a timeout gets 1h under gate rehearse, 30s under gate check' '
+	test "$(json_get out.json .checks[0].details.timeout_ms)" -gt $((3600000 - 60000)) &&
+	test "$(json_get out.json .checks[0].details.timeout_ms)" -le 3600000 &&
+	gate check -f json pass.yaml >check.json 2>/dev/null &&
+	test "$(json_get check.json .checks[0].details.timeout_ms)" -le 30000 &&
+	sed "s/^name: nightly$/name: nightly\ntimeout: 90s/" pass.yaml >short.yaml && chmod 644 short.yaml &&
+	gate rehearse -f json --state-dir st/rehearsals short.yaml >short.json 2>/dev/null &&
+	test "$(json_get short.json .checks[0].details.timeout_ms)" -le 90000
+'
+
 test_expect_success 'the run is audited like every decision (mode rehearse)' '
 	test "$(wc -l <audit.jsonl)" = 1 &&
 	/usr/bin/python3 -c "

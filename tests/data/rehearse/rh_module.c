@@ -99,7 +99,8 @@ static void rh_run(const json_t *params, const struct gate_run_env *env, struct 
 	                        strcmp(mode, "fail") != 0, "phases_ms", "restore", 12, "start", 3,
 	                        "probes", 1, "scratch_dir", "/var/tmp/gate-rehearsal-test");
 	json_object_set_new(res->details, "rehearsal", reh);
-	(void)env;
+	/* the attempt's budget, for the tests of the default timeouts */
+	json_object_set_new(res->details, "timeout_ms", json_integer(env->timeout_ms));
 	if (!strcmp(mode, "pass"))
 		gate_result_set(res, GATE_PASS, "backup restored in 0.1 s; 1 probe passed");
 	else if (!strcmp(mode, "fail"))
