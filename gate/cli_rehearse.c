@@ -229,6 +229,21 @@ static int parse_args(int argc, char **argv, struct cli_opts *o, const char **ru
 	return -1;
 }
 
+/* The caller's signal mask, while the stop signals are held back after
+ * the rehearsals ended. */
+static sigset_t old_mask;
+static int masked;
+
+/* The signals that stop gate (the runner's: runner.h). */
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGQUIT);
+}
+
 /* The state directory, usable before anything runs; 0 or 78. */
 static int state_dir_ready(const char *dir)
 {
@@ -248,6 +263,12 @@ static int rehearse(struct cli_session *s, struct runbook *sub, const char *dir,
 		msg_warn("cannot become the rehearsals' subreaper: %s", strerror(errno));
 	s->have_ev = 1;
 	cli_evaluate_into(s, &s->ev, &s->wf, sub, EVAL_MODE_REHEARSE, NULL);
+	/* A stop signal from here on waits until the records, the audit
+	 * and the rehearsals' leftovers are done (cli_rehearse_main). */
+	sigset_t stop;
+	stop_signals(&stop);
+	sigprocmask(SIG_BLOCK, &stop, &old_mask);
+	masked = 1;
 	int written = write_records(s, sub, dir, *stopped);
 	cli_audit(s, AUDIT_DECISION);
 	cli_report(s);
@@ -294,5 +315,8 @@ out:
 		signal(stopped, SIG_DFL);
 		raise(stopped);
 	}
+	/* One that came after the rehearsals ended does what it would have. */
+	if (masked)
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	return rc;
 }

@@ -89,6 +89,18 @@ test_expect_success 'a rehearsal cut at its deadline: an error record, nothing l
 	case "$(json_get "$rec" .summary)" in *"timed out"*|*timeout*) ;; *) false ;; esac
 '
 
+test_expect_success 'a stop signal while gate waits for a slow guardian: it still waits, then dies of it' '
+	sed "s/      mode: hang/      mode: hang\n      guard_delay: 4s/" t.yaml >hang.yaml && chmod 644 hang.yaml &&
+	rehearse_bg st-slow &&
+	wait_until 60 sh -c "ls st-slow/*.json" &&
+	echo "record written; scratch $SDIR" && test -d "$SDIR" &&
+	kill -TERM $GPID &&
+	rc=0 && wait $GPID || rc=$? &&
+	echo "exit status $rc" && test "$rc" = 143 &&
+	gone &&
+	test "$(json_get "$(ls st-slow/*.json)" .outcome)" = error
+'
+
 # ---- the real pgbackrest.restore ----
 
 pg_primary_start primary || exit 1

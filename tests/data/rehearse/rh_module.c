@@ -11,7 +11,8 @@
  *     group (as a real scratch server) and a guardian in a session of its own that, when the check
  *     process is gone (its pipe closes), kills the server and removes the
  *     directory -- the way a real scratch server is guarded -- writes the
- *     directory's path to scratch_dir/current, and waits forever.
+ *     directory's path to scratch_dir/current, and waits forever; the
+ *     guardian first waits guard_delay (a slow cleanup).
  * rh.plain is an ordinary check (gate rehearse does not run it). */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gate/module.h>
@@ -31,6 +33,7 @@ static const struct gate_param rh_params[] = {
 	{"scratch_dir", GATE_P_STRING, 0, NULL, NULL, "hang: where the scratch dir goes"},
 	{"stanza", GATE_P_STRING, 0, NULL, NULL, "the source, as the real types name it"},
 	{"path", GATE_P_STRING, 0, NULL, NULL, "the source, as the real types name it"},
+	{"guard_delay", GATE_P_DURATION, 0, "0s", NULL, "hang: the guardian waits this long"},
 	{"password", GATE_P_STRING, GATE_PF_SECRET, NULL, NULL, "a secret"},
 	{"conninfo", GATE_P_STRING, 0, NULL, NULL, "a conninfo"},
 	{NULL, 0, 0, NULL, NULL, NULL},
@@ -51,7 +54,7 @@ static void rm_dir(const char *dir)
 	rmdir(dir);
 }
 
-static void hang(const char *parent)
+static void hang(const char *parent, int64_t delay_ms)
 {
 	char dir[4096], f[4200];
 	snprintf(dir, sizeof(dir), "%s/gate-rehearsal-XXXXXX", parent);
@@ -73,6 +76,9 @@ static void hang(const char *parent)
 		close(pfd[1]);
 		char c;
 		while (read(pfd[0], &c, 1) > 0)
+			;
+		struct timespec ts = {delay_ms / 1000, (delay_ms % 1000) * 1000000};
+		while (nanosleep(&ts, &ts) < 0)
 			;
 		kill(server, SIGKILL);
 		rm_dir(dir);
@@ -111,7 +117,8 @@ static void rh_run(const json_t *params, const struct gate_run_env *env, struct 
 	else if (!strcmp(mode, "crash"))
 		raise(SIGSEGV);
 	else if (!strcmp(mode, "hang"))
-		hang(gate_param_str(params, "scratch_dir"));
+		hang(gate_param_str(params, "scratch_dir"),
+		     gate_param_int(params, "guard_delay", 0));
 }
 
 static void plain_run(const json_t *params, const struct gate_run_env *env, struct gate_result *res)
