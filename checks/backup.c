@@ -8,6 +8,7 @@
  * the tools print a bad result and still exit 0, so every check parses
  * what the tool says and never trusts its exit status alone. */
 #include "backup.h"
+#include "backup_rehearsed_judge.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -388,6 +389,15 @@ static const struct gate_check_type backup_types[] = {
          "the table of contents of a custom-format dump; `[pg_restore, -f, "
          "/dev/null, \"{path}\"]` reads all of it.",
          file_params, validate_file, bk_file_run},
+	{"backup.rehearsed", "newest backup restored by a recent, passing gate rehearse",
+         "Finds the newest backup of a pgBackRest stanza, a pg_basebackup glob or a "
+         "backup file glob the way pgbackrest.backup, backup.basebackup and "
+         "backup.file do, and reads the records gate rehearse wrote: passes when a "
+         "passing rehearsal of that very backup started within max_age and no "
+         "failed one came after it. No record, an old one, a failed one, or only "
+         "rehearsals of an older backup fail, saying which; an unreadable state "
+         "directory or record is an error.",
+         bk_rehearsed_params, bk_rehearsed_validate, bk_rehearsed_run},
 };
 
 const struct gate_module gate_builtin_backup = {

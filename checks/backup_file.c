@@ -5,6 +5,7 @@
  * never read whole into memory) and an optional restore test (e.g.
  * `pg_restore --list`).  backup_file_judge.c judges what it gathered. */
 #include "backup.h"
+#include "backup_rehearsed_judge.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -253,4 +254,10 @@ void bk_file_run(const json_t *params, const struct gate_run_env *env, struct ga
 		proc_result_release(&f.restore);
 		strv_free(f.restore_argv);
 	}
+}
+
+/* backup.rehearsed finds the newest file the way this check does. */
+void bk_file_pick(struct bk_file_facts *f)
+{
+	pick_newest(f);
 }

@@ -44,6 +44,11 @@ struct cli_opts {
 	/* Appended: send the runbook's notifications (gate hook run; gate
 	 * run sends them itself; nothing else ever does, gate/notify.h). */
 	int notify;
+	/* Appended: rehearse --state-dir DIR (where records go). */
+	const char *state_dir;
+	/* Appended: rehearse: a stop signal while checks run is stored here
+	 * and gate does not die of it at once (runner.h); NULL elsewhere. */
+	int *stopped_by;
 };
 
 void cli_opts_init(struct cli_opts *o);
@@ -154,5 +159,10 @@ int cli_lock_main(int argc, char **argv);
 int cli_maintenance_main(int argc, char **argv);
 /* gate serve (gate/cli_serve.c). */
 int cli_serve_main(int argc, char **argv);
+
+/* gate rehearse (gate/cli_rehearse.c): the runbook's restore rehearsals,
+ * each result recorded (gate/rehearsal.h); its help text. */
+int cli_rehearse_main(int argc, char **argv);
+void cli_rehearse_help(void);
 
 #endif

@@ -232,6 +232,7 @@ static void help_gate(void)
 	       "  check   [OPTIONS] RUNBOOK                         evaluate and report only\n"
 	       "  lint    [OPTIONS] RUNBOOK...                      validate, contact nothing\n"
 	       "  checks  [TYPE]                                    list / describe check types\n"
+	       "  rehearse [OPTIONS] RUNBOOK                        restore rehearsals, recorded\n"
 	       "  wrap    install|list|remove ...                   guard commands on PATH\n"
 	       "  hook    run|install ...                           guard git pushes\n"
 	       "  lock    status|release [OPTIONS] RUNBOOK          who holds a runbook's locks\n"
@@ -261,6 +262,10 @@ int cli_help(const char *cmd)
 		{"lint", help_lint}, {"checks", help_checks}, {"version", help_version},
 		{"help", help_gate},
 	};
+	if (!strcmp(cmd, "rehearse")) { /* gate/cli_rehearse.c */
+		cli_rehearse_help();
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++) {
 		if (!strcmp(cmd, helps[i].name)) {
 			helps[i].fn();
@@ -287,6 +292,7 @@ enum {
 	OPT_WAIT,
 	OPT_INTERVAL,
 	OPT_CONFIRM,
+	OPT_STATE_DIR,
 };
 
 static const struct option longopts[] = {
@@ -307,6 +313,7 @@ static const struct option longopts[] = {
 	{"wait", required_argument, NULL, OPT_WAIT},
 	{"interval", required_argument, NULL, OPT_INTERVAL},
 	{"confirm", required_argument, NULL, OPT_CONFIRM},
+	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -314,6 +321,12 @@ static const struct option longopts[] = {
 /* Which options each command takes; the rest are usage errors there. */
 static int accepted(const char *cmd, int opt)
 {
+	if (!strcmp(cmd, "rehearse")) /* no command, no overrides, no waiting */
+		return opt != OPT_DRY_RUN && opt != OPT_WAIT && opt != OPT_INTERVAL &&
+		       opt != OPT_CONFIRM && opt != OPT_OVERRIDE && opt != OPT_REASON &&
+		       opt != OPT_BLOCKED_EXIT;
+	if (opt == OPT_STATE_DIR)
+		return 0;
 	if (!strcmp(cmd, "run"))
 		return 1;
 	if (!strcmp(cmd, "check"))
@@ -443,6 +456,11 @@ static int take_opt(const char *cmd, int opt, const char *arg, struct cli_opts *
 		if (!*arg)
 			return cli_usage_error(cmd, "--confirm wants this host's name");
 		o->confirm = arg;
+		return -1;
+	case OPT_STATE_DIR:
+		if (!*arg)
+			return cli_usage_error(cmd, "--state-dir must not be empty");
+		o->state_dir = arg;
 		return -1;
 	case 'h':
 		return cli_help(cmd);

@@ -83,6 +83,8 @@ const char *eval_mode_name(enum eval_mode m)
 		return "check";
 	case EVAL_MODE_DRY_RUN:
 		return "dry-run";
+	case EVAL_MODE_REHEARSE:
+		return "rehearse";
 	}
 	return "check";
 }

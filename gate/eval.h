@@ -14,7 +14,13 @@
 #include "module.h"
 #include "runbook.h"
 
-enum eval_mode { EVAL_MODE_RUN = 0, EVAL_MODE_CHECK = 1, EVAL_MODE_DRY_RUN = 2 };
+/* EVAL_MODE_REHEARSE: `gate rehearse` (only the restore rehearsals ran). */
+enum eval_mode {
+	EVAL_MODE_RUN = 0,
+	EVAL_MODE_CHECK = 1,
+	EVAL_MODE_DRY_RUN = 2,
+	EVAL_MODE_REHEARSE = 3,
+};
 
 /* A check's final status as reported (doc/report.md): pass, fail, error,
  * overridden (plus skip, shown as is and never a pass for a blocking check). */
@@ -102,6 +108,6 @@ void eval_init(struct eval *ev, const struct runbook *rb, enum eval_mode mode);
 void eval_release(struct eval *ev);
 
 const char *check_status_name(enum check_status st); /* "pass", ... */
-const char *eval_mode_name(enum eval_mode m);        /* "run", "check", "dry-run" */
+const char *eval_mode_name(enum eval_mode m);        /* "run", "check", "dry-run", "rehearse" */
 
 #endif

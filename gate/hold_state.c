@@ -31,22 +31,14 @@
 #include "hold_impl.h"
 #include "kit/alloc.h"
 #include "kit/io.h"
+#include "kit/statedir.h"
 #include "kit/timefmt.h"
 
 #define STATE_MAX (1024 * 1024)
 
 char *hold_state_dir(void)
 {
-	const char *e = getenv("GATE_STATE_DIR");
-	if (e && *e)
-		return xstrdup(e);
-	if (geteuid() == 0)
-		return xstrdup("/var/lib/gate");
-	e = getenv("XDG_STATE_HOME");
-	if (e && *e == '/')
-		return xasprintf("%s/gate", e);
-	e = getenv("HOME");
-	return xasprintf("%s/.local/state/gate", e && *e ? e : "/nonexistent");
+	return gate_state_dir(1);
 }
 
 char *hold_state_path(const char *dir, const char *runbook)

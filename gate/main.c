@@ -204,6 +204,7 @@ void cli_evaluate_into(struct cli_session *s, struct eval *ev, struct window_fac
 		.verbose = o->verbose,
 		.progress = pr.enabled ? progress_draw : NULL,
 		.progress_ud = &pr,
+		.stopped_by = o->stopped_by,
 	};
 	int64_t t0 = gate_mono_ms();
 	runner_run(ev, &ro);
@@ -568,6 +569,7 @@ int main(int argc, char **argv)
 		{"hook", cli_hook_main},
 		{"lock", cli_lock_main},
 		{"maintenance", cli_maintenance_main},
+		{"rehearse", cli_rehearse_main},
 		{"serve", cli_serve_main},
 		{"help", cmd_help},
 	};

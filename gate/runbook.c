@@ -177,6 +177,7 @@ static int load_check_settings(struct loader *L, const struct yt_node *n, struct
 			return -1;
 		if (c->timeout_ms <= 0)
 			return yt_error(L->err, v, "timeout must be greater than 0");
+		c->timeout_given = 1;
 	}
 	if ((v = yt_map_get(n, "retries"))) {
 		int64_t r;
@@ -271,6 +272,7 @@ static int load_top_settings(struct loader *L, const struct yt_node *root)
 			return -1;
 		if (rb->timeout_ms <= 0)
 			return yt_error(L->err, v, "timeout must be greater than 0");
+		rb->timeout_given = 1;
 	}
 	if ((v = yt_map_get(root, "audit"))) {
 		const struct yt_node *fv;

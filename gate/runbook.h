@@ -55,6 +55,9 @@ struct rb_check {
 	const struct gate_check_type *ct; /* NULL when the type's module failed to load */
 	char *unavailable;                /* when ct is NULL: why (module load error) */
 	struct rb_pos pos;                /* of the check's mapping */
+	/* Appended: the check sets `timeout:` itself (gate rehearse gives a
+	 * restore rehearsal without one a longer default). */
+	int timeout_given;
 };
 
 struct rb_window {
@@ -132,6 +135,8 @@ struct runbook {
 	/* Appended: `notify:`, in the order written (gate/notify.h). */
 	struct rb_notify *notify;
 	size_t nnotify;
+	/* Appended: the runbook sets `timeout:` itself (gate rehearse). */
+	int timeout_given;
 };
 
 /* --var NAME=VALUE from the command line: they replace runbook vars. */

@@ -655,10 +655,10 @@ static void stop_all(struct runner *r, int sig)
 		if (r->jobs[k].state == JOB_RUNNING)
 			kill_job(&r->jobs[k]);
 	stop_signals_release(r);
-	raise(sig);
-	const char *abbrev = sigabbrev_np(sig);
+	if (!r->opts->stopped_by || !(*r->opts->stopped_by = sig))
+		raise(sig); /* unless the caller asked to be told (runner.h) */
 	char msg[64];
-	snprintf(msg, sizeof(msg), "interrupted by SIG%s", abbrev ? abbrev : "?");
+	snprintf(msg, sizeof(msg), "interrupted by SIG%s", sigabbrev_np(sig) ?: "?");
 	for (size_t k = 0; k < r->njobs; k++) {
 		struct job *j = &r->jobs[k];
 		if (j->state == JOB_DONE)

@@ -27,6 +27,11 @@ struct runner_opts {
 	 * run, and once at the end; may be NULL. */
 	void (*progress)(const struct runner_progress *p, void *ud);
 	void *progress_ud;
+	/* Appended (gate rehearse): when set, a stop signal ends the run
+	 * instead of gate (every running check's group killed and reaped,
+	 * every check not done an error "interrupted by SIGTERM"), and its
+	 * number is stored here for the caller, who then dies of it. */
+	int *stopped_by;
 };
 
 /* Fill ev->results[0..rb->nchecks-1] for the runbook's checks (the policy

@@ -140,7 +140,7 @@ test_expect_success 'completion: syntax, and registered for gate' '
 
 test_expect_success 'completion: subcommands' '
 	complete_words gate "" >out &&
-	printf "%s\n" check checks help hook lint lock maintenance run serve version wrap >want && test_cmp want out &&
+	printf "%s\n" check checks help hook lint lock maintenance rehearse run serve version wrap >want && test_cmp want out &&
 	complete_words gate ch >out && printf "%s\n" check checks >want && test_cmp want out
 '
 
@@ -156,7 +156,8 @@ test_expect_success 'completion: options, formats, hooks, wrap subcommands' '
 	complete_words gate check -f "" >out && printf "%s\n" json junit nagios tap text >want && test_cmp want out &&
 	complete_words gate hook run "" >out && printf "%s\n" pre-push pre-receive update >want && test_cmp want out &&
 	complete_words gate wrap "" >out && printf "%s\n" install list remove >want && test_cmp want out &&
-	complete_words gate serve --l >out && test "$(cat out)" = --listen
+	complete_words gate serve --l >out && test "$(cat out)" = --listen &&
+	complete_words gate rehearse --st >out && test "$(cat out)" = --state-dir
 '
 
 test_expect_success 'completion: --override offers the ids of the runbook, includes too' '
