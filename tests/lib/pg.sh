@@ -106,12 +106,31 @@ pg_psql() {
 
 pg_pid() { head -n 1 "$PG_ROOT/$1/postmaster.pid" 2>/dev/null; }
 
+# _pg_shm_release DATADIR: the System V segment a killed postmaster leaves
+# (postmaster.pid's line 7: key and id) is removed once nothing is
+# attached to it and it is still that key, so a test that kills a server
+# leaves nothing in the machine's IPC table.
+_pg_shm_release() {
+	local key id info
+	read -r key id < <(sed -n 7p "$1/postmaster.pid" 2>/dev/null) || return 0
+	[ -n "$id" ] || return 0
+	for _ in $(seq 50); do
+		info=$(ipcs -m -i "$id" 2>/dev/null) || return 0
+		case $info in *"nattch=0"*) break ;; esac
+		sleep 0.1
+	done
+	[ "$(ipcs -m | awk -v id="$id" '$2 == id {print $1}')" = "$(printf '0x%08x' "$key")" ] &&
+		ipcrm -m "$id" 2>/dev/null
+	return 0
+}
+
 pg_stop() {
 	local name=$1
 	[ -f "$PG_ROOT/$name/postmaster.pid" ] || return 0
 	_pg_as "$PGBIN/pg_ctl" -D "$PG_ROOT/$name" -m fast -w -t 30 stop >/dev/null 2>&1 && return 0
 	local pid; pid=$(pg_pid "$name")
 	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	_pg_shm_release "$PG_ROOT/$name"
 	return 0
 }
 
