@@ -84,6 +84,13 @@ static void start_one(CURLM *multi, struct one *o, const struct notify_msg *m, i
 	curl_easy_setopt(o->c, CURLOPT_URL, m->url);
 	curl_easy_setopt(o->c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(o->c, CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075700
+	/* A name still being resolved when the POST is given up: its resolver
+	 * thread is left behind, not joined (libcurl otherwise waits for the
+	 * system resolver's own retries, a minute against a silent DNS server,
+	 * past the notifications' deadline). */
+	curl_easy_setopt(o->c, CURLOPT_QUICK_EXIT, 1L);
+#endif
 	curl_easy_setopt(o->c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(o->c, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(o->c, CURLOPT_CONNECTTIMEOUT_MS,

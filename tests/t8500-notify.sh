@@ -182,6 +182,41 @@ test_expect_success 'a receiver that never answers a block: exit 75 within the t
 	test_grep "notification failed" err
 '
 
+# A DNS server that never answers (a UDP socket bound and never read, in
+# a network namespace of the test's own, named by a resolv.conf bound over
+# /etc/resolv.conf there only): the name is still being resolved when the
+# POST is given up, and libcurl must not wait out the resolver's retries
+# (timeout:30 attempts:2, a minute) before gate exits.
+dns_ns_ok() { command -v unshare >/dev/null && unshare -rmn true 2>/dev/null; }
+if dns_ns_ok; then
+test_expect_success 'a silent DNS server: the block still exits within the notification timeout' '
+	rb rb.yaml "$T/nope" "  - url: http://gate-notify-test.example:8080/hook
+    timeout: 1s" &&
+	printf "nameserver 127.0.0.1\noptions timeout:30 attempts:2\n" >resolv.conf &&
+	cat >dns-ns.sh <<-EOF &&
+	ip link set lo up && mount --bind "$PWD/resolv.conf" /etc/resolv.conf || exit 99
+	$PY -c "import socket, time
+	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	s.bind((\"127.0.0.1\", 53))
+	open(\"dns.ready\", \"w\").close()
+	time.sleep(600)" &
+	dns=\$!
+	i=0; while [ ! -e dns.ready ] && [ \$i -lt 200 ]; do sleep 0.05; i=\$((i + 1)); done
+	"$GATE_BIN" run rb.yaml -- true 2>err; rc=\$?
+	kill \$dns; exit \$rc
+	EOF
+	t0=$(test_now_ms) &&
+	expect_status 75 unshare -rmn sh dns-ns.sh &&
+	t1=$(test_now_ms) &&
+	test -e dns.ready &&
+	test $((t1 - t0)) -lt $((1000 + TEST_SLACK_MS)) &&
+	test_grep "notification failed: notify 1 (http://gate-notify-test.example:8080/...): block" err
+'
+else
+	test_skip "a silent DNS server: the block still exits within the notification timeout" \
+		"unshare -rmn (user, mount and network namespaces) is not available"
+fi
+
 test_expect_success 'a 500: reported and audited, nothing else changes' '
 	recv reset &&
 	rb rb.yaml "$T/flag" "  - url: $U/hook?_status=500" &&
