@@ -572,7 +572,9 @@ char *serve_metrics_text(struct serve *sv)
 			.name = r->name,
 			.valid = r->valid,
 			.evaluated = r->have_res,
-			.allow = r->have_res && r->res.allow && r->res.report,
+			/* an evaluation of what a reload replaced never allows */
+			.allow = r->have_res && r->res.gen == r->gen && r->res.allow &&
+		                 r->res.report,
 			.report = r->res.json,
 			.at_s = r->res.at_s,
 			.duration_s = r->res.duration_s,

@@ -94,7 +94,7 @@ static const struct {
 } fields[] = {
 	[F_ALLOWED] = {"gate_runbook_allowed", "gauge",
                        "1 when the runbook's last evaluation allowed, 0 when it blocked, failed "
-                       "or has not ended yet",
+                       "or has not ended since the last reload",
                        0},
 	[F_VALID] = {"gate_runbook_valid", "gauge",
                      "1 when the runbook's last (re)load succeeded, 0 when it failed (the last "

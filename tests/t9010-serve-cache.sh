@@ -1,7 +1,8 @@
 #!/bin/bash
 # gate serve's cache and single-flight, counted in its own metrics
 # (gate_runbook_evaluations_total): an answer within --min-interval comes
-# from the cache even when the condition changed; SIGHUP drops the cache;
+# from the cache even when the condition changed; SIGHUP drops the cache
+# (and the metrics' decision with it);
 # a hundred concurrent requests while the runbook is stale cause one
 # evaluation (a check that takes 2 s keeps them together), all answered
 # with its decision; --min-interval 0 evaluates for every request that
@@ -48,6 +49,22 @@ test_expect_success 'SIGHUP drops the cache; 100 concurrent requests then cause 
 	test "$(serve_metric "$EVALS")" = 2 &&
 	curl -s -m 30 "$SERVE_URL/healthz/sf" >body &&
 	test_grep "^block: allow-file: exited 1$" body
+'
+reloads_are() { [ "$(grep -c "reloaded: 1 of 1 runbooks valid" "$SERVE_LOG")" = "$1" ]; }
+test_expect_success 'after SIGHUP, the metrics allow no more until an evaluation of the reload ended' '
+	touch allow &&
+	kill -HUP $SERVE_PID &&
+	wait_until 30 reloads_are 2 &&
+	test "$(serve_code /healthz/sf)" = 200 &&
+	test "$(serve_metric "gate_runbook_allowed{runbook=\"sf\"}")" = 1 &&
+	n=$(serve_metric "$EVALS") &&
+	rm allow &&
+	kill -HUP $SERVE_PID &&
+	wait_until 30 reloads_are 3 &&
+	# this scrape starts the evaluation (2 s): the last one is of the old load
+	test "$(serve_metric "gate_runbook_allowed{runbook=\"sf\"}")" = 0 &&
+	wait_until 60 serve_metric_is "$EVALS" $((n + 1)) &&
+	test "$(serve_metric "gate_runbook_allowed{runbook=\"sf\"}")" = 0
 '
 serve_stop
 test_expect_success 'stopped cleanly' 'test "$SERVE_RC" = 0'
