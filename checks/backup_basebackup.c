@@ -136,9 +136,7 @@ static char **verify_argv(const json_t *params, const char *dir)
 	return v;
 }
 
-/* The directories among the glob's matches, what each holds, and the
- * backup_label of each that looks complete. */
-static int scan_dirs(struct bk_bb_facts *f, glob_t *g)
+int bk_bb_scan(struct bk_bb_facts *f, glob_t *g)
 {
 	int gr = glob(f->pattern, GLOB_ONLYDIR, NULL, g);
 	if (gr != 0 && gr != GLOB_NOMATCH) {
@@ -162,6 +160,17 @@ static int scan_dirs(struct bk_bb_facts *f, glob_t *g)
 	return gr;
 }
 
+void bk_bb_scan_release(struct bk_bb_facts *f, glob_t *g, int gr)
+{
+	for (size_t i = 0; i < f->ndirs; i++)
+		free(f->dirs[i].label);
+	free(f->dirs);
+	f->dirs = NULL;
+	f->ndirs = 0;
+	if (gr == 0)
+		globfree(g);
+}
+
 void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
                        struct gate_result *res)
 {
@@ -171,7 +180,7 @@ void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
 		return;
 	}
 	glob_t g;
-	int gr = scan_dirs(&f, &g);
+	int gr = bk_bb_scan(&f, &g);
 	long best = bk_bb_pick(&f);
 	if (best >= 0) {
 		const char *dir = f.dirs[best].path;
@@ -196,9 +205,5 @@ void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
 		proc_result_release(&f.verify_pr);
 		strv_free(f.verify_argv);
 	}
-	for (size_t i = 0; i < f.ndirs; i++)
-		free(f.dirs[i].label);
-	free(f.dirs);
-	if (gr == 0)
-		globfree(&g);
+	bk_bb_scan_release(&f, &g, gr);
 }

@@ -39,9 +39,23 @@ static int newer(const struct stat *a, const struct stat *b)
 	return a->st_mtim.tv_nsec > b->st_mtim.tv_nsec;
 }
 
-/* The newest regular file among the glob's matches (sidecars excluded)
- * into f->path, size and mtime; the matches counted. */
-static void pick_newest(struct bk_file_facts *f)
+/* The stat a match is dated and sized by: its own for a regular file;
+ * with dump_dirs, a directory's toc.dat (pg_dump writes it last).  0 when
+ * the match is a candidate. */
+static int candidate_stat(const char *p, int dump_dirs, struct stat *s)
+{
+	if (stat(p, s))
+		return -1;
+	if (S_ISREG(s->st_mode))
+		return 0;
+	if (!dump_dirs || !S_ISDIR(s->st_mode))
+		return -1;
+	char toc[4096];
+	snprintf(toc, sizeof(toc), "%s/toc.dat", p);
+	return stat(toc, s) == 0 && S_ISREG(s->st_mode) ? 0 : -1;
+}
+
+void bk_file_pick(struct bk_file_facts *f, int dump_dirs)
 {
 	glob_t g;
 	struct stat st = {0};
@@ -59,7 +73,7 @@ static void pick_newest(struct bk_file_facts *f)
 		if (has_suffix(p, ".sha256"))
 			continue;
 		f->nmatch++;
-		if (stat(p, &s) || !S_ISREG(s.st_mode))
+		if (candidate_stat(p, dump_dirs, &s))
 			continue;
 		f->nregular++;
 		/* Ties go to the later name in glob order (sorted). */
@@ -217,7 +231,7 @@ static void file_fetch(const json_t *params, const struct gate_run_env *env,
                        struct bk_file_facts *f)
 {
 	f->pattern = gate_param_str(params, "path");
-	pick_newest(f);
+	bk_file_pick(f, 0);
 	if (!f->path)
 		return;
 	/* An empty file has nothing to checksum or restore: the size says it. */
