@@ -59,19 +59,17 @@ const char *bk_sha256_impl(void);
 
 /* ---- the choice of backup, shared with the restore rehearsals ---- */
 
+/* backup.basebackup's scan of the glob's directories (f->pattern set),
+ * for bk_bb_pick; glob g is freed by the caller when 0 is returned. */
+int bk_bb_scan(struct bk_bb_facts *f, glob_t *g);
 /* backup.file's choice: the newest regular file matching f->pattern (by
  * mtime, ties to the later name in glob order; .sha256 sidecars
  * excluded) into f->path (the caller frees it), f->size and f->mtime;
- * the matches counted (nmatch, nregular), glob's error in glob_err.
- * dump_dirs: a directory holding toc.dat (a pg_dump directory-format
- * dump, which writes toc.dat last) is also a candidate, dated and sized
- * by its toc.dat. */
-void bk_file_pick(struct bk_file_facts *f, int dump_dirs);
-/* backup.basebackup's candidates: the directories matching f->pattern,
- * what each holds, and the backup_label of each that looks complete
- * (bk_bb_pick chooses among them).  Returns glob()'s result;
- * bk_bb_scan_release(f, g, that result) frees what it made. */
-int bk_bb_scan(struct bk_bb_facts *f, glob_t *g);
-void bk_bb_scan_release(struct bk_bb_facts *f, glob_t *g, int gr);
+ * the matches counted (nmatch, nregular), glob's error in glob_err. */
+void bk_file_pick(struct bk_file_facts *f);
+/* The same, a directory holding toc.dat (a pg_dump directory-format
+ * dump, which writes toc.dat last) also a candidate, dated and sized by
+ * its toc.dat (dump.restore). */
+void bk_file_pick_dumps(struct bk_file_facts *f);
 
 #endif

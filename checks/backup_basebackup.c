@@ -136,7 +136,9 @@ static char **verify_argv(const json_t *params, const char *dir)
 	return v;
 }
 
-int bk_bb_scan(struct bk_bb_facts *f, glob_t *g)
+/* The directories among the glob's matches, what each holds, and the
+ * backup_label of each that looks complete. */
+static int scan_dirs(struct bk_bb_facts *f, glob_t *g)
 {
 	int gr = glob(f->pattern, GLOB_ONLYDIR, NULL, g);
 	if (gr != 0 && gr != GLOB_NOMATCH) {
@@ -160,17 +162,6 @@ int bk_bb_scan(struct bk_bb_facts *f, glob_t *g)
 	return gr;
 }
 
-void bk_bb_scan_release(struct bk_bb_facts *f, glob_t *g, int gr)
-{
-	for (size_t i = 0; i < f->ndirs; i++)
-		free(f->dirs[i].label);
-	free(f->dirs);
-	f->dirs = NULL;
-	f->ndirs = 0;
-	if (gr == 0)
-		globfree(g);
-}
-
 void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
                        struct gate_result *res)
 {
@@ -180,7 +171,7 @@ void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
 		return;
 	}
 	glob_t g;
-	int gr = bk_bb_scan(&f, &g);
+	int gr = scan_dirs(&f, &g);
 	long best = bk_bb_pick(&f);
 	if (best >= 0) {
 		const char *dir = f.dirs[best].path;
@@ -205,5 +196,15 @@ void bk_basebackup_run(const json_t *params, const struct gate_run_env *env,
 		proc_result_release(&f.verify_pr);
 		strv_free(f.verify_argv);
 	}
-	bk_bb_scan_release(&f, &g, gr);
+	for (size_t i = 0; i < f.ndirs; i++)
+		free(f.dirs[i].label);
+	free(f.dirs);
+	if (gr == 0)
+		globfree(&g);
+}
+
+/* backup.rehearsed finds the newest backup the way this check does. */
+int bk_bb_scan(struct bk_bb_facts *f, glob_t *g)
+{
+	return scan_dirs(f, g);
 }

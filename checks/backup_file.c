@@ -55,7 +55,9 @@ static int candidate_stat(const char *p, int dump_dirs, struct stat *s)
 	return stat(toc, s) == 0 && S_ISREG(s->st_mode) ? 0 : -1;
 }
 
-void bk_file_pick(struct bk_file_facts *f, int dump_dirs)
+/* The newest candidate among the glob's matches (sidecars excluded) into
+ * f->path, size and mtime; the matches counted. */
+static void pick_among(struct bk_file_facts *f, int dump_dirs)
 {
 	glob_t g;
 	struct stat st = {0};
@@ -87,6 +89,17 @@ void bk_file_pick(struct bk_file_facts *f, int dump_dirs)
 	f->path = best;
 	f->size = (uint64_t)st.st_size;
 	f->mtime = (int64_t)st.st_mtim.tv_sec;
+}
+
+/* The newest regular file among the glob's matches (sidecars excluded). */
+static void pick_newest(struct bk_file_facts *f)
+{
+	pick_among(f, 0);
+}
+
+void bk_file_pick_dumps(struct bk_file_facts *f)
+{
+	pick_among(f, 1);
 }
 
 const char *bk_sha256_impl(void)
@@ -231,7 +244,7 @@ static void file_fetch(const json_t *params, const struct gate_run_env *env,
                        struct bk_file_facts *f)
 {
 	f->pattern = gate_param_str(params, "path");
-	bk_file_pick(f, 0);
+	pick_newest(f);
 	if (!f->path)
 		return;
 	/* An empty file has nothing to checksum or restore: the size says it. */
@@ -267,4 +280,10 @@ void bk_file_run(const json_t *params, const struct gate_run_env *env, struct ga
 		proc_result_release(&f.restore);
 		strv_free(f.restore_argv);
 	}
+}
+
+/* backup.rehearsed finds the newest file the way this check does. */
+void bk_file_pick(struct bk_file_facts *f)
+{
+	pick_newest(f);
 }
