@@ -76,18 +76,7 @@ void bk_judge_date(struct bk_verdict *v, const char *what, const char *verb, int
 
 void bk_fmt_size(uint64_t b, char *buf, size_t len)
 {
-	static const char *unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
-	if (b < 1024) {
-		snprintf(buf, len, "%llu B", (unsigned long long)b);
-		return;
-	}
-	double v = (double)b / 1024.0;
-	int u = 0;
-	while (v >= 1024.0 && u < 4) {
-		v /= 1024.0;
-		u++;
-	}
-	snprintf(buf, len, v < 10 ? "%.2f %s" : "%.1f %s", v, unit[u]);
+	fmt_size_iec(b, buf, len);
 }
 
 /* ---- problems ---- */

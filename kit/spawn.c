@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,6 +97,20 @@ static void child_death_signal(const struct child_ctx *c)
 	}
 }
 
+/* Another user's credentials, and the working directory.  Raw system
+ * calls: libc's setuid() signals every thread of the caller, which a
+ * vfork child must not do. */
+static void child_ids(const struct child_ctx *c)
+{
+	const struct spawn_ids *id = c->o->ids;
+	if (id && (syscall(SYS_setgroups, id->ngroups, id->groups) < 0 ||
+	           syscall(SYS_setresgid, id->gid, id->gid, id->gid) < 0 ||
+	           syscall(SYS_setresuid, id->uid, id->uid, id->uid) < 0))
+		child_fail(c, SPAWN_IDS);
+	if (c->o->cwd && chdir(c->o->cwd) < 0)
+		child_fail(c, SPAWN_CWD);
+}
+
 /* want (a descriptor, SPAWN_INHERIT, SPAWN_DEVNULL) as fd target. */
 static int child_fd(int want, int target, int flags)
 {
@@ -143,6 +158,7 @@ __attribute__((noreturn)) static void child_main(const struct child_ctx *c)
 	if (o->group > 0 && setpgid(0, o->group) < 0)
 		child_fail(c, SPAWN_GROUP);
 	child_signals(o);
+	child_ids(c);
 	child_death_signal(c);
 	child_stdio(c);
 	if (o->core_limit)
@@ -273,6 +289,8 @@ const char *spawn_step_name(enum spawn_step step)
 		[SPAWN_DEATH_SIGNAL] = "parent-death signal",
 		[SPAWN_STDIO] = "stdio",
 		[SPAWN_EXEC] = "exec",
+		[SPAWN_IDS] = "setuid",
+		[SPAWN_CWD] = "chdir",
 	};
 	return (unsigned)step < sizeof(names) / sizeof(names[0]) ? names[step] : "start";
 }

@@ -38,6 +38,14 @@
 #define SPAWN_INHERIT (-1) /* the caller's own 0, 1 or 2 */
 #define SPAWN_DEVNULL (-2) /* /dev/null */
 
+/* For spawn_opts.ids: who the child runs as. */
+struct spawn_ids {
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups; /* supplementary groups (getgrouplist) */
+	size_t ngroups;
+};
+
 /* For spawn_opts.group: */
 #define SPAWN_GROUP_NEW (-1) /* a process group of its own */
 
@@ -73,6 +81,13 @@ struct spawn_opts {
 	const sigset_t *mask;
 	/* RLIMIT_CORE set in the child; NULL: inherited. */
 	const struct rlimit *core_limit;
+	/* Run as another user: the supplementary groups, gid and uid set
+	 * in the child (by raw system calls: a vfork child must not use
+	 * libc's all-threads setxid), before the parent-death signal (a
+	 * change of credentials clears it).  NULL: as the caller. */
+	const struct spawn_ids *ids;
+	/* The child's working directory; NULL: the caller's. */
+	const char *cwd;
 };
 
 /* What could not be done (spawn.failed). */
@@ -84,6 +99,8 @@ enum spawn_step {
 	SPAWN_DEATH_SIGNAL, /* prctl, or ESRCH: the parent was already gone */
 	SPAWN_STDIO,        /* /dev/null or dup2 */
 	SPAWN_EXEC,
+	SPAWN_IDS, /* setgroups, setresgid, setresuid */
+	SPAWN_CWD, /* chdir */
 };
 
 struct spawn {

@@ -107,3 +107,19 @@ void fmt_utc_s(int64_t epoch_s, char *buf, size_t len)
 	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
 		snprintf(buf, len, "@%lld", (long long)epoch_s);
 }
+
+void fmt_size_iec(uint64_t b, char *buf, size_t len)
+{
+	static const char *unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	if (b < 1024) {
+		snprintf(buf, len, "%llu B", (unsigned long long)b);
+		return;
+	}
+	double v = (double)b / 1024.0;
+	int u = 0;
+	while (v >= 1024.0 && u < 5) {
+		v /= 1024.0;
+		u++;
+	}
+	snprintf(buf, len, v < 10 ? "%.2f %s" : "%.1f %s", v, unit[u]);
+}

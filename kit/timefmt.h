@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Times and durations written for people and reports. */
+/* Times, durations and sizes written for people and reports. */
 #ifndef GATE_KIT_TIMEFMT_H
 #define GATE_KIT_TIMEFMT_H
 
@@ -26,5 +26,9 @@ void fmt_duration_ms(int64_t ms, char *buf, size_t len);
  * "40s", "12m05s", "3h05m", "2d03h", "-40s" (truncated, never rounded up
  * past what is known). */
 void fmt_duration_approx(int64_t ms, char *buf, size_t len);
+
+/* A size for people, in IEC units: "812 B", "5.30 MiB", "1.02 GiB",
+ * "34.5 GiB". */
+void fmt_size_iec(uint64_t bytes, char *buf, size_t len);
 
 #endif

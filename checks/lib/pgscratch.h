@@ -50,6 +50,21 @@ struct pgscratch {
 	pid_t postmaster; /* 0 when not running */
 	int guard_fd;     /* write end of the guardian's pipe; -1 when none */
 	int64_t deadline_ms;
+	/* ---- added with the implementation ---- */
+	pid_t guardian; /* 0 when none */
+	int pm_pidfd;   /* the postmaster's pidfd; -1 when none */
+	int switch_ids; /* 1: the user differs from gate's: tools and the server
+	                   * run with setgroups/setgid/setuid (gate is root) */
+	gid_t *groups;  /* the user's supplementary groups */
+	size_t ngroups;
+	char *home;       /* the user's home (HOME for its tools) */
+	char *user;       /* its name */
+	int bindir_given; /* bindir came from the options: PG_VERSION does not change it */
+	/* gate_mono_ms() times of the server's start: spawned, first answer
+	 * to a ping (up), accepting connections (ready); and the durations
+	 * of pgscratch_destroy's stop and removal (ms; -1 before). */
+	int64_t spawned_at_ms, up_at_ms, ready_at_ms;
+	int64_t stop_ms, cleanup_ms;
 };
 
 /* Make the scratch directory and start its guardian, after checking that
@@ -113,5 +128,40 @@ int pgscratch_probes_validate(const json_t *probes, char *msg, size_t msglen);
  * nothing left to do.  Safe to call more than once and on a pgscratch
  * that was never created (zeroed). */
 void pgscratch_destroy(struct pgscratch *s);
+
+/* pgscratch_probes with probes that name no database run against
+ * default_db ("postgres" when NULL). */
+int pgscratch_probes_db(struct pgscratch *s, const json_t *probes, const char *default_db,
+                        json_t **out, char *msg, size_t msglen);
+
+/* ---- the pure parts (checks/lib/pgscratch_judge.c), no I/O ---- */
+
+/* Margin on top of a restore's size: 10% of it and at least 64 MiB. */
+uint64_t pgscratch_margin(uint64_t need_bytes);
+/* 0 when avail_bytes holds need_bytes plus the margin; else -1 with the
+ * message pgscratch_create gives (dir names the filesystem). */
+int pgscratch_space_check(const char *dir, uint64_t avail_bytes, uint64_t need_bytes, char *msg,
+                          size_t msglen);
+/* Why a server that exited before accepting connections did not: from
+ * its log (log_line_prefix and lc_messages as pgscratch_start sets them),
+ * the first FATAL or PANIC line that is not a refused connection, as
+ * "did not reach a consistent state: FATAL: ..." when the log shows a
+ * recovery, "did not start: FATAL: ..." otherwise, or the log's last
+ * line when it has no such line.  Always fills msg. */
+void pgscratch_log_reason(const char *log, char *msg, size_t msglen);
+/* A probe's value as JSON from its first column's text (NULL: SQL NULL)
+ * and type oid: bool as true/false, integers and numerics as numbers
+ * (text when out of range), json/jsonb parsed, the rest as strings. */
+json_t *pgscratch_probe_value(const char *text, unsigned oid);
+/* Judge one probe (a validated object) against its value: value NULL
+ * (the C pointer) means the query returned no row.  1 when it meets its
+ * expectation; 0 with why ("0 is below min 1000", "returned no row",
+ * "NULL is not a number", "false is not true"). */
+int pgscratch_probe_judge(const json_t *probe, const json_t *value, char *why, size_t whylen);
+/* The probe's expectation for reports: {min, max} or {equals} or null. */
+json_t *pgscratch_probe_expect(const json_t *probe);
+/* "probe 'accounts' (select count(*) from accounts)" or, with no name,
+ * "probe 2 (select ...)": the SQL on one line, cut to 80 characters. */
+void pgscratch_probe_label(const json_t *probe, size_t index, char *buf, size_t len);
 
 #endif

@@ -192,7 +192,9 @@ int proc_run(char *const *argv, const struct proc_opts *opts, struct proc_result
 	                        .in = SPAWN_DEVNULL,
 	                        .out = outp[1],
 	                        .err = errp[1],
-	                        .death_signal = SIGKILL};
+	                        .death_signal = SIGKILL,
+	                        .ids = opts->ids,
+	                        .cwd = opts->cwd};
 	struct spawn sp;
 	int started = spawn_start(&sp, &so) == 0;
 	free(env);

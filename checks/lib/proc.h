@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kit/spawn.h"
+
 struct proc_result {
 	int started;    /* 0: could not be started (see exec_errno) */
 	int exec_errno; /* ENOENT: not installed / not on PATH */
@@ -34,6 +36,10 @@ struct proc_opts {
 	 * (out stays empty). Return non-zero to stop reading and kill. */
 	int (*on_stdout)(const char *buf, size_t n, void *ud);
 	void *ud;
+	/* Run as another user, in another directory (kit/spawn.h); NULL:
+	 * as the caller, where it is. */
+	const struct spawn_ids *ids;
+	const char *cwd;
 };
 
 /* Run argv[0] (searched in PATH) with argv; stdin is /dev/null.  Returns 0
