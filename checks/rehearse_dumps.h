@@ -126,6 +126,17 @@ int rd_probes(struct pgscratch *s, const json_t *probes, json_t *rehearsal,
  * restored in 12.3 s; 2 probes passed".  ok: every step passed. */
 void rd_finish(struct pgscratch *s, json_t *rehearsal, int ok, const char *what, int64_t t0_ms,
                size_t nprobes, struct gate_result *res);
+/* The two types (listed in checks/rehearse.c once it is merged; these
+ * declarations move to checks/rehearse.h then). */
+#include "gate/module.h"
+void rd_basebackup_run(const json_t *params, const struct gate_run_env *env,
+                       struct gate_result *res);
+int rd_basebackup_validate(const json_t *params, const char **param, char *msg, size_t msglen);
+extern const struct gate_param rd_basebackup_params[];
+void rd_dump_run(const json_t *params, const struct gate_run_env *env, struct gate_result *res);
+int rd_dump_validate(const json_t *params, const char **param, char *msg, size_t msglen);
+extern const struct gate_param rd_dump_params[];
+
 /* What both types' validate() check: path, wal_path, scratch_dir, user
  * and pg_bindir not empty, scratch_dir and pg_bindir absolute, probes
  * well formed (pgscratch_probes_validate). */
