@@ -74,5 +74,9 @@ void bk_file_pick(struct bk_file_facts *f);
  * dump, which writes toc.dat last) also a candidate, dated and sized by
  * its toc.dat (dump.restore). */
 void bk_file_pick_dumps(struct bk_file_facts *f);
+/* The bytes of the regular files under dir; follow_links: symbolic links
+ * followed, as a copy with cp -L follows them (basebackup.restore's
+ * space); else not (backup.basebackup's size).  Not thread-safe. */
+uint64_t bk_tree_bytes(const char *dir, int follow_links);
 
 #endif
