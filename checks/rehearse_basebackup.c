@@ -4,7 +4,7 @@
  * copied into a scratch data directory and started there: crash recovery
  * from its backup_label to the end of the WAL it holds (no
  * recovery.signal), then the probes, then the server stopped and the
- * scratch directory removed (checks/lib/pgscratch.h).
+ * scratch directory removed (the shared steps of rehearse.h).
  *
  * The copy follows symbolic links (pg_wal made by --waldir), so that
  * nothing the scratch server writes lands outside the scratch directory;
@@ -23,7 +23,8 @@
 #include "backup.h"
 #include "kit/alloc.h"
 #include "kit/clock.h"
-#include "lib/pgscratch.h"
+#include "kit/io.h"
+#include "rehearse.h"
 #include "rehearse_dumps.h"
 
 #define MANIFEST_TAIL 4096
@@ -37,7 +38,7 @@ struct bb_pick {
 
 /* The backup: chosen, identified into rehearsal.backup.  0, or -1 with
  * res set. */
-static int choose(const json_t *params, struct bb_pick *b, json_t *rh, struct gate_result *res)
+static int choose(const json_t *params, struct bb_pick *b, struct rh *r, struct gate_result *res)
 {
 	struct bk_bb_facts f = {.pattern = gate_param_str(params, "path"), .manifest_mtime = -1};
 	glob_t g;
@@ -64,11 +65,10 @@ static int choose(const json_t *params, struct bb_pick *b, json_t *rh, struct ga
 				snprintf(b->start_file, sizeof(b->start_file), "%.24s", fp + 6);
 		}
 		snprintf(mpath, sizeof(mpath), "%s/backup_manifest", b->dir);
-		long n = rd_read_part(mpath, tail, MANIFEST_TAIL, 0);
+		long n = read_part(mpath, tail, MANIFEST_TAIL, 0);
 		b->have_checksum = n > 0 && rd_manifest_checksum(tail, (size_t)n, b->checksum) == 0;
-		json_object_set_new(rh, "backup",
-		                    rd_identity_basebackup(b->dir, b->start_time,
-		                                           b->have_checksum ? b->checksum : NULL));
+		rh_set_backup(r, rd_identity_basebackup(b->dir, b->start_time,
+		                                        b->have_checksum ? b->checksum : NULL));
 		if (!b->have_checksum) {
 			gate_result_set(res, GATE_FAIL,
 			                "backup %s: backup_manifest does not end with its "
@@ -166,19 +166,16 @@ static int copy_backup(struct pgscratch *s, const struct bb_pick *b, const char 
 	return 0;
 }
 
-void rd_basebackup_run(const json_t *params, const struct gate_run_env *env,
+void rh_basebackup_run(const json_t *params, const struct gate_run_env *env,
                        struct gate_result *res)
 {
-	json_t *rh = rd_rehearsal_init(res->details);
-	int64_t t0 = gate_mono_ms();
+	struct rh r;
+	rh_begin(&r, res);
 	struct bb_pick b = {0};
-	struct pgscratch s = {0};
-	struct pgscratch_opts o;
-	char msg[GATE_SUMMARY_MAX], what[PATH_MAX + 16] = "", ts[64];
+	char msg[GATE_SUMMARY_MAX], what[PATH_MAX + 16], ts[64];
 	const char *wal_path = gate_param_str(params, "wal_path");
-	const json_t *probes = json_object_get(params, "probes");
-	int ok = 0;
-	if (choose(params, &b, rh, res))
+	size_t passed = 0;
+	if (choose(params, &b, &r, res))
 		goto out;
 	snprintf(what, sizeof(what), "backup %s", b.dir);
 	if (has_tablespace(b.dir, ts, sizeof(ts))) {
@@ -194,38 +191,38 @@ void rd_basebackup_run(const json_t *params, const struct gate_run_env *env,
 		gate_result_set(res, GATE_ERROR, "%s", msg);
 		goto out;
 	}
-	rd_scratch_opts(params, env, &o);
-	if (pgscratch_create(&s, &o, rd_space_basebackup(rd_tree_bytes(b.dir), wal_bytes), msg,
-	                     sizeof(msg))) {
-		gate_result_set(res, GATE_ERROR, "%s", msg);
+	/* the copy follows symbolic links: so does its size */
+	if (rh_create(&r, params, env, rd_space_basebackup(bk_tree_bytes(b.dir, 1), wal_bytes),
+	              res))
 		goto out;
-	}
-	json_object_set_new(rh, "scratch_dir", json_string(s.dir));
 	int64_t t = gate_mono_ms();
-	int copied = copy_backup(&s, &b, wal_path, msg, sizeof(msg));
-	rd_phase(rh, "restore", gate_mono_ms() - t);
+	int copied = copy_backup(&r.s, &b, wal_path, msg, sizeof(msg));
+	rh_phase(&r, "restore", gate_mono_ms() - t);
 	if (copied) {
 		char why[GATE_SUMMARY_MAX];
 		rd_tool_error(msg, why, sizeof(why));
 		gate_result_set(res, GATE_ERROR, "%s: cannot copy it: %s", what, why);
 		goto out;
 	}
-	/* Crash recovery only: nothing is fetched from an archive. */
-	static const char *const extra[] = {"restore_command=", NULL};
-	if (rd_start(&s, extra, what, rh, res))
+	/* Crash recovery only: pgscratch_start blanks restore_command, so
+	 * nothing is fetched from an archive; no promotion to wait for. */
+	if (rh_start(&r, what, NULL, res) || rh_probes(&r, params, NULL, &passed, res))
 		goto out;
-	ok = rd_probes(&s, probes, rh, res) == 0;
+	rh_pass(&r, what, passed, res);
 out:
-	rd_finish(&s, rh, ok, what[0] ? what : "backup", t0, json_array_size(probes), res);
+	rh_end(&r);
 	free(b.dir);
 }
 
-int rd_basebackup_validate(const json_t *params, const char **param, char *msg, size_t msglen)
+int rh_basebackup_validate(const json_t *params, const char **param, char *msg, size_t msglen)
 {
-	return rd_validate_common(params, param, msg, msglen);
+	static const char *const nonempty[] = {"path", "wal_path"};
+	if (rh_validate_nonempty(params, nonempty, 2, param, msg, msglen))
+		return -1;
+	return rh_validate_scratch(params, param, msg, msglen);
 }
 
-const struct gate_param rd_basebackup_params[] = {
+const struct gate_param rh_basebackup_params[] = {
 	{"path", GATE_P_STRING, GATE_PF_REQUIRED, NULL, NULL,
          "A glob, as backup.basebackup's: the newest complete pg_basebackup directory "
          "(plain format; backup_manifest and backup_label present, no "
@@ -234,16 +231,6 @@ const struct gate_param rd_basebackup_params[] = {
          "A directory of WAL segments (as backup.basebackup's): those of the backup's "
          "timeline from its start segment on are copied into the copy's pg_wal. "
          "Needed only for a backup taken without its WAL (-X none)."},
-	{"probes", GATE_P_JSON, 0, NULL, NULL,
-         "A list of SQL probes run on the restored copy: {sql, name?, database?, min?, "
-         "max?, equals?}; one that errors or misses its expectation fails."},
-	{"scratch_dir", GATE_P_STRING, 0, "/var/tmp", NULL,
-         "Where the scratch directory (gate-rehearsal-XXXXXX) is made; its filesystem "
-         "must hold the backup's size plus a margin (10%, at least 64 MiB)."},
-	{"user", GATE_P_STRING, 0, "postgres", NULL,
-         "The unprivileged user the copy and the server run as."},
-	{"pg_bindir", GATE_P_STRING, 0, NULL, NULL,
-         "PostgreSQL's bin directory; default: that of the backup's PG_VERSION under "
-         "/usr/lib/postgresql."},
+	RH_SCRATCH_PARAMS,
 	{NULL, 0, 0, NULL, NULL, NULL},
 };

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* dump.restore: the newest dump matching a glob (chosen as backup.file
- * chooses, bk_file_pick_dumps: bk_file_pick with directory-format dumps as candidates too)
- * restored into a scratch cluster made for it: initdb as the user, the
- * server started (checks/lib/pgscratch.h), the roles named created, the
- * database created from template0, pg_restore --exit-on-error --no-owner
+ * chooses, bk_file_pick_dumps: bk_file_pick with directory-format dumps
+ * as candidates too) restored into a scratch cluster made for it (the
+ * shared steps of rehearse.h): initdb as the user, the server started,
+ * the roles named created, the database created from template0, pg_restore --exit-on-error --no-owner
  * --no-acl (custom, directory, tar) or psql -X -v ON_ERROR_STOP=1 (plain)
  * into it, the probes run against it, then the server stopped and the
  * scratch directory removed.
@@ -23,8 +23,9 @@
 #include "backup.h"
 #include "kit/alloc.h"
 #include "kit/clock.h"
+#include "kit/io.h"
 #include "kit/strbuf.h"
-#include "lib/pgscratch.h"
+#include "rehearse.h"
 #include "rehearse_dumps.h"
 
 #define HEAD_BYTES 512
@@ -45,7 +46,7 @@ static int64_t ns(const struct stat *st)
 /* The dump's identity into rehearsal.backup: what is hashed (the file, or
  * a directory dump's toc.dat) is stat'ed before and after.  0, or -1 with
  * res set. */
-static int identify(struct dump_pick *d, const struct gate_run_env *env, json_t *rh,
+static int identify(struct dump_pick *d, const struct gate_run_env *env, struct rh *r,
                     struct gate_result *res)
 {
 	char target[PATH_MAX + 16], hex[65], msg[600];
@@ -59,9 +60,8 @@ static int identify(struct dump_pick *d, const struct gate_run_env *env, json_t 
 	int timed_out;
 	int h = bk_sha256_file(target, gate_mono_ms() + bk_budget_ms(env), hex, &hashed, &timed_out,
 	                       msg, sizeof(msg));
-	d->size = d->is_dir ? rd_tree_bytes(d->path) : (uint64_t)a.st_size;
-	json_object_set_new(rh, "backup",
-	                    rd_identity_file(d->path, d->size, ns(&a), h == 0 ? hex : NULL));
+	d->size = d->is_dir ? bk_tree_bytes(d->path, 1) : (uint64_t)a.st_size;
+	rh_set_backup(r, rd_identity_file(d->path, d->size, ns(&a), h == 0 ? hex : NULL));
 	if (h) {
 		gate_result_set(res, GATE_ERROR, "dump %s: %s", d->path,
 		                timed_out ? "the deadline came while it was hashed" : msg);
@@ -80,7 +80,7 @@ static int format_of(const json_t *params, struct dump_pick *d, struct gate_resu
 {
 	int want = rd_format_parse(gate_param_str(params, "format"));
 	char head[HEAD_BYTES + 1], tail[TAIL_BYTES + 1];
-	long n = d->is_dir ? 0 : rd_read_part(d->path, head, HEAD_BYTES, 1);
+	long n = d->is_dir ? 0 : read_part(d->path, head, HEAD_BYTES, 1);
 	if (n < 0) {
 		gate_result_set(res, GATE_ERROR, "dump %s cannot be read", d->path);
 		return -1;
@@ -98,7 +98,7 @@ static int format_of(const json_t *params, struct dump_pick *d, struct gate_resu
 		return -1;
 	}
 	if (d->fmt == RD_FMT_PLAIN) {
-		n = rd_read_part(d->path, tail, TAIL_BYTES, 0);
+		n = read_part(d->path, tail, TAIL_BYTES, 0);
 		if (n < 0 || !rd_plain_complete(tail, (size_t)n)) {
 			gate_result_set(
 				res, GATE_FAIL,
@@ -113,7 +113,7 @@ static int format_of(const json_t *params, struct dump_pick *d, struct gate_resu
 
 /* The dump: chosen, identified, its format known.  0, or -1 with res set. */
 static int choose(const json_t *params, const struct gate_run_env *env, struct dump_pick *d,
-                  json_t *rh, struct gate_result *res)
+                  struct rh *r, struct gate_result *res)
 {
 	struct bk_file_facts f = {.pattern = gate_param_str(params, "path")};
 	bk_file_pick_dumps(&f);
@@ -134,7 +134,7 @@ static int choose(const json_t *params, const struct gate_run_env *env, struct d
 	d->path = xstrdup(realpath(f.path, real) ? real : f.path);
 	free((char *)f.path);
 	d->is_dir = stat(d->path, &st) == 0 && S_ISDIR(st.st_mode);
-	if (identify(d, env, rh, res))
+	if (identify(d, env, r, res))
 		return -1;
 	if (d->size == 0) {
 		gate_result_set(res, GATE_FAIL, "dump %s is empty", d->path);
@@ -160,100 +160,76 @@ static int step(struct pgscratch *s, char **argv, int fail, const char *what, co
 	return -1;
 }
 
-/* The probes with the restored database as their default. */
-static json_t *probes_in(const json_t *probes, const char *db)
-{
-	json_t *copy = json_deep_copy(probes);
-	size_t i;
-	json_t *p;
-	json_array_foreach(copy, i, p) {
-		if (json_is_object(p) && !json_object_get(p, "database"))
-			json_object_set_new(p, "database", json_string(db));
-	}
-	return copy;
-}
-
 /* The scratch cluster made and started, the roles and the database
  * created.  0, or -1 with res set. */
-static int prepare(struct pgscratch *s, const json_t *params, const char *db, json_t *rh,
-                   struct gate_result *res)
+static int prepare(struct rh *r, const json_t *params, const char *db, struct gate_result *res)
 {
-	char msg[GATE_SUMMARY_MAX];
+	struct pgscratch *s = &r->s;
 	const char *bindir = s->bindir;
 	int64_t t = gate_mono_ms();
 	if (step(s, rd_initdb_argv(bindir, s->datadir), 0, "scratch cluster", "initdb failed", res))
 		return -1;
-	rd_phase(rh, "initdb", gate_mono_ms() - t);
-	t = gate_mono_ms();
-	if (pgscratch_start(s, NULL, msg, sizeof(msg))) {
-		gate_result_set(res, GATE_ERROR, "scratch cluster %s", msg);
+	rh_phase(r, "initdb", gate_mono_ms() - t);
+	/* A cluster initdb just made that does not start says nothing about
+	 * the dump: an error, not a failure. */
+	if (rh_start(r, "scratch cluster", NULL, res)) {
+		res->status = GATE_ERROR;
 		return -1;
 	}
-	rd_phase(rh, "start", gate_mono_ms() - t);
 	char port[16];
 	snprintf(port, sizeof(port), "%d", s->port);
 	size_t i;
-	const json_t *r;
-	json_array_foreach(json_object_get(params, "roles"), i, r) {
+	const json_t *role;
+	json_array_foreach(json_object_get(params, "roles"), i, role) {
 		char *user = bindir ? xasprintf("%s/createuser", bindir) : xstrdup("createuser");
 		char *const a[] = {user, "-h",         s->dir, "-p",
-		                   port, "--no-login", "--",   (char *)json_string_value(r),
+		                   port, "--no-login", "--",   (char *)json_string_value(role),
 		                   NULL};
-		if (step(s, strv_dup(a), 0, "scratch cluster", "createuser failed", res)) {
-			free(user);
-			return -1;
-		}
+		int rc = step(s, strv_dup(a), 0, "scratch cluster", "createuser failed", res);
 		free(user);
+		if (rc)
+			return -1;
 	}
 	return step(s, rd_createdb_argv(bindir, s->dir, s->port, db), 0, "scratch cluster",
 	            "createdb failed", res);
 }
 
-void rd_dump_run(const json_t *params, const struct gate_run_env *env, struct gate_result *res)
+void rh_dump_run(const json_t *params, const struct gate_run_env *env, struct gate_result *res)
 {
-	json_t *rh = rd_rehearsal_init(res->details);
-	int64_t t0 = gate_mono_ms();
+	struct rh r;
+	rh_begin(&r, res);
 	struct dump_pick d = {0};
-	struct pgscratch s = {0};
-	struct pgscratch_opts o;
-	char msg[GATE_SUMMARY_MAX], what[PATH_MAX + 16] = "";
+	char what[PATH_MAX + 16];
 	const char *db = gate_param_str(params, "database");
-	const json_t *probes = json_object_get(params, "probes");
-	json_t *ps = NULL;
-	int ok = 0;
+	size_t passed = 0;
 	if (!db)
 		db = "rehearsal";
-	if (choose(params, env, &d, rh, res))
+	if (choose(params, env, &d, &r, res))
 		goto out;
 	snprintf(what, sizeof(what), "dump %s", d.path);
-	json_object_set_new(rh, "format", json_string(rd_format_name(d.fmt)));
-	rd_scratch_opts(params, env, &o);
-	if (pgscratch_create(&s, &o, rd_space_dump(d.size), msg, sizeof(msg))) {
-		gate_result_set(res, GATE_ERROR, "%s", msg);
-		goto out;
-	}
-	json_object_set_new(rh, "scratch_dir", json_string(s.dir));
-	if (prepare(&s, params, db, rh, res))
+	json_object_set_new(r.rehearsal, "format", json_string(rd_format_name(d.fmt)));
+	if (rh_create(&r, params, env, rd_space_dump(d.size), res) || prepare(&r, params, db, res))
 		goto out;
 	int64_t t = gate_mono_ms();
-	int restored = step(&s,
-	                    rd_restore_argv(s.bindir, d.fmt, d.path, s.dir, s.port, db,
+	int restored = step(&r.s,
+	                    rd_restore_argv(r.s.bindir, d.fmt, d.path, r.s.dir, r.s.port, db,
 	                                    gate_param_int(params, "jobs", 1)),
 	                    1, what, "did not restore", res);
-	rd_phase(rh, "restore", gate_mono_ms() - t);
-	if (restored)
+	rh_phase(&r, "restore", gate_mono_ms() - t);
+	/* the probes run against the restored database unless they name one */
+	if (restored || rh_probes(&r, params, db, &passed, res))
 		goto out;
-	ps = probes ? probes_in(probes, db) : NULL;
-	ok = rd_probes(&s, ps, rh, res) == 0;
+	rh_pass(&r, what, passed, res);
 out:
-	rd_finish(&s, rh, ok, what[0] ? what : "dump", t0, json_array_size(probes), res);
-	json_decref(ps);
+	rh_end(&r);
 	free(d.path);
 }
 
-int rd_dump_validate(const json_t *params, const char **param, char *msg, size_t msglen)
+int rh_dump_validate(const json_t *params, const char **param, char *msg, size_t msglen)
 {
-	if (rd_validate_common(params, param, msg, msglen))
+	static const char *const nonempty[] = {"path"};
+	if (rh_validate_nonempty(params, nonempty, 1, param, msg, msglen) ||
+	    rh_validate_scratch(params, param, msg, msglen))
 		return -1;
 	const char *db = gate_param_str(params, "database");
 	if (db && rd_dbname_ok(db, msg, msglen)) {
@@ -289,7 +265,7 @@ int rd_dump_validate(const json_t *params, const char **param, char *msg, size_t
 	return 0;
 }
 
-const struct gate_param rd_dump_params[] = {
+const struct gate_param rh_dump_params[] = {
 	{"path", GATE_P_STRING, GATE_PF_REQUIRED, NULL, NULL,
          "A glob, as backup.file's: the newest match by mtime (.sha256 sidecars "
          "excluded) is rehearsed; a directory holding toc.dat (a directory-format "
@@ -307,16 +283,6 @@ const struct gate_param rd_dump_params[] = {
          "Roles created (NOLOGIN) in the scratch cluster before the restore: those a "
          "plain dump's OWNER TO and GRANT statements name (pg_restore runs with "
          "--no-owner --no-acl)."},
-	{"probes", GATE_P_JSON, 0, NULL, NULL,
-         "A list of SQL probes run on the restored database: {sql, name?, database?, "
-         "min?, max?, equals?}; one that errors or misses its expectation fails."},
-	{"scratch_dir", GATE_P_STRING, 0, "/var/tmp", NULL,
-         "Where the scratch directory (gate-rehearsal-XXXXXX) is made; its filesystem "
-         "must hold 3 times the dump's size plus a margin (10%, at least 64 MiB)."},
-	{"user", GATE_P_STRING, 0, "postgres", NULL,
-         "The unprivileged user initdb, the server and the restore run as."},
-	{"pg_bindir", GATE_P_STRING, 0, NULL, NULL,
-         "PostgreSQL's bin directory (initdb, pg_restore, psql); default: the newest "
-         "under /usr/lib/postgresql."},
+	RH_SCRATCH_PARAMS,
 	{NULL, 0, 0, NULL, NULL, NULL},
 };

@@ -125,21 +125,6 @@ json_t *rd_identity_file(const char *abs_path, uint64_t size, int64_t mtime_ns, 
 	                 (json_int_t)mtime_ns, "sha256", str_or_null(sha256));
 }
 
-json_t *rd_rehearsal_init(json_t *details)
-{
-	json_t *r = json_pack("{s:n, s:[], s:{}, s:n}", "backup", "probes", "phases_ms",
-	                      "scratch_dir");
-	json_object_set_new(details, "rehearsal", r);
-	return r;
-}
-
-void rd_phase(json_t *rehearsal, const char *name, int64_t ms)
-{
-	json_t *ph = json_object_get(rehearsal, "phases_ms");
-	json_int_t had = json_integer_value(json_object_get(ph, name));
-	json_object_set_new(ph, name, json_integer(had + (ms > 0 ? ms : 0)));
-}
-
 uint64_t rd_space_basebackup(uint64_t dir_bytes, uint64_t wal_bytes)
 {
 	uint64_t s;

@@ -3,7 +3,8 @@
  * dump.restore (checks/rehearse_dumps.h), table by table, on what the real
  * tools wrote (tests/data/recorded/rehearse/, tests/tools/record-rehearse.sh):
  * the format of a dump from its first bytes, whether a plain dump is
- * complete, backup_manifest's Manifest-Checksum, the identities, the
+ * complete, backup_manifest's Manifest-Checksum, the identities (in
+ * details.rehearsal as rehearse.h's shared steps start it), the
  * space a restore needs, the tools' argv, the line of a failed tool's
  * stderr that says why, and the scratch database's name. */
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "kit/strbuf.h"
+#include "rehearse.h"
 #include "rehearse_dumps.h"
 
 /* tests/data/recorded/rehearse/NAME, its length in *len */
@@ -156,24 +158,28 @@ static void test_manifest_checksum(void **state)
 static void test_identity(void **state)
 {
 	(void)state;
-	json_t *d = json_object();
-	json_t *rh = rd_rehearsal_init(d);
-	char *s = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
-	assert_string_equal(s, "{\"rehearsal\":{\"backup\":null,\"phases_ms\":{},\"probes\":[],"
+	/* details.rehearsal as the shared steps start it (rehearse.h), the
+	 * identity put in before anything is restored */
+	struct gate_result res = {.status = GATE_ERROR, .details = json_object()};
+	struct rh r;
+	rh_begin(&r, &res);
+	char *s = json_dumps(res.details, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(s, "{\"rehearsal\":{\"backup\":null,\"phases_ms\":{\"cleanup\":null,"
+	                       "\"consistent\":null,\"probes\":null,\"promote\":null,"
+	                       "\"restore\":null,\"start\":null,\"stop\":null},\"probes\":[],"
 	                       "\"scratch_dir\":null}}");
 	free(s);
-	rd_phase(rh, "restore", 120);
-	rd_phase(rh, "restore", 5);
-	rd_phase(rh, "start", -3); /* a clock that went back counts as 0 */
-	json_object_set_new(rh, "backup",
-	                    rd_identity_basebackup("/b/base1", "2026-11-28 22:47:58 UTC", CK));
-	s = json_dumps(rh, JSON_COMPACT | JSON_SORT_KEYS);
+	rh_phase(&r, "restore", 125);
+	rh_phase(&r, "start", -3); /* a clock that went back counts as 0 */
+	rh_set_backup(&r, rd_identity_basebackup("/b/base1", "2026-11-28 22:47:58 UTC", CK));
+	s = json_dumps(r.rehearsal, JSON_COMPACT | JSON_SORT_KEYS);
 	assert_string_equal(s, "{\"backup\":{\"kind\":\"basebackup\",\"manifest_checksum\":\"" CK
 	                       "\",\"path\":\"/b/base1\",\"start_time\":\"2026-11-28 22:47:58 "
-	                       "UTC\"},\"phases_ms\":{\"restore\":125,\"start\":0},\"probes\":[],"
-	                       "\"scratch_dir\":null}");
+	                       "UTC\"},\"phases_ms\":{\"cleanup\":null,\"consistent\":null,"
+	                       "\"probes\":null,\"promote\":null,\"restore\":125,\"start\":0,"
+	                       "\"stop\":null},\"probes\":[],\"scratch_dir\":null}");
 	free(s);
-	json_decref(d);
+	json_decref(res.details);
 	json_t *id = rd_identity_basebackup("/b", NULL, NULL);
 	s = json_dumps(id, JSON_COMPACT | JSON_SORT_KEYS);
 	assert_string_equal(s,
