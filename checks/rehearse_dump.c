@@ -165,9 +165,9 @@ static int step(struct pgscratch *s, char **argv, int fail, const char *what, co
 static int prepare(struct rh *r, const json_t *params, const char *db, struct gate_result *res)
 {
 	struct pgscratch *s = &r->s;
-	const char *bindir = s->bindir;
 	int64_t t = gate_mono_ms();
-	if (step(s, rd_initdb_argv(bindir, s->datadir), 0, "scratch cluster", "initdb failed", res))
+	if (step(s, rd_initdb_argv(s->bindir, s->datadir), 0, "scratch cluster", "initdb failed",
+	         res))
 		return -1;
 	rh_phase(r, "initdb", gate_mono_ms() - t);
 	/* A cluster initdb just made that does not start says nothing about
@@ -176,6 +176,9 @@ static int prepare(struct rh *r, const json_t *params, const char *db, struct ga
 		res->status = GATE_ERROR;
 		return -1;
 	}
+	/* pgscratch_start may have replaced s->bindir (the one of PG_VERSION):
+	 * read it only now */
+	const char *bindir = s->bindir;
 	char port[16];
 	snprintf(port, sizeof(port), "%d", s->port);
 	size_t i;
