@@ -125,7 +125,8 @@ as() { runuser -u postgres -- "$@"; }
 rec() { cp "$2" "$R/$1" && cp "$2" "$C/rec-$1" && echo "# $1 ($(wc -c <"$R/$1") bytes)"; }
 
 P=$(pg_port primary)
-pg_psql primary "create role app nologin; create table t(id int primary key, note text);
+# part 1's table dropped: the dumps hold only what this part makes
+pg_psql primary "drop table accounts; create role app nologin; create table t(id int primary key, note text);
 	insert into t select g, repeat('x', 50) || g from generate_series(1, 10000) g;
 	alter table t owner to app" || exit 1
 mkdir -p w && chown postgres w
