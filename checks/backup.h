@@ -6,6 +6,7 @@
 #ifndef GATE_CHECKS_BACKUP_H
 #define GATE_CHECKS_BACKUP_H
 
+#include <glob.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,5 +59,24 @@ int bk_sha256_file(const char *path, int64_t deadline_ms, char hex[65], uint64_t
                    int *timed_out, char *msg, size_t msglen);
 /* Which SHA-256 implementation hashes: "OpenSSL 3.0.x EVP SHA2-256 (default provider)". */
 const char *bk_sha256_impl(void);
+
+/* ---- the choice of backup, shared with the restore rehearsals ---- */
+
+/* backup.basebackup's scan of the glob's directories (f->pattern set),
+ * for bk_bb_pick; glob g is freed by the caller when 0 is returned. */
+int bk_bb_scan(struct bk_bb_facts *f, glob_t *g);
+/* backup.file's choice: the newest regular file matching f->pattern (by
+ * mtime, ties to the later name in glob order; .sha256 sidecars
+ * excluded) into f->path (the caller frees it), f->size and f->mtime;
+ * the matches counted (nmatch, nregular), glob's error in glob_err. */
+void bk_file_pick(struct bk_file_facts *f);
+/* The same, a directory holding toc.dat (a pg_dump directory-format
+ * dump, which writes toc.dat last) also a candidate, dated and sized by
+ * its toc.dat (dump.restore). */
+void bk_file_pick_dumps(struct bk_file_facts *f);
+/* The bytes of the regular files under dir; follow_links: symbolic links
+ * followed, as a copy with cp -L follows them (basebackup.restore's
+ * space); else not (backup.basebackup's size).  Not thread-safe. */
+uint64_t bk_tree_bytes(const char *dir, int follow_links);
 
 #endif

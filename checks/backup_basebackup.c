@@ -56,15 +56,22 @@ static char *read_label(const char *dir)
 	return buf;
 }
 
-static uint64_t tree_bytes;
+static uint64_t walked, tree_bytes;
 
 static int add_size(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
 	(void)p;
 	(void)f;
 	if (flag == FTW_F && S_ISREG(st->st_mode))
-		tree_bytes += (uint64_t)st->st_size;
+		walked += (uint64_t)st->st_size;
 	return 0;
+}
+
+uint64_t bk_tree_bytes(const char *dir, int follow_links)
+{
+	walked = 0;
+	nftw(dir, add_size, 16, follow_links ? 0 : FTW_PHYS);
+	return walked;
 }
 
 /* The backup's size is walked in a thread while pg_verifybackup runs, so
@@ -72,8 +79,7 @@ static int add_size(const char *p, const struct stat *st, int flag, struct FTW *
  * check to 1.05x of pg_verifybackup alone). */
 static void *size_thread(void *dir)
 {
-	tree_bytes = 0;
-	nftw(dir, add_size, 16, FTW_PHYS);
+	tree_bytes = bk_tree_bytes(dir, 0);
 	return NULL;
 }
 

@@ -40,9 +40,25 @@ static int newer(const struct stat *a, const struct stat *b)
 	return a->st_mtim.tv_nsec > b->st_mtim.tv_nsec;
 }
 
-/* The newest regular file among the glob's matches (sidecars excluded)
- * into f->path, size and mtime; the matches counted. */
-static void pick_newest(struct bk_file_facts *f)
+/* The stat a match is dated and sized by: its own for a regular file;
+ * with dump_dirs, a directory's toc.dat (pg_dump writes it last).  0 when
+ * the match is a candidate. */
+static int candidate_stat(const char *p, int dump_dirs, struct stat *s)
+{
+	if (stat(p, s))
+		return -1;
+	if (S_ISREG(s->st_mode))
+		return 0;
+	if (!dump_dirs || !S_ISDIR(s->st_mode))
+		return -1;
+	char toc[4096];
+	snprintf(toc, sizeof(toc), "%s/toc.dat", p);
+	return stat(toc, s) == 0 && S_ISREG(s->st_mode) ? 0 : -1;
+}
+
+/* The newest candidate among the glob's matches (sidecars excluded) into
+ * f->path, size and mtime; the matches counted. */
+static void pick_among(struct bk_file_facts *f, int dump_dirs)
 {
 	glob_t g;
 	struct stat st = {0};
@@ -60,7 +76,7 @@ static void pick_newest(struct bk_file_facts *f)
 		if (has_suffix(p, ".sha256"))
 			continue;
 		f->nmatch++;
-		if (stat(p, &s) || !S_ISREG(s.st_mode))
+		if (candidate_stat(p, dump_dirs, &s))
 			continue;
 		f->nregular++;
 		/* Ties go to the later name in glob order (sorted). */
@@ -74,6 +90,17 @@ static void pick_newest(struct bk_file_facts *f)
 	f->path = best;
 	f->size = (uint64_t)st.st_size;
 	f->mtime = (int64_t)st.st_mtim.tv_sec;
+}
+
+/* The newest regular file among the glob's matches (sidecars excluded). */
+static void pick_newest(struct bk_file_facts *f)
+{
+	pick_among(f, 0);
+}
+
+void bk_file_pick_dumps(struct bk_file_facts *f)
+{
+	pick_among(f, 1);
 }
 
 const char *bk_sha256_impl(void)

@@ -15,6 +15,20 @@
 
 /* ---- the shared parameters ---- */
 
+int rh_validate_nonempty(const json_t *params, const char *const *names, size_t n,
+                         const char **param, char *msg, size_t msglen)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *v = gate_param_str(params, names[i]);
+		if (v && !*v) {
+			*param = names[i];
+			snprintf(msg, msglen, "must not be empty");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int rh_validate_scratch(const json_t *params, const char **param, char *msg, size_t msglen)
 {
 	if (pgscratch_probes_validate(json_object_get(params, "probes"), msg, msglen)) {
@@ -22,19 +36,16 @@ int rh_validate_scratch(const json_t *params, const char **param, char *msg, siz
 		return -1;
 	}
 	static const char *const nonempty[] = {"scratch_dir", "user", "pg_bindir"};
-	for (size_t i = 0; i < sizeof(nonempty) / sizeof(nonempty[0]); i++) {
-		const char *v = gate_param_str(params, nonempty[i]);
-		if (v && !*v) {
-			*param = nonempty[i];
-			snprintf(msg, msglen, "must not be empty");
+	if (rh_validate_nonempty(params, nonempty, 3, param, msg, msglen))
+		return -1;
+	static const char *const absolute[] = {"scratch_dir", "pg_bindir"};
+	for (size_t i = 0; i < 2; i++) {
+		const char *v = gate_param_str(params, absolute[i]);
+		if (v && v[0] != '/') {
+			*param = absolute[i];
+			snprintf(msg, msglen, "must be an absolute path");
 			return -1;
 		}
-	}
-	const char *dir = gate_param_str(params, "scratch_dir");
-	if (dir && dir[0] != '/') {
-		*param = "scratch_dir";
-		snprintf(msg, msglen, "must be an absolute path");
-		return -1;
 	}
 	return 0;
 }
@@ -148,6 +159,12 @@ int rh_probes(struct rh *r, const json_t *params, const char *default_db, size_t
 	return -1;
 }
 
+void rh_pass(struct rh *r, const char *what, size_t passed, struct gate_result *res)
+{
+	gate_result_set(res, GATE_PASS, "%s restored in %.1f s; %zu probe%s passed", what,
+	                (double)rh_elapsed_ms(r) / 1000.0, passed, passed == 1 ? "" : "s");
+}
+
 void rh_end(struct rh *r)
 {
 	if (!r->created)
@@ -181,12 +198,46 @@ static const struct gate_check_type rehearse_types[] = {
 		.validate = rh_pgbackrest_validate,
 		.run = rh_pgbackrest_run,
 	},
-	/* basebackup.restore, dump.restore: rehearse_basebackup.c, rehearse_dump.c */
+	{
+		.name = "basebackup.restore",
+		.summary = "restore rehearsal: the newest pg_basebackup directory starts "
+			   "from a copy and passes its probes",
+		.doc = "Copies the newest complete plain-format base backup (by the rules of "
+		       "backup.basebackup) as `user` into a scratch directory (symbolic links "
+		       "followed; standby.signal and recovery.signal left out; with `wal_path` "
+		       "the backup's WAL segments copied into its pg_wal), starts PostgreSQL "
+		       "on it with no TCP listener and an empty restore_command (crash "
+		       "recovery from backup_label to the end of the WAL it holds), runs the "
+		       "probes, stops it and removes the directory. A backup with tablespaces "
+		       "is not rehearsed (an error). The backup is identified (path, START "
+		       "TIME, Manifest-Checksum) before anything is copied.",
+		.params = rh_basebackup_params,
+		.validate = rh_basebackup_validate,
+		.run = rh_basebackup_run,
+	},
+	{
+		.name = "dump.restore",
+		.summary = "restore rehearsal: the newest pg_dump dump restores into a "
+			   "scratch cluster and passes its probes",
+		.doc = "Identifies the newest dump (by the rules of backup.file; a "
+		       "directory-format dump counts too) by path, size, mtime and SHA-256, "
+		       "makes a scratch cluster with initdb as `user`, starts it with no TCP "
+		       "listener, creates `roles` and `database`, restores the dump with "
+		       "pg_restore --exit-on-error --no-owner --no-acl (custom, directory, tar) "
+		       "or psql -v ON_ERROR_STOP=1 (plain; it must end with pg_dump's last "
+		       "line), runs the probes against `database`, stops the server and removes "
+		       "the directory. Space needed: 3 times the dump's size.",
+		.params = rh_dump_params,
+		.validate = rh_dump_validate,
+		.run = rh_dump_run,
+	},
 };
 
 /* Every type of this module is a rehearsal. */
 static const char *const rehearse_rehearsals[] = {
 	"pgbackrest.restore",
+	"basebackup.restore",
+	"dump.restore",
 	NULL,
 };
 

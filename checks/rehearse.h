@@ -14,12 +14,15 @@
 #include "gate/module.h"
 #include "lib/pgscratch.h"
 
-/* The parameters every rehearsal type takes, for its table (the same
- * four rows, these docs, in each):
- *   {"probes", GATE_P_JSON, 0, NULL, NULL, RH_DOC_PROBES},
- *   {"scratch_dir", GATE_P_STRING, 0, "/var/tmp", NULL, RH_DOC_SCRATCH_DIR},
- *   {"user", GATE_P_STRING, 0, "postgres", NULL, RH_DOC_USER},
- *   {"pg_bindir", GATE_P_STRING, 0, NULL, NULL, RH_DOC_PG_BINDIR},  */
+/* The parameters every rehearsal type takes: the last rows of its table
+ * (before the terminating entry). */
+/* clang-format off */
+#define RH_SCRATCH_PARAMS                                                      \
+	{"probes", GATE_P_JSON, 0, NULL, NULL, RH_DOC_PROBES},                 \
+	{"scratch_dir", GATE_P_STRING, 0, "/var/tmp", NULL, RH_DOC_SCRATCH_DIR}, \
+	{"user", GATE_P_STRING, 0, "postgres", NULL, RH_DOC_USER},             \
+	{"pg_bindir", GATE_P_STRING, 0, NULL, NULL, RH_DOC_PG_BINDIR}
+/* clang-format on */
 #define RH_DOC_PROBES                                                                       \
 	"SQL probes run on the restored copy: a list of {sql, name, database, min, max, "   \
 	"equals}; the first column of the first row is compared (min/max as a number, "     \
@@ -36,9 +39,14 @@
 	"PostgreSQL's bin directory; default /usr/lib/postgresql/N/bin for the " \
 	"restored data directory's PG_VERSION (else the newest installed)."
 
-/* Cross-parameter rules of the shared parameters (probes' shape,
- * scratch_dir and user not empty), for a type's validate(). */
+/* Cross-parameter rules of the shared parameters (probes' shape;
+ * scratch_dir, user and pg_bindir not empty; scratch_dir and pg_bindir
+ * absolute), for a type's validate(). */
 int rh_validate_scratch(const json_t *params, const char **param, char *msg, size_t msglen);
+/* The string parameters names[0..n) given are not empty; -1 with *param
+ * and msg at the first that is. */
+int rh_validate_nonempty(const json_t *params, const char *const *names, size_t n,
+                         const char **param, char *msg, size_t msglen);
 
 /* One rehearsal in progress: details.rehearsal and its clock. */
 struct rh {
@@ -73,6 +81,9 @@ int rh_promoted(struct rh *r, const char *what, struct gate_result *res);
  * passed in *passed; -1 with res set to fail when one did not. */
 int rh_probes(struct rh *r, const json_t *params, const char *default_db, size_t *passed,
               struct gate_result *res);
+/* res = pass: "WHAT restored in 12.3 s; 2 probes passed" (the time
+ * since rh_begin). */
+void rh_pass(struct rh *r, const char *what, size_t passed, struct gate_result *res);
 /* pgscratch_destroy (phases stop, cleanup).  Always call, also after a
  * failure. */
 void rh_end(struct rh *r);
@@ -85,5 +96,16 @@ extern const struct gate_param rh_pgbackrest_params[];
 int rh_pgbackrest_validate(const json_t *params, const char **param, char *msg, size_t msglen);
 void rh_pgbackrest_run(const json_t *params, const struct gate_run_env *env,
                        struct gate_result *res);
+
+/* basebackup.restore (rehearse_basebackup.c) */
+extern const struct gate_param rh_basebackup_params[];
+int rh_basebackup_validate(const json_t *params, const char **param, char *msg, size_t msglen);
+void rh_basebackup_run(const json_t *params, const struct gate_run_env *env,
+                       struct gate_result *res);
+
+/* dump.restore (rehearse_dump.c) */
+extern const struct gate_param rh_dump_params[];
+int rh_dump_validate(const json_t *params, const char **param, char *msg, size_t msglen);
+void rh_dump_run(const json_t *params, const struct gate_run_env *env, struct gate_result *res);
 
 #endif

@@ -41,10 +41,7 @@ const struct gate_param rh_pgbackrest_params[] = {
          "timestamp.stop, of any type, as pgbackrest.backup picks it)."},
 	{"process_max", GATE_P_INT, 0, "1", NULL,
          "Parallel processes of pgbackrest restore (--process-max)."},
-	{"probes", GATE_P_JSON, 0, NULL, NULL, RH_DOC_PROBES},
-	{"scratch_dir", GATE_P_STRING, 0, "/var/tmp", NULL, RH_DOC_SCRATCH_DIR},
-	{"user", GATE_P_STRING, 0, "postgres", NULL, RH_DOC_USER},
-	{"pg_bindir", GATE_P_STRING, 0, NULL, NULL, RH_DOC_PG_BINDIR},
+	RH_SCRATCH_PARAMS,
 	{NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -270,8 +267,7 @@ void rh_pgbackrest_run(const json_t *params, const struct gate_run_env *env,
 	size_t passed = 0;
 	if (started || rh_promoted(&r, what, res) || rh_probes(&r, params, NULL, &passed, res))
 		goto out;
-	gate_result_set(res, GATE_PASS, "%s restored in %.1f s; %zu probe%s passed", what,
-	                (double)rh_elapsed_ms(&r) / 1000.0, passed, passed == 1 ? "" : "s");
+	rh_pass(&r, what, passed, res);
 out:
 	rh_end(&r);
 	bk_pgbr_view_release(&view);

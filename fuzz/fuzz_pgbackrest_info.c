@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "checks/backup.h"
+#include "kit/alloc.h"
 #include "fuzz.h"
 
 static struct fuzz_parts fp;
@@ -25,14 +26,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!params)
 		abort();
 	return 0;
-}
-
-static char *dup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		abort();
-	return d;
 }
 
 /* pgbackrest [options] COMMAND: the answer of that command, exit 0. */
@@ -52,9 +45,9 @@ static int answer(char *const *argv, const struct gate_run_env *env, size_t max_
 		else if (!strcmp(argv[i], "repo-ls"))
 			out = fp.part[3];
 	}
-	pr->out = dup(out);
+	pr->out = xstrdup(out);
 	pr->out_len = strlen(out);
-	pr->err = dup(err);
+	pr->err = xstrdup(err);
 	pr->err_len = strlen(err);
 	return 0;
 }

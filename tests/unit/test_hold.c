@@ -40,7 +40,7 @@ static char state_path[128];
 static int exec_status;
 static int recheck_blocks;
 
-static void called(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static void called(const char *fmt, ...)
 {
 	va_list ap;
 	char buf[256];
