@@ -33,8 +33,9 @@ const struct gate_param bk_rehearsed_params[] = {
          "A glob of pg_basebackup directories, as backup.basebackup's path: the newest "
          "complete one must have been rehearsed."},
 	{"file", GATE_P_STRING, 0, NULL, NULL,
-         "A glob of backup files, as backup.file's path: the newest must have been "
-         "rehearsed (same path, size and mtime; its checksum is not recomputed)."},
+         "A glob of dumps, as dump.restore's path (files, and directory-format dumps "
+         "dated by their toc.dat): the newest must have been rehearsed (same path, "
+         "size and mtime; its checksum is not recomputed)."},
 	{"max_age", GATE_P_DURATION, 0, "48h", NULL,
          "The passing rehearsal must have started less than this long ago."},
 	{"state_dir", GATE_P_STRING, 0, NULL, NULL,
@@ -179,21 +180,28 @@ static void newest_basebackup(struct bk_reh_facts *f)
 
 static void newest_file(struct bk_reh_facts *f)
 {
+	/* dump.restore's choice and identity (checks/rehearse_dump.c): a
+	 * directory-format dump is a candidate too, dated by its toc.dat and
+	 * sized by all its files. */
 	struct bk_file_facts ff = {.pattern = f->source};
-	bk_file_pick(&ff);
+	bk_file_pick_dumps(&ff);
 	snprintf(f->what, sizeof(f->what), "backup files %s", f->source);
-	struct stat st;
+	struct stat st, dated;
 	char *real = ff.path ? realpath(ff.path, NULL) : NULL;
+	char *toc = real ? xasprintf("%s/toc.dat", real) : NULL;
+	int is_dir = real && stat(real, &st) == 0 && S_ISDIR(st.st_mode);
 	if (ff.glob_err)
 		snprintf(f->list_error, sizeof(f->list_error), "%s: cannot be listed", f->source);
-	else if (ff.path && (!real || stat(real, &st) < 0))
+	else if (ff.path && (!real || stat(is_dir ? toc : real, &dated) < 0))
 		snprintf(f->list_error, sizeof(f->list_error), "%s: %s", ff.path, strerror(errno));
 	else if (ff.path) {
-		int64_t ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+		int64_t ns = (int64_t)dated.st_mtim.tv_sec * 1000000000 + dated.st_mtim.tv_nsec;
+		uint64_t size = is_dir ? bk_tree_bytes(real, 1) : (uint64_t)dated.st_size;
 		f->identity = json_pack("{s:s,s:s,s:I,s:I}", "kind", "file", "path", real, "size",
-		                        (json_int_t)st.st_size, "mtime_ns", (json_int_t)ns);
+		                        (json_int_t)size, "mtime_ns", (json_int_t)ns);
 		snprintf(f->what, sizeof(f->what), "file %s", real);
 	}
+	free(toc);
 	free(real);
 	free((char *)ff.path);
 }

@@ -83,6 +83,18 @@ test_expect_success 'a directory-format dump restores with 2 jobs' '
 	nothing_left
 '
 
+test_expect_success 'gate rehearse of the directory dump: backup.rehearsed of the same glob accepts its record' '
+	expect_status 0 gate rehearse --state-dir "$TEST_TMP/records" d.yaml >/dev/null &&
+	printf "version: 1\nname: pre\nchecks:\n  - id: r\n    type: backup.rehearsed\n    with: {file: \"%s\", state_dir: \"%s\"}\n" \
+		"$TEST_TMP/d/*" "$TEST_TMP/records" >pre.yaml &&
+	expect_status 0 gate check --format json pre.yaml >pre.json &&
+	test "$(json_get pre.json ".checks[?id=r].status")" = pass &&
+	touch d/good.dir/toc.dat &&
+	expect_status 75 gate check --format json pre.yaml >pre2.json &&
+	json_get pre2.json ".checks[?id=r].summary" | grep "no rehearsal of" &&
+	nothing_left
+'
+
 test_expect_success 'a dump taken after the table was dropped fails its row-count probe' '
 	pg_psql primary "drop table t" &&
 	dump -Fc -f "$TEST_TMP/c/dropped.dump" &&
