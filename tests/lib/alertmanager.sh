@@ -60,8 +60,8 @@ test_cleanup am_stop
 # (tests/lib/ha.sh, sourced first) whose rules always fire GateDbDown
 # (critical, team db), GateDbLag (warning, team db: inhibited by
 # GateDbDown) and GateDiskFull (info, team ops).  Waits until Alertmanager
-# has all three and GateDbLag reads inhibited (about 6 s: Prometheus'
-# first send goes nowhere, the next follows a second later).
+# has all three and GateDbLag reads inhibited (about 9 s: Prometheus'
+# first send goes nowhere, the next follows 3 s later).
 am_with_prometheus() {
 	AM_CONFIG_EXTRA='inhibit_rules:
   - source_matchers: [severity="critical"]

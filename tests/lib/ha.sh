@@ -10,7 +10,7 @@
 #                                  rules of FILE instead of the fixture's
 #                                  (then it waits only for /-/ready), with
 #                                  HA_PROM_ALERTMANAGER=HOST:PORT alerts go
-#                                  there, resent every second
+#                                  there, resent every 3 s
 #   ha_etcd_start                  ETCD_URL
 #   ha_patroni_setup N             config for member pgN (N = 1, 2):
 #                                  PATRONI_API_N, PG_PORT_N
@@ -77,8 +77,10 @@ ha_prometheus_start() {
 		printf 'alerting:\n  alertmanagers:\n    - static_configs: [{targets: ["%s"]}]\n' \
 			"$HA_PROM_ALERTMANAGER" >>"$HA/prom/prometheus.yml"
 		# The first send after a start goes nowhere (the notifier learns
-		# its targets ~5 s later); the default resend is a minute.
-		resend=(--rules.alert.resend-delay=1s)
+		# its targets ~5 s later); the default resend is a minute.  An
+		# alert sent lasts 4 resend delays (its endsAt): at 1 s, a
+		# Prometheus starved of CPU for 4 s would let it resolve.
+		resend=(--rules.alert.resend-delay=3s)
 	fi
 	setsid prometheus --config.file="$HA/prom/prometheus.yml" \
 		--storage.tsdb.path="$HA/prom/data" \
