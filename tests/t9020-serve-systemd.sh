@@ -67,7 +67,8 @@ test_expect_success 'SIGHUP: RELOADING=1 with MONOTONIC_USEC, then READY=1' '
 serve_stop 30
 test_expect_success 'SIGTERM: STOPPING=1, exit 0' '
 	test "$SERVE_RC" = 0 &&
-	test_grep "^STOPPING=1$" notify.log &&
+	# sent before the exit, but the listener may not have logged it yet
+	wait_until 30 grep -q "^STOPPING=1$" notify.log &&
 	test -z "$(ls -A tmp)"
 '
 
