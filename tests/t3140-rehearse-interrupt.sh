@@ -23,8 +23,11 @@ mkdir mod scratch
 cc -std=c17 -shared -fPIC -I"$GATE_SOURCE_DIR" $(pkg-config --cflags jansson) \
 	-o mod/rh.so "$GATE_SOURCE_DIR/tests/data/rehearse/rh_module.c" || exit 1
 export GATE_MODULE_PATH=$TEST_TMP/mod
-# whatever a failed test left running
+# whatever a failed test left running: gate rehearse, started inside a
+# body (a cleanup registered there would be lost with its subshell), is
+# stopped as systemd would and waited for; then what is still there
 test_cleanup 'for p in $(cat scratch/pids 2>/dev/null); do kill -9 $p; done'
+test_cleanup 'for p in $(cat gate.pids 2>/dev/null); do kill -TERM $p && wait_until 60 sh -c "! kill -0 $p"; done'
 
 write_rb hang.yaml <<EOF
 version: 1
@@ -51,6 +54,7 @@ signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.execv(sys.argv[1], sys.argv[1:])' "$GATE_BIN" rehearse -f json --state-dir "$dir" "$@" \
 		hang.yaml >out.json 2>err.txt &
 	GPID=$!
+	echo "$GPID" >>gate.pids
 	wait_until 30 test -s scratch/current || return 1
 	read -r SDIR SERVER GUARD <scratch/current
 	echo "$SERVER $GUARD" >>scratch/pids
@@ -129,7 +133,7 @@ scratch_server() { pgrep -f -- "-D $TEST_TMP/real/gate-rehearsal-"; }
 
 test_expect_success 'SIGTERM while a real scratch server runs a probe: nothing left, interrupted record' '
 	"$GATE_BIN" rehearse -f json --state-dir st-real real.yaml >out.json 2>err.txt &
-	pid=$! &&
+	pid=$! && echo "$pid" >>gate.pids &&
 	wait_until 120 scratch_server &&
 	sdir=$(ls -d real/gate-rehearsal-*) &&
 	kill -TERM $pid &&
