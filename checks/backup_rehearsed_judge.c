@@ -204,7 +204,9 @@ static void pick(const struct bk_reh_facts *f, struct picked *p)
 		int mine = bk_reh_same_backup(f->identity, r->backup) || same_source(f, r);
 		if (!mine || (strcmp(r->outcome, "fail") && strcmp(r->outcome, "error")))
 			continue;
-		if ((!p->pass || later(r, p->pass)) && later(r, p->failed))
+		/* one that started with the pass (another check of the same
+		 * run) counts too, whatever the names' order */
+		if ((!p->pass || r->started_ms >= p->pass->started_ms) && later(r, p->failed))
 			p->failed = r;
 	}
 }
