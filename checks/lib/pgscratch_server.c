@@ -164,6 +164,11 @@ static char **server_argv(const struct pgscratch *s, const char *const *extra)
 		argv[a++] = xstrdup("-c");
 		argv[a++] = xstrdup(fixed[i]);
 	}
+	/* A restored postgresql.conf may set data_directory to the live
+	 * cluster's (the copy of a cluster that keeps it in its data
+	 * directory): the command line wins over it. */
+	argv[a++] = xstrdup("-c");
+	argv[a++] = xasprintf("data_directory=%s", s->datadir);
 	argv[a++] = xstrdup("-c");
 	argv[a++] = xasprintf("port=%d", s->port);
 	argv[a++] = xstrdup("-c");
