@@ -251,6 +251,7 @@ static void test_same_start(void **state)
 		f.records[order % 2].name = strdup("z.json"); /* sorts last */
 		if (order == 2) { /* a pass naming no repository: not this backup */
 			json_object_del(f.records[0].backup, "repo");
+			bk_reh_record_release(&f.records[1]);
 			f.nrecords = 1;
 		}
 		f.identity = identity("new");
