@@ -23,8 +23,10 @@ field() { json_get out.json ".$1"; }
 test_expect_success 'a cluster in scratch: probes pass, nothing is left' '
 	expect_status 0 "$PGS" --sql "create table accounts(id int); insert into accounts select generate_series(1, 1200)" \
 		--probes "[{\"name\": \"accounts\", \"sql\": \"select count(*) from accounts\", \"min\": 1000},
-		           {\"sql\": \"select not pg_is_in_recovery()\", \"equals\": true}]" scratch > out.json &&
+		           {\"sql\": \"select not pg_is_in_recovery()\", \"equals\": true},
+		           {\"sql\": \"select current_setting('"'"'max_logical_replication_workers'"'"')::int\", \"equals\": 0}]" scratch > out.json &&
 	test "$(field probes[0].value)" = 1200 &&
+	test "$(field probes[2].ok)" = true &&
 	test "$(field probes[0].ok)" = true &&
 	test "$(field probes[1].value)" = true &&
 	dir=$(field dir) && case "$dir" in "$TEST_TMP"/scratch/gate-rehearsal-*) ;; *) false ;; esac &&

@@ -142,6 +142,9 @@ static char **server_argv(const struct pgscratch *s, const char *const *extra)
 		"primary_conninfo=",
 		"primary_slot_name=",
 		"synchronous_standby_names=",
+		/* a restored subscription would consume the live publisher's
+		 * slot, taking the changes from the real subscriber */
+		"max_logical_replication_workers=0",
 		"logging_collector=off",
 		"log_destination=stderr",
 		"log_line_prefix=%m [%p] ",
