@@ -287,10 +287,15 @@ static void read_records(struct bk_reh_facts *f)
 	const char *u = NULL;
 	DIR *d = NULL;
 	if (dfd < 0 || fstat(dfd, &st) < 0 || (u = untrusted(&st)) || !(d = fdopendir(dfd))) {
+		int e = errno;
+		struct stat lst;
+		/* O_DIRECTORY says ENOTDIR of a link to a directory */
+		int link = e == ELOOP ||
+		           (e == ENOTDIR && lstat(f->dir, &lst) == 0 && S_ISLNK(lst.st_mode));
 		snprintf(f->dir_error, sizeof(f->dir_error), "%s",
-		         u                ? u
-		         : errno == ELOOP ? "is a symbolic link"
-		                          : strerror(errno));
+		         u      ? u
+		         : link ? "is a symbolic link"
+		                : strerror(e));
 		if (dfd >= 0)
 			close(dfd);
 		return;

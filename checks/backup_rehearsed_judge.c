@@ -131,13 +131,9 @@ int bk_reh_same_backup(const json_t *want, const json_t *rec)
 	const char *kind = json_string_value(json_object_get(want, "kind"));
 	if (!kind || !json_is_object(rec) || !same_member(want, rec, "kind"))
 		return 0;
-	if (!strcmp(kind, "pgbackrest")) {
-		/* the repository when both say it (a label is unique in one) */
-		const json_t *r1 = json_object_get(want, "repo"),
-			     *r2 = json_object_get(rec, "repo");
+	if (!strcmp(kind, "pgbackrest")) /* a label is unique in one repository only */
 		return same_member(want, rec, "stanza") && same_member(want, rec, "label") &&
-		       (!json_is_integer(r1) || !json_is_integer(r2) || json_equal(r1, r2));
-	}
+		       same_member(want, rec, "repo");
 	if (!strcmp(kind, "basebackup"))
 		return same_member(want, rec, "path") && same_member(want, rec, "start_time") &&
 		       same_member(want, rec, "manifest_checksum");
@@ -204,7 +200,9 @@ static void pick(const struct bk_reh_facts *f, struct picked *p)
 		int mine = bk_reh_same_backup(f->identity, r->backup) || same_source(f, r);
 		if (!mine || (strcmp(r->outcome, "fail") && strcmp(r->outcome, "error")))
 			continue;
-		if ((!p->pass || later(r, p->pass)) && later(r, p->failed))
+		/* one that started with the pass (another check of the same
+		 * run) counts too, whatever the names' order */
+		if ((!p->pass || r->started_ms >= p->pass->started_ms) && later(r, p->failed))
 			p->failed = r;
 	}
 }

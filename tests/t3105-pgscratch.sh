@@ -23,8 +23,10 @@ field() { json_get out.json ".$1"; }
 test_expect_success 'a cluster in scratch: probes pass, nothing is left' '
 	expect_status 0 "$PGS" --sql "create table accounts(id int); insert into accounts select generate_series(1, 1200)" \
 		--probes "[{\"name\": \"accounts\", \"sql\": \"select count(*) from accounts\", \"min\": 1000},
-		           {\"sql\": \"select not pg_is_in_recovery()\", \"equals\": true}]" scratch > out.json &&
+		           {\"sql\": \"select not pg_is_in_recovery()\", \"equals\": true},
+		           {\"sql\": \"select current_setting('"'"'max_logical_replication_workers'"'"')::int\", \"equals\": 0}]" scratch > out.json &&
 	test "$(field probes[0].value)" = 1200 &&
+	test "$(field probes[2].ok)" = true &&
 	test "$(field probes[0].ok)" = true &&
 	test "$(field probes[1].value)" = true &&
 	dir=$(field dir) && case "$dir" in "$TEST_TMP"/scratch/gate-rehearsal-*) ;; *) false ;; esac &&
@@ -92,6 +94,22 @@ test_expect_success 'killed with its process group, as the core kills a check: n
 	wait_until 60 gone "$dir" &&
 	wait_until 30 eval "! kill -0 $g 2>/dev/null" &&
 	! ipcs -m | grep -qi "$(printf "0x%08x" "$key") *$shmid "
+'
+
+# postmaster.pid is the postgres user's to write: a segment it names that
+# is not that user's (root's here, unattached) is not removed by root
+test_expect_success 'a planted postmaster.pid naming root'"'"'s segment: the guardian leaves it' '
+	rootkey=$((0x47410000 + $$ % 65536)) &&
+	rootid=$(/usr/bin/python3 -c "import ctypes,sys; print(ctypes.CDLL(None).shmget(int(sys.argv[1]), 4096, 0o1600))" "$rootkey") &&
+	test "$rootid" -ge 0 &&
+	hold_run && dir=$(field dir) &&
+	read -r key shmid < <(sed -n 7p "$dir/data/postmaster.pid") &&
+	runuser -u postgres -- sed -i "7s/.*/$rootkey $rootid/" "$dir/data/postmaster.pid" &&
+	kill -KILL "$HOLD" &&
+	wait_until 60 gone "$dir" &&
+	ipcs -m -i "$rootid" >/dev/null; rc=$?
+	ipcrm -m "$rootid" 2>/dev/null; ipcrm -m "${shmid:-x}" 2>/dev/null
+	test "$rc" = 0
 '
 
 test_expect_success 'SIGTERM to the group (gate stopped): the guardian ignores it and cleans up' '

@@ -91,6 +91,22 @@ test_expect_success 'WAL removed from the backup: did not reach a consistent sta
 	nothing_left
 '
 
+test_expect_success 'a backup whose postgresql.conf names the live data directory: the live one is not started' '
+	conf=$(pg_datadir primary)/postgresql.conf &&
+	echo "data_directory = '\''$(pg_datadir primary)'\''" >> "$conf" &&
+	basebackup "$TEST_TMP/bb/livedir" &&
+	sed -i "\$d" "$conf" &&
+	grep -q "^data_directory" bb/livedir/postgresql.conf &&
+	pg_stop primary &&
+	cp "$(pg_datadir primary)/postmaster.opts" opts.before &&
+	rb livedir.yaml "$TEST_TMP/bb/livedir" &&
+	run_check livedir.yaml 0; rc=$?
+	cmp -s opts.before "$(pg_datadir primary)/postmaster.opts"; same=$?
+	_pg_start primary && rm -rf bb/livedir && test $rc = 0 && test $same = 0 &&
+	expect pass "backup $TEST_TMP/bb/livedir restored in *; 2 probes passed" &&
+	nothing_left
+'
+
 test_expect_success 'the WAL in wal_path: the same backup restores' '
 	mkdir -p wal && cp -a bb/base1/pg_wal/0000* wal/ &&
 	rb walpath.yaml "$TEST_TMP/bb/nowal" &&

@@ -236,6 +236,21 @@ test_expect_success 'pgBackRest: an unreadable record is an error naming it' '
 	judged pre3.yaml error "rehearsal record $TEST_TMP/r3/20991231T000000.000Z-x.json cannot be read: not JSON*"
 '
 
+# a record another user could have planted proves nothing: an error
+test_expect_success 'pgBackRest: records others may write, a link, or the directory a link: errors' '
+	rec=$(cd r1 && ls *.json | head -n 1) &&
+	cp -a r1 r4 && chmod 620 "r4/$rec" && pre pre4.yaml r4 &&
+	judged pre4.yaml error "rehearsal record $TEST_TMP/r4/$rec cannot be read: is writable by group or others" &&
+	cp -a r1 r5 && chown postgres "r5/$rec" && pre pre5.yaml r5 &&
+	judged pre5.yaml error "rehearsal record * cannot be read: belongs to another user" &&
+	mkdir -m 700 r6 && ln -s "$TEST_TMP/r1/$rec" "r6/$rec" && pre pre6.yaml r6 &&
+	judged pre6.yaml error "rehearsal record * cannot be read: *" &&
+	ln -s r1 r7 && pre pre7.yaml r7 &&
+	judged pre7.yaml error "state directory $TEST_TMP/r7: is a symbolic link" &&
+	cp -a r1 r8 && chmod 770 r8 && pre pre8.yaml r8 &&
+	judged pre8.yaml error "state directory $TEST_TMP/r8: is writable by group or others"
+'
+
 test_expect_success 'pgBackRest: a record of the previous backup once a new one was taken fails' '
 	pgbr_backup full && L2=$(pgbr_last_label) && test "$L2" != "$L1" &&
 	judged pre1.yaml fail "no rehearsal of backup $L2 (the last rehearsal, at *, was of backup $L1)" &&

@@ -235,16 +235,19 @@ static int pidfile_shm(const char *datadir, unsigned long *key, unsigned long *i
 	return l && sscanf(l, "%lu %lu", key, id) == 2 && *key != 0;
 }
 
-/* Remove the segment, if it is still the one the server made (same key),
- * once nobody is attached to it: the server's processes, killed, may take
- * a moment to exit. */
-static void remove_shm(unsigned long key, unsigned long id)
+/* Remove the segment, if it is still the one the server made (same key,
+ * made by and belonging to the user: postmaster.pid is the user's to
+ * write, and root must not remove another's segment it names), once
+ * nobody is attached to it: the server's processes, killed, may take a
+ * moment to exit. */
+static void remove_shm(unsigned long key, unsigned long id, uid_t uid)
 {
 	struct shmid_ds ds;
 	int64_t end = gate_mono_ms() + GRACE_KILL_MS;
 	for (;;) {
 		if (id > INT_MAX || shmctl((int)id, IPC_STAT, &ds) < 0 ||
-		    (unsigned long)ds.shm_perm.__key != key)
+		    (unsigned long)ds.shm_perm.__key != key || ds.shm_perm.cuid != uid ||
+		    ds.shm_perm.uid != uid)
 			return;
 		if (ds.shm_nattch == 0) {
 			shmctl((int)id, IPC_RMID, NULL);
@@ -315,7 +318,7 @@ static int guardian_main(void *arg)
 	stop_foreign(pid, s->datadir);
 	stop_foreign(pgs_pidfile_pid(s->datadir), s->datadir);
 	if (have_shm)
-		remove_shm(key, shmid);
+		remove_shm(key, shmid, s->uid);
 	char msg[256];
 	return pgs_remove_tree(s, s->dir, msg, sizeof(msg)) ? 1 : 0;
 }

@@ -142,6 +142,9 @@ static char **server_argv(const struct pgscratch *s, const char *const *extra)
 		"primary_conninfo=",
 		"primary_slot_name=",
 		"synchronous_standby_names=",
+		/* a restored subscription would consume the live publisher's
+		 * slot, taking the changes from the real subscriber */
+		"max_logical_replication_workers=0",
 		"logging_collector=off",
 		"log_destination=stderr",
 		"log_line_prefix=%m [%p] ",
@@ -164,6 +167,11 @@ static char **server_argv(const struct pgscratch *s, const char *const *extra)
 		argv[a++] = xstrdup("-c");
 		argv[a++] = xstrdup(fixed[i]);
 	}
+	/* A restored postgresql.conf may set data_directory to the live
+	 * cluster's (the copy of a cluster that keeps it in its data
+	 * directory): the command line wins over it. */
+	argv[a++] = xstrdup("-c");
+	argv[a++] = xasprintf("data_directory=%s", s->datadir);
 	argv[a++] = xstrdup("-c");
 	argv[a++] = xasprintf("port=%d", s->port);
 	argv[a++] = xstrdup("-c");

@@ -234,6 +234,38 @@ static void test_errors(void **state)
 	json_decref(params);
 }
 
+/* A failure that started in the same millisecond as the pass (two
+ * checks of one run rehearsing the same backup) blocks, whatever the
+ * order of their names; a pass that names no repository proves nothing. */
+static void test_same_start(void **state)
+{
+	(void)state;
+	for (int order = 0; order < 3; order++) {
+		struct bk_reh_facts f = {.kind = "pgbackrest", .source = "demo", .dir = "/st"};
+		f.records = calloc(2, sizeof(*f.records));
+		load(&f.records[0], "pgbr-pass");
+		load(&f.records[1], "pgbr-fail");
+		f.nrecords = 2;
+		f.records[1].started_ms = f.records[0].started_ms;
+		free(f.records[order % 2].name);
+		f.records[order % 2].name = strdup("z.json"); /* sorts last */
+		if (order == 2) { /* a pass naming no repository: not this backup */
+			json_object_del(f.records[0].backup, "repo");
+			bk_reh_record_release(&f.records[1]);
+			f.nrecords = 1;
+		}
+		f.identity = identity("new");
+		json_t *params = json_pack("{s:I}", "max_age", (json_int_t)3600000);
+		struct gate_result res = {GATE_ERROR, "", json_object()};
+		bk_reh_judge(&f, params, f.records[0].started_ms / 1000 + 60, &res);
+		if (res.status != GATE_FAIL)
+			fail_msg("order %d: got %d \"%s\"", order, res.status, res.summary);
+		json_decref(res.details);
+		json_decref(params);
+		bk_reh_facts_release(&f);
+	}
+}
+
 /* The parser refuses what is not a record, saying why. */
 static void test_parse(void **state)
 {
@@ -278,6 +310,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rows),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_same_start),
 		cmocka_unit_test(test_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
