@@ -63,16 +63,7 @@ static int state_dir_ready(struct hold_session *hs, int create)
 	const char *dir = hs->state_dir;
 	struct stat st;
 	if (lstat(dir, &st) < 0 && errno == ENOENT && create) {
-		char *copy = xstrdup(dir);
-		for (char *p = copy + 1; *p; p++) {
-			if (*p != '/')
-				continue;
-			*p = '\0';
-			mkdir(copy, 0700);
-			*p = '/';
-		}
-		mkdir(copy, 0700);
-		free(copy);
+		gate_state_mkdirs(dir);
 	}
 	if (lstat(dir, &st) < 0) {
 		if (errno == ENOENT && !create)

@@ -15,6 +15,7 @@
 #include "outfile.h"
 #include "redact.h"
 #include "kit/alloc.h"
+#include "kit/statedir.h"
 #include "kit/timefmt.h"
 
 const char *rehearsal_outcome(const struct check_result *r, int interrupted)
@@ -112,16 +113,7 @@ int rehearsal_dir_ready(const char *dir, struct gate_error *err)
 {
 	struct stat st;
 	if (lstat(dir, &st) < 0 && errno == ENOENT) {
-		char *copy = xstrdup(dir);
-		for (char *p = copy + 1; *p; p++) {
-			if (*p != '/')
-				continue;
-			*p = '\0';
-			mkdir(copy, 0700);
-			*p = '/';
-		}
-		mkdir(copy, 0700);
-		free(copy);
+		gate_state_mkdirs(dir);
 	}
 	if (lstat(dir, &st) < 0) {
 		gate_error_set(err, dir, 0, 0, "%s", strerror(errno));

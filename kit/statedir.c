@@ -3,6 +3,7 @@
 #include "statedir.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -27,4 +28,18 @@ char *gate_rehearsal_dir(void)
 	char *dir = xasprintf("%s/rehearsals", base);
 	free(base);
 	return dir;
+}
+
+void gate_state_mkdirs(const char *dir)
+{
+	char *copy = xstrdup(dir);
+	for (char *p = copy + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(copy, 0700);
+		*p = '/';
+	}
+	mkdir(copy, 0700);
+	free(copy);
 }

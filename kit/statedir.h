@@ -15,4 +15,8 @@ char *gate_state_dir(int per_user);
  * the pre-maintenance check must agree).  free() it. */
 char *gate_rehearsal_dir(void);
 
+/* mkdir -p dir, each directory it makes 0700 (one that exists is left as
+ * it is: the caller checks the result's owner and mode). */
+void gate_state_mkdirs(const char *dir);
+
 #endif
