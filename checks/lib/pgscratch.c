@@ -168,19 +168,29 @@ int pgs_is_server(pid_t pid, const char *datadir)
 	return is;
 }
 
-/* postmaster.pid's first line; 0 when there is none. */
-pid_t pgs_pidfile_pid(const char *datadir)
+/* The start of datadir's postmaster.pid into buf (NUL-terminated; the
+ * link-free file only).  1 when something was read. */
+static int read_pidfile(const char *datadir, char *buf, size_t size)
 {
-	char path[PATH_MAX], buf[32] = "";
+	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/postmaster.pid", datadir);
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	ssize_t n = read(fd, buf, size - 1);
 	close(fd);
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
+	return 1;
+}
+
+/* postmaster.pid's first line; 0 when there is none. */
+pid_t pgs_pidfile_pid(const char *datadir)
+{
+	char buf[32];
+	if (!read_pidfile(datadir, buf, sizeof(buf)))
+		return 0;
 	long v = strtol(buf, NULL, 10);
 	return v > 0 && v < INT_MAX ? (pid_t)v : 0;
 }
@@ -218,16 +228,9 @@ static void stop_foreign(pid_t pid, const char *datadir)
  * postmaster.pid.  1 when read. */
 static int pidfile_shm(const char *datadir, unsigned long *key, unsigned long *id)
 {
-	char path[PATH_MAX], buf[1024];
-	snprintf(path, sizeof(path), "%s/postmaster.pid", datadir);
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
+	char buf[1024];
+	if (!read_pidfile(datadir, buf, sizeof(buf)))
 		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	const char *l = buf;
 	for (int line = 1; line < 7 && l; line++)
 		if ((l = strchr(l, '\n')))
