@@ -8,7 +8,7 @@ cd "$TEST_TMP" || exit 1
 
 test_expect_success 'the demo allows, then blocks, and says so' '
 	NO_COLOR=1 "$GATE_SOURCE_DIR/scripts/demo.sh" --no-install --no-build \
-		--build-dir "$(dirname "$(readlink -f "$GATE_BIN")")" >out 2>err &&
+		--build-dir "$GATE_BUILD_DIR" >out 2>err &&
 	test_grep "==== 1. All healthy: gate check allows ====" out &&
 	test_grep -x "ALLOWED  demo: 3 of 3 blocking checks passed" out &&
 	test_grep -x "maintenance would run now" out &&
