@@ -7,6 +7,7 @@
  * The lesson that shapes them (verified against the real tools):
  * the tools print a bad result and still exit 0, so every check parses
  * what the tool says and never trusts its exit status alone. */
+#include "builtin.h"
 #include "backup.h"
 #include "backup_rehearsed_judge.h"
 
@@ -400,7 +401,7 @@ static const struct gate_check_type backup_types[] = {
          bk_rehearsed_params, bk_rehearsed_validate, bk_rehearsed_run},
 };
 
-const struct gate_module gate_builtin_backup = {
+GATE_FAMILY_MODULE(backup) = {
 	.abi_version = GATE_ABI_VERSION,
 	.name = "backup",
 	.version = "0.1.0",

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The list of the built-in check modules (builtin.h).  A new family's
- * module is added here, and nowhere in the core. */
+ * module is added here and to GATE_FAMILIES in CMakeLists.txt (which
+ * builds its shared object and the index), and nowhere in the core. */
 #include <stddef.h>
 
 #include "builtin.h"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builtin.h"
 #include "gate/module.h"
 #include "exec_nagios.h"
 #include "kit/alloc.h"
@@ -163,7 +164,7 @@ static const struct gate_check_type exec_types[] = {
 	},
 };
 
-const struct gate_module gate_builtin_exec = {
+GATE_FAMILY_MODULE(exec) = {
 	.abi_version = GATE_ABI_VERSION,
 	.name = "exec",
 	.version = "1.0.0",

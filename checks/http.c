@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builtin.h"
 #include "http_judge.h"
 
 const struct gate_param http_check_params[] = {
@@ -497,7 +498,7 @@ static const struct gate_check_type http_types[] = {
          patroni_cluster_params, patroni_cluster_validate, patroni_cluster_run},
 };
 
-const struct gate_module gate_builtin_http = {
+GATE_FAMILY_MODULE(http) = {
 	.abi_version = GATE_ABI_VERSION,
 	.name = "http",
 	.version = "1.0.0",

@@ -38,6 +38,7 @@
  *    own message ("no answer within 2.7s") is what the report shows. */
 #include <stdio.h>
 
+#include "builtin.h"
 #include "gate/module.h"
 #include "kit/clock.h"
 #include "postgres_fetch.h"
@@ -308,7 +309,7 @@ static const struct gate_check_type postgres_types[] = {
          slots_params, validate_conninfo, slots_run},
 };
 
-const struct gate_module gate_builtin_postgres = {
+GATE_FAMILY_MODULE(postgres) = {
 	.abi_version = GATE_ABI_VERSION,
 	.name = "postgres",
 	.version = "1.0.0",

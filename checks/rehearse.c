@@ -6,6 +6,7 @@
  * table and what every rehearsal type shares; each type lives in
  * rehearse_<kind>.c.  Every type is listed in `rehearsals`, so `gate
  * rehearse` records its results. */
+#include "builtin.h"
 #include "rehearse.h"
 
 #include <stdio.h>
@@ -241,7 +242,7 @@ static const char *const rehearse_rehearsals[] = {
 	NULL,
 };
 
-const struct gate_module gate_builtin_rehearse = {
+GATE_FAMILY_MODULE(rehearse) = {
 	.abi_version = GATE_ABI_VERSION,
 	.name = "rehearse",
 	.version = "0.1.0",

@@ -15,6 +15,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "builtin.h"
 #include "gate/module.h"
 #include "kit/alloc.h"
 #include "lib/bus.h"
@@ -307,7 +308,7 @@ static const struct gate_check_type systemd_types[] = {
 	},
 };
 
-const struct gate_module gate_builtin_systemd = {
+GATE_FAMILY_MODULE(systemd) = {
 	.abi_version = GATE_ABI_VERSION,
 	.name = "systemd",
 	.version = "1.0.0",

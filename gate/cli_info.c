@@ -18,7 +18,7 @@
  * no checks of its own valid when it adds a window or a freeze.  1 when
  * it loads as one (rb then holds it), 0 when not. */
 static int lint_as_policy(struct runbook *rb, const char *path, const struct runbook_load_opts *lo,
-                          const struct gate_registry *reg)
+                          struct gate_registry *reg)
 {
 	struct gate_error perr = {0};
 	runbook_release(rb);
@@ -43,7 +43,7 @@ static void lint_print_ok(const char *path, const struct runbook *rb, int policy
 }
 
 /* 0 valid, 1 invalid (errors printed). */
-static int lint_one(const char *path, const struct gate_registry *reg, const struct cli_opts *o)
+static int lint_one(const char *path, struct gate_registry *reg, const struct cli_opts *o)
 {
 	struct gate_error err = {0};
 	struct runbook rb;
@@ -182,6 +182,32 @@ static void describe_type(const struct gate_registry_entry *e)
 		printf("  (none)\n");
 }
 
+/* Every type: the built-in families' (each loaded now), in the index's
+ * order, then the external modules'.  A family that cannot be loaded is
+ * said, and makes the exit status 78. */
+static int list_types(struct gate_registry *reg)
+{
+	int bad = registry_load_all(reg) > 0;
+	size_t w = 4;
+	for (size_t i = 0; i < reg->ntypes; i++) {
+		size_t l = strlen(reg->types[i].ct->name);
+		w = l > w ? l : w;
+	}
+	for (int builtin = 1; builtin >= 0; builtin--)
+		for (size_t i = 0; i < reg->ntypes; i++) {
+			const struct gate_registry_entry *e = &reg->types[i];
+			if (builtin != !strcmp(e->origin, "built-in"))
+				continue;
+			printf("%-*s  %s\n", (int)w, e->ct->name,
+			       e->ct->summary ? e->ct->summary : "");
+		}
+	for (size_t i = 0; i < reg->nfamilies; i++)
+		if (reg->families[i].state < 0)
+			msg_error("gate's built-in family %s cannot be loaded: %s",
+			          reg->families[i].name, reg->families[i].why);
+	return bad ? EXIT_CONFIG : 0;
+}
+
 int cli_checks_main(int argc, char **argv)
 {
 	struct cli_opts o;
@@ -200,23 +226,21 @@ int cli_checks_main(int argc, char **argv)
 	cli_registry_load(&reg, &o);
 	if (npos == 1) {
 		const struct gate_registry_entry *e = registry_find(&reg, pos[0]);
+		const struct gate_family_load *fl = registry_family_failure(&reg, pos[0]);
 		if (e) {
 			describe_type(e);
 			rc = 0;
+		} else if (fl) {
+			msg_error("check type '%s' is provided by gate's built-in family %s, which "
+			          "cannot be loaded: %s",
+			          pos[0], fl->name, fl->why);
+			rc = EXIT_CONFIG;
 		} else {
 			rc = cli_usage_error("checks", "no check type '%s' (see 'gate checks')",
 			                     pos[0]);
 		}
 	} else {
-		size_t w = 4;
-		for (size_t i = 0; i < reg.ntypes; i++) {
-			size_t l = strlen(reg.types[i].ct->name);
-			w = l > w ? l : w;
-		}
-		for (size_t i = 0; i < reg.ntypes; i++)
-			printf("%-*s  %s\n", (int)w, reg.types[i].ct->name,
-			       reg.types[i].ct->summary ? reg.types[i].ct->summary : "");
-		rc = 0;
+		rc = list_types(&reg);
 	}
 	registry_release(&reg);
 	free(pos);

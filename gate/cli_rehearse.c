@@ -90,9 +90,10 @@ void cli_rehearse_help(void)
 
 /* "pgbackrest.restore, basebackup.restore, dump.restore": the rehearsal
  * types the registry knows.  free() it. */
-static char *rehearsal_types(const struct gate_registry *reg)
+static char *rehearsal_types(struct gate_registry *reg)
 {
 	struct strbuf sb = STRBUF_INIT;
+	registry_load_all(reg); /* a family refused: its types are not named */
 	for (size_t i = 0; i < reg->ntypes; i++)
 		if (reg->types[i].rehearsal)
 			strbuf_addf(&sb, "%s%s", sb.len ? ", " : "", reg->types[i].ct->name);

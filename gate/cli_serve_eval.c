@@ -194,7 +194,7 @@ static struct serve_snap *snap_create(struct serve *sv, const struct runbook *rb
 
 /* ---- loading ---- */
 
-static char *load_runbook(struct runbook *rb, const char *path, const struct gate_registry *reg)
+static char *load_runbook(struct runbook *rb, const char *path, struct gate_registry *reg)
 {
 	struct runbook_load_opts lo = {NULL, 0, 1}; /* checks will run: trusted files only */
 	struct gate_error err = {0};
@@ -207,7 +207,7 @@ static char *load_runbook(struct runbook *rb, const char *path, const struct gat
 }
 
 /* Load one runbook and its copy; on success the copy is served from now. */
-static int load_one(struct serve *sv, struct serve_rb *r, const struct gate_registry *reg)
+static int load_one(struct serve *sv, struct serve_rb *r, struct gate_registry *reg)
 {
 	struct runbook rb, copy;
 	struct serve_snap *snap = NULL;

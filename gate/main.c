@@ -60,8 +60,10 @@ void cli_session_release(struct cli_session *s)
 void cli_registry_load(struct gate_registry *reg, const struct cli_opts *o)
 {
 	registry_init(reg);
-	/* The checks this program links: the core names none of them. */
-	registry_add_builtins(reg, gate_builtin_modules);
+	/* gate's check families, by the index of their types built with the
+	 * program (the core names none of them): each is loaded the first
+	 * time one of its types is looked up. */
+	registry_add_families(reg, gate_family_index, NULL);
 	/* And the lock and maintenance kinds it links (holds/builtin.h). */
 	registry_add_holds(reg, gate_lock_kinds, gate_maint_kinds);
 	for (size_t i = 0; i < o->nmodule_paths; i++)

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The registry of check types: the modules built into the program (handed
- * over by it: the core links no check) and external shared objects.  The
+ * The registry of check types: gate's built-in families (shared objects
+ * loaded the first time one of their types is looked up, by the index the
+ * program hands in: the core links no check), modules linked into a
+ * program, and external shared objects.  The
  * ABI version is the first thing read from a module and nothing else is
  * touched until it is accepted (module.h, MODULE-API.md).
  * A module that cannot be loaded is remembered in reg->failures, so that a
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "hold.h"
+#include "selfdir.h"
 #include "trust.h"
 #include "kit/alloc.h"
 
@@ -74,8 +77,47 @@ static int lists_rehearsal(const struct gate_module *mod, const char *name)
 	return 0;
 }
 
-int registry_add_module(struct gate_registry *reg, const struct gate_module *mod,
-                        const char *origin, struct gate_error *err)
+/* The entry of a type already loaded, loading nothing. */
+static struct gate_registry_entry *find_loaded(const struct gate_registry *reg, const char *name)
+{
+	for (size_t i = 0; reg && name && i < reg->ntypes; i++)
+		if (!strcmp(reg->types[i].ct->name, name))
+			return &reg->types[i];
+	return NULL;
+}
+
+/* The index's entry for type name, or NULL. */
+static const struct gate_family_type *index_entry(const struct gate_registry *reg, const char *name)
+{
+	for (const struct gate_family_type *t = reg->family_index; t && t->type; t++)
+		if (!strcmp(t->type, name))
+			return t;
+	return NULL;
+}
+
+/* A type already provided: loaded, or (for any module but the family the
+ * index names for it) one of the built-in families'. */
+static int provided_already(const struct gate_registry *reg, const char *name, int family,
+                            const char *origin, struct gate_error *err)
+{
+	const struct gate_registry_entry *prev = find_loaded(reg, name);
+	const struct gate_family_type *t = family ? NULL : index_entry(reg, name);
+	if (prev)
+		gate_error_set(err, "", 0, 0,
+		               "module %s: check type '%s' is already provided by %s", origin, name,
+		               prev->origin);
+	else if (t)
+		gate_error_set(
+			err, "", 0, 0,
+			"module %s: check type '%s' is already provided by built-in family %s",
+			origin, name, t->family);
+	return prev || t;
+}
+
+/* registry_add_module; family: mod is the built-in family the index
+ * names for its types. */
+static int add_module(struct gate_registry *reg, const struct gate_module *mod, const char *origin,
+                      int family, struct gate_error *err)
 {
 	if (!mod) {
 		gate_error_set(err, "", 0, 0, "module %s: no module descriptor", origin);
@@ -103,13 +145,8 @@ int registry_add_module(struct gate_registry *reg, const struct gate_module *mod
 			               ct->name);
 			return -1;
 		}
-		const struct gate_registry_entry *prev = registry_find(reg, ct->name);
-		if (prev) {
-			gate_error_set(err, "", 0, 0,
-			               "module %s: check type '%s' is already provided by %s",
-			               origin, ct->name, prev->origin);
+		if (provided_already(reg, ct->name, family, origin, err))
 			return -1;
-		}
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(mod->types[j].name, ct->name)) {
 				gate_error_set(err, "", 0, 0,
@@ -131,6 +168,12 @@ int registry_add_module(struct gate_registry *reg, const struct gate_module *mod
 	return 0;
 }
 
+int registry_add_module(struct gate_registry *reg, const struct gate_module *mod,
+                        const char *origin, struct gate_error *err)
+{
+	return add_module(reg, mod, origin, 0, err);
+}
+
 void registry_add_builtins(struct gate_registry *reg, const struct gate_module *const *builtins)
 {
 	for (size_t i = 0; builtins && builtins[i]; i++) {
@@ -144,26 +187,28 @@ void registry_add_builtins(struct gate_registry *reg, const struct gate_module *
 	}
 }
 
-int registry_load_file(struct gate_registry *reg, const char *path, struct gate_error *err)
+/* Open path as a module: trusted like a runbook (trust.h) BEFORE it is
+ * opened (its constructors run inside dlopen), a file (never a search of
+ * the library path), loaded through the descriptor that was checked
+ * (/proc/self/fd/N: the file cannot be swapped in between).  Its
+ * descriptor, with the handle in *hp; NULL with err set (*untrusted when
+ * the trust check refused it, never opened; *hp NULL when not loaded). */
+static const struct gate_module *open_module(struct gate_registry *reg, const char *path, void **hp,
+                                             int *untrusted, struct gate_error *err)
 {
-	struct gate_error local = {0};
-	/* A module is a file (never a search of the library path), trusted
-	 * like a runbook (trust.h) BEFORE it is opened: its constructors run
-	 * inside dlopen.  The descriptor that was checked is the one loaded
-	 * (/proc/self/fd/N), so the file cannot be swapped in between. */
 	struct gate_error why = {0};
+	*hp = NULL;
+	*untrusted = 0;
 	int fd = trust_open(path, &why);
 	if (fd < 0) {
-		gate_error_set(&local, "", 0, 0, "module %s: cannot load: %s", path, why.msg);
-		goto fail;
+		gate_error_set(err, "", 0, 0, "module %s: cannot load: %s", path, why.msg);
+		return NULL;
 	}
 	if (trust_check_fd(fd, path, TRUST_MODULE, geteuid(), &why) < 0) {
-		gate_error_set(&local, "", 0, 0, "module %s: not loaded: %s", path, why.msg);
+		gate_error_set(err, "", 0, 0, "module %s: not loaded: %s", path, why.msg);
 		close(fd);
-		add_failure(reg, path, local.msg);
-		reg->failures[reg->nfailures - 1].untrusted = 1;
-		gate_error_set(err, local.file, local.line, local.col, "%s", local.msg);
-		return -1;
+		*untrusted = 1;
+		return NULL;
 	}
 	char file[64];
 	snprintf(file, sizeof(file), "/proc/self/fd/%d", fd);
@@ -175,31 +220,43 @@ int registry_load_file(struct gate_registry *reg, const char *path, struct gate_
 		size_t fl = strlen(file);
 		if (e && !strncmp(e, file, fl) && !strncmp(e + fl, ": ", 2))
 			e += fl + 2;
-		gate_error_set(&local, "", 0, 0, "module %s: cannot load: %s", path,
+		gate_error_set(err, "", 0, 0, "module %s: cannot load: %s", path,
 		               e ? e : "unknown error");
-		goto fail;
+		return NULL;
 	}
-	/* Kept open even when the module is refused below: dlclose may
-	 * leave it mapped (under that name). */
+	/* Kept open even when the module is refused: dlclose may leave it
+	 * mapped (under that name). */
 	reg->fds = xrealloc(reg->fds, (reg->nfds + 1) * sizeof(*reg->fds));
 	reg->fds[reg->nfds++] = fd;
+	*hp = h;
 	dlerror();
 	const struct gate_module *mod = dlsym(h, GATE_MODULE_SYMBOL);
-	if (!mod) {
-		gate_error_set(&local, "", 0, 0, "module %s: no '%s' symbol", path,
+	if (!mod)
+		gate_error_set(err, "", 0, 0, "module %s: no '%s' symbol", path,
 		               GATE_MODULE_SYMBOL);
-		dlclose(h);
-		goto fail;
-	}
-	if (registry_add_module(reg, mod, path, &local) < 0) {
-		dlclose(h);
-		goto fail;
-	}
+	return mod;
+}
+
+static void keep_handle(struct gate_registry *reg, void *h)
+{
 	reg->handles = xrealloc(reg->handles, (reg->nhandles + 1) * sizeof(*reg->handles));
 	reg->handles[reg->nhandles++] = h;
-	return 0;
-fail:
+}
+
+int registry_load_file(struct gate_registry *reg, const char *path, struct gate_error *err)
+{
+	struct gate_error local = {0};
+	void *h;
+	int untrusted;
+	const struct gate_module *mod = open_module(reg, path, &h, &untrusted, &local);
+	if (mod && add_module(reg, mod, path, 0, &local) == 0) {
+		keep_handle(reg, h);
+		return 0;
+	}
+	if (h)
+		dlclose(h);
 	add_failure(reg, path, local.msg);
+	reg->failures[reg->nfailures - 1].untrusted = untrusted;
 	gate_error_set(err, local.file, local.line, local.col, "%s", local.msg);
 	return -1;
 }
@@ -248,16 +305,6 @@ void registry_load_dir(struct gate_registry *reg, const char *dir)
 	free(names);
 }
 
-const struct gate_registry_entry *registry_find(const struct gate_registry *reg, const char *name)
-{
-	if (!reg || !name)
-		return NULL;
-	for (size_t i = 0; i < reg->ntypes; i++)
-		if (!strcmp(reg->types[i].ct->name, name))
-			return &reg->types[i];
-	return NULL;
-}
-
 void registry_release(struct gate_registry *reg)
 {
 	if (!reg)
@@ -276,6 +323,13 @@ void registry_release(struct gate_registry *reg)
 	for (size_t i = 0; i < reg->nfds; i++)
 		close(reg->fds[i]);
 	free(reg->fds);
+	free(reg->family_dir);
+	free(reg->family_dir_why);
+	for (size_t i = 0; i < reg->nfamilies; i++) {
+		free(reg->families[i].name);
+		free(reg->families[i].why);
+	}
+	free(reg->families);
 	memset(reg, 0, sizeof(*reg));
 }
 
@@ -300,4 +354,174 @@ const struct maint_kind *registry_find_maint(const struct gate_registry *reg, co
 		if (!strcmp(reg->maint_kinds[i]->name, name))
 			return reg->maint_kinds[i];
 	return NULL;
+}
+
+/* ---- the built-in families, loaded on demand ---- */
+
+void registry_add_families(struct gate_registry *reg, const struct gate_family_type *index,
+                           const char *dir)
+{
+	reg->family_index = index;
+	free(reg->family_dir);
+	free(reg->family_dir_why);
+	reg->family_dir_why = NULL;
+	reg->family_dir = dir ? xstrdup(dir) : gate_family_dir();
+	if (!reg->family_dir)
+		reg->family_dir_why = xasprintf(
+			"gate's family directory (%s beside the executable) cannot be "
+			"found: %s",
+			GATE_FAMILY_RELDIR, strerror(errno));
+	for (const struct gate_family_type *t = index; t && t->type; t++) {
+		size_t i = 0;
+		while (i < reg->nfamilies && strcmp(reg->families[i].name, t->family))
+			i++;
+		if (i < reg->nfamilies)
+			continue;
+		reg->families = xrealloc(reg->families, (i + 1) * sizeof(*reg->families));
+		reg->families[i] = (struct gate_family_load){xstrdup(t->family), 0, NULL};
+		reg->nfamilies++;
+	}
+}
+
+/* Whether mod (its ABI accepted) provides exactly the types the index
+ * names for family f, rehearsals alike: a family object from another
+ * build is refused rather than half used.  0, or -1 with err. */
+static int matches_index(const struct gate_registry *reg, const struct gate_module *mod,
+                         const char *f, const char *path, struct gate_error *err)
+{
+	size_t want = 0;
+	if (mod->ntypes && !mod->types) {
+		gate_error_set(err, "", 0, 0, "module %s: %zu types but no type table", path,
+		               mod->ntypes);
+		return -1;
+	}
+	for (const struct gate_family_type *t = reg->family_index; t && t->type; t++)
+		if (!strcmp(t->family, f)) {
+			want++;
+			size_t i = 0;
+			while (i < mod->ntypes &&
+			       (!mod->types[i].name || strcmp(mod->types[i].name, t->type)))
+				i++;
+			if (i == mod->ntypes) {
+				gate_error_set(err, "", 0, 0,
+				               "module %s: does not provide check type '%s', which "
+				               "gate's index names for family %s",
+				               path, t->type, f);
+				return -1;
+			}
+			if (!lists_rehearsal(mod, t->type) != !t->rehearsal) {
+				gate_error_set(
+					err, "", 0, 0,
+					"module %s: check type '%s' is %sa restore rehearsal "
+					"in the module, %sin gate's index",
+					path, t->type, t->rehearsal ? "not " : "",
+					t->rehearsal ? "" : "not ");
+				return -1;
+			}
+		}
+	for (size_t i = 0; i < mod->ntypes; i++) {
+		const struct gate_family_type *t = mod->types[i].name
+		                                           ? index_entry(reg, mod->types[i].name)
+		                                           : NULL;
+		if (!t || strcmp(t->family, f)) {
+			gate_error_set(err, "", 0, 0,
+			               "module %s: provides check type '%s', which gate's index "
+			               "does not name for family %s",
+			               path, mod->types[i].name ? mod->types[i].name : "(null)", f);
+			return -1;
+		}
+	}
+	if (want != mod->ntypes || !mod->name || strcmp(mod->name, f)) {
+		gate_error_set(err, "", 0, 0,
+		               "module %s: is module '%s' of %zu types, not family %s", path,
+		               mod->name ? mod->name : "(null)", mod->ntypes, f);
+		return -1;
+	}
+	return 0;
+}
+
+/* Load family f (<dir>/<name>.so) as the index says it is; its state
+ * says how it went. */
+static void load_family(struct gate_registry *reg, struct gate_family_load *f)
+{
+	struct gate_error err = {0};
+	void *h = NULL;
+	int untrusted;
+	if (!reg->family_dir) {
+		f->state = -1;
+		f->why = xstrdup(reg->family_dir_why);
+		return;
+	}
+	char *path = xasprintf("%s/%s.so", reg->family_dir, f->name);
+	const struct gate_module *mod = open_module(reg, path, &h, &untrusted, &err);
+	if (mod && check_abi(mod, path, &err) == 0 &&
+	    matches_index(reg, mod, f->name, path, &err) == 0 &&
+	    add_module(reg, mod, "built-in", 1, &err) == 0) {
+		keep_handle(reg, h);
+		f->state = 1;
+	} else {
+		if (h)
+			dlclose(h);
+		f->state = -1;
+		f->why = xstrdup(err.msg);
+	}
+	free(path);
+}
+
+static struct gate_family_load *family_named(struct gate_registry *reg, const char *name)
+{
+	for (size_t i = 0; i < reg->nfamilies; i++)
+		if (!strcmp(reg->families[i].name, name))
+			return &reg->families[i];
+	return NULL;
+}
+
+const struct gate_registry_entry *registry_find(struct gate_registry *reg, const char *name)
+{
+	if (!reg || !name)
+		return NULL;
+	const struct gate_registry_entry *e = find_loaded(reg, name);
+	if (e)
+		return e;
+	const struct gate_family_type *t = index_entry(reg, name);
+	struct gate_family_load *f = t ? family_named(reg, t->family) : NULL;
+	if (!f || f->state)
+		return NULL; /* loaded without it cannot be (matches_index) */
+	load_family(reg, f);
+	return find_loaded(reg, name);
+}
+
+const struct gate_family_load *registry_family_failure(struct gate_registry *reg, const char *name)
+{
+	const struct gate_family_type *t = reg && name ? index_entry(reg, name) : NULL;
+	struct gate_family_load *f = t ? family_named(reg, t->family) : NULL;
+	if (f && !f->state)
+		load_family(reg, f);
+	return f && f->state < 0 ? f : NULL;
+}
+
+size_t registry_load_all(struct gate_registry *reg)
+{
+	size_t bad = 0;
+	for (size_t i = 0; reg && i < reg->nfamilies; i++) {
+		if (!reg->families[i].state)
+			load_family(reg, &reg->families[i]);
+		bad += reg->families[i].state < 0;
+	}
+	return bad;
+}
+
+const char **registry_type_names(const struct gate_registry *reg, size_t *n)
+{
+	size_t cap = reg ? reg->ntypes : 0;
+	for (const struct gate_family_type *t = reg ? reg->family_index : NULL; t && t->type; t++)
+		cap++;
+	const char **names = xcalloc(cap + 1, sizeof(*names));
+	*n = 0;
+	for (size_t i = 0; reg && i < reg->ntypes; i++)
+		names[(*n)++] = reg->types[i].ct->name;
+	for (const struct gate_family_type *t = reg ? reg->family_index : NULL; t && t->type; t++)
+		if (!find_loaded(reg, t->type))
+			names[(*n)++] = t->type;
+	return names;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The check types gate knows: the modules built into the program (the
- * program passes them in: the core names no check) and external shared
- * objects loaded from module directories.  Never prints. */
+/* The check types gate knows: gate's built-in families, shared objects
+ * loaded the first time one of their types is looked up (the program hands
+ * in the index of their types: the core names no check), modules linked
+ * into a program (tests, tools) and external shared objects loaded from
+ * module directories.  Never prints. */
 #ifndef GATE_REGISTRY_H
 #define GATE_REGISTRY_H
 
@@ -26,6 +28,22 @@ struct gate_registry_failure {
 	int untrusted; /* refused by the trust check (trust.h), never opened */
 };
 
+/* Appended: one type of gate's built-in families, as the index the
+ * program hands in says (gate's is generated when it is built:
+ * checks/mkindex.c).  An index ends with an entry whose type is NULL. */
+struct gate_family_type {
+	const char *type;   /* "postgres.replica" */
+	const char *family; /* "postgres": the shared object <family>.so */
+	int rehearsal;      /* the family lists the type in `rehearsals` */
+};
+
+/* What became of one family of the index. */
+struct gate_family_load {
+	char *name; /* "postgres" */
+	int state;  /* 0 not tried yet, 1 loaded, -1 refused (why) */
+	char *why;  /* "module /usr/lib/.../postgres.so: cannot load: ..." */
+};
+
 struct gate_registry {
 	struct gate_registry_entry *types;
 	size_t ntypes;
@@ -43,6 +61,14 @@ struct gate_registry {
 	 * owned; NULL when none were handed in. */
 	const struct lock_kind *const *lock_kinds;
 	const struct maint_kind *const *maint_kinds;
+	/* Appended: the built-in families (registry_add_families): the
+	 * index (not owned), the directory their objects are in (NULL when
+	 * it cannot be found: family_dir_why), what became of each. */
+	const struct gate_family_type *family_index;
+	char *family_dir;
+	char *family_dir_why;
+	struct gate_family_load *families;
+	size_t nfamilies;
 };
 
 void registry_init(struct gate_registry *reg);
@@ -60,7 +86,12 @@ int registry_add_module(struct gate_registry *reg, const struct gate_module *mod
 void registry_load_dir(struct gate_registry *reg, const char *dir);
 /* Load one .so; -1 with err on failure (also recorded in failures). */
 int registry_load_file(struct gate_registry *reg, const char *path, struct gate_error *err);
-const struct gate_registry_entry *registry_find(const struct gate_registry *reg, const char *name);
+/* The type `name`: from a module already loaded, else from the built-in
+ * family the index names for it, loaded now (trusted, its ABI checked,
+ * and only when it provides exactly the types the index says: else it is
+ * refused, registry_family_failure says why).  NULL when no module
+ * provides it.  The entry is valid until the next registry_find. */
+const struct gate_registry_entry *registry_find(struct gate_registry *reg, const char *name);
 void registry_release(struct gate_registry *reg);
 
 /* Appended: the lock and maintenance kinds of runbooks' `lock:` and
@@ -70,5 +101,22 @@ void registry_add_holds(struct gate_registry *reg, const struct lock_kind *const
                         const struct maint_kind *const *maints);
 const struct lock_kind *registry_find_lock(const struct gate_registry *reg, const char *name);
 const struct maint_kind *registry_find_maint(const struct gate_registry *reg, const char *name);
+
+/* Appended: gate's built-in families, shipped as shared objects
+ * (<family>.so in dir; NULL: gate's family directory, gate/selfdir.h) and
+ * loaded only when one of their types is looked up.  `index` is not
+ * copied.  An external module may not provide a type the index names. */
+void registry_add_families(struct gate_registry *reg, const struct gate_family_type *index,
+                           const char *dir);
+/* When `name` is a type the index names and its family was refused (or
+ * is now, tried first if it was not yet): that family (name, why);
+ * else NULL. */
+const struct gate_family_load *registry_family_failure(struct gate_registry *reg, const char *name);
+/* Load every family of the index (`gate checks`, the rehearsal types);
+ * the number refused (registry_family_failure, or reg->families[].why). */
+size_t registry_load_all(struct gate_registry *reg);
+/* The names a type may be: those loaded and those of the index (loading
+ * nothing), for "did you mean"; *n of them, free() the array only. */
+const char **registry_type_names(const struct gate_registry *reg, size_t *n);
 
 #endif

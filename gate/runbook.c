@@ -79,7 +79,7 @@ static const char *const check_keys[] = {
 
 static int type_unknown(struct loader *L, const struct yt_node *tn, struct rb_check *c)
 {
-	const struct gate_registry *reg = L->reg;
+	struct gate_registry *reg = L->reg;
 	if (reg && reg->nfailures > 0) {
 		/* The type may live in the module that failed: keep the check
 		 * so the runner records an error and the gate blocks. */
@@ -95,10 +95,10 @@ static int type_unknown(struct loader *L, const struct yt_node *tn, struct rb_ch
 			L->unavailable);
 		return 0;
 	}
-	size_t n = reg ? reg->ntypes : 0;
-	const char **cands = xcalloc(n + 1, sizeof(*cands));
-	for (size_t i = 0; i < n; i++)
-		cands[i] = reg->types[i].ct->name;
+	/* The names the index and the modules loaded know: no family is
+	 * loaded to suggest one. */
+	size_t n;
+	const char **cands = registry_type_names(reg, &n);
 	const char *near = yt_closest(c->type, cands, n);
 	if (near)
 		yt_error(L->err, tn, "unknown check type '%s'; did you mean '%s'?", c->type, near);
@@ -215,6 +215,14 @@ static int load_check(struct loader *L, const struct file_rec *f, const struct y
 		c->ct = e->ct;
 		return rb_convert_with(L, c, n, with);
 	}
+	/* A built-in family that cannot be loaded: the runbook cannot be
+	 * used, and the message says which file and why (fail closed). */
+	const struct gate_family_load *fl = registry_family_failure(L->reg, c->type);
+	if (fl)
+		return yt_error(L->err, tn,
+		                "check type '%s' is provided by gate's built-in family %s, which "
+		                "cannot be loaded: %s",
+		                c->type, fl->name, fl->why);
 	if (type_unknown(L, tn, c) < 0)
 		return -1;
 	/* Unavailable type: keep what was written, resolved, for reports;
@@ -393,7 +401,7 @@ static int load(struct loader *L, const char *path)
 }
 
 static int load_as(struct runbook *rb, const char *path, const struct runbook_load_opts *opts,
-                   const struct gate_registry *reg, struct gate_error *err, int as_policy)
+                   struct gate_registry *reg, struct gate_error *err, int as_policy)
 {
 	memset(rb, 0, sizeof(*rb));
 	rb->path = xstrdup(path);
@@ -414,13 +422,13 @@ static int load_as(struct runbook *rb, const char *path, const struct runbook_lo
 }
 
 int runbook_load(struct runbook *rb, const char *path, const struct runbook_load_opts *opts,
-                 const struct gate_registry *reg, struct gate_error *err)
+                 struct gate_registry *reg, struct gate_error *err)
 {
 	return load_as(rb, path, opts, reg, err, 0);
 }
 
 int runbook_load_policy(struct runbook *rb, const char *path, const struct runbook_load_opts *opts,
-                        const struct gate_registry *reg, struct gate_error *err)
+                        struct gate_registry *reg, struct gate_error *err)
 {
 	return load_as(rb, path, opts, reg, err, 1);
 }

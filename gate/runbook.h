@@ -158,14 +158,14 @@ struct runbook_load_opts {
 /* Load and validate.  0 on success; -1 with err set (file:line:col).  On
  * failure rb holds nothing that needs freeing beyond runbook_release(). */
 int runbook_load(struct runbook *rb, const char *path, const struct runbook_load_opts *opts,
-                 const struct gate_registry *reg, struct gate_error *err);
+                 struct gate_registry *reg, struct gate_error *err);
 /* The same for a policy, a file meant to be included (doc/runbook.md,
  * "Includes"): an included file's rules (version and name optional, the
  * runbook-only keys refused), and no checks of its own is valid when it
  * adds a window or a freeze.  For `gate lint`: run and check load
  * runbooks, which need checks. */
 int runbook_load_policy(struct runbook *rb, const char *path, const struct runbook_load_opts *opts,
-                        const struct gate_registry *reg, struct gate_error *err);
+                        struct gate_registry *reg, struct gate_error *err);
 void runbook_release(struct runbook *rb);
 
 /* Does the argv match one of the allow_commands patterns?  (1 also when

@@ -59,7 +59,7 @@ struct loader {
 	struct runbook *rb;
 	const struct runbook_load_opts *opts;
 	int as_policy; /* runbook_load_policy(): the top file is a policy */
-	const struct gate_registry *reg;
+	struct gate_registry *reg;
 	struct gate_error *err;
 	struct file_rec *files;
 	size_t nfiles;
