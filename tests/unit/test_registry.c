@@ -347,6 +347,140 @@ static void test_shared_objects(void **state)
 	free(mods);
 }
 
+/* A family's object: module `name` with the given type entries (C
+ * source) and rehearsal list. */
+#define FAMILY_SRC(abi, name, types, rehearsals)                           \
+	"#include \"gate/module.h\"\n"                                     \
+	"static void run(const json_t *p, const struct gate_run_env *e,\n" \
+	"                struct gate_result *r)\n"                         \
+	"{ (void)p; (void)e; gate_result_set(r, GATE_PASS, \"ok\"); }\n"   \
+	"static const struct gate_check_type types[] = {" types "};\n"     \
+	"static const char *const rh[] = {" rehearsals "NULL};\n"          \
+	"GATE_EXPORT const struct gate_module gate_module = {\n"           \
+	"  " abi ", \"" name "\", \"1.0\", types,\n"                       \
+	"  sizeof(types) / sizeof(types[0]), rh};\n"
+#define T(n) "{\"" n "\", \"s\", NULL, NULL, NULL, run},"
+
+static const struct gate_family_type fam_index[] = {
+	{"good.one", "good", 0},   {"good.two", "good", 1}, {"miss.one", "miss", 0},
+	{"other.one", "other", 0}, {"elf.one", "elf", 0},   {"abi.one", "abi", 0},
+	{"untr.one", "untr", 0},   {"rh.one", "rh", 1},     {NULL, NULL, 0},
+};
+
+/* The reason family `type`'s family was refused, or "" when it was not. */
+static const char *refusal(struct gate_registry *reg, const char *type)
+{
+	const struct gate_family_load *f = registry_family_failure(reg, type);
+	return f ? f->why : "";
+}
+
+/* Built-in families on demand: nothing is loaded until a type is looked
+ * up, then only its family; a family that is missing, untrusted, not an
+ * object, of another ABI or not providing what the index says is refused
+ * with the reason, and its types are never found; suggestions and the
+ * external modules' duplicate check use the index without loading. */
+static void test_families(void **state)
+{
+	(void)state;
+	char *dir = xasprintf("%s/families", tmpdir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	free(build_module(dir, "good",
+	                  FAMILY_SRC("GATE_ABI_VERSION", "good", T("good.one") T("good.two"),
+	                             "\"good.two\",")));
+	free(build_module(
+		dir, "other",
+		FAMILY_SRC("GATE_ABI_VERSION", "other", T("other.one") T("other.extra"), "")));
+	free(build_module(dir, "abi", FAMILY_SRC("GATE_MKVERSION(2, 0)", "abi", T("abi.one"), "")));
+	free(build_module(dir, "rh", FAMILY_SRC("GATE_ABI_VERSION", "rh", T("rh.one"), "")));
+	char *untr = build_module(dir, "untr",
+	                          FAMILY_SRC("GATE_ABI_VERSION", "untr", T("untr.one"), ""));
+	assert_int_equal(chmod(untr, 0775), 0);
+	char *elf = xasprintf("%s/elf.so", dir);
+	FILE *f = fopen(elf, "w");
+	fputs("not an ELF object\n", f);
+	fclose(f);
+
+	struct gate_registry reg;
+	registry_init(&reg);
+	registry_add_families(&reg, fam_index, dir);
+	assert_int_equal(reg.nfamilies, 7);
+	size_t n;
+	const char **names = registry_type_names(&reg, &n);
+	assert_int_equal(n, 8);
+	assert_string_equal(names[1], "good.two");
+	free(names);
+	assert_int_equal(reg.nhandles, 0); /* nothing loaded to list them */
+	assert_int_equal(reg.nfds, 0);
+
+	const struct gate_registry_entry *e = registry_find(&reg, "good.two");
+	assert_non_null(e);
+	assert_string_equal(e->origin, "built-in");
+	assert_string_equal(e->mod->name, "good");
+	assert_true(e->rehearsal);
+	assert_int_equal(reg.nhandles, 1);
+	assert_non_null(registry_find(&reg, "good.one"));
+	assert_false(registry_find(&reg, "good.one")->rehearsal);
+	assert_int_equal(reg.nhandles, 1); /* loaded once */
+	assert_string_equal(refusal(&reg, "good.one"), "");
+	assert_null(registry_find(&reg, "nosuch.type"));
+	assert_null(registry_family_failure(&reg, "nosuch.type"));
+
+	static const struct {
+		const char *type, *why;
+	} refused[] = {
+		{"miss.one", "miss.so: cannot load: cannot open: No such file or directory"},
+		{"other.one",
+	         "provides check type 'other.extra', which gate's index does not name"},
+		{"elf.one", "elf.so: cannot load: "},
+		{"abi.one", "abi.so: built for module ABI 2.0, this gate provides 1.1"},
+		{"untr.one", "untr.so: not loaded: "},
+		{"rh.one", "check type 'rh.one' is not a restore rehearsal in the module"},
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		assert_null(registry_find(&reg, refused[i].type));
+		const char *why = refusal(&reg, refused[i].type);
+		if (!strstr(why, refused[i].why))
+			print_error("%s: %s\n", refused[i].type, why);
+		assert_non_null(strstr(why, refused[i].why));
+		assert_null(registry_find(&reg, refused[i].type)); /* and stays so */
+	}
+	assert_non_null(strstr(refusal(&reg, "untr.one"), "writable by group"));
+	assert_int_equal(reg.nhandles, 1);
+	assert_int_equal(reg.ntypes, 2);
+	assert_int_equal(reg.nfailures, 0); /* module-path failures only */
+	registry_release(&reg);
+
+	/* An external module may not provide a type of the index, loaded
+	 * or not; the family is not loaded to say so. */
+	registry_init(&reg);
+	registry_add_families(&reg, fam_index, dir);
+	char *ext = build_module(tmpdir, "ext_good",
+	                         FAMILY_SRC("GATE_ABI_VERSION", "ext", T("good.one"), ""));
+	struct gate_error err = {0};
+	assert_int_equal(registry_load_file(&reg, ext, &err), -1);
+	assert_non_null(strstr(err.msg, "check type 'good.one' is already provided by built-in "
+	                                "family good"));
+	assert_int_equal(reg.nhandles, 0);
+	/* Everything, for `gate checks`: the refused ones counted. */
+	assert_int_equal(registry_load_all(&reg), 6);
+	assert_int_equal(reg.ntypes, 2);
+	assert_int_equal(registry_load_all(&reg), 6); /* tried once each */
+	assert_int_equal(reg.nhandles, 1);
+	registry_release(&reg);
+
+	/* An empty index: no family, and no type found through one. */
+	registry_init(&reg);
+	static const struct gate_family_type none[] = {{NULL, NULL, 0}};
+	registry_add_families(&reg, none, dir);
+	assert_int_equal(reg.nfamilies, 0);
+	assert_null(registry_find(&reg, "good.one"));
+	registry_release(&reg);
+	free(ext);
+	free(elf);
+	free(untr);
+	free(dir);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -368,7 +502,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_module),     cmocka_unit_test(test_rehearsal_list),
 		cmocka_unit_test(test_builtins),       cmocka_unit_test(test_builtin_list),
-		cmocka_unit_test(test_shared_objects),
+		cmocka_unit_test(test_shared_objects), cmocka_unit_test(test_families),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
