@@ -4,7 +4,8 @@
 # project's CMake install rules; lintian finds no error and no warning;
 # the packages hold what debian/*.install promises; unpacked into a
 # scratch root (dpkg -x: nothing is installed on the machine), the
-# installed gate reports the project's version and lints every shipped
+# installed gate reports the project's version, loads its check families
+# from there, and lints every shipped
 # policy, and gate-dev's header and gate-module.pc build the example
 # module (from gate-dev's docs) that the installed gate then loads.
 # Skipped only where dpkg-buildpackage is missing (GATE_TEST_NO_SKIP=1
@@ -68,12 +69,16 @@ test_expect_success 'lintian: no error, no warning (the rest overridden with a r
 	! grep -E "^[EW]: " lintian.out
 '
 
-test_expect_success 'gate holds the program, manual pages, completion, policies, module directory, example units' '
+test_expect_success 'gate holds the program, check families, manual pages, completion, policies, module directory, example units' '
 	dpkg-deb -c "$DEB" | awk "{print \$6}" | sed "s|^\./|/|" >gate.list &&
 	for f in /usr/bin/gate /usr/share/man/man1/gate.1.gz /usr/share/man/man5/gate-runbook.5.gz \
 		/usr/share/bash-completion/completions/gate /usr/lib/$MA/gate/modules/ \
 		/usr/share/doc/gate/copyright; do
 		grep -qx "$f" gate.list || { echo "missing $f"; exit 1; }
+	done &&
+	for fam in exec postgres backup http systemd rehearse; do
+		grep -qx "/usr/lib/$MA/gate/families/$fam.so" gate.list ||
+			{ echo "missing family $fam.so"; exit 1; }
 	done &&
 	for p in "$S"/policies/*.yaml; do
 		grep -qx "/usr/share/gate/policies/${p##*/}" gate.list || { echo "missing policy ${p##*/}"; exit 1; }
@@ -101,6 +106,13 @@ test_expect_success 'the installed gate (scratch root) reports the project versi
 	dpkg -x "$DEB" "$R" && dpkg -x "$DEV" "$R" &&
 	"$R/usr/bin/gate" version >version.out &&
 	test_grep "^gate $VERSION\$" version.out
+'
+
+test_expect_success 'the installed gate lists the types of every family it ships (loaded from the scratch root)' '
+	"$R/usr/bin/gate" checks >types &&
+	for t in exec postgres.replica pgbackrest.backup http systemd.unit pgbackrest.restore; do
+		test_grep "^$t " types || exit 1
+	done
 '
 
 test_expect_success 'the installed gate lints every shipped policy, alone and all together' '
