@@ -5,9 +5,9 @@
 # the packages hold what debian/*.install promises; unpacked into a
 # scratch root (dpkg -x: nothing is installed on the machine), the
 # installed gate reports the project's version, loads its check families
-# from there, and lints every shipped
-# policy, and gate-dev's header and gate-module.pc build the example
-# module (from gate-dev's docs) that the installed gate then loads.
+# from there and lints every shipped policy, and gate-dev's header and
+# gate-module.pc build the example module (from gate-dev's docs) that the
+# installed gate then loads.
 # Skipped only where dpkg-buildpackage is missing (GATE_TEST_NO_SKIP=1
 # makes that a failure).
 . "$(dirname "$0")/lib/test-lib.sh"
