@@ -17,7 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hold.h"
 #include "trust.h"
 #include "kit/alloc.h"
 
@@ -277,27 +276,4 @@ void registry_release(struct gate_registry *reg)
 		close(reg->fds[i]);
 	free(reg->fds);
 	memset(reg, 0, sizeof(*reg));
-}
-
-void registry_add_holds(struct gate_registry *reg, const struct lock_kind *const *locks,
-                        const struct maint_kind *const *maints)
-{
-	reg->lock_kinds = locks;
-	reg->maint_kinds = maints;
-}
-
-const struct lock_kind *registry_find_lock(const struct gate_registry *reg, const char *name)
-{
-	for (size_t i = 0; reg && reg->lock_kinds && reg->lock_kinds[i]; i++)
-		if (!strcmp(reg->lock_kinds[i]->name, name))
-			return reg->lock_kinds[i];
-	return NULL;
-}
-
-const struct maint_kind *registry_find_maint(const struct gate_registry *reg, const char *name)
-{
-	for (size_t i = 0; reg && reg->maint_kinds && reg->maint_kinds[i]; i++)
-		if (!strcmp(reg->maint_kinds[i]->name, name))
-			return reg->maint_kinds[i];
-	return NULL;
 }
