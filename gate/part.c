@@ -74,20 +74,20 @@ static const void *load(const char *name, const char *so, const char *path, stru
 	dlerror();
 	const struct gate_part *p = dlsym(h, sym);
 	if (!p) {
-		gate_error_set(err, "", 0, 0, "%s (%s) is not a part of gate (no '%s' symbol)", so,
+		gate_error_set(err, "", 0, 0, "%s (%s): not a part of gate (no '%s' symbol)", so,
 		               path, sym);
 		return NULL;
 	}
 	/* The token first: nothing else of a part of another build is read. */
 	if (!p->token || strcmp(p->token, GATE_BUILD_TOKEN)) {
 		gate_error_set(err, "", 0, 0,
-		               "%s (%s) is from another build of gate (the executable and its "
+		               "%s (%s): from another build of gate (the executable and its "
 		               "parts must come from one build: reinstall gate)",
 		               so, path);
 		return NULL;
 	}
 	if (!p->name || strcmp(p->name, name) || !p->payload) {
-		gate_error_set(err, "", 0, 0, "%s (%s) does not provide the part '%s'", so, path,
+		gate_error_set(err, "", 0, 0, "%s (%s): does not provide the part '%s'", so, path,
 		               name);
 		return NULL;
 	}
