@@ -28,16 +28,20 @@ static void send_none(const struct notify_msg *m, size_t n, int64_t deadline_ms,
  * failure recorded as any other (no URL shown: the core shows "***"). */
 static const struct notify_transport no_transport = {"none", NULL, send_none};
 
-/* The transport, loading the part the first time. */
+/* The transport, loading the part the first time (from the main thread
+ * only: part_error is written once, before any sender thread reads it). */
 static const struct notify_transport *transport(void)
 {
+	static const struct notify_transport *t;
+	if (t)
+		return t;
 	struct gate_error err = {0};
-	const struct notify_transport *t = gate_part_load("notify", &err);
+	t = gate_part_load("notify", &err);
 	if (t && t->send)
 		return t;
 	snprintf(part_error, sizeof(part_error), "gate's %.460s",
 	         err.set ? err.msg : "part-notify.so has no sender");
-	return &no_transport;
+	return t = &no_transport;
 }
 
 /* Whether an item of the runbook asks for event e. */
