@@ -20,45 +20,7 @@
 #include "kit/alloc.h"
 #include "kit/strbuf.h"
 
-#define SERVE_DEFAULT_LISTEN "127.0.0.1:9741"
 #define SERVE_DEFAULT_MIN_INTERVAL_MS 10000
-
-static const char help_serve[] =
-	"usage: gate serve [--listen ADDR:PORT] [--min-interval DUR] RUNBOOK...\n"
-	"\n"
-	"Answer over HTTP whether each RUNBOOK would allow now: an on-call look for\n"
-	"dashboards, load balancers and Prometheus.  Each evaluation is a `gate check\n"
-	"--format json` of the runbook as last loaded; it runs no command, takes no\n"
-	"lock and turns no maintenance on.  NAME is the runbook's file name without\n"
-	".yaml (or .yml).\n"
-	"\n"
-	"  GET /v1/runbooks/NAME  the JSON report (200), or 503 when there is none\n"
-	"  GET /healthz/NAME      200 allow, 503 block (with the first reason)\n"
-	"  GET /metrics           Prometheus metrics of every runbook\n"
-	"  GET /healthz           200 while the server answers\n"
-	"\n"
-	"An evaluation is reused for --min-interval; requests that come while one\n"
-	"runs wait for it (one at a time per runbook), no longer than the runbook's\n"
-	"timeout and a grace.  SIGHUP re-reads the runbooks (one that became invalid\n"
-	"keeps being served as it was); SIGTERM and SIGINT stop, killing what runs.\n"
-	"Under systemd: socket activation, sd_notify READY, RELOADING, STOPPING and\n"
-	"WATCHDOG.\n"
-	"\n"
-	"Options:\n"
-	"      --listen ADDR:PORT   where to listen (default " SERVE_DEFAULT_LISTEN
-	", [ADDR]:PORT\n"
-	"                           for IPv6); a socket passed by systemd wins\n"
-	"      --min-interval DUR   reuse an evaluation this long (default 10s; 0: never)\n"
-	"  -h, --help               this text\n"
-	"\n"
-	"Exit status:\n"
-	"  0        stopped by SIGTERM or SIGINT\n"
-	"  1        the server could not start (the address is in use...)\n"
-	"  64       bad command line\n"
-	"  78       two runbooks have the same name\n"
-	"\n"
-	"Example:\n"
-	"  gate serve --listen 127.0.0.1:9741 /etc/gate/runbooks/*.yaml\n";
 
 /* ADDR:PORT or [ADDR]:PORT into *ss; 0, or EXIT_USAGE after the message. */
 static int parse_listen(const char *arg, struct sockaddr_storage *ss, socklen_t *len)
@@ -107,7 +69,7 @@ static int parse(int argc, char **argv, struct serve_opts *so)
 	opterr = 0;
 	for (int c; (c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1;) {
 		if (c == 'h') {
-			fputs(help_serve, stdout);
+			fputs(cli_serve_help, stdout);
 			return 0;
 		} else if (c == 'l') {
 			so->listen = optarg;
@@ -166,7 +128,7 @@ static void signal_loop(struct serve *sv, const sigset_t *set)
 	}
 }
 
-int cli_serve_main(int argc, char **argv)
+int serve_command(int argc, char **argv)
 {
 	struct serve_opts so = {0};
 	int rc = parse(argc, argv, &so);

@@ -4,6 +4,9 @@
  * layer: it prints (its log, on stderr) and links libmicrohttpd and
  * libsystemd, which the core never does.
  *
+ * It is gate's part part-serve.so (gate/part.h), loaded by gate/cli_part.c
+ * (which keeps the help text) when gate serve runs.
+ *
  *   gate/cli_serve.c       the command: options, the signal loop, reloads
  *   gate/cli_serve_eval.c  the runbooks: snapshots, the cache, evaluations
  *   gate/cli_serve_http.c  libmicrohttpd: the endpoints
@@ -20,6 +23,14 @@
 #include <jansson.h>
 
 #include "kit/strbuf.h"
+
+#define SERVE_DEFAULT_LISTEN "127.0.0.1:9741"
+
+/* gate serve --help (gate/cli_part.c, in the executable). */
+extern const char cli_serve_help[];
+/* ---- gate/cli_serve.c ---- */
+/* The command, in the part (gate/cli_serve_part.c): the exit status. */
+int serve_command(int argc, char **argv);
 
 /* One validated copy of a runbook's files, which the evaluations read:
  * what a reload that failed leaves being served.  Removed with its last

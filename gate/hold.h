@@ -12,8 +12,9 @@
  * A dry run (`gate check`) takes nothing and changes nothing: each lock is
  * probed (free, or who holds it) and each maintenance item says what it
  * would do.  The kinds themselves (holds/: file, postgres, etcd, patroni,
- * alertmanager) are listed in holds/builtin.c and handed to the core by the
- * program, as the check modules are: the core links no libpq, no libcurl.
+ * alertmanager) are listed in holds/builtin.c and reach the core through
+ * the registry (gate/registry_holds.h), from gate's part part-holds.so: the
+ * core links no libpq, no libcurl, nor does the executable.
  *
  * Every function below is called from gate's main thread, except a lock's
  * keepalive, which is called from one keepalive thread while the command

@@ -26,7 +26,6 @@
 
 #include "audit.h"
 #include "checks/builtin.h"
-#include "holds/builtin.h"
 #include "cli.h"
 #include "exec.h"
 #include "msg.h"
@@ -34,6 +33,7 @@
 #include "policy.h"
 #include "redact.h"
 #include "registry.h"
+#include "registry_holds.h"
 #include "report.h"
 #include "kit/timefmt.h"
 #include "runbook.h"
@@ -64,8 +64,9 @@ void cli_registry_load(struct gate_registry *reg, const struct cli_opts *o)
 	 * program (the core names none of them): each is loaded the first
 	 * time one of its types is looked up. */
 	registry_add_families(reg, gate_family_index, NULL);
-	/* And the lock and maintenance kinds it links (holds/builtin.h). */
-	registry_add_holds(reg, gate_lock_kinds, gate_maint_kinds);
+	/* And the lock and maintenance kinds: gate's part part-holds.so,
+	 * loaded when a runbook or a command names a kind. */
+	registry_add_holds_part(reg);
 	for (size_t i = 0; i < o->nmodule_paths; i++)
 		registry_load_dir(reg, o->module_paths[i]);
 	const char *env = getenv("GATE_MODULE_PATH");

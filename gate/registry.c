@@ -19,7 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hold.h"
 #include "selfdir.h"
 #include "trust.h"
 #include "kit/alloc.h"
@@ -331,29 +330,6 @@ void registry_release(struct gate_registry *reg)
 	}
 	free(reg->families);
 	memset(reg, 0, sizeof(*reg));
-}
-
-void registry_add_holds(struct gate_registry *reg, const struct lock_kind *const *locks,
-                        const struct maint_kind *const *maints)
-{
-	reg->lock_kinds = locks;
-	reg->maint_kinds = maints;
-}
-
-const struct lock_kind *registry_find_lock(const struct gate_registry *reg, const char *name)
-{
-	for (size_t i = 0; reg && reg->lock_kinds && reg->lock_kinds[i]; i++)
-		if (!strcmp(reg->lock_kinds[i]->name, name))
-			return reg->lock_kinds[i];
-	return NULL;
-}
-
-const struct maint_kind *registry_find_maint(const struct gate_registry *reg, const char *name)
-{
-	for (size_t i = 0; reg && reg->maint_kinds && reg->maint_kinds[i]; i++)
-		if (!strcmp(reg->maint_kinds[i]->name, name))
-			return reg->maint_kinds[i];
-	return NULL;
 }
 
 /* ---- the built-in families, loaded on demand ---- */

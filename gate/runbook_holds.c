@@ -20,6 +20,7 @@
 
 #include "hold.h"
 #include "redact.h"
+#include "registry_holds.h"
 #include "runbook_impl.h"
 #include "kit/alloc.h"
 #include "kit/strbuf.h"
@@ -34,10 +35,12 @@ struct hold_list {
 
 static const char *kind_name(const struct gate_registry *reg, int is_lock, size_t i)
 {
-	if (is_lock)
-		return reg && reg->lock_kinds && reg->lock_kinds[i] ? reg->lock_kinds[i]->name
-		                                                    : NULL;
-	return reg && reg->maint_kinds && reg->maint_kinds[i] ? reg->maint_kinds[i]->name : NULL;
+	if (is_lock) {
+		const struct lock_kind *const *k = registry_lock_kinds(reg);
+		return k && k[i] ? k[i]->name : NULL;
+	}
+	const struct maint_kind *const *k = registry_maint_kinds(reg);
+	return k && k[i] ? k[i]->name : NULL;
 }
 
 /* The naming key's value, as a label shows it: a string (redacted: a
@@ -147,6 +150,12 @@ static int load_list(struct loader *L, const struct file_rec *f, const struct ho
 		return 0;
 	if (yt_expect(v, YT_SEQUENCE, L->err) < 0)
 		return -1;
+	/* The kinds may be a part of gate loaded now (registry_holds.h):
+	 * one that cannot be loaded makes the runbook invalid. */
+	struct gate_error why = {0};
+	if (v->nitems && registry_holds_ready(L->reg, &why) < 0)
+		return yt_error(L->err, yt_map_find(f->doc.root, hl->key)->key,
+		                "'%s' needs gate's %s", hl->key, why.msg);
 	*out = xcalloc(v->nitems + 1, sizeof(**out));
 	for (size_t i = 0; i < v->nitems; i++) {
 		if (load_item(L, f, hl, v->items[i], i, &(*out)[i]) < 0)

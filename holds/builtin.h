@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The lock and maintenance kinds built into gate (gate/hold.h), handed to
- * the core by the program as the check modules are. */
+/* The lock and maintenance kinds built into gate (gate/hold.h): gate's
+ * part part-holds.so (holds/part.c, gate/part.h), whose lists the registry
+ * uses (gate/registry_holds.h); unit tests and tools link them directly. */
 #ifndef GATE_HOLDS_BUILTIN_H
 #define GATE_HOLDS_BUILTIN_H
 

@@ -140,6 +140,27 @@ test_expect_success 'check children (http, postgres, backup.file, exec killed at
 	test "$(json_get kids.json ".checks[?id=hang].status")" = error
 '
 
+test_expect_success 'gate'"'"'s parts (a file lock, a notification to the real server, part-holds.so and part-notify.so loaded): clean under valgrind' '
+	mkdir -p -m 700 state &&
+	cat >parts.yaml <<-EOF &&
+	version: 1
+	name: vg-parts
+	checks:
+	  - id: one
+	    type: exec
+	    with: {command: ["true"], protocol: exit}
+	lock:
+	  - file: $TEST_TMP/parts.lock
+	notify:
+	  - url: http://127.0.0.1:$HP/hook
+	EOF
+	chmod 644 parts.yaml &&
+	GATE_STATE_DIR=$TEST_TMP/state vg run -o parts.json parts.yaml -- true >out 2>err &&
+	cat err &&
+	vg_clean 2 &&
+	test "$(json_get parts.json ".notifications[1].ok")" = true
+'
+
 # A check child frees its result before _exit (gate/runner.c child_run):
 # valgrind, which follows the children, finds nothing lost in them.
 test_expect_success 'check children free their result before _exit (gate/runner.c child_run)' '

@@ -220,7 +220,7 @@ test_expect_success 'an external module may not provide a type of a built-in fam
 test_expect_success 'cmake --install: the installed gate loads its families from the prefix' '
 	cmake --install "$GATE_BUILD_DIR" --prefix "$TEST_TMP/prefix" >install.log &&
 	inst=$(find "$TEST_TMP/prefix" -path "*/gate/families/exec.so" -printf "%h\n") &&
-	test -n "$inst" && ls "$inst" >installed &&
+	test -n "$inst" && ls "$inst" | grep -v "^part-" >installed &&
 	printf "%s.so\n" backup exec http postgres rehearse systemd >want && test_cmp want installed &&
 	rm -f maps && "$TEST_TMP/prefix/bin/gate" check -q exec.yaml &&
 	grep -q " $inst/exec.so\$" maps
