@@ -40,9 +40,7 @@ if [ "$free_kb" -lt "$need_kb" ]; then
 fi
 
 now() { date +%s.%N; }
-# median of the arguments
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-minimum() { printf '%s\n' "$@" | sort -g | head -n 1; }
+. "$src/bench/lib.sh" # bench_median, bench_min
 # one_run CMD...: seconds taken by CMD (it must succeed)
 one_run() {
 	local s; s=$(now)
@@ -65,11 +63,11 @@ compare() {
 		else ta=$(one_run "${a[@]}"); tb=$(one_run "${b[@]}"); fi
 		ra+=("$ta"); rb+=("$tb"); r+=("$(echo "$tb / $ta" | bc -l)")
 	done
-	printf -v "${name}_a" '%s' "$(median "${ra[@]}")"
-	printf -v "${name}_b" '%s' "$(median "${rb[@]}")"
-	printf -v "${name}_amin" '%s' "$(minimum "${ra[@]}")"
-	printf -v "${name}_bmin" '%s' "$(minimum "${rb[@]}")"
-	printf -v "${name}_ratio" '%s' "$(median "${r[@]}")"
+	printf -v "${name}_a" '%s' "$(bench_median "${ra[@]}")"
+	printf -v "${name}_b" '%s' "$(bench_median "${rb[@]}")"
+	printf -v "${name}_amin" '%s' "$(bench_min "${ra[@]}")"
+	printf -v "${name}_bmin" '%s' "$(bench_min "${rb[@]}")"
+	printf -v "${name}_ratio" '%s' "$(bench_median "${r[@]}")"
 	echo "  ${a[0]##*/}: $(printf '%.3f ' "${ra[@]}")" >&2
 	echo "  ${b[0]##*/}: $(printf '%.3f ' "${rb[@]}")" >&2
 	echo "  per-pair ratios: $(printf '%.3f ' "${r[@]}")" >&2
