@@ -70,6 +70,7 @@ kb() { awk '{ print $2 }' "$T/t.$1.$2"; }
 {
 	echo "# bench/peers/growth.sh, $STARTED, $RUNS rounds: $MACHINE"
 	echo "# $(bench_quiet_note timings)"
+	echo "# Memory: ru_maxrss from wait4, the largest single process (gate or one of its check children), not their sum."
 	echo "n,gate_ms,gate_ms_min,gate_ms_max,gate_rss_kb,floor_ms,floor_ms_min,floor_ms_max,floor_rss_kb"
 	for n in $SIZES; do
 		printf '%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$n" \
