@@ -4,7 +4,7 @@
 #
 #   bench_median 3 1 2        -> 2      (numbers as arguments, or on stdin)
 #   bench_min / bench_max     the smallest / largest
-#   bench_spread 1 2 3 4      -> "1-4"  (min-max; bench_iqr: "q1-q3")
+#   bench_spread 1 2 3 4      -> "1-4"  (min-max)
 #   bench_now                 seconds since the epoch, microseconds (no fork)
 #   bench_init DIR            build bench_run's helper (bench/lib.c, cc) in DIR
 #   bench_run CMD...          one timed run: prints "SECONDS MAXRSS_KB EXIT"
@@ -31,13 +31,6 @@ bench_max() { _bench_nums "$@" | sort -g | tail -n 1; }
 # bench_spread [NUMBERS...]: "MIN-MAX"
 bench_spread() {
 	_bench_nums "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR) printf "%s-%s\n", a[1], a[NR] }'
-}
-
-# bench_iqr [NUMBERS...]: "Q1-Q3" (linear interpolation between ranks)
-bench_iqr() {
-	_bench_nums "$@" | sort -g | awk '{ a[NR] = $1 }
-		function q(p,  h, l) { h = 1 + (NR - 1) * p; l = int(h); return a[l] + (h - l) * (a[l + 1 < NR ? l + 1 : NR] - a[l]) }
-		END { if (NR) printf "%g-%g\n", q(0.25), q(0.75) }'
 }
 
 # bench_now: the wall clock in seconds with microseconds, without a fork

@@ -43,16 +43,15 @@ if [ "$free_kb" -lt "$need_kb" ]; then
 	exit 1
 fi
 
-now() { date +%s.%N; }
-. "$src/bench/lib.sh" # bench_median, bench_min
+. "$src/bench/lib.sh" # bench_now, bench_median, bench_min
 one_run() {
-	local s; s=$(now)
+	local s; s=$(bench_now)
 	"$@" >"$TEST_TMP/last.log" 2>&1 || { echo "failed: $*" >&2; tail -n 20 "$TEST_TMP/last.log" >&2; exit 1; }
-	echo "$(now) - $s" | bc -l
+	echo "$(bench_now) - $s" | bc -l
 }
 
 echo "== a pgBackRest backup of a pgbench database (scale $SCALE)"
-t0=$(now)
+t0=$(bench_now)
 pg_primary_start bench "max_wal_size = 4GB" "checkpoint_timeout = 30min" >/dev/null
 runuser -u postgres -- "$PGBIN/pgbench" -h 127.0.0.1 -p "$(pg_port bench)" -U postgres \
 	-i -s "$SCALE" -q postgres >/dev/null 2>&1
@@ -62,7 +61,7 @@ pgbr_backup full
 LABEL=$(pgbr_last_label)
 pg_stop bench
 repo_bytes=$(du -sb "$PGBR_REPO" | cut -f1)
-echo "  database $((db_bytes / 1000000)) MB, backup $LABEL ($((repo_bytes / 1000000)) MB in the repository) in $(printf '%.0f' "$(echo "$(now) - $t0" | bc -l)") s"
+echo "  database $((db_bytes / 1000000)) MB, backup $LABEL ($((repo_bytes / 1000000)) MB in the repository) in $(printf '%.0f' "$(echo "$(bench_now) - $t0" | bc -l)") s"
 [ "$db_bytes" -ge 1000000000 ] || { echo "database below 1 GB: raise SCALE" >&2; exit 1; }
 ROWS=$((SCALE * 100000))
 
