@@ -97,7 +97,7 @@ cell() { printf '%.2f ms (%s)' "$(col "$1" "$2" | bench_median)" \
 			"$(awk '{ print $2 }' "$T/$p.A" | bench_median | awk '{ print $1 / 1024 }')"
 	done
 	echo
-	echo "gate's shared libraries: $(ldd "$GATE_BIN" | wc -l) (ldd)."
+	echo "Shared libraries gate's executable loads at start: $(ldd "$GATE_BIN" | grep -c "=> /") (ldd; the loader and the vDSO not counted)."
 } >"$T/results.md"
 cp "$T/results.md" "$RESULTS"
 cat "$T/results.md"
