@@ -14,7 +14,7 @@ apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends \
   build-essential cmake pkg-config git ca-certificates \
   libyaml-dev libpq-dev libcurl4-openssl-dev libsystemd-dev libjansson-dev libcmocka-dev libssl-dev \
   postgresql-15 postgresql-client-15 pgbackrest \
-  monitoring-plugins-basic \
+  monitoring-plugins-basic check-postgres jq \
   systemd dbus-user-session \
   prometheus prometheus-alertmanager etcd-server etcd-client patroni \
   python3 curl iproute2 procps util-linux libxml2-utils perl valgrind tmux \

@@ -39,15 +39,12 @@ if [ "$free_kb" -lt "$need_kb" ]; then
 	exit 1
 fi
 
-now() { date +%s.%N; }
-# median of the arguments
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-minimum() { printf '%s\n' "$@" | sort -g | head -n 1; }
+. "$src/bench/lib.sh" # bench_now, bench_median, bench_min
 # one_run CMD...: seconds taken by CMD (it must succeed)
 one_run() {
-	local s; s=$(now)
+	local s; s=$(bench_now)
 	"$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
-	echo "$(now) - $s" | bc -l
+	echo "$(bench_now) - $s" | bc -l
 }
 # compare NAME CMD_A -- CMD_B: one warm-up each, then $RUNS interleaved
 # pairs (A B, B A, A B...) so that the load of a shared machine falls on
@@ -65,18 +62,18 @@ compare() {
 		else ta=$(one_run "${a[@]}"); tb=$(one_run "${b[@]}"); fi
 		ra+=("$ta"); rb+=("$tb"); r+=("$(echo "$tb / $ta" | bc -l)")
 	done
-	printf -v "${name}_a" '%s' "$(median "${ra[@]}")"
-	printf -v "${name}_b" '%s' "$(median "${rb[@]}")"
-	printf -v "${name}_amin" '%s' "$(minimum "${ra[@]}")"
-	printf -v "${name}_bmin" '%s' "$(minimum "${rb[@]}")"
-	printf -v "${name}_ratio" '%s' "$(median "${r[@]}")"
+	printf -v "${name}_a" '%s' "$(bench_median "${ra[@]}")"
+	printf -v "${name}_b" '%s' "$(bench_median "${rb[@]}")"
+	printf -v "${name}_amin" '%s' "$(bench_min "${ra[@]}")"
+	printf -v "${name}_bmin" '%s' "$(bench_min "${rb[@]}")"
+	printf -v "${name}_ratio" '%s' "$(bench_median "${r[@]}")"
 	echo "  ${a[0]##*/}: $(printf '%.3f ' "${ra[@]}")" >&2
 	echo "  ${b[0]##*/}: $(printf '%.3f ' "${rb[@]}")" >&2
 	echo "  per-pair ratios: $(printf '%.3f ' "${r[@]}")" >&2
 }
 
 echo "== building a base backup (pgbench scale $SCALE)"
-t0=$(now)
+t0=$(bench_now)
 pg_primary_start bench "max_wal_size = 4GB" "checkpoint_timeout = 30min" >/dev/null
 runuser -u postgres -- "$PGBIN/pgbench" -h 127.0.0.1 -p "$(pg_port bench)" -U postgres \
 	-i -s "$SCALE" -q postgres >/dev/null 2>&1
@@ -85,7 +82,7 @@ mkdir -p "$TEST_TMP/bb" && chown postgres:postgres "$TEST_TMP/bb"
 	-p "$(pg_port bench)" -U postgres -D "$TEST_TMP/bb/base" -X stream -c fast)
 pg_stop bench
 bb_bytes=$(du -sb "$TEST_TMP/bb/base" | cut -f1)
-echo "  base backup: $((bb_bytes / 1000000)) MB in $(printf '%.1f' "$(echo "$(now) - $t0" | bc -l)") s"
+echo "  base backup: $((bb_bytes / 1000000)) MB in $(printf '%.1f' "$(echo "$(bench_now) - $t0" | bc -l)") s"
 [ "$bb_bytes" -ge 1000000000 ] || { echo "base backup below 1 GB: raise SCALE" >&2; exit 1; }
 
 VERIFY=$PGBIN/pg_verifybackup

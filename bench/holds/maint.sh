@@ -27,7 +27,7 @@ kinds=("$@")
 [ ${#kinds[@]} -gt 0 ] || kinds=(patroni alertmanager)
 
 ms_of() { grep "\"step\":\"$2\"" "$1" | sed 's/.*"ms":\([0-9]*\).*/\1/'; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+. "$here/../lib.sh" # bench_median
 last_undo() { grep '^{"record"' "$1" | tail -n 1 | sed 's/^{"record":\(.*\)}$/\1/'; }
 
 timing() { # KIND PARAMS
@@ -38,8 +38,8 @@ timing() { # KIND PARAMS
 		e+=("$(ms_of "$TEST_TMP/t.out" end)")
 	done
 	printf '%-13s begin median %s ms (%s)   end median %s ms (%s)\n' "$1" \
-		"$(printf '%s\n' "${b[@]}" | median)" "${b[*]}" \
-		"$(printf '%s\n' "${e[@]}" | median)" "${e[*]}"
+		"$(printf '%s\n' "${b[@]}" | bench_median)" "${b[*]}" \
+		"$(printf '%s\n' "${e[@]}" | bench_median)" "${e[*]}"
 }
 
 # kills KIND PARAMS STATE-FN: kill gate-hold begin at spread delays (in

@@ -43,17 +43,15 @@ if [ "$free_kb" -lt "$need_kb" ]; then
 	exit 1
 fi
 
-now() { date +%s.%N; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-minimum() { printf '%s\n' "$@" | sort -g | head -n 1; }
+. "$src/bench/lib.sh" # bench_now, bench_median, bench_min
 one_run() {
-	local s; s=$(now)
+	local s; s=$(bench_now)
 	"$@" >"$TEST_TMP/last.log" 2>&1 || { echo "failed: $*" >&2; tail -n 20 "$TEST_TMP/last.log" >&2; exit 1; }
-	echo "$(now) - $s" | bc -l
+	echo "$(bench_now) - $s" | bc -l
 }
 
 echo "== a pgBackRest backup of a pgbench database (scale $SCALE)"
-t0=$(now)
+t0=$(bench_now)
 pg_primary_start bench "max_wal_size = 4GB" "checkpoint_timeout = 30min" >/dev/null
 runuser -u postgres -- "$PGBIN/pgbench" -h 127.0.0.1 -p "$(pg_port bench)" -U postgres \
 	-i -s "$SCALE" -q postgres >/dev/null 2>&1
@@ -63,7 +61,7 @@ pgbr_backup full
 LABEL=$(pgbr_last_label)
 pg_stop bench
 repo_bytes=$(du -sb "$PGBR_REPO" | cut -f1)
-echo "  database $((db_bytes / 1000000)) MB, backup $LABEL ($((repo_bytes / 1000000)) MB in the repository) in $(printf '%.0f' "$(echo "$(now) - $t0" | bc -l)") s"
+echo "  database $((db_bytes / 1000000)) MB, backup $LABEL ($((repo_bytes / 1000000)) MB in the repository) in $(printf '%.0f' "$(echo "$(bench_now) - $t0" | bc -l)") s"
 [ "$db_bytes" -ge 1000000000 ] || { echo "database below 1 GB: raise SCALE" >&2; exit 1; }
 ROWS=$((SCALE * 100000))
 
@@ -120,12 +118,12 @@ done
 rec=$(ls -t "$TEST_TMP/state"/*.json | head -n 1)
 phases=$(/usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["phases_ms"]))' "$rec")
 
-ratio=$(median "${r[@]}")
+ratio=$(bench_median "${r[@]}")
 echo
 echo "== results ($(date -u +%Y-%m-%d), $RUNS interleaved pairs; $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); PostgreSQL $("$PGBIN/postgres" -V | awk '{print $3}'), $(pgbackrest version); load average $(cut -d' ' -f1-3 /proc/loadavg))"
 printf 'database %d MB (backup %s, %d MB in the repository), process-max %d:\n' \
 	"$((db_bytes / 1000000))" "$LABEL" "$((repo_bytes / 1000000))" "$PROCESS_MAX"
 printf '  by hand median %.2f s (min %.2f), gate rehearse median %.2f s (min %.2f): ratio %.3fx median of pairs (target <= 1.1x)\n' \
-	"$(median "${ra[@]}")" "$(minimum "${ra[@]}")" "$(median "${rb[@]}")" "$(minimum "${rb[@]}")" "$ratio"
+	"$(bench_median "${ra[@]}")" "$(bench_min "${ra[@]}")" "$(bench_median "${rb[@]}")" "$(bench_min "${rb[@]}")" "$ratio"
 echo "  gate's last phases (ms): $phases"
 if [ "$(echo "$ratio <= 1.1" | bc -l)" = 1 ]; then echo "target met"; else echo "FAIL: ratio above 1.1"; exit 1; fi
