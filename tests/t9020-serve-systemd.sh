@@ -31,17 +31,28 @@ wait_until 30 test -S "$T/notify.sock"
 
 watchdogs_at_least() { [ "$(grep -c '^WATCHDOG=1$' notify.log)" -ge "$1" ]; }
 
-P=$(free_port)
 mkdir -p tmp
-# WATCHDOG_USEC=1 s: a WATCHDOG=1 every 0.5 s
-systemd-socket-activate -l "127.0.0.1:$P" -E NOTIFY_SOCKET="$T/notify.sock" \
-	-E WATCHDOG_USEC=1000000 -E TMPDIR="$T/tmp" -E PATH \
-	"$GATE_BIN" serve --listen 127.0.0.1:1 rb.yaml 2>serve.log &
-SERVE_PID=$!
+# listening_or_gone PID PORT: PID listens on PORT, or PID has ended
+listening_or_gone() {
+	! kill -0 "$1" 2>/dev/null || ss -Hltnp "sport = :$2" | grep -q "pid=$1,"
+}
+# A free port can be taken by another test between free_port and the
+# bind: systemd-socket-activate then exits, and the port is another's.
+# Retry with another port until the listener is ours.
+for attempt in 1 2 3 4 5; do
+	P=$(free_port)
+	# WATCHDOG_USEC=1 s: a WATCHDOG=1 every 0.5 s
+	systemd-socket-activate -l "127.0.0.1:$P" -E NOTIFY_SOCKET="$T/notify.sock" \
+		-E WATCHDOG_USEC=1000000 -E TMPDIR="$T/tmp" -E PATH \
+		"$GATE_BIN" serve --listen 127.0.0.1:1 rb.yaml 2>serve.log &
+	SERVE_PID=$!
+	wait_until 30 listening_or_gone "$SERVE_PID" "$P"
+	kill -0 "$SERVE_PID" 2>/dev/null && break
+	wait "$SERVE_PID" 2>/dev/null
+done
 test_cleanup "kill -KILL $SERVE_PID 2>/dev/null"
 SERVE_URL=http://127.0.0.1:$P
 SERVE_LOG=$T/serve.log
-wait_until 30 ss -Hltn "sport = :$P"
 
 test_expect_success 'socket activation: the first connection starts gate serve on the passed socket' '
 	test "$(serve_code /healthz/rb)" = 200 &&
