@@ -160,6 +160,21 @@ test_expect_success 'a right password in the conninfo passes; the report shows n
 	no_secret Right-Pass-42 "$T/inline.json" "$T/inline.err" "$T/audit.jsonl"
 '
 
+# The session's set-up rides on the first query's message (one round
+# trip); its transaction must be read-only as well, not only the later
+# ones (default_transaction_read_only does not reach a transaction that
+# has already begun).
+PGFACTS=$GATE_TOOLS_DIR/gate-pgfacts
+test_expect_success 'the first message is read-only too: a write in it or after it is refused' '
+	ci="host=127.0.0.1 port=$PORT dbname=postgres user=postgres" &&
+	"$PGFACTS" sql "$ci" "SELECT 1; SELECT 2" 2 >"$T/ro2.out" && grep -Fx "2 results" "$T/ro2.out" &&
+	{ "$PGFACTS" sql "$ci" "CREATE TABLE gate_ro_probe(x int)" 1 >"$T/ro.out"; test $? = 2; } &&
+	grep -F "read-only transaction" "$T/ro.out" &&
+	{ "$PGFACTS" sql "$ci" "SELECT 1; CREATE TABLE gate_ro_probe(x int)" 2 >"$T/ro1.out"; test $? = 2; } &&
+	grep -Fx "1 results" "$T/ro1.out" && grep -F "read-only transaction" "$T/ro1.out" &&
+	test "$(pg_psql primary "select count(*) from pg_tables where tablename = '"'"'gate_ro_probe'"'"'")" = 0
+'
+
 test_expect_success 'lint: a malformed conninfo is rejected (78) without quoting any part of it' '
 	conn bad 5s "host=127.0.0.1 password=Half Secret-Tail" &&
 	expect_status 78 gate lint "$T/bad.yaml" 2>"$T/bad.err" &&
