@@ -21,7 +21,7 @@
 #     backends' start-up included).
 #
 #   bench/profile/run.sh [N] [RUNS] > bench/profile/before.md
-#   GATE_BINS="build-before/gate build/gate" bench/profile/run.sh 16 15
+#   GATE_BINS="before=/tmp/x/gate after=build/gate" bench/profile/run.sh 16 15
 #
 # With several GATE_BINS, each is timed interleaved with the floor and with
 # each other.  Run as root; everything lives in a temporary directory and
@@ -30,8 +30,17 @@ set -eu
 N=${1:-16}
 RUNS=${2:-15}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-GATE_BINS=${GATE_BINS:-$ROOT/build/gate}
-for g in $GATE_BINS; do [ -x "$g" ] || { echo "no gate binary at $g" >&2; exit 1; }; done
+# GATE_BINS: "[LABEL=]PATH ...", the last one profiled
+GATE_BINS=${GATE_BINS:-build=$ROOT/build/gate}
+declare -A LABEL
+BINS=
+for e in $GATE_BINS; do
+	g=${e#*=}; [ "$g" = "$e" ] && e=${g#"$ROOT"/}=$g
+	[ -x "$g" ] || { echo "no gate binary at $g" >&2; exit 1; }
+	LABEL[$g]=${e%%=*}
+	BINS="$BINS $g"
+done
+GATE_BINS=$BINS
 GATE_MAIN=${GATE_BINS##* }
 
 TEST_TMP=$(mktemp -d /tmp/gate-bench-profile.XXXXXX)
@@ -82,7 +91,7 @@ echo "Produced by \`bench/profile/run.sh $N $RUNS\`, $(date -u '+%Y-%m-%d %H:%M 
 echo
 echo "- machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(free -m | awk '/^Mem:/ {print $2}') MB, $(uname -sr)"
 echo "- $(psql --version), libpq $(pg_config --version | sed 's/PostgreSQL //'), $(perf --version)"
-for g in $GATE_BINS; do echo "- gate: $g ($("$g" version 2>/dev/null | head -n 1))"; done
+for g in $GATE_BINS; do echo "- gate ${LABEL[$g]}: ${g#"$ROOT"/} ($("$g" version 2>/dev/null | head -n 1))"; done
 echo "- fixture: a primary + $N streaming replicas on 127.0.0.1 (up in $up_ms ms), ssl = off (initdb's default)"
 echo "- runbook: postgres.replication (min_streaming $N) + postgres.archiver on the primary, one postgres.replica per replica: $((N + 2)) checks"
 echo "- load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: other builds and tests run)"
@@ -92,7 +101,7 @@ echo
 logs_mark() { local s; for s in primary $(seq -f 'replica%g' 1 "$N"); do wc -c <"$PG_ROOT/log/$s.log" >"$T/mark.$s"; done; }
 logs_since() { tail -c +"$(($(cat "$T/mark.$1") + 1))" "$PG_ROOT/log/$1.log"; }
 all_set() { local s; for s in primary $(seq -f 'replica%g' 1 "$N"); do pg_psql "$s" "ALTER SYSTEM SET $1" >/dev/null; pg_psql "$s" "select pg_reload_conf()" >/dev/null; done; }
-echo "## Round trips of one \`gate check\` ($GATE_MAIN)"
+echo "## Round trips of one \`gate check\` (${LABEL[$GATE_MAIN]})"
 echo
 all_set "log_connections = on"
 all_set "log_statement = 'all'"
@@ -158,7 +167,7 @@ printf '%-44s %s\n' "floor (floor.c, $((N + 2)) connections)" "$(median_of <"$T/
 fm=$(sort -n "$T/t.floor" | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
 for g in $GATE_BINS; do
 	f=$T/t.$(echo "$g" | md5sum | cut -c1-8)
-	printf '%-44s %s\n' "gate check ($g)" "$(median_of <"$f")"
+	printf '%-44s %s\n' "gate check (${LABEL[$g]})" "$(median_of <"$f")"
 	# pair by pair: gate / floor of the same round
 	paste "$T/t.floor" "$f" | awk '{print int(1000 * $2 / $1)}' | sort -n |
 		awk -v g="$g" '{a[NR] = $1} END {printf "%-44s %.2fx (min %.2f, max %.2f)\n", "  ratio to the floor, pair by pair", a[int((NR + 1) / 2)] / 1000, a[1] / 1000, a[NR] / 1000}'
@@ -171,7 +180,7 @@ echo '```'
 for g in $GATE_BINS; do
 	: >"$T/t.v"
 	for r in $(seq 1 "$RUNS"); do time_us "$g" version >>"$T/t.v"; done
-	printf '%-44s %s\n' "gate version ($g)" "$(median_of <"$T/t.v")"
+	printf '%-44s %s\n' "gate version (${LABEL[$g]})" "$(median_of <"$T/t.v")"
 done
 echo '```'
 echo
@@ -184,8 +193,8 @@ for g in $GATE_BINS; do
 		time_us "$g" check "$T/refused.yaml" >>"$T/t.ref"
 		time_us "$g" check -j 1 "$T/rb.yaml" >>"$T/t.j1"
 	done
-	printf '%-44s %s\n' "refused, $((N + 2)) checks ($g)" "$(median_of <"$T/t.ref")"
-	printf '%-44s %s\n' "gate check -j 1 ($g)" "$(median_of <"$T/t.j1")"
+	printf '%-44s %s\n' "refused, $((N + 2)) checks (${LABEL[$g]})" "$(median_of <"$T/t.ref")"
+	printf '%-44s %s\n' "gate check -j 1 (${LABEL[$g]})" "$(median_of <"$T/t.j1")"
 done
 echo '```'
 echo

@@ -381,6 +381,34 @@ static void query_failed(struct pgconn *c, PGresult *failed)
 	set_err(c, "%s: %s", c->where, msg);
 }
 
+/* PQsendQuery of sql, behind the pending set-up if any: 1 sent, 0 not. */
+static int send_query(struct pgconn *c, const char *sql)
+{
+	if (!c->setup_pending)
+		return PQsendQuery(c->conn, sql);
+	char setup[200];
+	setup_sql(c, 1, setup, sizeof(setup));
+	size_t len = strlen(setup) + strlen(sql) + 3;
+	char *text = xmalloc(len);
+	snprintf(text, len, "%s; %s", setup, sql);
+	int sent = PQsendQuery(c->conn, text);
+	free(text);
+	return sent;
+}
+
+/* Send what PQsendQuery queued: 1, 0 timed out, -1 broken. */
+static int flush(struct pgconn *c)
+{
+	int f, w;
+	while ((f = PQflush(c->conn)) == 1) {
+		if ((w = wait_fd(PQsocket(c->conn), POLLOUT | POLLIN, c->deadline_ms)) <= 0)
+			return w;
+		if (!PQconsumeInput(c->conn))
+			return -1;
+	}
+	return f < 0 ? -1 : 1;
+}
+
 /* Send sql (behind the pending set-up, whose result is dropped) and
  * collect its statements' results into rs: 0, or -1 with c->err set (rs
  * then holds those that succeeded before the failure). */
@@ -392,31 +420,16 @@ static int exchange(struct pgconn *c, const char *sql, struct results *rs)
 	c->started_ms = gate_mono_ms();
 	rs->r = NULL;
 	rs->n = 0;
-	char *text = NULL;
-	int skip = 0;
-	if (c->setup_pending) {
-		char setup[200];
-		setup_sql(c, 1, setup, sizeof(setup));
-		size_t len = strlen(setup) + strlen(sql) + 3;
-		text = xmalloc(len);
-		snprintf(text, len, "%s; %s", setup, sql);
-		skip = 1;
-	}
-	int sent = PQsendQuery(c->conn, text ? text : sql);
-	free(text);
-	if (!sent) {
+	int skip = c->setup_pending;
+	if (!send_query(c, sql)) {
 		tidy_libpq_message(PQerrorMessage(c->conn), msg, sizeof(msg));
 		set_err(c, "%s: %s", c->where, msg);
 		return -1;
 	}
-	int f, w;
-	while ((f = PQflush(c->conn)) == 1) {
-		if ((w = wait_fd(PQsocket(c->conn), POLLOUT | POLLIN, c->deadline_ms)) == 0)
-			goto timeout;
-		if (w < 0 || !PQconsumeInput(c->conn))
-			goto broken;
-	}
-	if (f < 0)
+	int w = flush(c);
+	if (w == 0)
+		goto timeout;
+	if (w < 0)
 		goto broken;
 	PGresult *failed = NULL;
 	for (;;) {
