@@ -149,8 +149,9 @@ static int host_spawn(struct runner *r, struct job **js, size_t n, int64_t now)
 	struct host_arg a = {r, js, xcalloc(n, sizeof(int)), xcalloc(n, sizeof(int)), 0, -1};
 	int efd[2] = {-1, -1}, err = 0;
 	const char *what = "pipe";
-	for (size_t i = 0; i < n; i++, a.n++) {
+	for (size_t i = 0; i < n; i++)
 		runner_attempt_begin(r, js[i], now);
+	for (size_t i = 0; i < n; i++, a.n++) {
 		int p[2];
 		if (pipe2(p, O_CLOEXEC) < 0) {
 			err = errno;
