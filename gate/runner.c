@@ -12,7 +12,9 @@
  * process group at its deadline, schedules retries, and gives up on what
  * has not started when the overall deadline passes.  Whatever a module
  * does (hang, crash, write garbage), the result is a plain `error` and the
- * runner returns by the overall deadline plus a short grace. */
+ * runner returns by the overall deadline plus a short grace.  The checks
+ * of a module whose `run` is thread-safe (module ABI 1.2) that start
+ * together share one child instead, a thread each (runner_host.c). */
 #include "runner.h"
 #include "runner_impl.h"
 

@@ -61,6 +61,8 @@ until [ "$(pg_psql primary "select count(*) from pg_stat_replication where state
 pg_wal_write primary 10
 pg_psql primary "select pg_switch_wal()" >/dev/null
 until [ "$(pg_psql primary "select archived_count from pg_stat_archiver")" -ge 1 ]; do sleep 0.1; done
+# and every replica has replayed it (postgres.replication judges replay)
+until pg_caught_up primary; do sleep 0.1; done
 up_ms=$((($(now_us) - t0) / 1000))
 
 runbook() { # runbook CONNINFO-OF: the fixture's runbook; CONNINFO-OF NAME prints a conninfo
@@ -143,14 +145,28 @@ awk 'NR <= 2 || /^-/ || / (clone3?|fork|vfork|connect|poll|ppoll|sendto|recvfrom
 echo '```'
 echo
 strace -f -qq -e trace=connect,sendto -o "$T/net.txt" "$GATE_MAIN" check --format json "$T/rb.yaml" >/dev/null 2>&1 || true
-echo "Per check child (strace -f -e connect,sendto): TCP connections and messages sent, first line of each child's first message:"
+echo "Per check (its child, or its thread in a shared child; strace -f -e connect,sendto): TCP connections and messages sent:"
 echo
 echo '```'
-awk '/connect\(.*AF_INET/ {c[$1]++} /sendto\(/ {s[$1]++} END {for (p in c) n[c[p] " connection(s), " s[p] " sendto"]++; for (k in n) print n[k] " children: " k}' "$T/net.txt"
+awk '/connect\(.*AF_INET/ {c[$1]++} /sendto\(/ {s[$1]++} END {for (p in c) n[c[p] " connection(s), " s[p] " sendto"]++; for (k in n) print n[k] " checks: " k}' "$T/net.txt"
+
 echo '```'
 echo
 
 # ---- 3. time ----
+# wait_quiet: up to 3 minutes for a 1-minute load average under 1.5 (the
+# machine is shared); says what it got either way.
+wait_quiet() {
+	local i l
+	for i in $(seq 1 180); do
+		l=$(cut -d' ' -f1 /proc/loadavg)
+		awk -v l="$l" 'BEGIN { exit !(l < 1.5) }' && break
+		sleep 1
+	done
+	echo "(load average before timing: $(cut -d' ' -f1-3 /proc/loadavg))"
+	echo
+}
+wait_quiet
 median_of() { sort -n | awk '{a[NR] = $1} END {m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.1f ms (min %.1f, max %.1f, n %d)", m / 1000, a[1] / 1000, a[NR] / 1000, NR}'; }
 time_us() { local a b; a=$(now_us); "$@" >/dev/null 2>&1 || true; b=$(now_us); echo $((b - a)); }
 echo "## Time ($RUNS interleaved rounds; each round runs every command once, in turn)"
