@@ -69,6 +69,23 @@ test_expect_success 'a port that accepts and never answers: error within the 3s 
 	test $((t1 - t0)) -ge 2000 && test $((t1 - t0)) -lt $((3000 + TEST_SLACK_MS))
 '
 
+# The postgres family's checks that start together share one child, a
+# thread each (module ABI 1.2): a check that hangs there costs only itself;
+# the others' results, and its own message, are theirs (gate/runner_host.c;
+# tests/unit/test_runner_host.c shows that they share it).
+test_expect_success 'checks sharing a child: one that never gets an answer times out alone, the others pass' '
+	{
+		printf "  - id: hung\n    type: postgres.replication\n    timeout: 3s\n    with:\n      conninfo: \"host=127.0.0.1 port=%s dbname=postgres user=postgres\"\n      min_streaming: 0\n" "$AP"
+		printf "  - id: fine\n    type: postgres.replication\n    with:\n      conninfo: \"host=127.0.0.1 port=%s dbname=postgres user=postgres\"\n      min_streaming: 0\n" "$PORT"
+		printf "  - id: refused\n    type: postgres.archiver\n    with:\n      conninfo: \"host=127.0.0.1 port=%s dbname=postgres user=postgres\"\n" "$CLOSED"
+	} | runbook shared &&
+	check shared && rc_is shared 75 &&
+	test "$(st shared fine)" = pass &&
+	test "$(st shared hung)" = error &&
+	summary shared hung | grep -E "^127.0.0.1:$AP: no answer within 2\.[0-9]s$" &&
+	test "$(summary shared refused)" = "127.0.0.1:$CLOSED: connection refused"
+'
+
 test_expect_success 'a port whose backlog is full (SYNs dropped): error "could not connect within"' '
 	conn syn 2s "host=127.0.0.1 port=$NP dbname=postgres user=postgres" &&
 	t0=$(ms) && check syn && t1=$(ms) &&

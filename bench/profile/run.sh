@@ -114,27 +114,27 @@ logs_mark
 sleep 0.5
 all_set "log_statement = 'none'"
 all_set "log_connections = off"
-echo "What each server logged for one run (log_connections, log_statement = all):"
+echo "What each server logged for one run (log_connections, log_statement = all; gate's connections are those with application_name=gate, and the statements are gate's: this script's own ALTER SYSTEM and reload are left out):"
 echo
 echo '```'
 printf '%-10s %12s %11s\n' server connections statements
 for s in primary replica1 replica2 "replica$N"; do
 	logs_since "$s" >"$T/log.$s"
-	printf '%-10s %12s %11s\n' "$s" "$(grep -c 'connection authorized' "$T/log.$s")" \
-		"$(grep -cE 'LOG:  (statement|execute [^:]*):' "$T/log.$s")"
+	printf '%-10s %12s %11s\n' "$s" "$(grep -c 'connection authorized.*application_name=gate' "$T/log.$s")" \
+		"$(grep -E 'LOG:  (statement|execute [^:]*):' "$T/log.$s" | grep -cvE 'ALTER SYSTEM|pg_reload_conf')"
 done
 echo '```'
 echo
 echo "The statements a replica's server saw (replica1), in order:"
 echo
 echo '```'
-grep -E 'LOG:  (statement|execute [^:]*):' "$T/log.replica1" | sed -E 's/^.*LOG:  //; s/(.{150}).*/\1 …/' || true
+grep -E 'LOG:  (statement|execute [^:]*):' "$T/log.replica1" | grep -vE 'ALTER SYSTEM|pg_reload_conf' | sed -E 's/^.*LOG:  //; s/(.{400}).*/\1 …/' || true
 echo '```'
 echo
 echo "And the primary's:"
 echo
 echo '```'
-grep -E 'LOG:  (statement|execute [^:]*):' "$T/log.primary" | sed -E 's/^.*LOG:  //; s/(.{150}).*/\1 …/' || true
+grep -E 'LOG:  (statement|execute [^:]*):' "$T/log.primary" | grep -vE 'ALTER SYSTEM|pg_reload_conf' | sed -E 's/^.*LOG:  //; s/(.{400}).*/\1 …/' || true
 echo '```'
 echo
 strace -f -c -o "$T/strace.txt" "$GATE_MAIN" check --format json "$T/rb.yaml" >/dev/null 2>&1 || true
