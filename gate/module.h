@@ -13,8 +13,10 @@
  * (types, units, unknown names, required ones) and then calls `validate`
  * (optional) for cross-parameter rules.  At run time each check attempt
  * runs in its own child process: `run` is called there with the normalised
- * parameters and fills the result.  The child may block, crash or hang: the
- * core owns the deadline, kills the child and records `error`.  A module
+ * parameters and fills the result (a module that sets GATE_MF_THREADED_RUN,
+ * ABI 1.2, may have several of its checks run as threads of one child).
+ * The child may block, crash or hang: the core owns the deadline, kills the
+ * child and records `error`.  A module
  * should still bound its own waits (libpq connect_timeout, curl timeouts)
  * by env->timeout_ms, so its message says what timed out.
  *
