@@ -139,8 +139,6 @@ struct runbook {
 	size_t nnotify;
 	/* Appended: the runbook sets `timeout:` itself (gate rehearse). */
 	int timeout_given;
-	/* Appended: the module providing ct (its ABI and flags), or NULL. */
-	const struct gate_module *mod;
 };
 
 /* --var NAME=VALUE from the command line: they replace runbook vars. */
