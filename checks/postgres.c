@@ -315,4 +315,7 @@ GATE_FAMILY_MODULE(postgres) = {
 	.version = "1.0.0",
 	.types = postgres_types,
 	.ntypes = sizeof(postgres_types) / sizeof(postgres_types[0]),
+	/* Every run is a libpq connection of its own, facts and a judge of
+	 * its own: nothing shared is written (libpq is thread-safe). */
+	.flags = GATE_MF_THREADED_RUN,
 };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The postgres checks' fetches (postgres_fetch.h): each query's columns
  * are, in order, the fields of its facts struct (postgres_facts.c). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,21 +43,24 @@ static void stamp(const struct pgconn *c, struct pg_fetched *f)
 	f->taken_at_ms = gate_now_ms();
 }
 
-/* A query that must succeed; else its error (and SQLSTATE) go into f. */
-static PGresult *query(struct pgconn *c, const char *sql, struct pg_fetched *f)
+/* The n statements of sql, sent in one message (one round trip): their
+ * results into r[0..n-1]; how many succeeded.  When fewer than n did, the
+ * error (and SQLSTATE) go into f. */
+static int query(struct pgconn *c, const char *sql, PGresult **r, int n, struct pg_fetched *f)
 {
-	PGresult *r = pgconn_query(c, sql);
-	if (!r) {
+	int k = pgconn_query_n(c, sql, r, n);
+	if (k < n) {
 		f->error = xstrdup(c->err);
 		f->sqlstate = c->sqlstate[0] ? xstrdup(c->sqlstate) : NULL;
 	}
-	return r;
+	return k;
 }
 
 int pg_fetch_connect(struct pgconn *c, const char *conninfo, int64_t deadline_ms,
                      struct pg_fetched *f)
 {
-	int rc = pgconn_open(c, conninfo, deadline_ms);
+	/* the session's set-up goes with the first query (one round trip) */
+	int rc = pgconn_connect(c, conninfo, deadline_ms);
 	stamp(c, f);
 	if (rc < 0)
 		f->error = xstrdup(c->err);
@@ -65,78 +69,92 @@ int pg_fetch_connect(struct pgconn *c, const char *conninfo, int64_t deadline_ms
 
 /* ---- postgres.replication ---- */
 
-/* One row per walsender.  replay_lag counts as 0 when the walsender has
- * cleared it, which it does only once the standby has replayed all it was
- * sent (replay_lsn = sent_lsn); lag bytes are judged separately. */
-static const char replication_sql[] = "SELECT application_name, state, sync_state,"
-				      " pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint,"
-				      " extract(epoch FROM replay_lag)::float8,"
-				      " (replay_lsn IS NOT NULL AND replay_lsn = sent_lsn),"
-				      " extract(epoch FROM now() - reply_time)::float8,"
-				      " pid, client_addr::text, replay_lsn::text, sent_lsn::text"
-				      " FROM pg_stat_replication ORDER BY application_name, pid";
-
-/* Who is missing, when the judge cannot name it: the inactive physical
- * slots.  Not knowing them (an error) is only a shorter message. */
-static const char inactive_slots_sql[] =
-	"SELECT string_agg(slot_name, ', ' ORDER BY slot_name)"
-	" FROM pg_replication_slots WHERE slot_type = 'physical' AND NOT active";
+/* Whether the server is in recovery and, to say who is missing when the
+ * judge cannot name it, the inactive physical slots; then one row per
+ * walsender (on a standby, where pg_current_wal_lsn() fails, none is read:
+ * the judge stops at in_recovery).  replay_lag counts as 0 when the
+ * walsender has cleared it, which it does only once the standby has
+ * replayed all it was sent (replay_lsn = sent_lsn); lag bytes are judged
+ * separately.  One message, one round trip; the
+ * walsenders last: a sample ends with them (t1000 waits for the session
+ * to be idle after a query naming pg_stat_replication to bring a fault in
+ * between samples). */
+static const char replication_sql[] =
+	"SELECT pg_is_in_recovery(), (SELECT string_agg(slot_name, ', ' ORDER BY slot_name)"
+	" FROM pg_replication_slots WHERE slot_type = 'physical' AND NOT active);"
+	" SELECT application_name, state, sync_state,"
+	" pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint,"
+	" extract(epoch FROM replay_lag)::float8,"
+	" (replay_lsn IS NOT NULL AND replay_lsn = sent_lsn),"
+	" extract(epoch FROM now() - reply_time)::float8,"
+	" pid, client_addr::text, replay_lsn::text, sent_lsn::text"
+	" FROM pg_stat_replication WHERE NOT pg_is_in_recovery()"
+	" ORDER BY application_name, pid";
 
 void pg_fetch_replication(struct pgconn *c, struct pg_replication_facts *f)
 {
 	stamp(c, &f->f);
-	PGresult *r = query(c, "SELECT pg_is_in_recovery()", &f->f);
-	if (!r)
+	PGresult *r[2];
+	int k = query(c, replication_sql, r, 2, &f->f);
+	if (k < 1)
 		return;
-	f->in_recovery = pgconn_val(r, 0, 0) && pgconn_val(r, 0, 0)[0] == 't';
-	PQclear(r);
-	if (f->in_recovery)
+	f->in_recovery = pgconn_val(r[0], 0, 0) && pgconn_val(r[0], 0, 0)[0] == 't';
+	const char *v = pgconn_val(r[0], 0, 1);
+	f->inactive_slots = v && !f->in_recovery ? xstrdup(v) : NULL;
+	PQclear(r[0]);
+	if (k < 2 || f->in_recovery) {
+		if (k == 2)
+			PQclear(r[1]);
+		if (f->in_recovery) { /* what the walsender query said is not judged */
+			free(f->f.error);
+			free(f->f.sqlstate);
+			f->f.error = f->f.sqlstate = NULL;
+		}
 		return;
-	r = pgconn_query(c, inactive_slots_sql);
-	const char *v = r ? pgconn_val(r, 0, 0) : NULL;
-	f->inactive_slots = v ? xstrdup(v) : NULL;
-	PQclear(r);
-	/* pg_stat_replication last: a sample ends with it (t1000 waits for
-	 * a session idle after it to bring a fault in between samples) */
-	if (!(r = query(c, replication_sql, &f->f)))
-		return;
-	f->n = (size_t)PQntuples(r);
+	}
+	f->n = (size_t)PQntuples(r[1]);
 	f->rows = xcalloc(f->n ? f->n : 1, sizeof(*f->rows));
 	for (size_t i = 0; i < f->n; i++) {
 		pg_fields_clear(&f->rows[i], pg_walsender_fields);
-		fill(&f->rows[i], pg_walsender_fields, r, (int)i);
+		fill(&f->rows[i], pg_walsender_fields, r[1], (int)i);
 	}
 	f->have_rows = 1;
-	PQclear(r);
+	PQclear(r[1]);
 }
 
 /* ---- postgres.replica ---- */
 
+/* The WAL receiver's facts (pg_wal_receiver_fields, in order), then
+ * whether the server is in recovery: one statement.  On a primary
+ * pg_get_wal_replay_pause_state() fails, so it is only asked in recovery
+ * (CASE evaluates it only then: it is volatile, never folded early). */
 static const char replica_sql[] =
 	"SELECT current_setting('cluster_name'),"
 	" pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text,"
 	" pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint,"
-	" pg_get_wal_replay_pause_state(),"
+	" CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() END,"
 	" extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8,"
 	" w.pid, w.status, extract(epoch FROM now() - w.last_msg_receipt_time)::float8,"
-	" w.sender_host, w.sender_port, w.slot_name"
+	" w.sender_host, w.sender_port, w.slot_name, pg_is_in_recovery()"
 	" FROM (SELECT 1) AS one LEFT JOIN pg_stat_wal_receiver AS w ON true";
+
+/* The column after the receiver's fields. */
+#define REPLICA_IN_RECOVERY_COL 12
 
 void pg_fetch_replica(struct pgconn *c, struct pg_replica_facts *f)
 {
 	stamp(c, &f->f);
-	PGresult *r = query(c, "SELECT pg_is_in_recovery(), current_setting('cluster_name')",
-	                    &f->f);
-	if (!r)
+	PGresult *r;
+	if (query(c, replica_sql, &r, 1, &f->f) < 1)
 		return;
-	f->in_recovery = pgconn_val(r, 0, 0) && pgconn_val(r, 0, 0)[0] == 't';
-	const char *cn = pgconn_val(r, 0, 1);
+	const char *rec = pgconn_val(r, 0, REPLICA_IN_RECOVERY_COL);
+	f->in_recovery = rec && rec[0] == 't';
+	const char *cn = pgconn_val(r, 0, 0);
 	f->cluster_name = cn ? xstrdup(cn) : NULL;
-	PQclear(r);
-	if (!f->in_recovery || !(r = query(c, replica_sql, &f->f)))
-		return;
-	fill(&f->w, pg_wal_receiver_fields, r, 0);
-	f->have_receiver = 1;
+	if (f->in_recovery) {
+		fill(&f->w, pg_wal_receiver_fields, r, 0);
+		f->have_receiver = 1;
+	}
 	PQclear(r);
 }
 
@@ -156,6 +174,8 @@ static const char archiver_sql[] =
 	" a.last_archived_time::text, a.last_failed_time::text"
 	" FROM pg_stat_archiver AS a";
 
+/* What waits to be archived.  Needs pg_monitor: sent in the same message
+ * as archiver_sql, after it, so that without it the statistics still come. */
 static const char archiver_ready_sql[] =
 	"SELECT count(*), extract(epoch FROM now() - min(modification))::float8"
 	" FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'";
@@ -163,17 +183,20 @@ static const char archiver_ready_sql[] =
 void pg_fetch_archiver(struct pgconn *c, struct pg_archiver_facts *f)
 {
 	stamp(c, &f->f);
-	PGresult *r = query(c, archiver_sql, &f->f);
-	if (!r)
-		return;
-	fill(&f->s, pg_archiver_stat_fields, r, 0);
-	f->have_stat = 1;
-	PQclear(r);
-	if (!(r = query(c, archiver_ready_sql, &f->f)))
-		return;
-	fill(&f->r, pg_archive_ready_fields, r, 0);
-	f->have_ready = 1;
-	PQclear(r);
+	char sql[sizeof(archiver_sql) + sizeof(archiver_ready_sql) + 2];
+	snprintf(sql, sizeof(sql), "%s; %s", archiver_sql, archiver_ready_sql);
+	PGresult *r[2];
+	int k = query(c, sql, r, 2, &f->f);
+	if (k >= 1) {
+		fill(&f->s, pg_archiver_stat_fields, r[0], 0);
+		f->have_stat = 1;
+		PQclear(r[0]);
+	}
+	if (k >= 2) {
+		fill(&f->r, pg_archive_ready_fields, r[1], 0);
+		f->have_ready = 1;
+		PQclear(r[1]);
+	}
 }
 
 /* ---- postgres.slots ---- */
@@ -188,8 +211,8 @@ static const char slots_sql[] =
 void pg_fetch_slots(struct pgconn *c, struct pg_slots_facts *f)
 {
 	stamp(c, &f->f);
-	PGresult *r = query(c, slots_sql, &f->f);
-	if (!r)
+	PGresult *r;
+	if (query(c, slots_sql, &r, 1, &f->f) < 1)
 		return;
 	f->n = (size_t)PQntuples(r);
 	f->rows = xcalloc(f->n ? f->n : 1, sizeof(*f->rows));

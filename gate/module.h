@@ -13,8 +13,10 @@
  * (types, units, unknown names, required ones) and then calls `validate`
  * (optional) for cross-parameter rules.  At run time each check attempt
  * runs in its own child process: `run` is called there with the normalised
- * parameters and fills the result.  The child may block, crash or hang: the
- * core owns the deadline, kills the child and records `error`.  A module
+ * parameters and fills the result (a module that sets GATE_MF_THREADED_RUN,
+ * ABI 1.2, may have several of its checks run as threads of one child).
+ * The child may block, crash or hang: the core owns the deadline, kills the
+ * child and records `error`.  A module
  * should still bound its own waits (libpq connect_timeout, curl timeouts)
  * by env->timeout_ms, so its message says what timed out.
  *
@@ -43,7 +45,7 @@ extern "C" {
 
 #define GATE_MKVERSION(major, minor) ((uint32_t)(((major) << 16) | (minor)))
 #define GATE_ABI_MAJOR 1
-#define GATE_ABI_MINOR 1
+#define GATE_ABI_MINOR 2
 #define GATE_ABI_VERSION GATE_MKVERSION(GATE_ABI_MAJOR, GATE_ABI_MINOR)
 #define GATE_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define GATE_ABI_VERSION_MINOR(v) ((uint32_t)(v)&0xffffu)
@@ -139,7 +141,22 @@ struct gate_module {
 	 * (the `rehearsal` member of its details goes into the record); a core
 	 * reads this field only from a module built for 1.1 or later. */
 	const char *const *rehearsals;
+	/* ABI 1.2: GATE_MF_* flags, 0 for none; a core reads this field only
+	 * from a module built for 1.2 or later. */
+	uint32_t flags;
 };
+
+/* ABI 1.2, in gate_module.flags: `run` may be called from several threads
+ * of one process at once, each call with its own params, env and result
+ * (nothing one call writes is shared with another; the libraries it uses
+ * are thread-safe).  The core then runs the first attempts of a
+ * runbook's checks of this module that start together in ONE child
+ * process, a thread each, instead of a child each.  Each check keeps its
+ * own deadline (env->deadline_ms) and its own result; a check past its
+ * deadline is a timeout while the others go on; a crash of that child is
+ * an error for each of its checks that had not sent its result yet.
+ * Retries run one child per attempt, as without the flag. */
+#define GATE_MF_THREADED_RUN 0x1u
 
 #if defined(__GNUC__)
 #define GATE_EXPORT __attribute__((visibility("default")))
@@ -157,7 +174,8 @@ struct gate_module {
 	                                                    (typearray),                    \
 	                                                    sizeof(typearray) /             \
 	                                                            sizeof((typearray)[0]), \
-	                                                    NULL}
+	                                                    NULL,                           \
+	                                                    0}
 
 /* ---- small helpers, inline so modules need no symbol from the core ---- */
 

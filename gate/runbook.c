@@ -213,6 +213,7 @@ static int load_check(struct loader *L, const struct file_rec *f, const struct y
 	const struct gate_registry_entry *e = registry_find(L->reg, c->type);
 	if (e) {
 		c->ct = e->ct;
+		c->mod = e->mod;
 		return rb_convert_with(L, c, n, with);
 	}
 	/* A built-in family that cannot be loaded: the runbook cannot be

@@ -58,6 +58,8 @@ struct rb_check {
 	/* Appended: the check sets `timeout:` itself (gate rehearse gives a
 	 * restore rehearsal without one a longer default). */
 	int timeout_given;
+	/* Appended: the module providing ct (its ABI and flags), or NULL. */
+	const struct gate_module *mod;
 };
 
 struct rb_window {

@@ -12,8 +12,11 @@
  * process group at its deadline, schedules retries, and gives up on what
  * has not started when the overall deadline passes.  Whatever a module
  * does (hang, crash, write garbage), the result is a plain `error` and the
- * runner returns by the overall deadline plus a short grace. */
+ * runner returns by the overall deadline plus a short grace.  The checks
+ * of a module whose `run` is thread-safe (module ABI 1.2) that start
+ * together share one child instead, a thread each (runner_host.c). */
 #include "runner.h"
+#include "runner_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,62 +38,12 @@
 #include "redact.h"
 #include "runbook.h"
 
-/* A child that writes more than this is broken (or hostile). */
-#define RUNNER_MAX_OUTPUT (1024 * 1024)
-/* What a check prints itself (stdout and stderr: a module's diagnostics,
- * a library's notices) is kept in the result's details, redacted and,
- * like every text from outside, escaped when printed; never passed raw to
- * gate's terminal.  Beyond this much, the rest is read and dropped. */
-#define RUNNER_MAX_STDERR (16 * 1024)
-#define RUNNER_PROGRESS_MS 250
-/* What a check child gets when gate dies.  Not SIGKILL: the child must
- * take its process group (the tools it started, and theirs) along, so it
- * needs a handler.  Not SIGTERM: a module may ignore that (and a tool's
- * `kill 0` sends it); no module has a reason to touch a real-time one. */
-#define RUNNER_DEATH_SIGNAL (SIGRTMIN + 1)
-
-enum job_state { JOB_PENDING, JOB_RUNNING, JOB_DONE };
-
-struct job {
-	size_t idx; /* index into rb->checks and ev->results */
-	enum job_state state;
-	int64_t not_before; /* PENDING: a retry may start then (mono ms) */
-	int attempts;
-	int64_t first_start; /* mono ms of the first attempt */
-	/* RUNNING */
-	struct spawn sp;   /* the child: pid, pidfd (-1 once reaped), status */
-	int fd;            /* read end of the result pipe, -1 at EOF */
-	int efd;           /* read end of the child's stdout+stderr, or -1 */
-	struct strbuf err; /* what came through efd (at most RUNNER_MAX_STDERR) */
-	int err_cut;       /* more came than was kept */
-	struct strbuf out;
-	int overflow;
-	int64_t start, deadline;
-	int deadline_is_overall; /* the attempt was cut by the overall deadline */
-};
-
-struct runner {
-	struct eval *ev;
-	const struct runbook *rb;
-	const struct runner_opts *opts;
-	struct job *jobs;
-	size_t njobs;
-	size_t running, done;
-	int64_t t0, overall_deadline;
-	int64_t timeout_ms; /* the overall budget */
-	int64_t next_progress;
-	int saturated;    /* out of fds/processes: start more only after one ends */
-	int sigfd;        /* signalfd of the stop signals, or -1 */
-	sigset_t stop;    /* the signals read through sigfd */
-	sigset_t oldmask; /* the caller's signal mask */
-};
-
 static int64_t min64(int64_t a, int64_t b)
 {
 	return a < b ? a : b;
 }
 
-static void set_result(struct runner *r, struct job *j, enum check_status st, const char *summary,
+void runner_set_result(struct runner *r, struct job *j, enum check_status st, const char *summary,
                        json_t *details)
 {
 	struct check_result *res = &r->ev->results[j->idx];
@@ -117,29 +70,28 @@ struct child_arg {
 };
 
 /* The runner's descriptors, which the check has no use for. */
-static void child_close_runner_fds(const struct child_arg *a)
+void runner_child_close(struct runner *r)
 {
-	struct runner *r = a->r;
 	if (r->sigfd >= 0)
 		close(r->sigfd);
-	close(a->rfd);
-	close(a->efd);
 	for (size_t k = 0; k < r->njobs; k++) {
 		struct job *o = &r->jobs[k];
-		if (o != a->j && o->state == JOB_RUNNING) {
+		if (o->state == JOB_RUNNING) {
 			if (o->fd >= 0)
 				close(o->fd);
 			if (o->efd >= 0)
 				close(o->efd);
-			spawn_release(&o->sp); /* the child's copy of the runner */
+			if (!o->host)
+				spawn_release(&o->sp); /* the child's copy of the runner */
 		}
 	}
+	host_child_close(r);
 }
 
 /* The result as one JSON document on wfd; 0 when it was written.  A
  * tool's message in Latin-1 must not cost the whole result: JSON strings
  * are UTF-8, so a summary that is not is made safe text first. */
-static int child_send(int wfd, struct gate_result *res)
+int runner_child_send(int wfd, struct gate_result *res)
 {
 	res->summary[sizeof(res->summary) - 1] = '\0';
 	json_t *summary = json_string(res->summary);
@@ -165,7 +117,9 @@ static int child_run(void *arg)
 {
 	const struct child_arg *a = arg;
 	const struct rb_check *c = &a->r->rb->checks[a->j->idx];
-	child_close_runner_fds(a);
+	runner_child_close(a->r);
+	close(a->rfd);
+	close(a->efd);
 	struct gate_run_env env = {
 		.abi_version = GATE_ABI_VERSION,
 		.check_id = c->id,
@@ -181,7 +135,7 @@ static int child_run(void *arg)
 	snprintf(res.summary, sizeof(res.summary), "module returned no result");
 	res.details = json_object();
 	c->ct->run(c->params, &env, &res);
-	int rc = child_send(a->wfd, &res) == 0 ? 0 : 1;
+	int rc = runner_child_send(a->wfd, &res) == 0 ? 0 : 1;
 	/* The exit status counts (0 or the result is void): nothing of ours
 	 * left for a leak checker to hold against it. */
 	json_decref(res.details);
@@ -193,7 +147,7 @@ static int child_run(void *arg)
 /* pipe2 or fork failed.  Out of fds or processes while others run: wait
  * for one of them to end and try again (10,000 checks "all at once" must
  * not turn into 10,000 errors).  Otherwise the attempt is an error. */
-static void cannot_start(struct runner *r, struct job *j, const char *what, int err)
+void runner_cannot_start(struct runner *r, struct job *j, const char *what, int err)
 {
 	if ((err == EMFILE || err == ENFILE || err == EAGAIN || err == ENOMEM) && r->running > 0) {
 		j->attempts--;
@@ -202,12 +156,12 @@ static void cannot_start(struct runner *r, struct job *j, const char *what, int 
 	}
 	char msg[160];
 	snprintf(msg, sizeof(msg), "cannot start check: %s: %s", what, strerror(err));
-	set_result(r, j, CHECK_ERROR, msg, NULL);
+	runner_set_result(r, j, CHECK_ERROR, msg, NULL);
 	j->state = JOB_DONE;
 	r->done++;
 }
 
-static void start_attempt(struct runner *r, struct job *j, int64_t now)
+void runner_attempt_begin(struct runner *r, struct job *j, int64_t now)
 {
 	const struct rb_check *c = &r->rb->checks[j->idx];
 	j->attempts++;
@@ -221,17 +175,21 @@ static void start_attempt(struct runner *r, struct job *j, int64_t now)
 	strbuf_release(&j->out);
 	strbuf_release(&j->err);
 	j->err_cut = 0;
+}
 
+static void start_attempt(struct runner *r, struct job *j, int64_t now)
+{
+	runner_attempt_begin(r, j, now);
 	int pfd[2], efd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		cannot_start(r, j, "pipe", errno);
+		runner_cannot_start(r, j, "pipe", errno);
 		return;
 	}
 	if (pipe2(efd, O_CLOEXEC) < 0) {
 		int e = errno;
 		close(pfd[0]);
 		close(pfd[1]);
-		cannot_start(r, j, "pipe", e);
+		runner_cannot_start(r, j, "pipe", e);
 		return;
 	}
 	/* Its own process group: the parent kills the whole group (and any
@@ -258,7 +216,7 @@ static void start_attempt(struct runner *r, struct job *j, int64_t now)
 		close(pfd[0]);
 		close(efd[0]);
 		spawn_release(&j->sp);
-		cannot_start(r, j, spawn_step_name(j->sp.failed), j->sp.error);
+		runner_cannot_start(r, j, spawn_step_name(j->sp.failed), j->sp.error);
 		return;
 	}
 	fcntl(efd[0], F_SETFL, O_NONBLOCK);
@@ -343,7 +301,8 @@ static void kill_job(struct job *j)
 	if (j->fd >= 0)
 		close(j->fd);
 	j->fd = -1;
-	spawn_wait(&j->sp, 0);
+	if (!j->host) /* a host is killed when its last job is over */
+		spawn_wait(&j->sp, 0);
 }
 
 static enum check_status map_status(json_int_t s, int *ok)
@@ -407,21 +366,33 @@ bad:
 	return NULL;
 }
 
+int runner_output_ok(const struct job *j)
+{
+	char why[256];
+	json_t *doc = j->overflow || !j->out.len ? NULL : parse_result(&j->out, why, sizeof(why));
+	int ok = 0;
+	if (doc)
+		map_status(json_integer_value(json_object_get(doc, "status")), &ok);
+	json_decref(doc);
+	return ok;
+}
+
 /* The attempt ended on its own (EOF and exit): judge what it sent.  A
  * result counts only from a child that exited 0 after writing exactly
  * one well-formed result; anything else is an error that says why. */
-static void judge_output(struct runner *r, struct job *j)
+void runner_judge_output(struct runner *r, struct job *j, const struct spawn *sp)
 {
-	int st = j->sp.status;
-	if (j->sp.failed) { /* set up wrong, the module never ran */
+	int st = sp->status;
+	if (sp->failed) { /* set up wrong, the module never ran */
 		char msg[160];
 		snprintf(msg, sizeof(msg), "cannot start check: %s: %s",
-		         spawn_step_name(j->sp.failed), strerror(j->sp.error));
-		set_result(r, j, CHECK_ERROR, msg, NULL);
+		         spawn_step_name(sp->failed), strerror(sp->error));
+		runner_set_result(r, j, CHECK_ERROR, msg, NULL);
 		return;
 	}
 	if (j->overflow) {
-		set_result(r, j, CHECK_ERROR, "module wrote more than 1 MiB of result", NULL);
+		runner_set_result(r, j, CHECK_ERROR, "module wrote more than 1 MiB of result",
+		                  NULL);
 		return;
 	}
 	if (WIFSIGNALED(st)) {
@@ -430,7 +401,7 @@ static void judge_output(struct runner *r, struct job *j)
 		char msg[128];
 		snprintf(msg, sizeof(msg), "module crashed: killed by signal %d (SIG%s)", sig,
 		         abbrev ? abbrev : "?");
-		set_result(r, j, CHECK_ERROR, msg, NULL);
+		runner_set_result(r, j, CHECK_ERROR, msg, NULL);
 		return;
 	}
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
@@ -439,17 +410,18 @@ static void judge_output(struct runner *r, struct job *j)
 		         WIFEXITED(st) ? WEXITSTATUS(st) : -1,
 		         j->out.len ? "after its result (the result does not count)"
 		                    : "without a result");
-		set_result(r, j, CHECK_ERROR, msg, NULL);
+		runner_set_result(r, j, CHECK_ERROR, msg, NULL);
 		return;
 	}
 	if (j->out.len == 0) {
-		set_result(r, j, CHECK_ERROR, "module exited with status 0 without a result", NULL);
+		runner_set_result(r, j, CHECK_ERROR, "module exited with status 0 without a result",
+		                  NULL);
 		return;
 	}
 	char why[256];
 	json_t *doc = parse_result(&j->out, why, sizeof(why));
 	if (!doc) {
-		set_result(r, j, CHECK_ERROR, why, NULL);
+		runner_set_result(r, j, CHECK_ERROR, why, NULL);
 		return;
 	}
 	json_t *jst = json_object_get(doc, "status");
@@ -460,12 +432,12 @@ static void judge_output(struct runner *r, struct job *j)
 		snprintf(msg, sizeof(msg), "module returned unknown status %lld",
 		         (long long)json_integer_value(jst));
 		json_decref(doc);
-		set_result(r, j, CHECK_ERROR, msg, NULL);
+		runner_set_result(r, j, CHECK_ERROR, msg, NULL);
 		return;
 	}
 	json_t *jdet = json_object_get(doc, "details");
 	json_t *details = jdet ? json_incref(jdet) : json_object();
-	set_result(r, j, cs, json_string_value(json_object_get(doc, "summary")), details);
+	runner_set_result(r, j, cs, json_string_value(json_object_get(doc, "summary")), details);
 	json_decref(doc);
 }
 
@@ -481,16 +453,17 @@ static void judge_timeout(struct runner *r, struct job *j)
 	} else {
 		snprintf(msg, sizeof(msg), "timed out after %s", took);
 	}
-	set_result(r, j, CHECK_ERROR, msg, NULL);
+	runner_set_result(r, j, CHECK_ERROR, msg, NULL);
 	r->ev->results[j->idx].timed_out = 1;
 }
 
 /* An attempt is over: keep its result, and retry while time allows. */
-static void attempt_over(struct runner *r, struct job *j, int64_t now)
+void runner_attempt_over(struct runner *r, struct job *j, int64_t now)
 {
 	const struct rb_check *c = &r->rb->checks[j->idx];
 	struct check_result *res = &r->ev->results[j->idx];
 	attach_stderr(r, j); /* whichever way it ended */
+	host_job_over(r, j);
 	strbuf_release(&j->out);
 	r->running--;
 	r->saturated = 0;
@@ -512,12 +485,16 @@ static void finish_if_over(struct runner *r, struct job *j, int64_t now)
 {
 	if (j->state != JOB_RUNNING || j->fd >= 0)
 		return;
+	if (j->host) {
+		host_finish_if_over(r, j, now);
+		return;
+	}
 	if (!j->sp.reaped && j->sp.pidfd < 0)
 		spawn_reap(&j->sp, 1); /* no pidfd: EOF means it is exiting */
 	if (!j->sp.reaped)
 		return;
-	judge_output(r, j);
-	attempt_over(r, j, now);
+	runner_judge_output(r, j, &j->sp);
+	runner_attempt_over(r, j, now);
 }
 
 static void give_up_unstarted(struct runner *r, struct job *j)
@@ -526,7 +503,7 @@ static void give_up_unstarted(struct runner *r, struct job *j)
 		char overall[32], msg[128];
 		fmt_duration_ms(r->timeout_ms, overall, sizeof(overall));
 		snprintf(msg, sizeof(msg), "not run: overall deadline of %s passed", overall);
-		set_result(r, j, CHECK_ERROR, msg, NULL);
+		runner_set_result(r, j, CHECK_ERROR, msg, NULL);
 	}
 	/* A retry that can no longer start keeps the last attempt's result. */
 	j->state = JOB_DONE;
@@ -563,7 +540,7 @@ static void enforce_deadlines(struct runner *r, int64_t now)
 		if (j->state == JOB_RUNNING && now >= j->deadline) {
 			kill_job(j);
 			judge_timeout(r, j);
-			attempt_over(r, j, now);
+			runner_attempt_over(r, j, now);
 		}
 	}
 	if (now < r->overall_deadline)
@@ -578,7 +555,8 @@ static void start_ready(struct runner *r, int64_t now)
 	size_t limit = r->opts->jobs > 0 ? (size_t)r->opts->jobs : r->njobs;
 	for (size_t k = 0; k < r->njobs && r->running < limit && !r->saturated; k++) {
 		struct job *j = &r->jobs[k];
-		if (j->state == JOB_PENDING && j->not_before <= now)
+		if (j->state == JOB_PENDING && j->not_before <= now &&
+		    !host_start(r, j, now, limit))
 			start_attempt(r, j, now);
 	}
 }
@@ -649,11 +627,13 @@ static void stop_signals_release(struct runner *r)
 static void stop_all(struct runner *r, int sig)
 {
 	for (size_t k = 0; k < r->njobs; k++)
-		if (r->jobs[k].state == JOB_RUNNING)
+		if (r->jobs[k].state == JOB_RUNNING && !r->jobs[k].host)
 			spawn_kill(&r->jobs[k].sp);
+	host_kill_all(r);
 	for (size_t k = 0; k < r->njobs; k++)
 		if (r->jobs[k].state == JOB_RUNNING)
 			kill_job(&r->jobs[k]);
+	host_reap_all(r);
 	stop_signals_release(r);
 	if (!r->opts->stopped_by || !(*r->opts->stopped_by = sig))
 		raise(sig); /* unless the caller asked to be told (runner.h) */
@@ -665,7 +645,7 @@ static void stop_all(struct runner *r, int sig)
 			continue;
 		if (j->state == JOB_RUNNING)
 			r->running--;
-		set_result(r, j, CHECK_ERROR, msg, NULL);
+		runner_set_result(r, j, CHECK_ERROR, msg, NULL);
 		j->state = JOB_DONE;
 		r->done++;
 	}
@@ -681,8 +661,9 @@ static void read_stop_signal(struct runner *r)
 
 static void wait_events(struct runner *r, int64_t now)
 {
-	struct pollfd *pfds = xcalloc(3 * r->njobs + 2, sizeof(*pfds));
-	struct job **owner = xcalloc(3 * r->njobs + 2, sizeof(*owner));
+	size_t cap = 3 * r->njobs + 2 + 2 * host_count(r);
+	struct pollfd *pfds = xcalloc(cap, sizeof(*pfds));
+	struct job **owner = xcalloc(cap, sizeof(*owner));
 	nfds_t n = 0;
 	if (r->sigfd >= 0) {
 		pfds[n] = (struct pollfd){.fd = r->sigfd, .events = POLLIN};
@@ -705,7 +686,10 @@ static void wait_events(struct runner *r, int64_t now)
 			owner[n++] = j;
 		}
 	}
-	int rc = poll(pfds, n, poll_timeout(r, now));
+	nfds_t nh = (nfds_t)host_poll_fds(r, pfds + n);
+	int rc = poll(pfds, n + nh, poll_timeout(r, now));
+	if (rc > 0)
+		host_events(r, pfds + n, nh);
 	if (rc > 0 && r->sigfd >= 0 && pfds[0].revents) {
 		read_stop_signal(r);
 		if (r->done == r->njobs)
@@ -719,8 +703,8 @@ static void wait_events(struct runner *r, int64_t now)
 			read_output(j);
 			if (j->overflow) {
 				kill_job(j);
-				judge_output(r, j);
-				attempt_over(r, j, gate_mono_ms());
+				runner_judge_output(r, j, &j->sp);
+				runner_attempt_over(r, j, gate_mono_ms());
 			}
 		} else if (pfds[i].fd == j->sp.pidfd) {
 			spawn_reap(&j->sp, 0);
@@ -766,7 +750,7 @@ int runner_run(struct eval *ev, const struct runner_opts *opts)
 			char *msg = c->unavailable ? xstrdup(c->unavailable)
 			                           : xasprintf("check type '%s' is not available",
 			                                       c->type);
-			set_result(&r, j, CHECK_ERROR, msg, NULL);
+			runner_set_result(&r, j, CHECK_ERROR, msg, NULL);
 			free(msg);
 			j->state = JOB_DONE;
 			r.done++;
@@ -786,6 +770,7 @@ int runner_run(struct eval *ev, const struct runner_opts *opts)
 		wait_events(&r, now);
 	}
 	report_progress(&r, gate_mono_ms());
+	host_reap_all(&r); /* none is left: their last jobs are over */
 	stop_signals_release(&r);
 
 	for (size_t k = 0; k < r.njobs; k++) {

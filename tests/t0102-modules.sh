@@ -122,17 +122,17 @@ test_expect_success 'the overall deadline: what never started is "not run"' '
 	test "$(json_get out.json .checks[1].summary)" = "not run: overall deadline of 1s passed"
 '
 
-test_expect_success 'a module built for ABI 2.1 is refused, with both versions named' '
+test_expect_success 'a module built for ABI 2.2 is refused, with both versions named' '
 	expect_status 75 gate run --module-path bad -f json flag.yaml -- touch ran >out.json 2>err &&
 	test ! -e ran &&
-	test_grep "bad/example-abi2.so: built for module ABI 2.1, this gate provides 1.1" err &&
-	json_get out.json .checks[0].summary | grep "built for module ABI 2.1" &&
+	test_grep "bad/example-abi2.so: built for module ABI 2.2, this gate provides 1.2" err &&
+	json_get out.json .checks[0].summary | grep "built for module ABI 2.2" &&
 	test "$(json_get out.json .checks[0].status)" = error
 '
 
 test_expect_success 'lint flags a check whose module was refused' '
 	expect_status 78 gate lint --module-path bad flag.yaml 2>err &&
-	test_grep "flag.yaml:[0-9]*:[0-9]*: check .no-flag.: .*ABI 2.1" err &&
+	test_grep "flag.yaml:[0-9]*:[0-9]*: check .no-flag.: .*ABI 2.2" err &&
 	expect_status 0 gate lint --module-path good flag.yaml
 '
 

@@ -56,6 +56,9 @@ checks:
   - id: pg-refused
     type: postgres.replication
     with: {conninfo: "host=127.0.0.1 port=$CLOSED dbname=postgres user=postgres connect_timeout=5"}
+  - id: pg-replica-refused
+    type: postgres.replica
+    with: {conninfo: "host=127.0.0.1 port=$CLOSED dbname=postgres user=postgres connect_timeout=5"}
   - id: file
     type: backup.file
     with: {path: "$TEST_TMP/dumps/*.dump", max_age: 1h, checksum: none}
@@ -129,6 +132,8 @@ test_expect_success 'invalid runbook and usage errors: clean under valgrind' '
 	vg_clean 1
 '
 
+# The two postgres checks share one child, a thread each (module ABI 1.2,
+# gate/runner_host.c): that path is followed too.
 test_expect_success 'check children (http, postgres, backup.file, exec killed at its timeout): clean under valgrind' '
 	rc=0 && vg check -f json kids.yaml >kids.json 2>err || rc=$?
 	cat err && test $rc = 75 &&
@@ -136,6 +141,8 @@ test_expect_success 'check children (http, postgres, backup.file, exec killed at
 	test "$(json_get kids.json ".checks[?id=http-ok].status")" = pass &&
 	test "$(json_get kids.json ".checks[?id=http-refused].status")" = error &&
 	test "$(json_get kids.json ".checks[?id=pg-refused].status")" = error &&
+	test "$(json_get kids.json ".checks[?id=pg-replica-refused].status")" = error &&
+	json_get kids.json ".checks[?id=pg-replica-refused].summary" | grep -F "connection refused" &&
 	test "$(json_get kids.json ".checks[?id=file].status")" = pass &&
 	test "$(json_get kids.json ".checks[?id=hang].status")" = error
 '

@@ -197,7 +197,7 @@ test_expect_success 'samples: 3 samples 500ms apart all pass, and take that long
 # it leave the replica's shutdown a few seconds to show.  The replica is
 # started again whatever the outcome.
 first_sample_taken() {
-	q_is primary "select count(*) from pg_stat_activity where application_name = 'gate' and state = 'idle' and query like '%FROM pg_stat_replication ORDER BY%'" 1
+	q_is primary "select count(*) from pg_stat_activity where application_name = 'gate' and state = 'idle' and query like '%FROM pg_stat_replication %ORDER BY%'" 1
 }
 test_expect_success 'samples: a fault during sampling fails that sample' '
 	healthy &&
@@ -239,8 +239,9 @@ test_expect_success 'reads only: every statement gate sent was a read, in a read
 	repl ro "min_streaming: 2" "samples: 2" "sample_interval: 200ms" && check ro && rc_is ro 0 &&
 	pg_reset primary log_statement && pg_reset primary log_line_prefix &&
 	grep "^gate: LOG:  statement:" "$T/pg/log/primary.log" >"$T/ro.log" &&
-	test "$(wc -l <"$T/ro.log")" -ge 4 &&
+	test "$(wc -l <"$T/ro.log")" -ge 2 &&
 	grep -F "default_transaction_read_only" "$T/ro.log" &&
+	grep -F "set_config('"'"'transaction_read_only'"'"', '"'"'on'"'"', true)" "$T/ro.log" &&
 	test_grep -v -iE "insert|update|delete|create|alter|drop|pg_switch_wal|checkpoint" "$T/ro.log"
 '
 

@@ -69,6 +69,23 @@ test_expect_success 'a port that accepts and never answers: error within the 3s 
 	test $((t1 - t0)) -ge 2000 && test $((t1 - t0)) -lt $((3000 + TEST_SLACK_MS))
 '
 
+# The postgres family's checks that start together share one child, a
+# thread each (module ABI 1.2): a check that hangs there costs only itself;
+# the others' results, and its own message, are theirs (gate/runner_host.c;
+# tests/unit/test_runner_host.c shows that they share it).
+test_expect_success 'checks sharing a child: one that never gets an answer times out alone, the others pass' '
+	{
+		printf "  - id: hung\n    type: postgres.replication\n    timeout: 3s\n    with:\n      conninfo: \"host=127.0.0.1 port=%s dbname=postgres user=postgres\"\n      min_streaming: 0\n" "$AP"
+		printf "  - id: fine\n    type: postgres.replication\n    with:\n      conninfo: \"host=127.0.0.1 port=%s dbname=postgres user=postgres\"\n      min_streaming: 0\n" "$PORT"
+		printf "  - id: refused\n    type: postgres.archiver\n    with:\n      conninfo: \"host=127.0.0.1 port=%s dbname=postgres user=postgres\"\n" "$CLOSED"
+	} | runbook shared &&
+	check shared && rc_is shared 75 &&
+	test "$(st shared fine)" = pass &&
+	test "$(st shared hung)" = error &&
+	summary shared hung | grep -E "^127.0.0.1:$AP: no answer within 2\.[0-9]s$" &&
+	test "$(summary shared refused)" = "127.0.0.1:$CLOSED: connection refused"
+'
+
 test_expect_success 'a port whose backlog is full (SYNs dropped): error "could not connect within"' '
 	conn syn 2s "host=127.0.0.1 port=$NP dbname=postgres user=postgres" &&
 	t0=$(ms) && check syn && t1=$(ms) &&
@@ -158,6 +175,21 @@ test_expect_success 'a right password in the conninfo passes; the report shows n
 	conn inline 5s "host=127.0.0.1 port=$PORT dbname=postgres user=gatepw password=Right-Pass-42" &&
 	check inline && rc_is inline 0 &&
 	no_secret Right-Pass-42 "$T/inline.json" "$T/inline.err" "$T/audit.jsonl"
+'
+
+# The session's set-up rides on the first query's message (one round
+# trip); its transaction must be read-only as well, not only the later
+# ones (default_transaction_read_only does not reach a transaction that
+# has already begun).
+PGFACTS=$GATE_TOOLS_DIR/gate-pgfacts
+test_expect_success 'the first message is read-only too: a write in it or after it is refused' '
+	ci="host=127.0.0.1 port=$PORT dbname=postgres user=postgres" &&
+	"$PGFACTS" sql "$ci" "SELECT 1; SELECT 2" 2 >"$T/ro2.out" && grep -Fx "2 results" "$T/ro2.out" &&
+	{ "$PGFACTS" sql "$ci" "CREATE TABLE gate_ro_probe(x int)" 1 >"$T/ro.out"; test $? = 2; } &&
+	grep -F "read-only transaction" "$T/ro.out" &&
+	{ "$PGFACTS" sql "$ci" "SELECT 1; CREATE TABLE gate_ro_probe(x int)" 2 >"$T/ro1.out"; test $? = 2; } &&
+	grep -Fx "1 results" "$T/ro1.out" && grep -F "read-only transaction" "$T/ro1.out" &&
+	test "$(pg_psql primary "select count(*) from pg_tables where tablename = '"'"'gate_ro_probe'"'"'")" = 0
 '
 
 test_expect_success 'lint: a malformed conninfo is rejected (78) without quoting any part of it' '

@@ -268,7 +268,8 @@ static int connect_poll(struct pgconn *c, int64_t connect_deadline)
 	return 0;
 }
 
-int pgconn_open(struct pgconn *c, const char *conninfo, int64_t deadline_ms)
+/* Connect and make the connection non-blocking: 0, or -1 with c->err. */
+static int connect_only(struct pgconn *c, const char *conninfo, int64_t deadline_ms)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->where, sizeof(c->where), "postgres");
@@ -311,15 +312,31 @@ int pgconn_open(struct pgconn *c, const char *conninfo, int64_t deadline_ms)
 		set_err(c, "%s: %s", c->where, msg);
 		return -1;
 	}
-	/* Reads only: make the session read-only.  And let the server give up
-	 * on a statement just after our own deadline: we stop waiting first
-	 * (our message says what hung), nothing lingers on the server. */
-	int64_t left = deadline_ms - gate_mono_ms();
-	char sql[160];
-	snprintf(sql, sizeof(sql),
-	         "SELECT set_config('default_transaction_read_only', 'on', false), "
+	return 0;
+}
+
+/* The session's set-up.  Reads only: make the session read-only.  And let
+ * the server give up on a statement just after our own deadline: we stop
+ * waiting first (our message says what hung), nothing lingers on the
+ * server.  Sent in one message with the first query (same_tx), it shares
+ * that query's transaction, which default_transaction_read_only no longer
+ * reaches: transaction_read_only makes that one read-only as well. */
+static void setup_sql(const struct pgconn *c, int same_tx, char *sql, size_t len)
+{
+	int64_t left = c->deadline_ms - gate_mono_ms();
+	snprintf(sql, len,
+	         "SELECT set_config('default_transaction_read_only', 'on', false), %s"
 	         "set_config('statement_timeout', '%lld', false)",
+	         same_tx ? "set_config('transaction_read_only', 'on', true), " : "",
 	         (long long)(left > 1 ? left + 500 : 1));
+}
+
+int pgconn_open(struct pgconn *c, const char *conninfo, int64_t deadline_ms)
+{
+	if (connect_only(c, conninfo, deadline_ms) < 0)
+		return -1;
+	char sql[200];
+	setup_sql(c, 0, sql, sizeof(sql));
 	PGresult *res = pgconn_query(c, sql);
 	if (!res)
 		return -1;
@@ -327,32 +344,98 @@ int pgconn_open(struct pgconn *c, const char *conninfo, int64_t deadline_ms)
 	return 0;
 }
 
-PGresult *pgconn_query(struct pgconn *c, const char *sql)
+int pgconn_connect(struct pgconn *c, const char *conninfo, int64_t deadline_ms)
+{
+	if (connect_only(c, conninfo, deadline_ms) < 0)
+		return -1;
+	c->setup_pending = 1;
+	return 0;
+}
+
+/* The results of one message, in statement order, up to the first failure. */
+struct results {
+	PGresult **r;
+	int n;
+};
+
+static void results_free(struct results *rs, int from)
+{
+	for (int i = from; i < rs->n; i++)
+		PQclear(rs->r[i]);
+	free(rs->r);
+	rs->r = NULL;
+	rs->n = 0;
+}
+
+/* A failed statement (or none at all): its message and SQLSTATE into c. */
+static void query_failed(struct pgconn *c, PGresult *failed)
+{
+	char msg[256];
+	const char *state = failed ? PQresultErrorField(failed, PG_DIAG_SQLSTATE) : NULL;
+	const char *prim = failed ? PQresultErrorField(failed, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", state ? state : "");
+	if (prim)
+		snprintf(msg, sizeof(msg), "%s", prim);
+	else
+		tidy_libpq_message(PQerrorMessage(c->conn), msg, sizeof(msg));
+	set_err(c, "%s: %s", c->where, msg);
+}
+
+/* PQsendQuery of sql, behind the pending set-up if any: 1 sent, 0 not. */
+static int send_query(struct pgconn *c, const char *sql)
+{
+	if (!c->setup_pending)
+		return PQsendQuery(c->conn, sql);
+	char setup[200];
+	setup_sql(c, 1, setup, sizeof(setup));
+	size_t len = strlen(setup) + strlen(sql) + 3;
+	char *text = xmalloc(len);
+	snprintf(text, len, "%s; %s", setup, sql);
+	int sent = PQsendQuery(c->conn, text);
+	free(text);
+	return sent;
+}
+
+/* Send what PQsendQuery queued: 1, 0 timed out, -1 broken. */
+static int flush(struct pgconn *c)
+{
+	int f, w;
+	while ((f = PQflush(c->conn)) == 1) {
+		if ((w = wait_fd(PQsocket(c->conn), POLLOUT | POLLIN, c->deadline_ms)) <= 0)
+			return w;
+		if (!PQconsumeInput(c->conn))
+			return -1;
+	}
+	return f < 0 ? -1 : 1;
+}
+
+/* Send sql (behind the pending set-up, whose result is dropped) and
+ * collect its statements' results into rs: 0, or -1 with c->err set (rs
+ * then holds those that succeeded before the failure). */
+static int exchange(struct pgconn *c, const char *sql, struct results *rs)
 {
 	char msg[256];
 	c->sqlstate[0] = '\0';
 	c->err[0] = '\0'; /* each query is its own operation */
 	c->started_ms = gate_mono_ms();
-	if (!PQsendQuery(c->conn, sql)) {
+	rs->r = NULL;
+	rs->n = 0;
+	int skip = c->setup_pending;
+	if (!send_query(c, sql)) {
 		tidy_libpq_message(PQerrorMessage(c->conn), msg, sizeof(msg));
 		set_err(c, "%s: %s", c->where, msg);
-		return NULL;
+		return -1;
 	}
-	int f, w;
-	while ((f = PQflush(c->conn)) == 1) {
-		if ((w = wait_fd(PQsocket(c->conn), POLLOUT | POLLIN, c->deadline_ms)) == 0)
-			goto timeout;
-		if (w < 0 || !PQconsumeInput(c->conn))
-			goto broken;
-	}
-	if (f < 0)
+	int w = flush(c);
+	if (w == 0)
+		goto timeout;
+	if (w < 0)
 		goto broken;
-	PGresult *keep = NULL, *failed = NULL;
+	PGresult *failed = NULL;
 	for (;;) {
 		while (PQisBusy(c->conn)) {
 			w = wait_fd(PQsocket(c->conn), POLLIN, c->deadline_ms);
 			if (w <= 0 || !PQconsumeInput(c->conn)) {
-				PQclear(keep);
 				PQclear(failed);
 				if (w == 0)
 					goto timeout;
@@ -363,10 +446,16 @@ PGresult *pgconn_query(struct pgconn *c, const char *sql)
 		if (!res)
 			break;
 		ExecStatusType st = PQresultStatus(res);
-		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-			PQclear(keep);
-			keep = res;
-		} else if (!failed) {
+		if ((st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) && !failed) {
+			if (skip) {
+				skip = 0;
+				c->setup_pending = 0;
+				PQclear(res);
+			} else {
+				rs->r = xrealloc(rs->r, (size_t)(rs->n + 1) * sizeof(*rs->r));
+				rs->r[rs->n++] = res;
+			}
+		} else if (!failed && st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
 			failed = res;
 		} else {
 			PQclear(res);
@@ -374,33 +463,53 @@ PGresult *pgconn_query(struct pgconn *c, const char *sql)
 		if (PQstatus(c->conn) == CONNECTION_BAD)
 			break;
 	}
-	if (failed || !keep) {
-		const char *state = failed ? PQresultErrorField(failed, PG_DIAG_SQLSTATE) : NULL;
-		const char *prim = failed ? PQresultErrorField(failed, PG_DIAG_MESSAGE_PRIMARY)
-		                          : NULL;
-		snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", state ? state : "");
-		if (prim)
-			snprintf(msg, sizeof(msg), "%s", prim);
-		else
-			tidy_libpq_message(PQerrorMessage(c->conn), msg, sizeof(msg));
-		set_err(c, "%s: %s", c->where, msg);
+	if (failed || skip || !rs->n) {
+		query_failed(c, failed);
 		PQclear(failed);
-		PQclear(keep);
-		return NULL;
+		return -1;
 	}
-	return keep;
+	return 0;
 
 broken:
 	/* the connection itself failed (server gone, socket error) */
 	tidy_libpq_message(PQerrorMessage(c->conn), msg, sizeof(msg));
 	set_err(c, "%s: %s", c->where, msg);
-	return NULL;
+	return -1;
 
 timeout:;
 	char el[32];
 	fmt_duration_approx(gate_mono_ms() - c->started_ms, el, sizeof(el));
 	set_err(c, "%s: no answer to a query within %s", c->where, el);
-	return NULL;
+	return -1;
+}
+
+int pgconn_query_n(struct pgconn *c, const char *sql, PGresult **res, int n)
+{
+	struct results rs;
+	int rc = exchange(c, sql, &rs);
+	int k = rs.n < n ? rs.n : n;
+	for (int i = 0; i < k; i++)
+		res[i] = rs.r[i];
+	for (int i = k; i < n; i++)
+		res[i] = NULL;
+	if (rc == 0 && rs.n != n)
+		set_err(c, "%s: %d results where %d were expected", c->where, rs.n, n);
+	results_free(&rs, k);
+	return k;
+}
+
+PGresult *pgconn_query(struct pgconn *c, const char *sql)
+{
+	struct results rs;
+	if (exchange(c, sql, &rs) < 0) {
+		results_free(&rs, 0);
+		return NULL;
+	}
+	/* the last statement's result, as a multi-statement string gives */
+	PGresult *keep = rs.r[rs.n - 1];
+	rs.n--;
+	results_free(&rs, 0);
+	return keep;
 }
 
 void pgconn_close(struct pgconn *c)

@@ -32,6 +32,7 @@ struct pgconn {
 	char where[128];          /* "127.0.0.1:5432" (or the socket dir), for messages */
 	char *secret;             /* the password in use, stripped from messages */
 	char sqlstate[6];         /* of the last failed query, "" if none */
+	int setup_pending;        /* pgconn_connect: the set-up rides on the next query */
 	char err[PGCONN_ERR_MAX]; /* the first error, redacted, no trailing newline */
 };
 
@@ -44,6 +45,19 @@ int pgconn_check_conninfo(const char *conninfo, char *msg, size_t len);
  * conninfo, if shorter).  0 on success; -1 with c->err set.  Call
  * pgconn_close() in both cases. */
 int pgconn_open(struct pgconn *c, const char *conninfo, int64_t deadline_ms);
+
+/* pgconn_open without its own round trip: connect only, and send the
+ * session's set-up (read-only, statement_timeout) ahead of the first
+ * query, in the same message (pgconn_query_n).  That first transaction is
+ * made read-only too (transaction_read_only), not only the later ones. */
+int pgconn_connect(struct pgconn *c, const char *conninfo, int64_t deadline_ms);
+
+/* Run sql, one or more read-only statements (';'-separated, one message,
+ * one round trip), bounded by the deadline.  The statements' results, in
+ * order, go into res[0..n-1] (the caller PQclear()s them); returns how many
+ * succeeded before the first that failed (or before the n-th).  c->err
+ * (and c->sqlstate) are set iff fewer than n came back. */
+int pgconn_query_n(struct pgconn *c, const char *sql, PGresult **res, int n);
 
 /* Run one read-only statement, bounded by the deadline.  Returns a result
  * with status PGRES_TUPLES_OK or PGRES_COMMAND_OK (the caller PQclear()s

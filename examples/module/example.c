@@ -97,5 +97,5 @@ static const struct gate_check_type example_types[] = {
 /* GATE_MODULE_DEFINE with the ABI major overridable for the refusal test. */
 GATE_EXPORT const struct gate_module gate_module = {
 	GATE_MKVERSION(EXAMPLE_ABI_MAJOR, GATE_ABI_MINOR), "example", "1.0", example_types,
-	sizeof(example_types) / sizeof(example_types[0]),  NULL,
+	sizeof(example_types) / sizeof(example_types[0]),  NULL,      0,
 };

@@ -58,14 +58,14 @@ static void test_rehearsal_list(void **state)
 	struct gate_registry reg;
 	registry_init(&reg);
 	struct gate_error err = {0};
-	struct gate_module m = {GATE_MKVERSION(1, 1), "a", "1", types_a, 2, rehearsals};
+	struct gate_module m = {GATE_MKVERSION(1, 1), "a", "1", types_a, 2, rehearsals, 0};
 	assert_int_equal(registry_add_module(&reg, &m, "a.so", &err), 0);
 	assert_int_equal(registry_find(&reg, "mem.one")->rehearsal, 0);
 	assert_int_equal(registry_find(&reg, "mem.two")->rehearsal, 1);
 	registry_release(&reg);
 
 	registry_init(&reg);
-	struct gate_module old = {GATE_MKVERSION(1, 0), "a", "1", types_a, 2, rehearsals};
+	struct gate_module old = {GATE_MKVERSION(1, 0), "a", "1", types_a, 2, rehearsals, 0};
 	assert_int_equal(registry_add_module(&reg, &old, "a.so", &err), 0);
 	assert_int_equal(registry_find(&reg, "mem.two")->rehearsal, 0);
 	registry_release(&reg);
@@ -78,7 +78,7 @@ static void test_add_module(void **state)
 	registry_init(&reg);
 	struct gate_error err = {0};
 
-	struct gate_module m = {GATE_ABI_VERSION, "a", "1", types_a, 2, NULL};
+	struct gate_module m = {GATE_ABI_VERSION, "a", "1", types_a, 2, NULL, 0};
 	assert_int_equal(registry_add_module(&reg, &m, "a.so", &err), 0);
 	assert_int_equal(reg.ntypes, 2);
 	const struct gate_registry_entry *e = registry_find(&reg, "mem.two");
@@ -93,18 +93,18 @@ static void test_add_module(void **state)
 		const char *msg;
 	} abis[] = {
 		{GATE_MKVERSION(2, 0),
-	         "module foo.so: built for module ABI 2.0, this gate provides 1.1"},
+	         "module foo.so: built for module ABI 2.0, this gate provides 1.2"},
 		{GATE_MKVERSION(0, 9),
-	         "module foo.so: built for module ABI 0.9, this gate provides 1.1"},
-		{GATE_MKVERSION(1, 2),
-	         "module foo.so: built for module ABI 1.2, this gate provides 1.1"},
+	         "module foo.so: built for module ABI 0.9, this gate provides 1.2"},
+		{GATE_MKVERSION(1, 3),
+	         "module foo.so: built for module ABI 1.3, this gate provides 1.2"},
 	};
 	for (size_t i = 0; i < sizeof(abis) / sizeof(abis[0]); i++) {
 		/* types is deliberately garbage: nothing but the version may be
 		 * read from a module whose ABI is not accepted. */
 		struct gate_module bad = {
 			abis[i].abi, "foo", "1", (const struct gate_check_type *)(uintptr_t)0x1,
-			99,          NULL};
+			99,          NULL,  0};
 		memset(&err, 0, sizeof(err));
 		assert_int_equal(registry_add_module(&reg, &bad, "foo.so", &err), -1);
 		assert_string_equal(err.msg, abis[i].msg);
@@ -112,29 +112,29 @@ static void test_add_module(void **state)
 	assert_int_equal(reg.ntypes, 2);
 
 	/* A type provided twice, across modules or within one. */
-	struct gate_module d = {GATE_ABI_VERSION, "d", "1", types_dup, 1, NULL};
+	struct gate_module d = {GATE_ABI_VERSION, "d", "1", types_dup, 1, NULL, 0};
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(registry_add_module(&reg, &d, "d.so", &err), -1);
 	assert_string_equal(err.msg,
 	                    "module d.so: check type 'mem.two' is already provided by a.so");
-	struct gate_module sd = {GATE_ABI_VERSION, "sd", "1", types_self_dup, 2, NULL};
+	struct gate_module sd = {GATE_ABI_VERSION, "sd", "1", types_self_dup, 2, NULL, 0};
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(registry_add_module(&reg, &sd, "sd.so", &err), -1);
 	assert_non_null(strstr(err.msg, "check type 'mem.x' is defined twice"));
 	/* All or nothing: mem.x from the refused module is not registered. */
 	assert_null(registry_find(&reg, "mem.x"));
 
-	struct gate_module bn = {GATE_ABI_VERSION, "bn", "1", types_bad_name, 1, NULL};
+	struct gate_module bn = {GATE_ABI_VERSION, "bn", "1", types_bad_name, 1, NULL, 0};
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(registry_add_module(&reg, &bn, "bn.so", &err), -1);
 	assert_non_null(strstr(err.msg, "invalid check type name 'Mem.Upper'"));
-	struct gate_module nr = {GATE_ABI_VERSION, "nr", "1", types_no_run, 1, NULL};
+	struct gate_module nr = {GATE_ABI_VERSION, "nr", "1", types_no_run, 1, NULL, 0};
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(registry_add_module(&reg, &nr, "nr.so", &err), -1);
 	assert_non_null(strstr(err.msg, "has no run function"));
 
 	/* A module without types adds nothing and is no error. */
-	struct gate_module empty = {GATE_ABI_VERSION, "e", "1", NULL, 0, NULL};
+	struct gate_module empty = {GATE_ABI_VERSION, "e", "1", NULL, 0, NULL, 0};
 	assert_int_equal(registry_add_module(&reg, &empty, "e.so", &err), 0);
 	assert_int_equal(reg.ntypes, 2);
 	assert_int_equal(reg.nfailures, 0); /* add_module does not record */
@@ -175,8 +175,8 @@ static void test_builtins(void **state)
 static void test_builtin_list(void **state)
 {
 	(void)state;
-	static const struct gate_module a = {GATE_ABI_VERSION, "a", "1", types_a, 2, NULL};
-	static const struct gate_module dup = {GATE_ABI_VERSION, "dup", "1", types_dup, 1, NULL};
+	static const struct gate_module a = {GATE_ABI_VERSION, "a", "1", types_a, 2, NULL, 0};
+	static const struct gate_module dup = {GATE_ABI_VERSION, "dup", "1", types_dup, 1, NULL, 0};
 	static const struct gate_module *const list[] = {&a, &dup, NULL};
 	static const struct gate_module *const none[] = {NULL};
 	struct gate_registry reg;
@@ -284,7 +284,7 @@ static void test_shared_objects(void **state)
 	/* Wrong ABI: refused with the exact message, recorded. */
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(registry_load_file(&reg, abi2, &err), -1);
-	char *want = xasprintf("module %s: built for module ABI 2.0, this gate provides 1.1", abi2);
+	char *want = xasprintf("module %s: built for module ABI 2.0, this gate provides 1.2", abi2);
 	assert_string_equal(err.msg, want);
 	free(want);
 	assert_int_equal(reg.nfailures, 1);
@@ -432,7 +432,7 @@ static void test_families(void **state)
 		{"other.one",
 	         "provides check type 'other.extra', which gate's index does not name"},
 		{"elf.one", "elf.so: cannot load: "},
-		{"abi.one", "abi.so: built for module ABI 2.0, this gate provides 1.1"},
+		{"abi.one", "abi.so: built for module ABI 2.0, this gate provides 1.2"},
 		{"untr.one", "untr.so: not loaded: "},
 		{"rh.one", "check type 'rh.one' is not a restore rehearsal in the module"},
 	};

@@ -104,7 +104,13 @@ static const struct gate_check_type test_types[] = {
 };
 
 static const struct gate_module test_module = {
-	GATE_ABI_VERSION, "test", "1", test_types, sizeof(test_types) / sizeof(test_types[0]), NULL,
+	GATE_ABI_VERSION,
+	"test",
+	"1",
+	test_types,
+	sizeof(test_types) / sizeof(test_types[0]),
+	NULL,
+	0,
 };
 
 /* ---- fixtures ---- */
