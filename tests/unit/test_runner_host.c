@@ -73,6 +73,16 @@ static void t_slow(const json_t *p, const struct gate_run_env *env, struct gate_
 	gate_result_set(res, GATE_PASS, "slow but fine");
 }
 
+/* Returns 1 s after its deadline, when gate has given up on it and closed
+ * its result pipe: the write that follows must cost only this check. */
+static void t_late(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
+{
+	(void)p;
+	while (gate_mono_ms() < env->deadline_ms + 1000)
+		usleep(50 * 1000);
+	gate_result_set(res, GATE_PASS, "too late");
+}
+
 /* Errors until a counter file (params "file") has 2 writes. */
 static void t_flaky(const json_t *p, const struct gate_run_env *env, struct gate_result *res)
 {
@@ -93,8 +103,8 @@ static void t_flaky(const json_t *p, const struct gate_run_env *env, struct gate
 		n, "test type " n, NULL, NULL, NULL, fn \
 	}
 static const struct gate_check_type types[] = {
-	T("pid", t_pid),     T("fail", t_fail), T("hang", t_hang),
-	T("crash", t_crash), T("slow", t_slow), T("flaky", t_flaky),
+	T("pid", t_pid),   T("fail", t_fail),   T("hang", t_hang), T("crash", t_crash),
+	T("slow", t_slow), T("flaky", t_flaky), T("late", t_late),
 };
 #define NTYPES (sizeof(types) / sizeof(types[0]))
 
@@ -276,6 +286,26 @@ static void test_own_deadline_each(void **state)
 	rb_free(&rb);
 }
 
+static void test_late_result_costs_only_its_check(void **state)
+{
+	(void)state;
+	struct runbook rb;
+	struct eval ev;
+	rb_make(&rb, 2);
+	rb_set(&rb, 0, "late", "late", 500, &mod12);
+	rb_set(&rb, 1, "slow", "slow", 10000, &mod12);
+	run(&ev, &rb, 0);
+	/* the late one's result is written at 1.5 s to a pipe gate closed at
+	 * 0.5 s (EPIPE, never SIGPIPE for the shared child); the slow one,
+	 * still running then, passes at 3 s */
+	assert_int_equal(ev.results[0].status, CHECK_ERROR);
+	assert_true(ev.results[0].timed_out);
+	assert_int_equal(ev.results[1].status, CHECK_PASS);
+	assert_string_equal(ev.results[1].summary, "slow but fine");
+	eval_release(&ev);
+	rb_free(&rb);
+}
+
 static void test_crash_costs_only_what_was_not_sent(void **state)
 {
 	(void)state;
@@ -335,6 +365,7 @@ int main(void)
 		cmocka_unit_test(test_one_child_for_the_module),
 		cmocka_unit_test(test_a_child_per_check_otherwise),
 		cmocka_unit_test(test_own_deadline_each),
+		cmocka_unit_test(test_late_result_costs_only_its_check),
 		cmocka_unit_test(test_crash_costs_only_what_was_not_sent),
 		cmocka_unit_test(test_retry_runs_alone),
 	};
