@@ -10,8 +10,9 @@
 #     `gate check` (log_connections + log_statement = all, switched on for
 #     that one run only), and the client's network and process syscalls
 #     (strace -f -c);
-#  3. time: `gate check` against the floor (bench/profile/floor.c: one
-#     parallel round of libpq connections in one process, one query each),
+#  3. time: `gate check` against the floor (bench/peers/floor.c: one
+#     parallel round of libpq connections in one process, one query per
+#     server, judged),
 #     interleaved pair by pair, medians and spreads; the same runbook with
 #     every server refused (the runner's and libpq's cost without a
 #     server), and -j 1;
@@ -50,7 +51,8 @@ T=$TEST_TMP
 trap 'pg_stop_all; rm -rf "$T"' EXIT
 export LC_ALL=C.UTF-8
 
-cc -O2 -o "$T/floor" "$ROOT/bench/profile/floor.c" -I"$(pg_config --includedir)" -lpq
+# the floor of bench/peers: one parallel libpq round, one query per server
+cc -O2 -Wall -Wextra -o "$T/floor" "$ROOT/bench/peers/floor.c" $(pkg-config --cflags --libs libpq)
 
 now_us() { echo $(($(date +%s%N) / 1000)); }
 t0=$(now_us)
@@ -78,7 +80,7 @@ refused_ci() { echo "host=127.0.0.1 port=$REFUSED dbname=postgres user=postgres 
 REFUSED=$(_pg_free_port)
 runbook pg_conninfo >"$T/rb.yaml"
 runbook refused_ci >"$T/refused.yaml"
-FLOOR_ARGS=("$(pg_conninfo primary)" "$(pg_conninfo primary)")
+FLOOR_ARGS=("$(pg_conninfo primary)")
 for i in $(seq 1 "$N"); do FLOOR_ARGS+=("$(pg_conninfo "replica$i")"); done
 floor() { "$T/floor" "${FLOOR_ARGS[@]}"; }
 for g in $GATE_BINS; do
@@ -179,7 +181,7 @@ for r in $(seq 1 "$RUNS"); do
 	for g in $GATE_BINS; do time_us "$g" check "$T/rb.yaml" >>"$T/t.$(echo "$g" | md5sum | cut -c1-8)"; done
 done
 echo '```'
-printf '%-44s %s\n' "floor (floor.c, $((N + 2)) connections)" "$(median_of <"$T/t.floor")"
+printf '%-44s %s\n' "floor (bench/peers/floor.c, $((N + 1)) connections)" "$(median_of <"$T/t.floor")"
 fm=$(sort -n "$T/t.floor" | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
 for g in $GATE_BINS; do
 	f=$T/t.$(echo "$g" | md5sum | cut -c1-8)
