@@ -43,6 +43,12 @@ for e in $GATE_BINS; do
 done
 GATE_BINS=$BINS
 GATE_MAIN=${GATE_BINS##* }
+# perf (Debian: linux-perf, matching the running kernel) and strace are a
+# developer's tools, not in scripts/install-deps.sh
+for tool in perf strace pg_config cc; do
+	command -v "$tool" >/dev/null ||
+		{ echo "bench/profile: needs $tool (apt-get install linux-perf strace)" >&2; exit 2; }
+done
 
 TEST_TMP=$(mktemp -d /tmp/gate-bench-profile.XXXXXX)
 chmod 755 "$TEST_TMP"
