@@ -94,9 +94,14 @@ static char *rehearsal_types(struct gate_registry *reg)
 {
 	struct strbuf sb = STRBUF_INIT;
 	registry_load_all(reg); /* a family refused: its types are not named */
-	for (size_t i = 0; i < reg->ntypes; i++)
-		if (reg->types[i].rehearsal)
-			strbuf_addf(&sb, "%s%s", sb.len ? ", " : "", reg->types[i].ct->name);
+	/* gate's own first (families load after external modules) */
+	for (int own = 1; own >= 0; own--)
+		for (size_t i = 0; i < reg->ntypes; i++) {
+			const struct gate_registry_entry *e = &reg->types[i];
+			int builtin = !strcmp(e->origin, "built-in");
+			if (e->rehearsal && builtin == own)
+				strbuf_addf(&sb, "%s%s", sb.len ? ", " : "", e->ct->name);
+		}
 	if (!sb.len)
 		strbuf_adds(&sb, "none is known");
 	return strbuf_detach(&sb);

@@ -198,15 +198,17 @@ write_rb nb/mine.yaml && chown nobody nb/mine.yaml
 write_rb nb/roots.yaml
 write_rb nb/daemons.yaml && chown daemon nb/daemons.yaml
 as_nobody() { setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups "$@"; }
+# nobody runs a copy: the build tree may be where only root can reach
+NOBODY_GATE=$(gate_copy "$TEST_TMP/inst") || exit 1
 test_expect_success 'as nobody: its own runbook and a root-owned one are accepted' '
-	as_nobody "$GATE_BIN" check nb/mine.yaml >out 2>err &&
-	as_nobody "$GATE_BIN" check nb/roots.yaml >out 2>err
+	as_nobody "$NOBODY_GATE" check nb/mine.yaml >out 2>err &&
+	as_nobody "$NOBODY_GATE" check nb/roots.yaml >out 2>err
 '
 
 test_expect_success 'as nobody: a runbook owned by another user is refused' '
-	expect_status 78 as_nobody "$GATE_BIN" check nb/daemons.yaml >out 2>err &&
+	expect_status 78 as_nobody "$NOBODY_GATE" check nb/daemons.yaml >out 2>err &&
 	test_grep "nb/daemons.yaml: owned by uid $(id -u daemon), neither root nor you (uid $NOBODY)" err &&
-	expect_status 78 as_nobody "$GATE_BIN" run nb/daemons.yaml -- true 2>err
+	expect_status 78 as_nobody "$NOBODY_GATE" run nb/daemons.yaml -- true 2>err
 '
 
 test_done

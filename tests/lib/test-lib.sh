@@ -44,6 +44,21 @@ _cleanups=()
 
 gate() { "$GATE_BIN" "$@"; }
 
+# gate_copy DIR: a copy of gate's executable and its families directory
+# (the check families and parts it loads from beside itself) under DIR,
+# laid out as in the build tree, root's and 0755; prints the copy's path.
+# For running gate as another user when the build tree may sit in a
+# directory only root can reach (a fresh clone in a 0700 directory).
+gate_copy() {
+	local exe fam rel
+	exe=$(readlink -f "$GATE_BIN")
+	fam=$(dirname "$(find "$GATE_BUILD_DIR" -path '*/gate/families/exec.so' | head -n 1)")
+	rel=${fam#"$GATE_BUILD_DIR"/}
+	mkdir -p -m 755 "$1/bin" "$1/$rel" && chmod -R go-w,a+rX "$1" &&
+		cp "$exe" "$1/bin/gate" && cp "$fam"/*.so "$1/$rel/" &&
+		chmod -R go-w,a+rX "$1" && echo "$1/bin/gate"
+}
+
 # test_cleanup CMD: run CMD (eval'd) at exit, last registered first.
 test_cleanup() { _cleanups+=("$1"); }
 

@@ -207,8 +207,15 @@ def pg_kill_all(opts, backends):
 
 
 def is_gate_setup(msg):
-    # gate's postgres checks open each session with set_config() calls
-    return b"set_config('default_transaction_read_only'" in msg
+    # A session set-up alone: set_config() calls and nothing after them.
+    # gate's postgres checks send theirs in the same message as the
+    # check's own statements ("SELECT set_config(...); SELECT ..."): that
+    # message is the check's query, and the fault strikes at it.
+    body = msg[5:].rstrip(b"\0").strip()
+    if b"set_config('default_transaction_read_only'" not in body:
+        return False
+    rest = body.split(b";", 1)
+    return len(rest) == 1 or not rest[1].strip()
 
 
 def serve_pg(client, mode, opts):
