@@ -33,38 +33,19 @@ static pthread_mutex_t part_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct part_slot parts[PART_MAX];
 static size_t nparts;
 
-/* "/proc/self/fd/5: invalid ELF header" -> "invalid ELF header" */
-static const char *dl_why(const char *file)
-{
-	const char *e = dlerror();
-	size_t fl = strlen(file);
-	if (e && !strncmp(e, file, fl) && !strncmp(e + fl, ": ", 2))
-		e += fl + 2;
-	return e ? e : "unknown error";
-}
-
 /* Open, trust, dlopen and check the token; the payload or NULL (err). */
 static const void *load(const char *name, const char *so, const char *path, struct gate_error *err)
 {
 	struct gate_error why = {0};
-	int fd = trust_open(path, &why);
-	if (fd < 0) {
-		gate_error_set(err, "", 0, 0, "%s (%s): %s", so, path, why.msg);
-		return NULL;
-	}
-	/* Its constructors run inside dlopen: trusted like a module first,
-	 * on the descriptor that is then loaded. */
-	if (trust_check_fd(fd, path, TRUST_MODULE, geteuid(), &why) < 0) {
-		gate_error_set(err, "", 0, 0, "%s (%s): not loaded: %s", so, path, why.msg);
-		close(fd);
-		return NULL;
-	}
-	char file[64];
-	snprintf(file, sizeof(file), "/proc/self/fd/%d", fd);
-	void *h = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+	enum trust_dl_step step = 0;
+	int fd;
+	void *h = trust_dlopen(path, &fd, &step, &why);
 	if (!h) {
-		gate_error_set(err, "", 0, 0, "%s (%s): cannot load: %s", so, path, dl_why(file));
-		close(fd);
+		gate_error_set(err, "", 0, 0, "%s (%s): %s%s", so, path,
+		               step == TRUST_DL_TRUST  ? "not loaded: "
+		               : step == TRUST_DL_LOAD ? "cannot load: "
+		                                       : "",
+		               why.msg);
 		return NULL;
 	}
 	/* From here on fd stays open (the loader knows the object by its

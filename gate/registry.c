@@ -196,31 +196,15 @@ static const struct gate_module *open_module(struct gate_registry *reg, const ch
                                              int *untrusted, struct gate_error *err)
 {
 	struct gate_error why = {0};
+	enum trust_dl_step step = 0;
+	int fd;
 	*hp = NULL;
 	*untrusted = 0;
-	int fd = trust_open(path, &why);
-	if (fd < 0) {
-		gate_error_set(err, "", 0, 0, "module %s: cannot load: %s", path, why.msg);
-		return NULL;
-	}
-	if (trust_check_fd(fd, path, TRUST_MODULE, geteuid(), &why) < 0) {
-		gate_error_set(err, "", 0, 0, "module %s: not loaded: %s", path, why.msg);
-		close(fd);
-		*untrusted = 1;
-		return NULL;
-	}
-	char file[64];
-	snprintf(file, sizeof(file), "/proc/self/fd/%d", fd);
-	void *h = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+	void *h = trust_dlopen(path, &fd, &step, &why);
 	if (!h) {
-		close(fd);
-		/* "/proc/self/fd/5: invalid ELF header": the path says which */
-		const char *e = dlerror();
-		size_t fl = strlen(file);
-		if (e && !strncmp(e, file, fl) && !strncmp(e + fl, ": ", 2))
-			e += fl + 2;
-		gate_error_set(err, "", 0, 0, "module %s: cannot load: %s", path,
-		               e ? e : "unknown error");
+		*untrusted = step == TRUST_DL_TRUST;
+		gate_error_set(err, "", 0, 0, "module %s: %s: %s", path,
+		               *untrusted ? "not loaded" : "cannot load", why.msg);
 		return NULL;
 	}
 	/* Kept open even when the module is refused: dlclose may leave it

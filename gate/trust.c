@@ -2,6 +2,7 @@
 /* Trust in runbooks, policies and modules (trust.h). */
 #include "trust.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -181,4 +182,34 @@ int trust_check_fd(int fd, const char *path, enum trust_kind kind, uid_t me, str
 	strbuf_release(&why);
 	strbuf_release(&how);
 	return rc;
+}
+
+void *trust_dlopen(const char *path, int *fd, enum trust_dl_step *step, struct gate_error *err)
+{
+	*fd = trust_open(path, err);
+	if (*fd < 0) {
+		*step = TRUST_DL_OPEN;
+		return NULL;
+	}
+	if (trust_check_fd(*fd, path, TRUST_MODULE, geteuid(), err) < 0) {
+		*step = TRUST_DL_TRUST;
+		close(*fd);
+		*fd = -1;
+		return NULL;
+	}
+	char file[64];
+	snprintf(file, sizeof(file), "/proc/self/fd/%d", *fd);
+	void *h = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		/* "/proc/self/fd/5: invalid ELF header": the caller names the path */
+		const char *e = dlerror();
+		size_t fl = strlen(file);
+		if (e && !strncmp(e, file, fl) && !strncmp(e + fl, ": ", 2))
+			e += fl + 2;
+		gate_error_set(err, "", 0, 0, "%s", e ? e : "unknown error");
+		*step = TRUST_DL_LOAD;
+		close(*fd);
+		*fd = -1;
+	}
+	return h;
 }

@@ -42,4 +42,21 @@ int trust_open(const char *path, struct gate_error *err);
 int trust_check_fd(int fd, const char *path, enum trust_kind kind, uid_t me,
                    struct gate_error *err);
 
+/* Where trust_dlopen stopped. */
+enum trust_dl_step {
+	TRUST_DL_OPEN = 1,  /* the file could not be opened */
+	TRUST_DL_TRUST = 2, /* trust_check_fd refused it: never loaded */
+	TRUST_DL_LOAD = 3,  /* dlopen refused it */
+};
+
+/* Load the shared object at path the only way gate loads one: opened
+ * (trust_open), checked as TRUST_MODULE for geteuid() BEFORE anything of
+ * it runs (its constructors run inside dlopen), then dlopen'ed through
+ * that very descriptor, /proc/self/fd/N (RTLD_NOW | RTLD_LOCAL), so the
+ * file cannot be swapped in between.  The handle, with *fd the
+ * descriptor, which must stay open while the object is loaded (the
+ * loader knows it by that name); NULL with *step and err->msg saying why
+ * (without the path; dlopen's own "/proc/self/fd/N: " taken off). */
+void *trust_dlopen(const char *path, int *fd, enum trust_dl_step *step, struct gate_error *err);
+
 #endif
