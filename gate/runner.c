@@ -251,27 +251,33 @@ static void read_output(struct job *j)
 	}
 }
 
-/* Drain what the child printed without waiting for more: a tool it left
- * in the background may hold the pipe open.  eof: close it now. */
-static void read_stderr(struct job *j, int eof)
+int runner_drain(int *fd, struct strbuf *sb, int eof)
 {
 	char buf[4096];
-	while (j->efd >= 0) {
-		ssize_t n = read(j->efd, buf, sizeof(buf));
+	int cut = 0;
+	while (*fd >= 0) {
+		ssize_t n = read(*fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN && !eof)
-			return;
+			return cut;
 		if (n <= 0)
 			break;
-		size_t room = RUNNER_MAX_STDERR - j->err.len;
+		size_t room = RUNNER_MAX_STDERR - sb->len;
 		if ((size_t)n > room)
-			j->err_cut = 1;
-		strbuf_add(&j->err, buf, (size_t)n < room ? (size_t)n : room);
+			cut = 1;
+		strbuf_add(sb, buf, (size_t)n < room ? (size_t)n : room);
 	}
-	if (j->efd >= 0)
-		close(j->efd);
-	j->efd = -1;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	return cut;
+}
+
+static void read_stderr(struct job *j, int eof)
+{
+	if (runner_drain(&j->efd, &j->err, eof))
+		j->err_cut = 1;
 }
 
 /* The attempt is judged: what the check printed goes with its result. */

@@ -242,21 +242,7 @@ int host_start(struct runner *r, struct job *j, int64_t now, size_t limit)
 
 static void read_host_output(struct host *h, int eof)
 {
-	char buf[4096];
-	while (h->efd >= 0) {
-		ssize_t n = read(h->efd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN && !eof)
-			return;
-		if (n <= 0)
-			break;
-		size_t room = RUNNER_MAX_STDERR - h->err.len;
-		strbuf_add(&h->err, buf, (size_t)n < room ? (size_t)n : room);
-	}
-	if (h->efd >= 0)
-		close(h->efd);
-	h->efd = -1;
+	runner_drain(&h->efd, &h->err, eof);
 }
 
 void host_finish_if_over(struct runner *r, struct job *j, int64_t now)

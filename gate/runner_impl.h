@@ -21,6 +21,12 @@
  * like every text from outside, escaped when printed; never passed raw to
  * gate's terminal.  Beyond this much, the rest is read and dropped. */
 #define RUNNER_MAX_STDERR (16 * 1024)
+
+/* Drain what a child printed on *fd into sb (at most RUNNER_MAX_STDERR)
+ * without waiting for more: a tool it left in the background may hold the
+ * pipe open.  At EOF, or with eof set, *fd is closed and set to -1.  1
+ * when some of it did not fit. */
+int runner_drain(int *fd, struct strbuf *sb, int eof);
 #define RUNNER_PROGRESS_MS 250
 /* What a check child gets when gate dies.  Not SIGKILL: the child must
  * take its process group (the tools it started, and theirs) along, so it
